@@ -1,0 +1,418 @@
+package dags
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Defaults for DAG settings, as in Airflow.
+const (
+	DefaultMaxActiveRuns  = 16
+	DefaultMaxActiveTasks = 16
+)
+
+// DAG is a validated graph of tasks with its schedule and settings. Build
+// one with New, AddTask and Connect, then call Finalize.
+type DAG struct {
+	ID          string
+	Description string
+	DocMD       string
+	Schedule    Schedule
+	// StartDate and EndDate bound the scheduled runs; zero when unset.
+	StartDate time.Time
+	EndDate   time.Time
+	// Timezone is the zone cron schedules are evaluated in.
+	Timezone             *time.Location
+	Catchup              bool
+	MaxActiveRuns        int
+	MaxActiveTasks       int
+	DagrunTimeout        time.Duration
+	Tags                 []string
+	Params               map[string]any
+	IsPausedUponCreation bool
+	Callbacks            Callbacks
+
+	// File is the DAG file's path as the loader names it, and Pos the
+	// position of the dag() call.
+	File string
+	Pos  Pos
+	// SourceHash identifies the source the DAG was built from (the file and
+	// the modules it loads); a run is pinned to it.
+	SourceHash string
+
+	tasks     map[string]*Task
+	order     []*Task // topological order, ties broken by id
+	edgePos   map[[2]string]Pos
+	findings  []Finding
+	finalized bool
+}
+
+// New returns an empty DAG with Airflow's defaults.
+func New(id string, pos Pos) *DAG {
+	return &DAG{
+		ID:             id,
+		Timezone:       time.UTC,
+		MaxActiveRuns:  DefaultMaxActiveRuns,
+		MaxActiveTasks: DefaultMaxActiveTasks,
+		Params:         map[string]any{},
+		Pos:            pos,
+		File:           pos.File,
+		tasks:          map[string]*Task{},
+		edgePos:        map[[2]string]Pos{},
+	}
+}
+
+// AddTask adds t to the DAG. A duplicate id is recorded as a finding, not
+// returned, so that building goes on and every problem is reported at once.
+func (d *DAG) AddTask(t *Task) {
+	if prev, ok := d.tasks[t.ID]; ok {
+		d.findings = append(d.findings, Finding{Pos: t.Pos, Rule: RuleDuplicateTask,
+			Message: fmt.Sprintf("task id %q in DAG %q is already used by the task defined at %s", t.ID, d.ID, prev.Pos)})
+		return
+	}
+	d.tasks[t.ID] = t
+	d.order = append(d.order, t)
+}
+
+// Connect adds the edge upstream >> downstream, made at pos. Unknown ids and
+// self-edges are recorded as findings.
+func (d *DAG) Connect(upstream, downstream string, pos Pos) {
+	up, ok1 := d.tasks[upstream]
+	down, ok2 := d.tasks[downstream]
+	switch {
+	case !ok1:
+		d.findings = append(d.findings, Finding{Pos: pos, Rule: RuleUnknownTask, Message: fmt.Sprintf("unknown task %q in DAG %q", upstream, d.ID)})
+		return
+	case !ok2:
+		d.findings = append(d.findings, Finding{Pos: pos, Rule: RuleUnknownTask, Message: fmt.Sprintf("unknown task %q in DAG %q", downstream, d.ID)})
+		return
+	case upstream == downstream:
+		d.findings = append(d.findings, Finding{Pos: pos, Rule: RuleSelfDependency, Message: fmt.Sprintf("task %q cannot depend on itself", upstream)})
+		return
+	}
+	key := [2]string{upstream, downstream}
+	if _, dup := d.edgePos[key]; dup {
+		return
+	}
+	d.edgePos[key] = pos
+	up.Downstream = append(up.Downstream, downstream)
+	down.Upstream = append(down.Upstream, upstream)
+}
+
+// AddFinding records a problem found while building the DAG (by the
+// loader, for example); Finalize returns it with its own findings.
+func (d *DAG) AddFinding(f Finding) { d.findings = append(d.findings, f) }
+
+var dagIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.\-]+$`)
+
+// Finalize validates the DAG and computes its topological order. It returns
+// every problem found; a DAG with findings must not be scheduled.
+func (d *DAG) Finalize() []Finding {
+	if d.finalized {
+		return d.findings
+	}
+	d.finalized = true
+	if !dagIDPattern.MatchString(d.ID) || len(d.ID) > 250 {
+		d.findings = append(d.findings, Finding{Pos: d.Pos, Rule: RuleInvalidDAGID,
+			Message: fmt.Sprintf("dag_id %q must be 1-250 letters, digits, '_', '.' or '-'", d.ID)})
+	}
+	if len(d.tasks) == 0 {
+		d.findings = append(d.findings, Finding{Pos: d.Pos, Rule: RuleEmptyDAG,
+			Message: fmt.Sprintf("DAG %q has no tasks: create them inside its build function", d.ID)})
+	}
+	if !d.StartDate.IsZero() && !d.EndDate.IsZero() && d.StartDate.After(d.EndDate) {
+		d.findings = append(d.findings, Finding{Pos: d.Pos, Rule: RuleDateOrder,
+			Message: fmt.Sprintf("start_date %s is after end_date %s", d.StartDate.Format(time.RFC3339), d.EndDate.Format(time.RFC3339))})
+	}
+	for _, t := range d.order {
+		sort.Strings(t.Upstream)
+		sort.Strings(t.Downstream)
+		if _, err := ParseTriggerRule(string(t.TriggerRule)); err != nil {
+			d.findings = append(d.findings, Finding{Pos: t.Pos, Rule: RuleTriggerRule, Message: fmt.Sprintf("task %q: %v", t.ID, err)})
+		}
+		if _, err := ParseWeightRule(string(t.WeightRule)); err != nil {
+			d.findings = append(d.findings, Finding{Pos: t.Pos, Rule: RuleWeightRule, Message: fmt.Sprintf("task %q: %v", t.ID, err)})
+		}
+		if t.Retries < 0 {
+			d.findings = append(d.findings, Finding{Pos: t.Pos, Rule: RuleInvalidValue, Message: fmt.Sprintf("task %q: retries must not be negative, got %d", t.ID, t.Retries)})
+		}
+		if t.PoolSlots < 1 {
+			d.findings = append(d.findings, Finding{Pos: t.Pos, Rule: RuleInvalidValue, Message: fmt.Sprintf("task %q: pool_slots must be at least 1, got %d", t.ID, t.PoolSlots)})
+		}
+	}
+	if cycle := d.findCycle(); cycle != nil {
+		pos := d.edgePos[[2]string{cycle[len(cycle)-2], cycle[len(cycle)-1]}]
+		d.findings = append(d.findings, Finding{Pos: pos, Rule: RuleCycle,
+			Message: fmt.Sprintf("DAG %q has a cycle: %s", d.ID, strings.Join(cycle, " >> "))})
+	} else {
+		d.sortTopologically()
+	}
+	sort.SliceStable(d.findings, func(i, j int) bool {
+		a, b := d.findings[i].Pos, d.findings[j].Pos
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+	return d.findings
+}
+
+// findCycle returns one cycle as a path whose first and last ids are the
+// same ("a >> b >> a"), or nil.
+func (d *DAG) findCycle() []string {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := make(map[string]int, len(d.tasks))
+	var stack []string
+	var found []string
+	var visit func(id string) bool
+	visit = func(id string) bool {
+		color[id] = grey
+		stack = append(stack, id)
+		for _, next := range d.tasks[id].Downstream {
+			switch color[next] {
+			case grey:
+				for i, s := range stack {
+					if s == next {
+						found = append(append([]string{}, stack[i:]...), next)
+						return true
+					}
+				}
+			case white:
+				if visit(next) {
+					return true
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[id] = black
+		return false
+	}
+	ids := d.TaskIDs()
+	sort.Strings(ids)
+	for _, id := range ids {
+		if color[id] == white && visit(id) {
+			return found
+		}
+	}
+	return nil
+}
+
+// sortTopologically orders tasks so every task follows its upstream tasks;
+// among tasks that are ready together, the one defined first comes first.
+func (d *DAG) sortTopologically() {
+	index := make(map[string]int, len(d.order))
+	for i, t := range d.order {
+		index[t.ID] = i
+	}
+	indeg := make(map[string]int, len(d.order))
+	for _, t := range d.order {
+		indeg[t.ID] = len(t.Upstream)
+	}
+	ready := &idHeap{index: index}
+	for _, t := range d.order {
+		if indeg[t.ID] == 0 {
+			ready.push(t.ID)
+		}
+	}
+	out := make([]*Task, 0, len(d.order))
+	for ready.len() > 0 {
+		id := ready.pop()
+		t := d.tasks[id]
+		out = append(out, t)
+		for _, n := range t.Downstream {
+			indeg[n]--
+			if indeg[n] == 0 {
+				ready.push(n)
+			}
+		}
+	}
+	d.order = out
+}
+
+// idHeap is a min-heap of task ids ordered by definition index.
+type idHeap struct {
+	ids   []string
+	index map[string]int
+}
+
+func (h *idHeap) len() int { return len(h.ids) }
+
+func (h *idHeap) push(id string) {
+	h.ids = append(h.ids, id)
+	i := len(h.ids) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if h.index[h.ids[p]] <= h.index[h.ids[i]] {
+			break
+		}
+		h.ids[p], h.ids[i] = h.ids[i], h.ids[p]
+		i = p
+	}
+}
+
+func (h *idHeap) pop() string {
+	top := h.ids[0]
+	last := len(h.ids) - 1
+	h.ids[0] = h.ids[last]
+	h.ids = h.ids[:last]
+	i := 0
+	for {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(h.ids) && h.index[h.ids[l]] < h.index[h.ids[m]] {
+			m = l
+		}
+		if r < len(h.ids) && h.index[h.ids[r]] < h.index[h.ids[m]] {
+			m = r
+		}
+		if m == i {
+			return top
+		}
+		h.ids[m], h.ids[i] = h.ids[i], h.ids[m]
+		i = m
+	}
+}
+
+// Task returns the task with the given id, or nil.
+func (d *DAG) Task(id string) *Task { return d.tasks[id] }
+
+// Tasks returns the tasks in topological order (after Finalize; in
+// definition order before it). The slice must not be modified.
+func (d *DAG) Tasks() []*Task { return d.order }
+
+// TaskIDs returns the task ids in the order of Tasks.
+func (d *DAG) TaskIDs() []string {
+	ids := make([]string, len(d.order))
+	for i, t := range d.order {
+		ids[i] = t.ID
+	}
+	return ids
+}
+
+// Len returns the number of tasks.
+func (d *DAG) Len() int { return len(d.order) }
+
+// EdgePos returns where the edge upstream >> downstream was made.
+func (d *DAG) EdgePos(upstream, downstream string) (Pos, bool) {
+	p, ok := d.edgePos[[2]string{upstream, downstream}]
+	return p, ok
+}
+
+// Roots returns the tasks without upstream tasks.
+func (d *DAG) Roots() []*Task {
+	var out []*Task
+	for _, t := range d.order {
+		if len(t.Upstream) == 0 {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Leaves returns the tasks without downstream tasks; a run's final state
+// is decided by them.
+func (d *DAG) Leaves() []*Task {
+	var out []*Task
+	for _, t := range d.order {
+		if len(t.Downstream) == 0 {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Descendants returns the ids of every task transitively downstream of the
+// given tasks (not including them unless reachable), in topological order.
+func (d *DAG) Descendants(ids ...string) []string {
+	return d.walk(ids, func(t *Task) []string { return t.Downstream })
+}
+
+// Ancestors returns the ids of every task transitively upstream of the
+// given tasks, in the order they are found.
+func (d *DAG) Ancestors(ids ...string) []string {
+	return d.walk(ids, func(t *Task) []string { return t.Upstream })
+}
+
+func (d *DAG) walk(start []string, next func(*Task) []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	queue := append([]string(nil), start...)
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		t := d.tasks[id]
+		if t == nil {
+			continue
+		}
+		for _, n := range next(t) {
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+				queue = append(queue, n)
+			}
+		}
+	}
+	return out
+}
+
+// GroupRoots returns the tasks of group groupID (at any depth) that have no
+// upstream task inside the group; a branch that returns a group id follows
+// these.
+func (d *DAG) GroupRoots(groupID string) []string {
+	prefix := groupID + "."
+	var out []string
+	for _, t := range d.order {
+		if !strings.HasPrefix(t.ID, prefix) {
+			continue
+		}
+		root := true
+		for _, u := range t.Upstream {
+			if strings.HasPrefix(u, prefix) {
+				root = false
+				break
+			}
+		}
+		if root {
+			out = append(out, t.ID)
+		}
+	}
+	return out
+}
+
+// PriorityWeights returns every task's effective priority weight under its
+// weight rule: its own weight plus the weights of all transitive downstream
+// (or upstream) tasks, clamped to int32.
+func (d *DAG) PriorityWeights() map[string]int {
+	out := make(map[string]int, len(d.order))
+	for _, t := range d.order {
+		var w int64 = int64(t.PriorityWeight)
+		switch t.WeightRule {
+		case WeightUpstream:
+			for _, id := range d.Ancestors(t.ID) {
+				w += int64(d.tasks[id].PriorityWeight)
+			}
+		case WeightAbsolute:
+		default:
+			for _, id := range d.Descendants(t.ID) {
+				w += int64(d.tasks[id].PriorityWeight)
+			}
+		}
+		if w > 1<<31-1 {
+			w = 1<<31 - 1
+		}
+		if w < -1<<31 {
+			w = -1 << 31
+		}
+		out[t.ID] = int(w)
+	}
+	return out
+}

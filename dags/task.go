@@ -1,0 +1,101 @@
+package dags
+
+import "time"
+
+// Operator kinds built into Starflow. Operators of other packages register
+// their own kinds; the model treats the kind as an opaque string except for
+// the few semantics it checks (branch targets).
+const (
+	OperatorBash         = "bash"
+	OperatorTask         = "task"
+	OperatorBranch       = "branch"
+	OperatorShortCircuit = "short_circuit"
+	OperatorEmpty        = "empty"
+)
+
+// Defaults for task settings, as in Airflow.
+const (
+	DefaultRetryDelay     = 5 * time.Minute
+	DefaultPool           = "default_pool"
+	DefaultQueue          = "default"
+	DefaultPriorityWeight = 1
+	// MaxRetryDelayCap is the hard upper bound of any retry delay (one day).
+	MaxRetryDelayCap = 24 * time.Hour
+)
+
+// Callbacks names the Starlark functions to call on a state change. Each
+// value is a function key (see Task.Function); empty means none.
+type Callbacks struct {
+	OnSuccess string `json:"on_success_callback,omitempty"`
+	OnFailure string `json:"on_failure_callback,omitempty"`
+	OnRetry   string `json:"on_retry_callback,omitempty"`
+}
+
+// XComRef is an argument that is filled at run time with an XCom value of
+// another task, as `t.output` is in a DAG file.
+type XComRef struct {
+	TaskID string `json:"task_id"`
+	Key    string `json:"key"`
+}
+
+// Task is one node of a DAG: an operator kind, its configuration and the
+// scheduling settings every task has.
+type Task struct {
+	// ID is the task id, prefixed with its group ids ("extract.load").
+	ID string
+	// Operator is the operator kind ("bash", "task", "branch", ...).
+	Operator string
+	// Config holds the operator's own arguments as plain values: string,
+	// int64, float64, bool, nil, []any, map[string]any and XComRef.
+	Config map[string]any
+	// Function is the key of the Starlark function the operator calls
+	// ("" for operators that call none). The loader that built the DAG
+	// resolves keys to functions at run time.
+	Function string
+	// Group is the id of the innermost task group holding the task, or "".
+	Group string
+
+	TriggerRule             TriggerRule
+	Retries                 int
+	RetryDelay              time.Duration
+	RetryDelaySet           bool // retry_delay was given (directly or by default_args)
+	RetryExponentialBackoff float64
+	MaxRetryDelay           time.Duration
+	ExecutionTimeout        time.Duration
+	Pool                    string
+	PoolSlots               int
+	PriorityWeight          int
+	WeightRule              WeightRule
+	Queue                   string
+	DependsOnPast           bool
+	Params                  map[string]any
+	DocMD                   string
+	Callbacks               Callbacks
+
+	// Upstream and Downstream are the sorted ids of the direct neighbours.
+	Upstream   []string
+	Downstream []string
+
+	// Pos is where the task was created.
+	Pos Pos
+}
+
+// NewTask returns a task with Airflow's defaults for every setting.
+func NewTask(id, operator string, pos Pos) *Task {
+	return &Task{
+		ID:             id,
+		Operator:       operator,
+		Config:         map[string]any{},
+		TriggerRule:    TriggerAllSuccess,
+		RetryDelay:     DefaultRetryDelay,
+		Pool:           DefaultPool,
+		PoolSlots:      1,
+		PriorityWeight: DefaultPriorityWeight,
+		WeightRule:     WeightDownstream,
+		Queue:          DefaultQueue,
+		Pos:            pos,
+	}
+}
+
+// String returns the task id.
+func (t *Task) String() string { return t.ID }

@@ -1,0 +1,193 @@
+package operators
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/starflow-dev/starflow/dags"
+)
+
+// Operator executes one try of a task instance.
+//
+// Execute returns a Result when the try ends normally (success, or skipped
+// when the operator decides so). It returns an error when the try failed;
+// wrap the error with Fail to fail the task without using its retries.
+// Execute must return promptly once ctx is done (execution_timeout, a
+// draining worker).
+type Operator interface {
+	Execute(ctx context.Context, c *Call) (*Result, error)
+}
+
+// OperatorFunc adapts a function to Operator.
+type OperatorFunc func(ctx context.Context, c *Call) (*Result, error)
+
+// Execute calls f.
+func (f OperatorFunc) Execute(ctx context.Context, c *Call) (*Result, error) { return f(ctx, c) }
+
+// RunInfo describes the DAG run a task instance belongs to.
+type RunInfo struct {
+	DAGID             string
+	RunID             string
+	RunType           dags.RunType
+	LogicalDate       time.Time
+	DataIntervalStart time.Time
+	DataIntervalEnd   time.Time
+	Conf              map[string]any
+}
+
+// XCom reads and writes the cross-task values of the current run.
+type XCom interface {
+	// Pull returns the value task taskID pushed under key in this run
+	// (map index -1), and whether there was one.
+	Pull(ctx context.Context, taskID, key string) (any, bool, error)
+	// Push stores value under key for the current task instance.
+	Push(ctx context.Context, key string, value any) error
+}
+
+// Variables reads Starflow variables.
+type Variables interface {
+	// Get returns the variable's value and whether it exists.
+	Get(ctx context.Context, name string) (string, bool, error)
+}
+
+// Connection is a named connection to an external system, as in Airflow.
+type Connection struct {
+	ID       string         `json:"conn_id"`
+	Type     string         `json:"conn_type"`
+	Host     string         `json:"host"`
+	Port     int            `json:"port"`
+	Schema   string         `json:"schema"`
+	Login    string         `json:"login"`
+	Password string         `json:"password"`
+	Extra    map[string]any `json:"extra"`
+}
+
+// Connections reads connections.
+type Connections interface {
+	Get(ctx context.Context, connID string) (*Connection, error)
+}
+
+// Renderer renders a template string (Jinja syntax) with the task
+// instance's context.
+type Renderer interface {
+	Render(ctx context.Context, template string) (string, error)
+}
+
+// FunctionRunner calls a Starlark function of the DAG's source by its key
+// (dags.Task.Function or a callback key). args may hold dags.XComRef values,
+// which the runner replaces with the pulled XCom value. The result is a
+// plain Go value (nil, bool, int64, float64, string, []any, map[string]any).
+type FunctionRunner interface {
+	CallFunction(ctx context.Context, c *Call, key string, args []any, kwargs map[string]any) (any, error)
+}
+
+// Call is everything an operator needs to run one try of a task instance.
+type Call struct {
+	DAG       *dags.DAG
+	Task      *dags.Task
+	Run       RunInfo
+	MapIndex  int
+	TryNumber int
+	// Params are the DAG's params, overlaid with the task's and then with
+	// the run's conf, as Airflow does by default.
+	Params map[string]any
+
+	// Log receives the task's log lines; it is safe for concurrent use.
+	Log         io.Writer
+	XCom        XCom
+	Variables   Variables
+	Connections Connections
+	Renderer    Renderer
+	Functions   FunctionRunner
+}
+
+// Logf writes one formatted line to the task log.
+func (c *Call) Logf(format string, args ...any) {
+	if c.Log == nil {
+		return
+	}
+	fmt.Fprintf(c.Log, format+"\n", args...)
+}
+
+// Render renders s with the call's renderer; without one s is returned as is.
+func (c *Call) Render(ctx context.Context, s string) (string, error) {
+	if c.Renderer == nil {
+		return s, nil
+	}
+	return c.Renderer.Render(ctx, s)
+}
+
+// Result is how a try ended when it did not fail.
+type Result struct {
+	// State is success or skipped; empty means success.
+	State dags.TaskState
+	// ReturnValue, when not nil, is pushed as the "return_value" XCom.
+	ReturnValue any
+	// Skip lists downstream task ids to mark skipped (branch and
+	// short-circuit); tasks already running or finished are left alone.
+	Skip []string
+	// Message says why the try was skipped or what it decided, for the log.
+	Message string
+}
+
+// Success is a Result for a normal end with an optional return value.
+func Success(value any) *Result { return &Result{State: dags.TaskStateSuccess, ReturnValue: value} }
+
+// Skipped is a Result that marks the task itself skipped.
+func Skipped(why string) *Result { return &Result{State: dags.TaskStateSkipped, Message: why} }
+
+// failError marks an error as final: the task fails without retrying.
+type failError struct{ err error }
+
+func (e *failError) Error() string { return e.err.Error() }
+func (e *failError) Unwrap() error { return e.err }
+
+// Fail wraps err so that the task fails at once, whatever retries it has
+// left (Airflow's AirflowFailException).
+func Fail(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &failError{err: err}
+}
+
+// IsFinal reports whether err was wrapped with Fail.
+func IsFinal(err error) bool {
+	var f *failError
+	return errors.As(err, &f)
+}
+
+// Registry maps operator kinds to operators. It is a value built by the
+// program, not a global.
+type Registry struct {
+	ops map[string]Operator
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{ops: map[string]Operator{}} }
+
+// Register adds op under kind, replacing any earlier one.
+func (r *Registry) Register(kind string, op Operator) { r.ops[kind] = op }
+
+// Lookup returns the operator for kind.
+func (r *Registry) Lookup(kind string) (Operator, error) {
+	op, ok := r.ops[kind]
+	if !ok {
+		return nil, fmt.Errorf("no operator registered for kind %q (known: %v)", kind, r.Kinds())
+	}
+	return op, nil
+}
+
+// Kinds returns the registered kinds, sorted.
+func (r *Registry) Kinds() []string {
+	out := make([]string, 0, len(r.ops))
+	for k := range r.ops {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
