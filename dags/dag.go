@@ -44,7 +44,8 @@ type DAG struct {
 	SourceHash string
 
 	tasks     map[string]*Task
-	order     []*Task // topological order, ties broken by id
+	order     []*Task        // topological order, ties broken by id
+	index     map[string]int // position of each task in order
 	edgePos   map[[2]string]Pos
 	findings  []Finding
 	finalized bool
@@ -61,6 +62,7 @@ func New(id string, pos Pos) *DAG {
 		Pos:            pos,
 		File:           pos.File,
 		tasks:          map[string]*Task{},
+		index:          map[string]int{},
 		edgePos:        map[[2]string]Pos{},
 	}
 }
@@ -74,6 +76,7 @@ func (d *DAG) AddTask(t *Task) {
 		return
 	}
 	d.tasks[t.ID] = t
+	d.index[t.ID] = len(d.order)
 	d.order = append(d.order, t)
 }
 
@@ -237,6 +240,9 @@ func (d *DAG) sortTopologically() {
 		}
 	}
 	d.order = out
+	for i, t := range out {
+		d.index[t.ID] = i
+	}
 }
 
 // idHeap is a min-heap of task ids ordered by definition index.
@@ -288,6 +294,17 @@ func (d *DAG) Task(id string) *Task { return d.tasks[id] }
 // Tasks returns the tasks in topological order (after Finalize; in
 // definition order before it). The slice must not be modified.
 func (d *DAG) Tasks() []*Task { return d.order }
+
+// TaskIndex returns the position of task id in Tasks (its rank in the
+// topological order after Finalize), or -1 when the DAG has no such task.
+// Evaluators use it to visit a few tasks in dependency order without
+// sorting the whole DAG.
+func (d *DAG) TaskIndex(id string) int {
+	if i, ok := d.index[id]; ok {
+		return i
+	}
+	return -1
+}
 
 // TaskIDs returns the task ids in the order of Tasks.
 func (d *DAG) TaskIDs() []string {
