@@ -1,0 +1,219 @@
+package state
+
+import (
+	"slices"
+	"time"
+
+	"github.com/starflow-dev/starflow/dags"
+)
+
+// TI is what the evaluator needs to know of one task instance of a run.
+type TI struct {
+	// State is the task instance's state; "" counts as none.
+	State dags.TaskState
+	// TryNumber is the number of tries made so far. The evaluator does not
+	// use it: the caller increments it when it records a move to scheduled
+	// from none or up_for_retry (not from up_for_reschedule), as Airflow does.
+	TryNumber int
+	// NextRetryAt is when an up_for_retry (or up_for_reschedule) task
+	// instance may be scheduled again; zero means at once.
+	NextRetryAt time.Time
+}
+
+// Change is one state change decided by the evaluator, for the caller to
+// record (with a compare-and-set on From in a shared store).
+type Change struct {
+	TaskID   string
+	From, To dags.TaskState
+}
+
+// stateOf returns the state of task id in tis; a missing task instance or
+// an empty state counts as none.
+func stateOf(tis map[string]TI, id string) dags.TaskState {
+	if s := tis[id].State; s != "" {
+		return s
+	}
+	return dags.TaskStateNone
+}
+
+// Evaluate is one mini-scheduling step over one DAG run. It visits the
+// candidate tasks (nil means every task of d; an empty non-nil slice, none)
+// in topological order and decides, from the states of their direct
+// upstream task instances, with EvaluateTriggerRule:
+//
+//   - none → scheduled (the rule says run), skipped or upstream_failed;
+//   - up_for_retry and up_for_reschedule → scheduled once NextRetryAt <= now
+//     and the rule says run (or skipped/upstream_failed if the rule says so).
+//
+// Decisions cascade within the call: a task set skipped, upstream_failed or
+// removed makes its direct downstream tasks candidates too, visited later in
+// the same call, so one call reaches a fixed point. Evaluate does not mutate
+// tis; it returns the changes in topological order. A task missing from tis
+// counts as none; unknown candidate ids are ignored.
+//
+// With candidates, the cost grows with the candidates and the tasks the
+// cascade reaches (and their direct upstream), not with the size of d: after
+// a task finishes, pass its direct downstream tasks.
+func Evaluate(d *dags.DAG, tis map[string]TI, now time.Time, candidates []string) []Change {
+	e := evaluator{d: d, tis: tis, now: now}
+	if candidates == nil {
+		for _, t := range d.Tasks() {
+			e.visit(t)
+		}
+		return e.changes
+	}
+	var buf [16]int
+	h := indexHeap(buf[:0])
+	for _, id := range candidates {
+		if i := d.TaskIndex(id); i >= 0 {
+			h.push(i)
+		}
+	}
+	tasks := d.Tasks()
+	last := -1
+	for len(h) > 0 {
+		i := h.pop()
+		if i == last {
+			continue // pushed twice; indexes pop in order, so duplicates are adjacent
+		}
+		last = i
+		t := tasks[i]
+		if e.visit(t) {
+			for _, down := range t.Downstream {
+				if j := d.TaskIndex(down); j >= 0 {
+					h.push(j)
+				}
+			}
+		}
+	}
+	return e.changes
+}
+
+// evaluator holds the state of one Evaluate call.
+type evaluator struct {
+	d       *dags.DAG
+	tis     map[string]TI
+	now     time.Time
+	changes []Change
+	// finished holds the task instances this call moved to a finished
+	// state. Moves to scheduled need no entry: none and scheduled count
+	// the same for the downstream trigger rules, and every task is visited
+	// at most once.
+	finished map[string]dags.TaskState
+}
+
+// state returns the current state of task id, with this call's changes.
+func (e *evaluator) state(id string) dags.TaskState {
+	if s, ok := e.finished[id]; ok {
+		return s
+	}
+	return stateOf(e.tis, id)
+}
+
+// visit decides task t and records a change; it reports whether t moved to
+// a finished state, which may decide its downstream tasks too.
+func (e *evaluator) visit(t *dags.Task) bool {
+	from := e.state(t.ID)
+	retrying := from == dags.TaskStateUpForRetry || from == dags.TaskStateUpForReschedule
+	if from != dags.TaskStateNone && !retrying {
+		return false
+	}
+	var c UpstreamCounts
+	for _, u := range t.Upstream {
+		c.add(e.state(u))
+	}
+	var to dags.TaskState
+	switch EvaluateTriggerRule(t.TriggerRule, c) {
+	case DecisionRun:
+		if retrying && e.now.Before(e.tis[t.ID].NextRetryAt) {
+			return false
+		}
+		to = dags.TaskStateScheduled
+	case DecisionSkip:
+		to = dags.TaskStateSkipped
+	case DecisionUpstreamFailed:
+		to = dags.TaskStateUpstreamFailed
+	case DecisionRemoved:
+		to = dags.TaskStateRemoved
+	default:
+		return false
+	}
+	e.changes = append(e.changes, Change{TaskID: t.ID, From: from, To: to})
+	if !to.Finished() {
+		return false
+	}
+	if e.finished == nil {
+		e.finished = make(map[string]dags.TaskState)
+	}
+	e.finished[t.ID] = to
+	return true
+}
+
+// indexHeap is a min-heap of task indexes (positions in the topological
+// order), so tasks pop in dependency order.
+type indexHeap []int
+
+func (h *indexHeap) push(i int) {
+	*h = append(*h, i)
+	s := *h
+	for j := len(s) - 1; j > 0; {
+		p := (j - 1) / 2
+		if s[p] <= s[j] {
+			break
+		}
+		s[p], s[j] = s[j], s[p]
+		j = p
+	}
+}
+
+func (h *indexHeap) pop() int {
+	s := *h
+	top := s[0]
+	n := len(s) - 1
+	s[0] = s[n]
+	s = s[:n]
+	for j := 0; ; {
+		l, r, m := 2*j+1, 2*j+2, j
+		if l < n && s[l] < s[m] {
+			m = l
+		}
+		if r < n && s[r] < s[m] {
+			m = r
+		}
+		if m == j {
+			break
+		}
+		s[m], s[j] = s[j], s[m]
+		j = m
+	}
+	*h = s
+	return top
+}
+
+// ApplySkip returns the changes that mark the given tasks skipped, as a
+// branch or short-circuit decision does: only task instances neither running
+// nor finished change (Airflow leaves running, success and failed ones
+// alone). The changes come in topological order, once per task; unknown ids
+// are ignored. ApplySkip does not cascade: follow it with Evaluate over the
+// skipped tasks' direct downstream tasks.
+func ApplySkip(d *dags.DAG, tis map[string]TI, skip []string) []Change {
+	idx := make([]int, 0, len(skip))
+	for _, id := range skip {
+		if i := d.TaskIndex(id); i >= 0 {
+			idx = append(idx, i)
+		}
+	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	tasks := d.Tasks()
+	var out []Change
+	for _, i := range idx {
+		id := tasks[i].ID
+		from := stateOf(tis, id)
+		if from == dags.TaskStateRunning || from.Finished() {
+			continue
+		}
+		out = append(out, Change{TaskID: id, From: from, To: dags.TaskStateSkipped})
+	}
+	return out
+}
