@@ -1,0 +1,41 @@
+# Starflow: the two commands a fresh machine needs are `make run` and `make test`.
+GO        ?= go
+BIN       := bin/starflow
+PKGS      := ./...
+FUZZTIME  ?= 10s
+
+.PHONY: all build run test check services fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/starflow
+
+## run: build Starflow and run the example ETL DAG end to end, in-process.
+run: build
+	./$(BIN) test-dag examples/etl.star
+
+## test: everything CI runs: formatting, vet, the services, the race-enabled tests, a short fuzz run.
+test: check services
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	$(MAKE) fuzz
+
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^vendor/')); \
+	if [ -n "$$out" ]; then echo "gofmt needs to run on:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+services:
+	@./scripts/services.sh
+
+## fuzz: a short run of each fuzz target beyond its seed corpus.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./starlark/loader
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSchedule$$' -fuzztime $(FUZZTIME) ./dags
+
+## bench: the benchmarks behind docs/performance.md, printed as a table.
+bench: build
+	./scripts/bench.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,206 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/operators"
+)
+
+// TryRunner runs single tries of task instances. Its fields are set once by
+// the program that wires Starflow together; it is safe for concurrent use.
+type TryRunner struct {
+	// Registry maps operator kinds to operators.
+	Registry *operators.Registry
+	// NewRenderer builds the template renderer of a call; nil renders nothing.
+	NewRenderer func(c *operators.Call) operators.Renderer
+	// Logger receives the runner's own diagnostics (not task logs).
+	Logger *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Try is one try of one task instance.
+type Try struct {
+	DAG       *dags.DAG
+	Task      *dags.Task
+	Run       operators.RunInfo
+	MapIndex  int
+	TryNumber int
+
+	Log         io.Writer
+	XCom        operators.XCom
+	Variables   operators.Variables
+	Connections operators.Connections
+	Functions   operators.FunctionRunner
+}
+
+// Outcome is how a try ended.
+type Outcome struct {
+	// State is success, skipped, up_for_retry or failed.
+	State dags.TaskState
+	// Err is why the try failed (nil for success and skipped).
+	Err error
+	// ReturnValue is the operator's return value, already pushed as XCom.
+	ReturnValue any
+	// Skip lists downstream tasks the operator decided to skip.
+	Skip       []string
+	Start, End time.Time
+	// TimedOut reports that execution_timeout stopped the try.
+	TimedOut bool
+}
+
+// Duration is how long the try ran.
+func (o Outcome) Duration() time.Duration { return o.End.Sub(o.Start) }
+
+// errPanic marks an operator panic turned into an error.
+var errPanic = errors.New("operator panicked")
+
+func (r *TryRunner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// NewCall builds the operators.Call of a try, with params merged as Airflow
+// does: DAG params, overridden by task params, overridden by the run's conf.
+func (r *TryRunner) NewCall(t *Try) *operators.Call {
+	params := make(map[string]any, len(t.DAG.Params)+len(t.Task.Params)+len(t.Run.Conf))
+	for k, v := range t.DAG.Params {
+		params[k] = v
+	}
+	for k, v := range t.Task.Params {
+		params[k] = v
+	}
+	for k, v := range t.Run.Conf {
+		params[k] = v
+	}
+	c := &operators.Call{
+		DAG:         t.DAG,
+		Task:        t.Task,
+		Run:         t.Run,
+		MapIndex:    t.MapIndex,
+		TryNumber:   t.TryNumber,
+		Params:      params,
+		Log:         t.Log,
+		XCom:        t.XCom,
+		Variables:   t.Variables,
+		Connections: t.Connections,
+		Functions:   t.Functions,
+	}
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+	if r.NewRenderer != nil {
+		c.Renderer = r.NewRenderer(c)
+	}
+	return c
+}
+
+// Run executes one try and returns its outcome. It never panics: an
+// operator panic fails the try with the panic message in the task log.
+func (r *TryRunner) Run(ctx context.Context, t *Try) Outcome {
+	c := r.NewCall(t)
+	out := Outcome{Start: r.now()}
+	res, err := r.execute(ctx, c, &out)
+	out.End = r.now()
+	switch {
+	case err == nil:
+		if res == nil {
+			res = operators.Success(nil)
+		}
+		out.State = dags.TaskStateSuccess
+		if res.State == dags.TaskStateSkipped {
+			out.State = dags.TaskStateSkipped
+			if res.Message != "" {
+				c.Logf("skipped: %s", res.Message)
+			}
+		} else if res.Message != "" {
+			c.Logf("%s", res.Message)
+		}
+		out.Skip = res.Skip
+		if res.ReturnValue != nil && c.XCom != nil {
+			if perr := c.XCom.Push(ctx, "return_value", res.ReturnValue); perr != nil {
+				err = fmt.Errorf("push return value: %w", perr)
+				break
+			}
+			out.ReturnValue = res.ReturnValue
+		}
+	}
+	if err != nil {
+		out.Err = err
+		out.Skip = nil
+		if !operators.IsFinal(err) && ShouldRetry(t.TryNumber, t.Task.Retries) {
+			out.State = dags.TaskStateUpForRetry
+		} else {
+			out.State = dags.TaskStateFailed
+		}
+		c.Logf("error: %v", err)
+		c.Logf("task %s try %d ended %s after %s", t.Task.ID, t.TryNumber, out.State, out.Duration().Round(time.Millisecond))
+	}
+	r.runCallback(ctx, c, out.State)
+	return out
+}
+
+// execute runs the operator with the task's timeout and recovers panics.
+func (r *TryRunner) execute(ctx context.Context, c *operators.Call, out *Outcome) (res *operators.Result, err error) {
+	op, err := r.Registry.Lookup(c.Task.Operator)
+	if err != nil {
+		return nil, operators.Fail(err)
+	}
+	runCtx := ctx
+	if timeout := c.Task.ExecutionTimeout; timeout > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeoutCause(ctx, timeout, errTimeout)
+		defer cancel()
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			if r.Logger != nil {
+				r.Logger.Error("operator panicked", "dag", c.DAG.ID, "task", c.Task.ID, "panic", p, "stack", string(debug.Stack()))
+			}
+			res, err = nil, fmt.Errorf("%w: %v", errPanic, p)
+		}
+	}()
+	res, err = op.Execute(runCtx, c)
+	if errors.Is(context.Cause(runCtx), errTimeout) {
+		out.TimedOut = true
+		return nil, fmt.Errorf("task exceeded its execution_timeout of %s", dags.FormatDuration(c.Task.ExecutionTimeout))
+	}
+	return res, err
+}
+
+var errTimeout = errors.New("execution_timeout")
+
+// runCallback calls the task's callback for the final state of the try, if
+// it has one. Callback errors are logged and otherwise ignored, as Airflow.
+func (r *TryRunner) runCallback(ctx context.Context, c *operators.Call, state dags.TaskState) {
+	var key, name string
+	switch state {
+	case dags.TaskStateSuccess:
+		key, name = c.Task.Callbacks.OnSuccess, "on_success_callback"
+	case dags.TaskStateFailed:
+		key, name = c.Task.Callbacks.OnFailure, "on_failure_callback"
+	case dags.TaskStateUpForRetry:
+		key, name = c.Task.Callbacks.OnRetry, "on_retry_callback"
+	}
+	if key == "" || c.Functions == nil {
+		return
+	}
+	if _, err := c.Functions.CallFunction(ctx, c, key, nil, nil); err != nil {
+		c.Logf("%s failed: %v", name, err)
+	}
+}
+
+// ShouldRetry reports whether a try that failed may be retried: attempts are
+// retries + 1, so try n is retried while n <= retries.
+func ShouldRetry(tryNumber, retries int) bool {
+	return tryNumber <= retries
+}

@@ -1,0 +1,443 @@
+package localrun
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/operators"
+	"github.com/starflow-dev/starflow/runtime/executor"
+	"github.com/starflow-dev/starflow/runtime/state"
+)
+
+// Options configure a run.
+type Options struct {
+	// Runner runs the tries; required.
+	Runner *executor.TryRunner
+	// Functions calls the DAG's Starlark functions.
+	Functions   operators.FunctionRunner
+	Variables   operators.Variables
+	Connections operators.Connections
+	// LogDir receives one log file per try; empty discards task logs.
+	LogDir string
+	// Parallelism caps concurrent tries; zero means the DAG's max_active_tasks.
+	Parallelism int
+	// OnChange is called, from one goroutine and in order, for every state change.
+	OnChange func(Event)
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Event is one state change of a task instance.
+type Event struct {
+	TaskID    string
+	TryNumber int
+	From, To  dags.TaskState
+	Time      time.Time
+	// Err is why a try failed, for up_for_retry and failed.
+	Err error
+	// LogPath is the try's log file, when there is one.
+	LogPath string
+}
+
+// TaskResult is the final state of one task instance.
+type TaskResult struct {
+	TaskID    string
+	MapIndex  int
+	State     dags.TaskState
+	TryNumber int
+	Start     time.Time
+	End       time.Time
+	Duration  time.Duration
+	LogPath   string
+	Err       string
+}
+
+// Result is how the run ended.
+type Result struct {
+	DAGID       string
+	RunID       string
+	LogicalDate time.Time
+	State       dags.DagRunState
+	Start, End  time.Time
+	// Tasks are in the DAG's topological order.
+	Tasks []TaskResult
+	// XCom returns the value a task pushed under key, for tests and reports.
+	XCom func(taskID, key string) (any, bool)
+}
+
+// taskRun is what the loop knows of one task instance beyond its state.
+type taskRun struct {
+	task      *dags.Task
+	order     int
+	weight    int
+	try       int
+	start     time.Time
+	end       time.Time
+	err       error
+	logPath   string
+	fastEmpty bool
+}
+
+type completion struct {
+	taskID  string
+	outcome executor.Outcome
+}
+
+// Run drives one run of d to its end and returns the final states. It
+// returns an error only when the run could not be driven at all (ctx
+// cancelled, log folder not writable); a failed run is a Result with
+// State failed.
+func Run(ctx context.Context, d *dags.DAG, run operators.RunInfo, opt Options) (*Result, error) {
+	if opt.Runner == nil {
+		return nil, errors.New("localrun: no TryRunner")
+	}
+	r := newRunner(d, run, opt)
+	return r.run(ctx)
+}
+
+type runner struct {
+	dag   *dags.DAG
+	info  operators.RunInfo
+	opt   Options
+	tis   map[string]state.TI
+	runs  map[string]*taskRun
+	xcom  *memXCom
+	ready readyQueue
+
+	running int
+	retries map[string]*time.Timer
+	wake    chan string
+	done    chan completion
+	wg      sync.WaitGroup
+}
+
+func newRunner(d *dags.DAG, info operators.RunInfo, opt Options) *runner {
+	if opt.Parallelism <= 0 {
+		opt.Parallelism = d.MaxActiveTasks
+	}
+	if opt.Parallelism <= 0 {
+		opt.Parallelism = dags.DefaultMaxActiveTasks
+	}
+	if info.DAGID == "" {
+		info.DAGID = d.ID
+	}
+	weights := d.PriorityWeights()
+	r := &runner{
+		dag:     d,
+		info:    info,
+		opt:     opt,
+		tis:     make(map[string]state.TI, d.Len()),
+		runs:    make(map[string]*taskRun, d.Len()),
+		xcom:    newMemXCom(),
+		retries: map[string]*time.Timer{},
+		wake:    make(chan string, d.Len()+1),
+		done:    make(chan completion, opt.Parallelism),
+	}
+	for i, t := range d.Tasks() {
+		r.tis[t.ID] = state.TI{State: dags.TaskStateNone}
+		r.runs[t.ID] = &taskRun{
+			task:      t,
+			order:     i,
+			weight:    weights[t.ID],
+			fastEmpty: t.Operator == dags.OperatorEmpty && t.Callbacks == (dags.Callbacks{}),
+		}
+	}
+	return r
+}
+
+func (r *runner) now() time.Time {
+	if r.opt.Now != nil {
+		return r.opt.Now()
+	}
+	return time.Now()
+}
+
+func (r *runner) run(ctx context.Context) (*Result, error) {
+	start := r.now()
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer r.stopTimers()
+
+	r.apply(state.Evaluate(r.dag, r.tis, r.now(), nil))
+	r.dispatch(runCtx)
+	for r.running > 0 || r.ready.Len() > 0 || len(r.retries) > 0 {
+		select {
+		case c := <-r.done:
+			r.running--
+			r.finish(c)
+		case id := <-r.wake:
+			if _, ok := r.retries[id]; ok {
+				delete(r.retries, id)
+				r.apply(state.Evaluate(r.dag, r.tis, r.now(), []string{id}))
+			}
+		case <-ctx.Done():
+			cancel()
+			for r.running > 0 {
+				c := <-r.done
+				r.running--
+				r.record(c)
+			}
+			r.wg.Wait()
+			return r.result(start, dags.DagRunStateFailed), fmt.Errorf("run %s of %s interrupted: %w", r.info.RunID, r.dag.ID, ctx.Err())
+		}
+		r.dispatch(runCtx)
+	}
+	r.wg.Wait()
+	final := state.RunState(r.dag, r.tis, r.now())
+	if !final.Finished() {
+		final = dags.DagRunStateFailed // nothing can run any more: a deadlock
+	}
+	res := r.result(start, final)
+	r.dagCallback(ctx, final)
+	return res, nil
+}
+
+// apply records state changes decided by runtime/state and queues the
+// tasks that became scheduled.
+func (r *runner) apply(changes []state.Change) {
+	for len(changes) > 0 {
+		var more []string
+		for _, ch := range changes {
+			tr := r.runs[ch.TaskID]
+			ti := r.tis[ch.TaskID]
+			if ti.State != ch.From {
+				continue // decided twice in one batch; the first decision stands
+			}
+			if ch.To == dags.TaskStateScheduled && tr.fastEmpty {
+				// Airflow never sends an empty task to a worker.
+				now := r.now()
+				tr.start, tr.end = now, now
+				ti.State = dags.TaskStateSuccess
+				r.tis[ch.TaskID] = ti
+				r.emit(Event{TaskID: ch.TaskID, TryNumber: tr.try, From: ch.From, To: dags.TaskStateSuccess, Time: now})
+				more = append(more, tr.task.Downstream...)
+				continue
+			}
+			ti.State = ch.To
+			r.tis[ch.TaskID] = ti
+			if ch.To.Finished() {
+				tr.end = r.now()
+				more = append(more, tr.task.Downstream...)
+			}
+			r.emit(Event{TaskID: ch.TaskID, TryNumber: tr.try, From: ch.From, To: ch.To, Time: r.now()})
+			if ch.To == dags.TaskStateScheduled {
+				heap.Push(&r.ready, tr)
+			}
+		}
+		changes = nil
+		if len(more) > 0 {
+			changes = state.Evaluate(r.dag, r.tis, r.now(), more)
+		}
+	}
+}
+
+// dispatch starts tries while there is room.
+func (r *runner) dispatch(ctx context.Context) {
+	for r.running < r.opt.Parallelism && r.ready.Len() > 0 {
+		tr := heap.Pop(&r.ready).(*taskRun)
+		ti := r.tis[tr.task.ID]
+		if ti.State != dags.TaskStateScheduled {
+			continue
+		}
+		tr.try++
+		tr.start = r.now()
+		tr.err = nil
+		ti.State = dags.TaskStateRunning
+		ti.TryNumber = tr.try
+		r.tis[tr.task.ID] = ti
+		r.xcom.clearTask(tr.task.ID)
+		logw, path, err := r.openLog(tr)
+		tr.logPath = path
+		r.emit(Event{TaskID: tr.task.ID, TryNumber: tr.try, From: dags.TaskStateScheduled, To: dags.TaskStateRunning, Time: tr.start, LogPath: path})
+		r.running++
+		if err != nil {
+			r.done <- completion{taskID: tr.task.ID, outcome: executor.Outcome{State: dags.TaskStateFailed, Err: err, Start: tr.start, End: r.now()}}
+			continue
+		}
+		try := &executor.Try{
+			DAG:         r.dag,
+			Task:        tr.task,
+			Run:         r.info,
+			MapIndex:    -1,
+			TryNumber:   tr.try,
+			Log:         logw,
+			XCom:        taskXCom{store: r.xcom, taskID: tr.task.ID},
+			Variables:   r.opt.Variables,
+			Connections: r.opt.Connections,
+			Functions:   r.opt.Functions,
+		}
+		r.wg.Add(1)
+		go func(id string) {
+			defer r.wg.Done()
+			out := r.opt.Runner.Run(ctx, try)
+			if c, ok := logw.(io.Closer); ok {
+				_ = c.Close()
+			}
+			r.done <- completion{taskID: id, outcome: out}
+		}(tr.task.ID)
+	}
+}
+
+// record stores a try's outcome without scheduling anything further.
+func (r *runner) record(c completion) (state.TI, *taskRun) {
+	tr := r.runs[c.taskID]
+	ti := r.tis[c.taskID]
+	from := ti.State
+	ti.State = c.outcome.State
+	tr.end = c.outcome.End
+	tr.err = c.outcome.Err
+	if ti.State == dags.TaskStateUpForRetry {
+		ti.NextRetryAt = c.outcome.End.Add(state.RetryDelay(tr.task, r.dag.ID, r.info.LogicalDate, tr.try))
+	}
+	r.tis[c.taskID] = ti
+	r.emit(Event{TaskID: c.taskID, TryNumber: tr.try, From: from, To: ti.State, Time: tr.end, Err: c.outcome.Err, LogPath: tr.logPath})
+	return ti, tr
+}
+
+// finish records a try's outcome and evaluates what it unblocks.
+func (r *runner) finish(c completion) {
+	ti, tr := r.record(c)
+	switch ti.State {
+	case dags.TaskStateUpForRetry:
+		id := c.taskID
+		delay := time.Until(ti.NextRetryAt)
+		if r.opt.Now != nil {
+			delay = ti.NextRetryAt.Sub(r.now())
+		}
+		r.retries[id] = time.AfterFunc(max(delay, 0), func() { r.wake <- id })
+		return
+	case dags.TaskStateSuccess:
+		if len(c.outcome.Skip) > 0 {
+			r.apply(state.ApplySkip(r.dag, r.tis, c.outcome.Skip))
+		}
+	}
+	r.apply(state.Evaluate(r.dag, r.tis, r.now(), tr.task.Downstream))
+}
+
+func (r *runner) stopTimers() {
+	for id, t := range r.retries {
+		t.Stop()
+		delete(r.retries, id)
+	}
+}
+
+func (r *runner) emit(e Event) {
+	if r.opt.OnChange != nil {
+		r.opt.OnChange(e)
+	}
+}
+
+// openLog creates the try's log file: LogDir/dag_id=D/run_id=R/task_id=T/attempt=N.log,
+// the layout Airflow users know.
+func (r *runner) openLog(tr *taskRun) (io.Writer, string, error) {
+	if r.opt.LogDir == "" {
+		return io.Discard, "", nil
+	}
+	dir := filepath.Join(r.opt.LogDir, "dag_id="+r.dag.ID, "run_id="+safePath(r.info.RunID), "task_id="+tr.task.ID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, "", fmt.Errorf("create task log folder: %w", err)
+	}
+	path := filepath.Join(dir, fmt.Sprintf("attempt=%d.log", tr.try))
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("create task log: %w", err)
+	}
+	return &lockedFile{f: f}, path, nil
+}
+
+func safePath(s string) string {
+	return strings.NewReplacer("/", "_", ":", "_", "+", "_").Replace(s)
+}
+
+// lockedFile serialises writes from an operator's concurrent readers.
+type lockedFile struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func (l *lockedFile) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.f.Write(p)
+}
+
+func (l *lockedFile) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.f.Close()
+}
+
+func (r *runner) result(start time.Time, final dags.DagRunState) *Result {
+	res := &Result{
+		DAGID:       r.dag.ID,
+		RunID:       r.info.RunID,
+		LogicalDate: r.info.LogicalDate,
+		State:       final,
+		Start:       start,
+		End:         r.now(),
+		XCom:        r.xcom.get,
+	}
+	for _, t := range r.dag.Tasks() {
+		tr := r.runs[t.ID]
+		tres := TaskResult{TaskID: t.ID, MapIndex: -1, State: r.tis[t.ID].State, TryNumber: tr.try, Start: tr.start, End: tr.end, LogPath: tr.logPath}
+		if !tr.start.IsZero() && !tr.end.IsZero() {
+			tres.Duration = tr.end.Sub(tr.start)
+		}
+		if tr.err != nil {
+			tres.Err = tr.err.Error()
+		}
+		res.Tasks = append(res.Tasks, tres)
+	}
+	return res
+}
+
+// dagCallback runs the DAG's on_success_callback or on_failure_callback
+// with the context of the last task that finished.
+func (r *runner) dagCallback(ctx context.Context, final dags.DagRunState) {
+	key := r.dag.Callbacks.OnSuccess
+	if final == dags.DagRunStateFailed {
+		key = r.dag.Callbacks.OnFailure
+	}
+	if key == "" || r.opt.Functions == nil {
+		return
+	}
+	var last *taskRun
+	for _, tr := range r.runs {
+		if last == nil || tr.end.After(last.end) {
+			last = tr
+		}
+	}
+	c := r.opt.Runner.NewCall(&executor.Try{DAG: r.dag, Task: last.task, Run: r.info, MapIndex: -1, TryNumber: last.try,
+		XCom: taskXCom{store: r.xcom, taskID: last.task.ID}, Variables: r.opt.Variables, Connections: r.opt.Connections, Functions: r.opt.Functions})
+	if _, err := r.opt.Functions.CallFunction(ctx, c, key, nil, nil); err != nil && r.opt.Runner.Logger != nil {
+		r.opt.Runner.Logger.Warn("DAG callback failed", "dag", r.dag.ID, "run", r.info.RunID, "err", err)
+	}
+}
+
+// readyQueue orders scheduled tasks by priority weight, then topological order.
+type readyQueue []*taskRun
+
+func (q readyQueue) Len() int { return len(q) }
+func (q readyQueue) Less(i, j int) bool {
+	if q[i].weight != q[j].weight {
+		return q[i].weight > q[j].weight
+	}
+	return q[i].order < q[j].order
+}
+func (q readyQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *readyQueue) Push(x any)   { *q = append(*q, x.(*taskRun)) }
+func (q *readyQueue) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return x
+}

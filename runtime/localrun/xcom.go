@@ -1,0 +1,56 @@
+package localrun
+
+import (
+	"context"
+	"sync"
+
+	"github.com/starflow-dev/starflow/runtime/xcomvalue"
+)
+
+// memXCom keeps a run's XComs in memory. Values are normalised through
+// JSON on push, so a task sees exactly what it would see from a store.
+type memXCom struct {
+	mu     sync.Mutex
+	values map[[2]string]any // (task id, key) -> value
+}
+
+func newMemXCom() *memXCom { return &memXCom{values: map[[2]string]any{}} }
+
+func (m *memXCom) get(taskID, key string) (any, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.values[[2]string{taskID, key}]
+	return v, ok
+}
+
+func (m *memXCom) clearTask(taskID string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k := range m.values {
+		if k[0] == taskID {
+			delete(m.values, k)
+		}
+	}
+}
+
+// taskXCom is the operators.XCom view of one task instance.
+type taskXCom struct {
+	store  *memXCom
+	taskID string
+}
+
+func (x taskXCom) Pull(_ context.Context, taskID, key string) (any, bool, error) {
+	v, ok := x.store.get(taskID, key)
+	return v, ok, nil
+}
+
+func (x taskXCom) Push(_ context.Context, key string, value any) error {
+	norm, err := xcomvalue.Normalize(value)
+	if err != nil {
+		return err
+	}
+	x.store.mu.Lock()
+	defer x.store.mu.Unlock()
+	x.store.values[[2]string{x.taskID, key}] = norm
+	return nil
+}
