@@ -320,7 +320,9 @@ func (r *runner) finish(c completion) {
 			r.apply(state.ApplySkip(r.dag, r.tis, c.outcome.Skip))
 		}
 	}
-	r.apply(state.Evaluate(r.dag, r.tis, r.now(), tr.task.Downstream))
+	if len(tr.task.Downstream) > 0 { // nil candidates would mean every task
+		r.apply(state.Evaluate(r.dag, r.tis, r.now(), tr.task.Downstream))
+	}
 }
 
 func (r *runner) stopTimers() {

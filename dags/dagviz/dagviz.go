@@ -1,0 +1,119 @@
+// Package dagviz draws a DAG: as Graphviz DOT, as a Mermaid flowchart, or
+// as a text drawing for the terminal. Task states, when given, colour the
+// nodes with Airflow's state colours.
+package dagviz
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/starflow-dev/starflow/dags"
+)
+
+// StateColors are Airflow's UI colours for task states.
+var StateColors = map[dags.TaskState]string{
+	dags.TaskStateSuccess:         "#008000",
+	dags.TaskStateFailed:          "#ff0000",
+	dags.TaskStateUpstreamFailed:  "#ffa500",
+	dags.TaskStateSkipped:         "#ff69b4",
+	dags.TaskStateUpForRetry:      "#ffd700",
+	dags.TaskStateRunning:         "#00ff00",
+	dags.TaskStateQueued:          "#808080",
+	dags.TaskStateScheduled:       "#d2b48c",
+	dags.TaskStateRemoved:         "#d3d3d3",
+	dags.TaskStateRestarting:      "#ee82ee",
+	dags.TaskStateUpForReschedule: "#40e0d0",
+	dags.TaskStateDeferred:        "#9370db",
+}
+
+// DOT writes d as a Graphviz digraph laid out left to right, with task
+// groups as clusters.
+func DOT(w io.Writer, d *dags.DAG, states map[string]dags.TaskState) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "digraph %s {\n", quote(d.ID))
+	b.WriteString("  rankdir=LR;\n  node [shape=box, style=\"rounded,filled\", fillcolor=\"#f0f0f0\", fontname=\"Helvetica\"];\n")
+	groups := map[string][]*dags.Task{}
+	for _, t := range d.Tasks() {
+		groups[t.Group] = append(groups[t.Group], t)
+	}
+	names := make([]string, 0, len(groups))
+	for g := range groups {
+		names = append(names, g)
+	}
+	sort.Strings(names)
+	for _, g := range names {
+		indent := "  "
+		if g != "" {
+			fmt.Fprintf(&b, "  subgraph %s {\n    label=%s;\n    style=dashed;\n", quote("cluster_"+g), quote(g))
+			indent = "    "
+		}
+		for _, t := range groups[g] {
+			attrs := fmt.Sprintf("label=%s, tooltip=%s", quote(label(t)), quote(t.Operator))
+			if c, ok := StateColors[states[t.ID]]; ok {
+				attrs += fmt.Sprintf(", fillcolor=%s", quote(c))
+			}
+			fmt.Fprintf(&b, "%s%s [%s];\n", indent, quote(t.ID), attrs)
+		}
+		if g != "" {
+			b.WriteString("  }\n")
+		}
+	}
+	for _, t := range d.Tasks() {
+		for _, down := range t.Downstream {
+			fmt.Fprintf(&b, "  %s -> %s;\n", quote(t.ID), quote(down))
+		}
+	}
+	b.WriteString("}\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Mermaid writes d as a Mermaid flowchart (left to right), the format
+// GitHub renders inside ```mermaid blocks.
+func Mermaid(w io.Writer, d *dags.DAG, states map[string]dags.TaskState) error {
+	var b strings.Builder
+	b.WriteString("flowchart LR\n")
+	ids := map[string]string{}
+	for i, t := range d.Tasks() {
+		ids[t.ID] = fmt.Sprintf("t%d", i)
+		fmt.Fprintf(&b, "  %s[\"%s\"]\n", ids[t.ID], mermaidText(label(t)))
+	}
+	for _, t := range d.Tasks() {
+		for _, down := range t.Downstream {
+			fmt.Fprintf(&b, "  %s --> %s\n", ids[t.ID], ids[down])
+		}
+	}
+	used := map[dags.TaskState]bool{}
+	for _, t := range d.Tasks() {
+		if s, ok := states[t.ID]; ok {
+			if _, colored := StateColors[s]; colored {
+				used[s] = true
+				fmt.Fprintf(&b, "  class %s %s\n", ids[t.ID], s)
+			}
+		}
+	}
+	for _, s := range dags.AllTaskStates {
+		if used[s] {
+			fmt.Fprintf(&b, "  classDef %s fill:%s\n", s, StateColors[s])
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func label(t *dags.Task) string {
+	if t.Group != "" && strings.HasPrefix(t.ID, t.Group+".") {
+		return strings.TrimPrefix(t.ID, t.Group+".")
+	}
+	return t.ID
+}
+
+func quote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+}
+
+func mermaidText(s string) string {
+	return strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;").Replace(s)
+}

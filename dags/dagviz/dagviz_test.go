@@ -1,0 +1,66 @@
+package dagviz_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/dags/dagviz"
+)
+
+func diamond(t *testing.T) *dags.DAG {
+	t.Helper()
+	d := dags.New("diamond", dags.Pos{File: "d.star", Line: 1})
+	for i, id := range []string{"extract", "clean", "enrich", "load"} {
+		d.AddTask(dags.NewTask(id, "bash", dags.Pos{File: "d.star", Line: i + 2}))
+	}
+	d.Connect("extract", "clean", dags.Pos{})
+	d.Connect("extract", "enrich", dags.Pos{})
+	d.Connect("clean", "load", dags.Pos{})
+	d.Connect("enrich", "load", dags.Pos{})
+	if fs := d.Finalize(); len(fs) > 0 {
+		t.Fatal(fs)
+	}
+	return d
+}
+
+func TestTextDrawsForksAndJoins(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	if err := dagviz.Text(&b, diamond(t), map[string]dags.TaskState{"load": dags.TaskStateFailed}); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{
+		"●  extract (bash)",
+		"├─╮",
+		"● │  clean (bash)",
+		"│ ●  enrich (bash)",
+		"●─╯  load (bash) [failed]",
+		"",
+	}, "\n")
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+func TestDOTAndMermaidHaveEveryEdge(t *testing.T) {
+	t.Parallel()
+	d := diamond(t)
+	var dot, mm strings.Builder
+	if err := dagviz.DOT(&dot, d, map[string]dags.TaskState{"clean": dags.TaskStateSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	if err := dagviz.Mermaid(&mm, d, map[string]dags.TaskState{"clean": dags.TaskStateSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"extract" -> "clean";`, `"extract" -> "enrich";`, `"clean" -> "load";`, `"enrich" -> "load";`, `fillcolor="#008000"`, "rankdir=LR"} {
+		if !strings.Contains(dot.String(), want) {
+			t.Errorf("DOT lacks %s:\n%s", want, dot.String())
+		}
+	}
+	for _, want := range []string{"flowchart LR", `t0["extract"]`, "t0 --> t1", "t0 --> t2", "t1 --> t3", "t2 --> t3", "classDef success fill:#008000"} {
+		if !strings.Contains(mm.String(), want) {
+			t.Errorf("Mermaid lacks %s:\n%s", want, mm.String())
+		}
+	}
+}
