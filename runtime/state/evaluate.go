@@ -66,13 +66,14 @@ func Evaluate(d *dags.DAG, tis map[string]TI, now time.Time, candidates []string
 	h := indexHeap(buf[:0])
 	for _, id := range candidates {
 		if i := d.TaskIndex(id); i >= 0 {
-			h.push(i)
+			h = h.push(i)
 		}
 	}
 	tasks := d.Tasks()
 	last := -1
 	for len(h) > 0 {
-		i := h.pop()
+		var i int
+		i, h = h.pop()
 		if i == last {
 			continue // pushed twice; indexes pop in order, so duplicates are adjacent
 		}
@@ -81,7 +82,7 @@ func Evaluate(d *dags.DAG, tis map[string]TI, now time.Time, candidates []string
 		if e.visit(t) {
 			for _, down := range t.Downstream {
 				if j := d.TaskIndex(down); j >= 0 {
-					h.push(j)
+					h = h.push(j)
 				}
 			}
 		}
@@ -150,44 +151,43 @@ func (e *evaluator) visit(t *dags.Task) bool {
 }
 
 // indexHeap is a min-heap of task indexes (positions in the topological
-// order), so tasks pop in dependency order.
+// order), so tasks pop in dependency order. Its methods return the updated
+// heap rather than taking a pointer, so a small heap can live on the stack.
 type indexHeap []int
 
-func (h *indexHeap) push(i int) {
-	*h = append(*h, i)
-	s := *h
-	for j := len(s) - 1; j > 0; {
+func (h indexHeap) push(i int) indexHeap {
+	h = append(h, i)
+	for j := len(h) - 1; j > 0; {
 		p := (j - 1) / 2
-		if s[p] <= s[j] {
+		if h[p] <= h[j] {
 			break
 		}
-		s[p], s[j] = s[j], s[p]
+		h[p], h[j] = h[j], h[p]
 		j = p
 	}
+	return h
 }
 
-func (h *indexHeap) pop() int {
-	s := *h
-	top := s[0]
-	n := len(s) - 1
-	s[0] = s[n]
-	s = s[:n]
+func (h indexHeap) pop() (int, indexHeap) {
+	top := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h = h[:n]
 	for j := 0; ; {
 		l, r, m := 2*j+1, 2*j+2, j
-		if l < n && s[l] < s[m] {
+		if l < n && h[l] < h[m] {
 			m = l
 		}
-		if r < n && s[r] < s[m] {
+		if r < n && h[r] < h[m] {
 			m = r
 		}
 		if m == j {
 			break
 		}
-		s[m], s[j] = s[j], s[m]
+		h[m], h[j] = h[j], h[m]
 		j = m
 	}
-	*h = s
-	return top
+	return top, h
 }
 
 // ApplySkip returns the changes that mark the given tasks skipped, as a
