@@ -53,9 +53,11 @@ func stateOf(tis map[string]TI, id string) dags.TaskState {
 //
 // With candidates, the cost grows with the candidates and the tasks the
 // cascade reaches (and their direct upstream), not with the size of d: after
-// a task finishes, pass its direct downstream tasks.
+// a task finishes, pass its direct downstream tasks (a leaf's Downstream is
+// nil, which would mean every task: skip the call), and after ApplySkip
+// those of the tasks it skipped.
 func Evaluate(d *dags.DAG, tis map[string]TI, now time.Time, candidates []string) []Change {
-	e := evaluator{d: d, tis: tis, now: now}
+	e := evaluator{tis: tis, now: now}
 	if candidates == nil {
 		for _, t := range d.Tasks() {
 			e.visit(t)
@@ -92,7 +94,6 @@ func Evaluate(d *dags.DAG, tis map[string]TI, now time.Time, candidates []string
 
 // evaluator holds the state of one Evaluate call.
 type evaluator struct {
-	d       *dags.DAG
 	tis     map[string]TI
 	now     time.Time
 	changes []Change
