@@ -11,6 +11,7 @@ import (
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/operators"
+	"github.com/starflow-dev/starflow/runtime/state"
 )
 
 // TryRunner runs single tries of task instances. Its fields are set once by
@@ -137,7 +138,7 @@ func (r *TryRunner) Run(ctx context.Context, t *Try) Outcome {
 	if err != nil {
 		out.Err = err
 		out.Skip = nil
-		if !operators.IsFinal(err) && ShouldRetry(t.TryNumber, t.Task.Retries) {
+		if !operators.IsFinal(err) && state.ShouldRetry(t.TryNumber, t.Task.Retries) {
 			out.State = dags.TaskStateUpForRetry
 		} else {
 			out.State = dags.TaskStateFailed
@@ -197,10 +198,4 @@ func (r *TryRunner) runCallback(ctx context.Context, c *operators.Call, state da
 	if _, err := c.Functions.CallFunction(ctx, c, key, nil, nil); err != nil {
 		c.Logf("%s failed: %v", name, err)
 	}
-}
-
-// ShouldRetry reports whether a try that failed may be retried: attempts are
-// retries + 1, so try n is retried while n <= retries.
-func ShouldRetry(tryNumber, retries int) bool {
-	return tryNumber <= retries
 }
