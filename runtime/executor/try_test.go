@@ -83,10 +83,14 @@ func TestOutcomes(t *testing.T) {
 		errLike  string
 	}{
 		{"success pushes the return value", func(context.Context, *operators.Call) (*operators.Result, error) { return operators.Success("v"), nil }, 0, 1, dags.TaskStateSuccess, "ok_cb", ""},
-		{"skip", func(context.Context, *operators.Call) (*operators.Result, error) { return operators.Skipped("nothing to do"), nil }, 0, 1, dags.TaskStateSkipped, "", ""},
+		{"skip", func(context.Context, *operators.Call) (*operators.Result, error) {
+			return operators.Skipped("nothing to do"), nil
+		}, 0, 1, dags.TaskStateSkipped, "", ""},
 		{"error with retries left", func(context.Context, *operators.Call) (*operators.Result, error) { return nil, errors.New("boom") }, 2, 2, dags.TaskStateUpForRetry, "retry_cb", "boom"},
 		{"error on the last try", func(context.Context, *operators.Call) (*operators.Result, error) { return nil, errors.New("boom") }, 2, 3, dags.TaskStateFailed, "fail_cb", "boom"},
-		{"final error ignores retries", func(context.Context, *operators.Call) (*operators.Result, error) { return nil, operators.Fail(errors.New("bad input")) }, 5, 1, dags.TaskStateFailed, "fail_cb", "bad input"},
+		{"final error ignores retries", func(context.Context, *operators.Call) (*operators.Result, error) {
+			return nil, operators.Fail(errors.New("bad input"))
+		}, 5, 1, dags.TaskStateFailed, "fail_cb", "bad input"},
 		{"panic fails the try", func(context.Context, *operators.Call) (*operators.Result, error) { panic("kaboom") }, 0, 1, dags.TaskStateFailed, "fail_cb", "kaboom"},
 	}
 	for _, tc := range cases {
