@@ -1,0 +1,278 @@
+package builtins
+
+import (
+	"fmt"
+
+	"go.starlark.net/starlark"
+
+	"github.com/starflow-dev/starflow/dags"
+)
+
+// commonNames are the keywords every task takes besides task_id, in the
+// order of commonArgs.vals. They are also the keys default_args may hold.
+var commonNames = [...]string{
+	"retries",
+	"retry_delay",
+	"retry_exponential_backoff",
+	"max_retry_delay",
+	"execution_timeout",
+	"trigger_rule",
+	"pool",
+	"pool_slots",
+	"priority_weight",
+	"weight_rule",
+	"queue",
+	"depends_on_past",
+	"params",
+	"doc_md",
+	"on_success_callback",
+	"on_failure_callback",
+	"on_retry_callback",
+}
+
+// commonArgs holds the values given for the common keywords; nil means
+// not given. A later layer (group default_args, then the call itself)
+// overrides an earlier one (DAG default_args).
+type commonArgs struct {
+	vals [len(commonNames)]starlark.Value
+}
+
+// pairs returns the UnpackArgs pairs of the common keywords, all optional.
+func (c *commonArgs) pairs() []any {
+	out := make([]any, 0, 2*len(commonNames))
+	for i, n := range commonNames {
+		out = append(out, n+"?", &c.vals[i])
+	}
+	return out
+}
+
+// over returns c with the values given in top replacing its own.
+func (c commonArgs) over(top *commonArgs) commonArgs {
+	for i, v := range top.vals {
+		if v != nil {
+			c.vals[i] = v
+		}
+	}
+	return c
+}
+
+// defaultArgsOf reads a default_args dict into commonArgs; an unknown key
+// is an error with a hint.
+func defaultArgsOf(fnName string, d *starlark.Dict) (commonArgs, error) {
+	var c commonArgs
+	if d == nil {
+		return c, nil
+	}
+	known := commonNames[:]
+	for _, item := range d.Items() {
+		k, ok := item[0].(starlark.String)
+		if !ok {
+			return c, fmt.Errorf("%s: default_args keys must be strings, got %s", fnName, item[0].Type())
+		}
+		i := indexOf(known, string(k))
+		if i < 0 {
+			return c, unknownName(fmt.Sprintf("%s: unknown key %q in default_args", fnName, string(k)), string(k), known)
+		}
+		c.vals[i] = item[1]
+	}
+	// Check the values now, so a bad one is reported at this call.
+	scratch := dags.NewTask("default_args", dags.OperatorEmpty, dags.Pos{})
+	if err := c.apply(fnName+": default_args", scratch, "", nil); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func indexOf(xs []string, x string) int {
+	for i, y := range xs {
+		if x == y {
+			return i
+		}
+	}
+	return -1
+}
+
+// apply sets the common settings of t, a task of DAG dagID, from c. what
+// prefixes errors ("bash" or "dag: default_args"). register, when not nil,
+// records a callback under its key.
+func (c *commonArgs) apply(what string, t *dags.Task, dagID string, register func(key string, fn starlark.Callable)) error {
+	def := dags.NewTask(t.ID, t.Operator, t.Pos)
+	for i, v := range c.vals {
+		if v == nil {
+			continue
+		}
+		name := commonNames[i]
+		if err := applyOne(t, def, dagID, name, v, register); err != nil {
+			return fmt.Errorf("%s: for parameter %s: %w", what, name, err)
+		}
+	}
+	return nil
+}
+
+// applyOne sets one common setting; None restores the default.
+func applyOne(t, def *dags.Task, dagID, name string, v starlark.Value, register func(string, starlark.Callable)) error {
+	none := v == starlark.None
+	var err error
+	switch name {
+	case "retries":
+		if none {
+			t.Retries = def.Retries
+			return nil
+		}
+		t.Retries, err = intOf(v)
+	case "retry_delay":
+		if none {
+			t.RetryDelay, t.RetryDelaySet = def.RetryDelay, false
+			return nil
+		}
+		t.RetryDelay, err = durationOf(v)
+		t.RetryDelaySet = err == nil
+	case "retry_exponential_backoff":
+		t.RetryExponentialBackoff, err = backoffOf(v)
+	case "max_retry_delay":
+		if none {
+			t.MaxRetryDelay = 0
+			return nil
+		}
+		t.MaxRetryDelay, err = durationOf(v)
+	case "execution_timeout":
+		if none {
+			t.ExecutionTimeout = 0
+			return nil
+		}
+		t.ExecutionTimeout, err = durationOf(v)
+	case "trigger_rule":
+		if none {
+			t.TriggerRule = def.TriggerRule
+			return nil
+		}
+		var s string
+		if s, err = stringOf(v); err == nil {
+			if _, perr := dags.ParseTriggerRule(s); perr != nil {
+				names := make([]string, len(dags.AllTriggerRules))
+				for i, r := range dags.AllTriggerRules {
+					names[i] = string(r)
+				}
+				return unknownName(fmt.Sprintf("unknown trigger rule %q", s), s, names)
+			}
+			t.TriggerRule = dags.TriggerRule(s)
+		}
+	case "pool":
+		if none {
+			t.Pool = def.Pool
+			return nil
+		}
+		if t.Pool, err = stringOf(v); err == nil && t.Pool == "" {
+			err = fmt.Errorf("pool must not be empty")
+		}
+	case "pool_slots":
+		if none {
+			t.PoolSlots = def.PoolSlots
+			return nil
+		}
+		t.PoolSlots, err = intOf(v)
+	case "priority_weight":
+		if none {
+			t.PriorityWeight = def.PriorityWeight
+			return nil
+		}
+		t.PriorityWeight, err = intOf(v)
+	case "weight_rule":
+		if none {
+			t.WeightRule = def.WeightRule
+			return nil
+		}
+		var s string
+		if s, err = stringOf(v); err == nil {
+			if _, perr := dags.ParseWeightRule(s); perr != nil {
+				return unknownName(fmt.Sprintf("unknown weight rule %q", s), s, []string{"absolute", "downstream", "upstream"})
+			}
+			t.WeightRule = dags.WeightRule(s)
+		}
+	case "queue":
+		if none {
+			t.Queue = def.Queue
+			return nil
+		}
+		t.Queue, err = stringOf(v)
+	case "depends_on_past":
+		if none {
+			t.DependsOnPast = false
+			return nil
+		}
+		t.DependsOnPast, err = boolOf(v)
+	case "params":
+		if none {
+			t.Params = nil
+			return nil
+		}
+		t.Params, err = paramsOf(v)
+	case "doc_md":
+		if none {
+			t.DocMD = ""
+			return nil
+		}
+		t.DocMD, err = stringOf(v)
+	case "on_success_callback", "on_failure_callback", "on_retry_callback":
+		var fn starlark.Callable
+		if fn, err = callableOf(v); err != nil {
+			return err
+		}
+		key := ""
+		if fn != nil {
+			key = callbackKey(dagID, t, name)
+			if register != nil {
+				register(key, fn)
+			}
+		}
+		switch name {
+		case "on_success_callback":
+			t.Callbacks.OnSuccess = key
+		case "on_failure_callback":
+			t.Callbacks.OnFailure = key
+		default:
+			t.Callbacks.OnRetry = key
+		}
+	}
+	return err
+}
+
+// callbackKey is the function key of a task callback:
+// "<dag_id>/<task_id>:on_failure_callback".
+func callbackKey(dagID string, t *dags.Task, name string) string {
+	return dagID + "/" + t.ID + ":" + name
+}
+
+// backoffOf reads retry_exponential_backoff: False (off), True (factor
+// 2.0) or a factor of at least 1.
+func backoffOf(v starlark.Value) (float64, error) {
+	switch v := v.(type) {
+	case starlark.NoneType:
+		return 0, nil
+	case starlark.Bool:
+		if v {
+			return 2.0, nil
+		}
+		return 0, nil
+	case starlark.Int, starlark.Float:
+		f, _ := starlark.AsFloat(v)
+		if f < 1 {
+			return 0, fmt.Errorf("the back-off factor must be at least 1, got %s", v)
+		}
+		return f, nil
+	}
+	return 0, fmt.Errorf("got %s, want bool or a factor such as 2.0", v.Type())
+}
+
+// paramsOf reads a params dict into plain Go values.
+func paramsOf(v starlark.Value) (map[string]any, error) {
+	d, ok := v.(*starlark.Dict)
+	if !ok {
+		return nil, fmt.Errorf("got %s, want dict", v.Type())
+	}
+	x, err := ToGo(d)
+	if err != nil {
+		return nil, err
+	}
+	return x.(map[string]any), nil
+}

@@ -1,0 +1,260 @@
+package builtins
+
+import (
+	"fmt"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/starflow-dev/starflow/dags"
+)
+
+// dagBuilder is a DAG under construction: the dags.DAG, its default_args,
+// the stack of groups whose build functions are running, and the branch
+// tasks to check once the DAG is complete.
+type dagBuilder struct {
+	session  *Session
+	dag      *dags.DAG
+	defaults commonArgs
+	groups   []*groupFrame
+	branches []branchTask
+	funcKeys []string
+	findings []dags.Finding
+	done     bool
+}
+
+// groupFrame is a group whose build function is running.
+type groupFrame struct {
+	group    *Group
+	prefix   bool // prefix_group_id
+	defaults commonArgs
+}
+
+// branchTask is a branch task with the callable that decides it.
+type branchTask struct {
+	task *dags.Task
+	fn   starlark.Callable
+}
+
+// childID returns the id of a task or group labelled label created in the
+// innermost running group, as Airflow's TaskGroup.child_id does.
+func (b *dagBuilder) childID(label string) string {
+	if n := len(b.groups); n > 0 && b.groups[n-1].prefix {
+		return b.groups[n-1].group.id + "." + label
+	}
+	return label
+}
+
+// currentDefaults returns the default_args in force: the innermost
+// group's (which already include the outer ones) or the DAG's.
+func (b *dagBuilder) currentDefaults() commonArgs {
+	if n := len(b.groups); n > 0 {
+		return b.groups[n-1].defaults
+	}
+	return b.defaults
+}
+
+// newTask creates a task of kind labelled label with the common keywords
+// of the call, adds it to the DAG and the running groups, and returns its
+// value. fnName names the builtin in errors.
+func (s *Session) newTask(thread *starlark.Thread, fnName, kind, label string, explicit *commonArgs) (*Task, error) {
+	b, err := s.builder(thread, fnName)
+	if err != nil {
+		return nil, err
+	}
+	if label == "" {
+		return nil, fmt.Errorf("%s: task_id must not be empty", fnName)
+	}
+	t := dags.NewTask(b.childID(label), kind, callerPos(thread))
+	if n := len(b.groups); n > 0 {
+		t.Group = b.groups[n-1].group.id
+	}
+	args := b.currentDefaults().over(explicit)
+	register := func(key string, fn starlark.Callable) { s.register(b, key, fn) }
+	if err := args.apply(fnName, t, b.dag.ID, register); err != nil {
+		return nil, err
+	}
+	if b.dag.Task(t.ID) == nil {
+		for _, g := range b.groups {
+			g.group.members = append(g.group.members, t)
+		}
+	}
+	b.dag.AddTask(t)
+	return &Task{task: t, builder: b}, nil
+}
+
+// dagFn implements dag(dag_id, build, ...).
+func dagFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var (
+		dagID                              string
+		build                              starlark.Callable
+		schedule                           starlark.Value = starlark.None
+		startDate, endDate                 starlark.Value = starlark.None, starlark.None
+		catchup                            bool
+		defaultArgs, params                *starlark.Dict
+		maxActiveRuns                      = dags.DefaultMaxActiveRuns
+		maxActiveTasks                     = dags.DefaultMaxActiveTasks
+		tags                               *starlark.List
+		description, docMD                 string
+		timezone                           = "UTC"
+		dagrunTimeout                      starlark.Value = starlark.None
+		onSuccess, onFailure               starlark.Value = starlark.None, starlark.None
+		isPausedUponCreation               bool
+	)
+	if err := unpack(fn.Name(), args, kwargs, 2,
+		"dag_id", &dagID,
+		"build", &build,
+		"schedule?", &schedule,
+		"start_date?", &startDate,
+		"end_date?", &endDate,
+		"catchup?", &catchup,
+		"default_args?", &defaultArgs,
+		"params?", &params,
+		"max_active_runs?", &maxActiveRuns,
+		"max_active_tasks?", &maxActiveTasks,
+		"tags?", &tags,
+		"description?", &description,
+		"doc_md?", &docMD,
+		"timezone?", &timezone,
+		"dagrun_timeout?", &dagrunTimeout,
+		"on_success_callback?", &onSuccess,
+		"on_failure_callback?", &onFailure,
+		"is_paused_upon_creation?", &isPausedUponCreation,
+	); err != nil {
+		return nil, err
+	}
+	s := SessionOf(thread)
+	if s == nil || s.finished {
+		return nil, fmt.Errorf("dag: DAGs can only be defined while a DAG file is parsed")
+	}
+	if s.current != nil {
+		return nil, fmt.Errorf("dag: cannot define DAG %q inside the build function of DAG %q; call dag() at the top level of the file", dagID, s.current.dag.ID)
+	}
+	pos := callerPos(thread)
+	d := dags.New(dagID, pos)
+	d.Description, d.DocMD = description, docMD
+	d.Catchup, d.IsPausedUponCreation = catchup, isPausedUponCreation
+	d.MaxActiveRuns, d.MaxActiveTasks = maxActiveRuns, maxActiveTasks
+
+	loc, err := time.LoadLocation(timezone)
+	if err != nil || timezone == "" || timezone == "Local" {
+		return nil, fmt.Errorf("dag: unknown timezone %q (write an IANA name such as \"UTC\" or \"Europe/Amsterdam\")", timezone)
+	}
+	d.Timezone = loc
+	if d.Schedule, err = scheduleOf(schedule); err != nil {
+		return nil, fmt.Errorf("dag: for parameter schedule: %w", err)
+	}
+	if startDate != starlark.None {
+		if d.StartDate, err = dateOf(startDate, loc); err != nil {
+			return nil, fmt.Errorf("dag: for parameter start_date: %w", err)
+		}
+	}
+	if endDate != starlark.None {
+		if d.EndDate, err = dateOf(endDate, loc); err != nil {
+			return nil, fmt.Errorf("dag: for parameter end_date: %w", err)
+		}
+	}
+	if dagrunTimeout != starlark.None {
+		if d.DagrunTimeout, err = durationOf(dagrunTimeout); err != nil {
+			return nil, fmt.Errorf("dag: for parameter dagrun_timeout: %w", err)
+		}
+	}
+	if params != nil {
+		if d.Params, err = paramsOf(params); err != nil {
+			return nil, fmt.Errorf("dag: for parameter params: %w", err)
+		}
+	}
+	if tags != nil {
+		for i := 0; i < tags.Len(); i++ {
+			tag, ok := tags.Index(i).(starlark.String)
+			if !ok {
+				return nil, fmt.Errorf("dag: for parameter tags: got %s, want a list of strings", tags.Index(i).Type())
+			}
+			d.Tags = append(d.Tags, string(tag))
+		}
+	}
+	b := &dagBuilder{session: s, dag: d}
+	if b.defaults, err = defaultArgsOf("dag", defaultArgs); err != nil {
+		return nil, err
+	}
+	for _, cb := range []struct {
+		name string
+		v    starlark.Value
+		set  *string
+	}{
+		{"on_success_callback", onSuccess, &d.Callbacks.OnSuccess},
+		{"on_failure_callback", onFailure, &d.Callbacks.OnFailure},
+	} {
+		c, err := callableOf(cb.v)
+		if err != nil {
+			return nil, fmt.Errorf("dag: for parameter %s: %w", cb.name, err)
+		}
+		if c != nil {
+			key := dagID + ":" + cb.name
+			s.register(b, key, c)
+			*cb.set = key
+		}
+	}
+	if prev, dup := s.byID[dagID]; dup {
+		b.findings = append(b.findings, dags.Finding{Pos: pos, Rule: dags.RuleDuplicateDAG,
+			Message: fmt.Sprintf("DAG id %q is already used by the DAG defined at %s", dagID, prev.dag.Pos)})
+	} else {
+		s.byID[dagID] = b
+	}
+	s.builders = append(s.builders, b)
+
+	s.current = b
+	_, err = starlark.Call(thread, build, nil, nil)
+	s.current = nil
+	if err != nil {
+		return nil, err
+	}
+	b.resolveBranches()
+	b.findings = append(b.findings, d.Finalize()...)
+	b.done = true
+	return DAG{id: dagID}, nil
+}
+
+// groupFn implements group(group_id, build, default_args={}, prefix_group_id=True).
+func groupFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var (
+		groupID     string
+		build       starlark.Callable
+		defaultArgs *starlark.Dict
+		prefix      = true
+	)
+	if err := unpack(fn.Name(), args, kwargs, 2,
+		"group_id", &groupID,
+		"build", &build,
+		"default_args?", &defaultArgs,
+		"prefix_group_id?", &prefix,
+	); err != nil {
+		return nil, err
+	}
+	s := SessionOf(thread)
+	b, err := s.builder(thread, fn.Name())
+	if err != nil {
+		return nil, err
+	}
+	if groupID == "" {
+		return nil, fmt.Errorf("group: group_id must not be empty")
+	}
+	own, err := defaultArgsOf("group", defaultArgs)
+	if err != nil {
+		return nil, err
+	}
+	g := &Group{id: b.childID(groupID), builder: b}
+	for _, outer := range b.groups {
+		if outer.group.id == g.id {
+			return nil, fmt.Errorf("group: group %q is already being built", g.id)
+		}
+	}
+	frame := &groupFrame{group: g, prefix: prefix, defaults: b.currentDefaults().over(&own)}
+	b.groups = append(b.groups, frame)
+	_, err = starlark.Call(thread, build, nil, nil)
+	b.groups = b.groups[:len(b.groups)-1]
+	if err != nil {
+		return nil, err
+	}
+	return g, nil
+}

@@ -1,0 +1,234 @@
+package builtins
+
+import (
+	"fmt"
+
+	"go.starlark.net/starlark"
+
+	"github.com/starflow-dev/starflow/dags"
+)
+
+// bashFn implements bash(task_id, bash_command, env=None, append_env=False,
+// cwd=None, skip_on_exit_code=99, ...common).
+func bashFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var (
+		taskID, command string
+		env             starlark.Value = starlark.None
+		appendEnv       bool
+		cwd             starlark.Value = starlark.None
+		skip            starlark.Value = starlark.MakeInt(99)
+		common          commonArgs
+	)
+	pairs := append([]any{
+		"task_id", &taskID,
+		"bash_command", &command,
+		"env?", &env,
+		"append_env?", &appendEnv,
+		"cwd?", &cwd,
+		"skip_on_exit_code?", &skip,
+	}, common.pairs()...)
+	if err := unpack(fn.Name(), args, kwargs, 2, pairs...); err != nil {
+		return nil, err
+	}
+	cfg := map[string]any{"bash_command": command, "append_env": appendEnv, "env": nil, "cwd": ""}
+	if env != starlark.None {
+		d, ok := env.(*starlark.Dict)
+		if !ok {
+			return nil, fmt.Errorf("bash: for parameter env: got %s, want a dict of strings or None", env.Type())
+		}
+		m := make(map[string]any, d.Len())
+		for _, kv := range d.Items() {
+			k, ok1 := kv[0].(starlark.String)
+			v, ok2 := kv[1].(starlark.String)
+			if !ok1 || !ok2 {
+				return nil, fmt.Errorf("bash: for parameter env: got %s: %s, want string keys and values", kv[0].Type(), kv[1].Type())
+			}
+			m[string(k)] = string(v)
+		}
+		cfg["env"] = m
+	}
+	if cwd != starlark.None {
+		s, err := stringOf(cwd)
+		if err != nil {
+			return nil, fmt.Errorf("bash: for parameter cwd: %w", err)
+		}
+		cfg["cwd"] = s
+	}
+	codes, err := exitCodesOf(skip)
+	if err != nil {
+		return nil, fmt.Errorf("bash: for parameter skip_on_exit_code: %w", err)
+	}
+	cfg["skip_on_exit_code"] = codes
+	t, err := SessionOf(thread).newTask(thread, fn.Name(), dags.OperatorBash, taskID, &common)
+	if err != nil {
+		return nil, err
+	}
+	t.task.Config = cfg
+	return t, nil
+}
+
+// exitCodesOf reads skip_on_exit_code: an int, a list of ints, or None.
+func exitCodesOf(v starlark.Value) ([]any, error) {
+	if v == starlark.None {
+		return []any{}, nil
+	}
+	if _, ok := v.(starlark.Int); ok {
+		n, err := intOf(v)
+		if err != nil {
+			return nil, err
+		}
+		return []any{int64(n)}, nil
+	}
+	elems, ok := asList(v)
+	if !ok {
+		return nil, fmt.Errorf("got %s, want an int, a list of ints or None", v.Type())
+	}
+	out := make([]any, len(elems))
+	for i, e := range elems {
+		n, err := intOf(e)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = int64(n)
+	}
+	return out, nil
+}
+
+// emptyFn implements empty(task_id, ...common).
+func emptyFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var (
+		taskID string
+		common commonArgs
+	)
+	pairs := append([]any{"task_id", &taskID}, common.pairs()...)
+	if err := unpack(fn.Name(), args, kwargs, 1, pairs...); err != nil {
+		return nil, err
+	}
+	t, err := SessionOf(thread).newTask(thread, fn.Name(), dags.OperatorEmpty, taskID, &common)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// functionTask creates a task of kind that calls fn, registering fn under
+// the key "<dag_id>/<task_id>".
+func functionTask(thread *starlark.Thread, fnName, kind string, fn starlark.Callable, taskID starlark.Value, common *commonArgs) (*Task, error) {
+	label := ""
+	switch id := taskID.(type) {
+	case starlark.NoneType:
+		label = fn.Name()
+		if f, ok := fn.(*starlark.Function); ok && f.Name() == "lambda" {
+			return nil, fmt.Errorf("%s: task_id is required when the function is a lambda", fnName)
+		}
+	case starlark.String:
+		label = string(id)
+	default:
+		return nil, fmt.Errorf("%s: for parameter task_id: got %s, want string", fnName, taskID.Type())
+	}
+	s := SessionOf(thread)
+	t, err := s.newTask(thread, fnName, kind, label, common)
+	if err != nil {
+		return nil, err
+	}
+	key := t.builder.dag.ID + "/" + t.task.ID
+	t.task.Function = key
+	s.register(t.builder, key, fn)
+	return t, nil
+}
+
+// taskFn implements task(fn, task_id=None, args=[], kwargs={}, ...common).
+func taskFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var (
+		callable starlark.Callable
+		taskID   starlark.Value = starlark.None
+		fargs    starlark.Value = starlark.NewList(nil)
+		fkwargs  *starlark.Dict
+		common   commonArgs
+	)
+	pairs := append([]any{
+		"fn", &callable,
+		"task_id?", &taskID,
+		"args?", &fargs,
+		"kwargs?", &fkwargs,
+	}, common.pairs()...)
+	if err := unpack(fn.Name(), args, kwargs, 1, pairs...); err != nil {
+		return nil, err
+	}
+	if _, ok := asList(fargs); !ok {
+		return nil, fmt.Errorf("task: for parameter args: got %s, want list", fargs.Type())
+	}
+	if fkwargs == nil {
+		fkwargs = starlark.NewDict(0)
+	}
+	// Convert before creating the task, so a bad argument leaves no task.
+	var refs []*XComArg
+	onXCom := func(x *XComArg) (any, error) {
+		refs = append(refs, x)
+		return x.Ref(), nil
+	}
+	goArgs, err := toGo(fargs, onXCom, 0)
+	if err != nil {
+		return nil, fmt.Errorf("task: for parameter args: %w", err)
+	}
+	goKwargs, err := toGo(fkwargs, onXCom, 0)
+	if err != nil {
+		return nil, fmt.Errorf("task: for parameter kwargs: %w", err)
+	}
+	t, err := functionTask(thread, fn.Name(), dags.OperatorTask, callable, taskID, &common)
+	if err != nil {
+		return nil, err
+	}
+	t.task.Config = map[string]any{"args": goArgs, "kwargs": goKwargs}
+	for _, r := range refs {
+		if r.task.builder != t.builder {
+			return nil, fmt.Errorf("task: %s.output belongs to DAG %q, not to DAG %q", r.task.task.ID, r.task.builder.dag.ID, t.builder.dag.ID)
+		}
+		t.builder.dag.Connect(r.task.task.ID, t.task.ID, t.task.Pos)
+	}
+	return t, nil
+}
+
+// branchFn implements branch(fn, task_id=None, ...common).
+func branchFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var (
+		callable starlark.Callable
+		taskID   starlark.Value = starlark.None
+		common   commonArgs
+	)
+	pairs := append([]any{"fn", &callable, "task_id?", &taskID}, common.pairs()...)
+	if err := unpack(fn.Name(), args, kwargs, 1, pairs...); err != nil {
+		return nil, err
+	}
+	t, err := functionTask(thread, fn.Name(), dags.OperatorBranch, callable, taskID, &common)
+	if err != nil {
+		return nil, err
+	}
+	t.builder.branches = append(t.builder.branches, branchTask{task: t.task, fn: callable})
+	return t, nil
+}
+
+// shortCircuitFn implements short_circuit(fn, task_id=None,
+// ignore_downstream_trigger_rules=True, ...common).
+func shortCircuitFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var (
+		callable starlark.Callable
+		taskID   starlark.Value = starlark.None
+		ignore   = true
+		common   commonArgs
+	)
+	pairs := append([]any{
+		"fn", &callable,
+		"task_id?", &taskID,
+		"ignore_downstream_trigger_rules?", &ignore,
+	}, common.pairs()...)
+	if err := unpack(fn.Name(), args, kwargs, 1, pairs...); err != nil {
+		return nil, err
+	}
+	t, err := functionTask(thread, fn.Name(), dags.OperatorShortCircuit, callable, taskID, &common)
+	if err != nil {
+		return nil, err
+	}
+	t.task.Config = map[string]any{"ignore_downstream_trigger_rules": ignore}
+	return t, nil
+}

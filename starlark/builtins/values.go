@@ -1,0 +1,283 @@
+package builtins
+
+import (
+	"fmt"
+	"time"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"github.com/starflow-dev/starflow/dags"
+)
+
+// Task is the Starlark value of a task: what bash(), task() and the other
+// operator builtins return. It supports >> and << with tasks, groups and
+// lists of them, and has the attributes task_id, dag_id and output.
+type Task struct {
+	task    *dags.Task
+	builder *dagBuilder
+}
+
+var (
+	_ starlark.HasAttrs  = (*Task)(nil)
+	_ starlark.HasBinary = (*Task)(nil)
+)
+
+// String returns e.g. <task "ingest" (bash)>.
+func (t *Task) String() string { return fmt.Sprintf("<task %q (%s)>", t.task.ID, t.task.Operator) }
+
+// Type returns "task".
+func (t *Task) Type() string { return "task" }
+
+// Freeze does nothing: a task can no longer change once its DAG is built.
+func (t *Task) Freeze() {}
+
+// Truth returns True.
+func (t *Task) Truth() starlark.Bool { return starlark.True }
+
+// Hash hashes the task id, so tasks can be dict keys and set members.
+func (t *Task) Hash() (uint32, error) { return starlark.String(t.task.ID).Hash() }
+
+// Attr returns task_id, dag_id or output.
+func (t *Task) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "task_id":
+		return starlark.String(t.task.ID), nil
+	case "dag_id":
+		return starlark.String(t.builder.dag.ID), nil
+	case "output":
+		return &XComArg{task: t, key: "return_value"}, nil
+	}
+	return nil, nil
+}
+
+// AttrNames lists the attributes.
+func (t *Task) AttrNames() []string { return []string{"dag_id", "output", "task_id"} }
+
+// Binary implements >> and <<.
+func (t *Task) Binary(op syntax.Token, y starlark.Value, side starlark.Side) (starlark.Value, error) {
+	return binaryEdge(t.builder.session, op, t, y, side)
+}
+
+// Group is the Starlark value of a task group, returned by group(). As an
+// operand of >> and << it stands for its root tasks (downstream side) or
+// its leaf tasks (upstream side), as in Airflow.
+type Group struct {
+	id      string // full group id ("outer.inner")
+	builder *dagBuilder
+	members []*dags.Task // every task created inside, nested groups included
+}
+
+var (
+	_ starlark.HasAttrs  = (*Group)(nil)
+	_ starlark.HasBinary = (*Group)(nil)
+)
+
+// String returns e.g. <group "extract">.
+func (g *Group) String() string { return fmt.Sprintf("<group %q>", g.id) }
+
+// Type returns "group".
+func (g *Group) Type() string { return "group" }
+
+// Freeze does nothing.
+func (g *Group) Freeze() {}
+
+// Truth returns True.
+func (g *Group) Truth() starlark.Bool { return starlark.True }
+
+// Hash hashes the group id.
+func (g *Group) Hash() (uint32, error) { return starlark.String(g.id).Hash() }
+
+// Attr returns group_id.
+func (g *Group) Attr(name string) (starlark.Value, error) {
+	if name == "group_id" {
+		return starlark.String(g.id), nil
+	}
+	return nil, nil
+}
+
+// AttrNames lists the attributes.
+func (g *Group) AttrNames() []string { return []string{"group_id"} }
+
+// Binary implements >> and <<.
+func (g *Group) Binary(op syntax.Token, y starlark.Value, side starlark.Side) (starlark.Value, error) {
+	return binaryEdge(g.builder.session, op, g, y, side)
+}
+
+// roots returns the group's tasks without an upstream task in the group.
+func (g *Group) roots() []*dags.Task { return g.ends(func(t *dags.Task) []string { return t.Upstream }) }
+
+// leaves returns the group's tasks without a downstream task in the group.
+func (g *Group) leaves() []*dags.Task {
+	return g.ends(func(t *dags.Task) []string { return t.Downstream })
+}
+
+func (g *Group) ends(next func(*dags.Task) []string) []*dags.Task {
+	in := make(map[string]bool, len(g.members))
+	for _, t := range g.members {
+		in[t.ID] = true
+	}
+	var out []*dags.Task
+	for _, t := range g.members {
+		end := true
+		for _, n := range next(t) {
+			if in[n] {
+				end = false
+				break
+			}
+		}
+		if end {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// XComArg is `t.output`: a reference to the XCom value of task t. Passed in
+// the args or kwargs of task(), it becomes a dags.XComRef and adds the
+// edge t >> that task. t.output["key"] refers to another XCom key of t.
+type XComArg struct {
+	task *Task
+	key  string
+}
+
+var _ starlark.Mapping = (*XComArg)(nil)
+
+// String returns e.g. <xcom "ingest" return_value>.
+func (x *XComArg) String() string { return fmt.Sprintf("<xcom %q %s>", x.task.task.ID, x.key) }
+
+// Type returns "xcom_arg".
+func (x *XComArg) Type() string { return "xcom_arg" }
+
+// Freeze does nothing.
+func (x *XComArg) Freeze() {}
+
+// Truth returns True.
+func (x *XComArg) Truth() starlark.Bool { return starlark.True }
+
+// Hash hashes the task id and key.
+func (x *XComArg) Hash() (uint32, error) { return starlark.String(x.task.task.ID + "\x00" + x.key).Hash() }
+
+// Get returns the reference to another XCom key of the same task.
+func (x *XComArg) Get(k starlark.Value) (starlark.Value, bool, error) {
+	key, ok := starlark.AsString(k)
+	if !ok {
+		return nil, false, fmt.Errorf("xcom key must be a string, got %s", k.Type())
+	}
+	return &XComArg{task: x.task, key: key}, true, nil
+}
+
+// Ref returns the model's reference.
+func (x *XComArg) Ref() dags.XComRef { return dags.XComRef{TaskID: x.task.task.ID, Key: x.key} }
+
+// DAG is the value dag() returns; it has the attribute dag_id.
+type DAG struct{ id string }
+
+var _ starlark.HasAttrs = DAG{}
+
+// String returns e.g. <dag "etl">.
+func (d DAG) String() string { return fmt.Sprintf("<dag %q>", d.id) }
+
+// Type returns "dag".
+func (d DAG) Type() string { return "dag" }
+
+// Freeze does nothing.
+func (d DAG) Freeze() {}
+
+// Truth returns True.
+func (d DAG) Truth() starlark.Bool { return starlark.True }
+
+// Hash hashes the DAG id.
+func (d DAG) Hash() (uint32, error) { return starlark.String(d.id).Hash() }
+
+// Attr returns dag_id.
+func (d DAG) Attr(name string) (starlark.Value, error) {
+	if name == "dag_id" {
+		return starlark.String(d.id), nil
+	}
+	return nil, nil
+}
+
+// AttrNames lists the attributes.
+func (d DAG) AttrNames() []string { return []string{"dag_id"} }
+
+// Duration is the value timedelta() returns. Durations add, subtract,
+// compare and multiply by integers; str() gives the "1h30m" form.
+type Duration time.Duration
+
+var (
+	_ starlark.HasBinary  = Duration(0)
+	_ starlark.Comparable = Duration(0)
+	_ starlark.HasAttrs   = Duration(0)
+)
+
+// String returns the duration as ParseDuration reads it ("1h30m").
+func (d Duration) String() string { return dags.FormatDuration(time.Duration(d)) }
+
+// Type returns "timedelta".
+func (d Duration) Type() string { return "timedelta" }
+
+// Freeze does nothing.
+func (d Duration) Freeze() {}
+
+// Truth reports whether the duration is not zero.
+func (d Duration) Truth() starlark.Bool { return d != 0 }
+
+// Hash hashes the number of nanoseconds.
+func (d Duration) Hash() (uint32, error) { return starlark.MakeInt64(int64(d)).Hash() }
+
+// CompareSameType compares two durations.
+func (d Duration) CompareSameType(op syntax.Token, y starlark.Value, depth int) (bool, error) {
+	return starlark.CompareDepth(op, starlark.MakeInt64(int64(d)), starlark.MakeInt64(int64(y.(Duration))), depth)
+}
+
+// Attr returns total_seconds, a float.
+func (d Duration) Attr(name string) (starlark.Value, error) {
+	if name == "total_seconds" {
+		return starlark.Float(time.Duration(d).Seconds()), nil
+	}
+	return nil, nil
+}
+
+// AttrNames lists the attributes.
+func (d Duration) AttrNames() []string { return []string{"total_seconds"} }
+
+// Binary implements d + d, d - d, d * int and int * d.
+func (d Duration) Binary(op syntax.Token, y starlark.Value, side starlark.Side) (starlark.Value, error) {
+	switch op {
+	case syntax.PLUS, syntax.MINUS:
+		e, ok := y.(Duration)
+		if !ok {
+			return nil, nil
+		}
+		a, b := d, e
+		if side == starlark.Right {
+			a, b = e, d
+		}
+		var r time.Duration
+		if op == syntax.PLUS {
+			r = time.Duration(a) + time.Duration(b)
+		} else {
+			r = time.Duration(a) - time.Duration(b)
+		}
+		if r < -dags.MaxDuration || r > dags.MaxDuration {
+			return nil, fmt.Errorf("timedelta out of range")
+		}
+		return Duration(r), nil
+	case syntax.STAR:
+		n, ok := y.(starlark.Int)
+		if !ok {
+			return nil, nil
+		}
+		k, ok := n.Int64()
+		if !ok || k > int64(dags.MaxDuration) || k < -int64(dags.MaxDuration) {
+			return nil, fmt.Errorf("timedelta out of range")
+		}
+		r := int64(d) * k
+		if k != 0 && (r/k != int64(d) || r > int64(dags.MaxDuration) || r < -int64(dags.MaxDuration)) {
+			return nil, fmt.Errorf("timedelta out of range")
+		}
+		return Duration(r), nil
+	}
+	return nil, nil
+}

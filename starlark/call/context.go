@@ -1,0 +1,279 @@
+package call
+
+import (
+	"context"
+	"fmt"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+
+	"github.com/starflow-dev/starflow/operators"
+	"github.com/starflow-dev/starflow/starlark/builtins"
+)
+
+// isoLayout formats dates as Python's isoformat() does for an aware
+// datetime: "2024-01-01T00:00:00+00:00", with microseconds when not zero.
+const isoLayout = "2006-01-02T15:04:05.999999-07:00"
+
+// contextAttrs lists the attributes of the task context.
+var contextAttrs = []string{
+	"conf", "conn", "dag_id", "data_interval_end", "data_interval_start", "ds", "ds_nodash",
+	"log", "logical_date", "map_index", "params", "run_id", "task_id", "try_number", "ts",
+	"var", "xcom_pull", "xcom_push",
+}
+
+// taskContext is the ctx argument of a task function: the values of the
+// task instance (ds, run_id, params, ...) and methods to reach XComs,
+// variables, connections and the task log.
+type taskContext struct {
+	ctx    context.Context
+	call   *operators.Call
+	params starlark.Value // built on first use
+	conf   starlark.Value
+}
+
+var _ starlark.HasAttrs = (*taskContext)(nil)
+
+func newTaskContext(ctx context.Context, c *operators.Call) *taskContext {
+	return &taskContext{ctx: ctx, call: c}
+}
+
+// String returns e.g. <ctx etl.ingest>.
+func (t *taskContext) String() string {
+	return fmt.Sprintf("<ctx %s.%s>", t.dagID(), t.taskID())
+}
+
+// Type returns "task_context".
+func (t *taskContext) Type() string { return "task_context" }
+
+// Freeze does nothing: the context belongs to one call.
+func (t *taskContext) Freeze() {}
+
+// Truth returns True.
+func (t *taskContext) Truth() starlark.Bool { return starlark.True }
+
+// Hash fails: a context is not a dict key.
+func (t *taskContext) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: task_context") }
+
+// AttrNames lists the attributes.
+func (t *taskContext) AttrNames() []string { return contextAttrs }
+
+func (t *taskContext) dagID() string {
+	if t.call.Run.DAGID != "" {
+		return t.call.Run.DAGID
+	}
+	if t.call.DAG != nil {
+		return t.call.DAG.ID
+	}
+	return ""
+}
+
+func (t *taskContext) taskID() string {
+	if t.call.Task != nil {
+		return t.call.Task.ID
+	}
+	return ""
+}
+
+// Attr returns one attribute.
+func (t *taskContext) Attr(name string) (starlark.Value, error) {
+	c := t.call
+	ld := c.Run.LogicalDate.UTC()
+	switch name {
+	case "ds":
+		return starlark.String(ld.Format("2006-01-02")), nil
+	case "ds_nodash":
+		return starlark.String(ld.Format("20060102")), nil
+	case "ts", "logical_date":
+		return starlark.String(ld.Format(isoLayout)), nil
+	case "data_interval_start":
+		return starlark.String(c.Run.DataIntervalStart.UTC().Format(isoLayout)), nil
+	case "data_interval_end":
+		return starlark.String(c.Run.DataIntervalEnd.UTC().Format(isoLayout)), nil
+	case "run_id":
+		return starlark.String(c.Run.RunID), nil
+	case "dag_id":
+		return starlark.String(t.dagID()), nil
+	case "task_id":
+		return starlark.String(t.taskID()), nil
+	case "try_number":
+		return starlark.MakeInt(c.TryNumber), nil
+	case "map_index":
+		return starlark.MakeInt(c.MapIndex), nil
+	case "params":
+		if t.params == nil {
+			v, err := builtins.FromGo(orEmpty(c.Params))
+			if err != nil {
+				return nil, fmt.Errorf("ctx.params: %w", err)
+			}
+			t.params = v
+		}
+		return t.params, nil
+	case "conf":
+		if t.conf == nil {
+			v, err := builtins.FromGo(orEmpty(c.Run.Conf))
+			if err != nil {
+				return nil, fmt.Errorf("ctx.conf: %w", err)
+			}
+			t.conf = v
+		}
+		return t.conf, nil
+	case "xcom_pull":
+		return builtins.Safe("xcom_pull", t.xcomPull), nil
+	case "xcom_push":
+		return builtins.Safe("xcom_push", t.xcomPush), nil
+	case "var":
+		return builtins.Safe("var", t.variable), nil
+	case "conn":
+		return builtins.Safe("conn", t.connection), nil
+	case "log":
+		return builtins.Safe("log", t.log), nil
+	}
+	return nil, nil
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+// xcomPull implements ctx.xcom_pull(task_ids, key="return_value"): a task
+// id gives its value (None when there is none), a list of ids a list.
+func (t *taskContext) xcomPull(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var (
+		ids starlark.Value
+		key = "return_value"
+	)
+	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "task_ids", &ids, "key?", &key); err != nil {
+		return nil, err
+	}
+	if t.call.XCom == nil {
+		return nil, fmt.Errorf("xcom_pull: no XCom store in this context")
+	}
+	pull := func(id string) (starlark.Value, error) {
+		v, ok, err := t.call.XCom.Pull(t.ctx, id, key)
+		if err != nil {
+			return nil, fmt.Errorf("xcom_pull: task %q key %q: %w", id, key, err)
+		}
+		if !ok {
+			return starlark.None, nil
+		}
+		return builtins.FromGo(v)
+	}
+	switch ids := ids.(type) {
+	case starlark.String:
+		return pull(string(ids))
+	case *starlark.List, starlark.Tuple:
+		var out []starlark.Value
+		it := ids.(starlark.Iterable).Iterate()
+		defer it.Done()
+		var x starlark.Value
+		for it.Next(&x) {
+			id, ok := x.(starlark.String)
+			if !ok {
+				return nil, fmt.Errorf("xcom_pull: task_ids must be strings, got %s", x.Type())
+			}
+			v, err := pull(string(id))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return starlark.NewList(out), nil
+	}
+	return nil, fmt.Errorf("xcom_pull: for parameter task_ids: got %s, want string or list of strings", ids.Type())
+}
+
+// xcomPush implements ctx.xcom_push(key, value).
+func (t *taskContext) xcomPush(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var (
+		key   string
+		value starlark.Value
+	)
+	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "key", &key, "value", &value); err != nil {
+		return nil, err
+	}
+	if t.call.XCom == nil {
+		return nil, fmt.Errorf("xcom_push: no XCom store in this context")
+	}
+	v, err := builtins.ToGo(value)
+	if err != nil {
+		return nil, fmt.Errorf("xcom_push: %w", err)
+	}
+	if err := t.call.XCom.Push(t.ctx, key, v); err != nil {
+		return nil, fmt.Errorf("xcom_push: key %q: %w", key, err)
+	}
+	return starlark.None, nil
+}
+
+// variable implements ctx.var(name, default=None).
+func (t *taskContext) variable(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var (
+		name string
+		def  starlark.Value = starlark.None
+	)
+	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "name", &name, "default?", &def); err != nil {
+		return nil, err
+	}
+	if t.call.Variables == nil {
+		return def, nil
+	}
+	v, ok, err := t.call.Variables.Get(t.ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("var: %q: %w", name, err)
+	}
+	if !ok {
+		return def, nil
+	}
+	return starlark.String(v), nil
+}
+
+// connection implements ctx.conn(conn_id): a struct with conn_type, host,
+// port, login, password, schema and extra.
+func (t *taskContext) connection(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var id string
+	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "conn_id", &id); err != nil {
+		return nil, err
+	}
+	if t.call.Connections == nil {
+		return nil, fmt.Errorf("conn: no connections are configured (looking for %q)", id)
+	}
+	cn, err := t.call.Connections.Get(t.ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("conn: %q: %w", id, err)
+	}
+	if cn == nil {
+		return nil, fmt.Errorf("conn: connection %q does not exist", id)
+	}
+	extra, err := builtins.FromGo(orEmpty(cn.Extra))
+	if err != nil {
+		return nil, fmt.Errorf("conn: %q extra: %w", id, err)
+	}
+	return starlarkstruct.FromStringDict(starlark.String("connection"), starlark.StringDict{
+		"conn_id":   starlark.String(cn.ID),
+		"conn_type": starlark.String(cn.Type),
+		"host":      starlark.String(cn.Host),
+		"port":      starlark.MakeInt(cn.Port),
+		"login":     starlark.String(cn.Login),
+		"password":  starlark.String(cn.Password),
+		"schema":    starlark.String(cn.Schema),
+		"extra":     extra,
+	}), nil
+}
+
+// log implements ctx.log(msg): one line in the task log. Non-string
+// values are formatted with str().
+func (t *taskContext) log(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var msg starlark.Value
+	if err := starlark.UnpackPositionalArgs(fn.Name(), args, kwargs, 1, &msg); err != nil {
+		return nil, err
+	}
+	if s, ok := msg.(starlark.String); ok {
+		t.call.Logf("%s", string(s))
+	} else {
+		t.call.Logf("%s", msg.String())
+	}
+	return starlark.None, nil
+}

@@ -1,0 +1,216 @@
+package call
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"go.starlark.net/starlark"
+
+	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/operators"
+	"github.com/starflow-dev/starflow/starlark/builtins"
+	"github.com/starflow-dev/starflow/starlark/loader"
+)
+
+// FileFunc returns the loaded DAG file whose functions a call may use,
+// typically found by c.DAG.SourceHash.
+type FileFunc func(ctx context.Context, c *operators.Call) (*loader.File, error)
+
+// Runner calls the Starlark functions of loaded DAG files. It is safe for
+// concurrent use.
+type Runner struct {
+	files FileFunc
+}
+
+var _ operators.FunctionRunner = (*Runner)(nil)
+
+// New returns a Runner for the functions of one loaded file.
+func New(f *loader.File) *Runner {
+	return &Runner{files: func(context.Context, *operators.Call) (*loader.File, error) { return f, nil }}
+}
+
+// NewWithFiles returns a Runner that asks files for the file of each call,
+// for a worker that serves DAGs of many files and versions.
+func NewWithFiles(files FileFunc) *Runner { return &Runner{files: files} }
+
+// CallFunction calls the function registered under key with args and
+// kwargs (plain Go values; dags.XComRef values are replaced by the XCom
+// they name) and returns its result as a plain Go value. A Starlark error
+// is returned as one line, "file:line:col: message"; the backtrace goes to
+// the task log.
+func (r *Runner) CallFunction(ctx context.Context, c *operators.Call, key string, args []any, kwargs map[string]any) (result any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			result, err = nil, fmt.Errorf("function %q: internal error: %v", key, p)
+		}
+	}()
+	file, err := r.files(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("function %q: find its DAG file: %w", key, err)
+	}
+	if file == nil {
+		return nil, fmt.Errorf("function %q: no DAG file loaded", key)
+	}
+	fn, ok := file.Function(key)
+	if !ok {
+		return nil, fmt.Errorf("function %q is not defined by %s", key, file.Name)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("function %q: %w", key, err)
+	}
+
+	thread := &starlark.Thread{Name: key}
+	builtins.SetRuntime(thread)
+	thread.Print = func(_ *starlark.Thread, msg string) { c.Logf("%s", msg) }
+
+	sargs := make(starlark.Tuple, 0, len(args)+1)
+	if wantsContext(fn) {
+		sargs = append(sargs, newTaskContext(ctx, c))
+	}
+	for i, a := range args {
+		v, err := r.argument(ctx, c, a)
+		if err != nil {
+			return nil, fmt.Errorf("function %q: argument %d: %w", key, i+1, err)
+		}
+		sargs = append(sargs, v)
+	}
+	var skw []starlark.Tuple
+	if len(kwargs) > 0 {
+		names := make([]string, 0, len(kwargs))
+		for k := range kwargs {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		skw = make([]starlark.Tuple, 0, len(names))
+		for _, k := range names {
+			v, err := r.argument(ctx, c, kwargs[k])
+			if err != nil {
+				return nil, fmt.Errorf("function %q: argument %s: %w", key, k, err)
+			}
+			skw = append(skw, starlark.Tuple{starlark.String(k), v})
+		}
+	}
+
+	stop := context.AfterFunc(ctx, func() { thread.Cancel(context.Cause(ctx).Error()) })
+	res, err := starlark.Call(thread, fn, sargs, skw)
+	stop()
+	if err != nil {
+		return nil, runtimeError(ctx, c, fn, err)
+	}
+	out, err := builtins.ToGo(res)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s returned a value that cannot be stored as an XCom: %v", definedAt(fn), fn.Name(), err)
+	}
+	return out, nil
+}
+
+// wantsContext reports whether fn's first parameter is named ctx.
+func wantsContext(fn starlark.Callable) bool {
+	f, ok := fn.(*starlark.Function)
+	if !ok || f.NumParams() == 0 {
+		return false
+	}
+	name, _ := f.Param(0)
+	return name == "ctx"
+}
+
+// argument converts one argument, pulling the XComs it refers to.
+func (r *Runner) argument(ctx context.Context, c *operators.Call, a any) (starlark.Value, error) {
+	resolved, err := resolveXComs(ctx, c, a, 0)
+	if err != nil {
+		return nil, err
+	}
+	return builtins.FromGo(resolved)
+}
+
+// resolveXComs returns x with every dags.XComRef replaced by its value.
+func resolveXComs(ctx context.Context, c *operators.Call, x any, depth int) (any, error) {
+	if depth > 64 {
+		return nil, errors.New("argument nested too deeply")
+	}
+	switch x := x.(type) {
+	case dags.XComRef:
+		if c.XCom == nil {
+			return nil, fmt.Errorf("no XCom store to pull %s.output from", x.TaskID)
+		}
+		v, _, err := c.XCom.Pull(ctx, x.TaskID, x.Key)
+		if err != nil {
+			return nil, fmt.Errorf("pull XCom %q of task %q: %w", x.Key, x.TaskID, err)
+		}
+		return v, nil
+	case *dags.XComRef:
+		if x == nil {
+			return nil, nil
+		}
+		return resolveXComs(ctx, c, *x, depth)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			v, err := resolveXComs(ctx, c, e, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			v, err := resolveXComs(ctx, c, e, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = v
+		}
+		return out, nil
+	}
+	return x, nil
+}
+
+// runtimeError turns a Starlark error into a one-line Go error at the
+// innermost user frame, and writes the backtrace to the task log. When
+// ctx ended, the error wraps ctx's cause so callers can tell a timeout.
+func runtimeError(ctx context.Context, c *operators.Call, fn starlark.Callable, err error) error {
+	var ee *starlark.EvalError
+	if !errors.As(err, &ee) {
+		return fmt.Errorf("%s: %w", definedAt(fn), err)
+	}
+	pos := definedAt(fn)
+	for i := len(ee.CallStack) - 1; i >= 0; i-- {
+		if p := ee.CallStack[i].Pos; p.IsValid() && p.Filename() != "<builtin>" {
+			pos = builtins.ToPos(p)
+			break
+		}
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: %s was stopped: %w", pos, fn.Name(), context.Cause(ctx))
+	}
+	c.Logf("%s", backtrace(ee))
+	return fmt.Errorf("%s: %s", pos, ee.Msg)
+}
+
+// backtrace formats the Starlark call stack of an error, innermost call
+// last, without the loader's internal operator frames.
+func backtrace(ee *starlark.EvalError) string {
+	var b strings.Builder
+	b.WriteString("Traceback (most recent call last):\n")
+	for _, fr := range ee.CallStack {
+		if strings.HasPrefix(fr.Name, "$") {
+			continue
+		}
+		fmt.Fprintf(&b, "  %s: in %s\n", fr.Pos, fr.Name)
+	}
+	fmt.Fprintf(&b, "Error: %s", ee.Msg)
+	return b.String()
+}
+
+// definedAt returns where fn is defined, for errors without a frame.
+func definedAt(fn starlark.Callable) dags.Pos {
+	if f, ok := fn.(*starlark.Function); ok {
+		return builtins.ToPos(f.Position())
+	}
+	return dags.Pos{File: "<builtin>"}
+}

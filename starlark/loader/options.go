@@ -1,0 +1,66 @@
+package loader
+
+import (
+	"log/slog"
+	"time"
+
+	"go.starlark.net/starlark"
+)
+
+// Defaults of Options.
+const (
+	// DefaultMaxSteps bounds the Starlark steps of one file evaluation,
+	// modules included: about a second of pure computation.
+	DefaultMaxSteps = 10_000_000
+	// DefaultTimeout bounds the wall-clock time of one file evaluation.
+	DefaultTimeout = 5 * time.Second
+	// DefaultMaxFileSize bounds each DAG file and module.
+	DefaultMaxFileSize = 4 << 20
+	// DefaultMaxStringSize bounds each string built with + or * at parse time.
+	DefaultMaxStringSize = 4 << 20
+	// DefaultMaxListLen bounds each list or tuple built with + or *.
+	DefaultMaxListLen = 1 << 20
+	// DefaultMaxAlloc bounds the total size of the large strings and
+	// lists (64 KiB and more) one evaluation builds with + and *.
+	DefaultMaxAlloc = 256 << 20
+)
+
+// Options configure a Loader. Zero fields take the defaults above.
+type Options struct {
+	MaxSteps      uint64
+	Timeout       time.Duration
+	MaxFileSize   int64
+	MaxStringSize int
+	MaxListLen    int
+	MaxAlloc      int64
+	// Logger receives print() output of DAG files; slog.Default() when nil.
+	Logger *slog.Logger
+	// Predeclared adds names to every file's environment (tests use it
+	// for an assert module). They must be frozen.
+	Predeclared starlark.StringDict
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxSteps == 0 {
+		o.MaxSteps = DefaultMaxSteps
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxFileSize <= 0 {
+		o.MaxFileSize = DefaultMaxFileSize
+	}
+	if o.MaxStringSize <= 0 {
+		o.MaxStringSize = DefaultMaxStringSize
+	}
+	if o.MaxListLen <= 0 {
+		o.MaxListLen = DefaultMaxListLen
+	}
+	if o.MaxAlloc <= 0 {
+		o.MaxAlloc = DefaultMaxAlloc
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}

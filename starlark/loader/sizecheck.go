@@ -1,0 +1,156 @@
+package loader
+
+import (
+	"fmt"
+	"strings"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"github.com/starflow-dev/starflow/starlark/builtins"
+)
+
+// limitsKey is the thread-local key of the *evaluation whose limits the
+// size-checked operators apply. Threads without one (task functions at run
+// time) get Starlark's own limits only.
+const limitsKey = "starflow.loader.limits"
+
+// SizeError reports a value larger than the loader allows.
+type SizeError struct{ Msg string }
+
+func (e *SizeError) Error() string { return e.Msg }
+
+// trackedSize is the size from which a created value counts against the
+// evaluation's allocation budget; smaller values are left to the step limit.
+const trackedSize = 64 << 10
+
+// sizeOps returns the size-checked operators the rewriter calls.
+func sizeOps() starlark.StringDict {
+	return starlark.StringDict{
+		opAdd:  builtins.Safe(opAdd, addOp),
+		opMul:  builtins.Safe(opMul, mulOp),
+		opIAdd: builtins.Safe(opIAdd, iaddOp),
+	}
+}
+
+// charge checks that a value of n bytes or elements (kind names it) may be
+// created on thread, and counts it against the budget.
+func charge(thread *starlark.Thread, n int64, kind string) error {
+	ev, _ := thread.Local(limitsKey).(*evaluation)
+	if ev == nil {
+		return nil
+	}
+	limit := int64(ev.opts.MaxStringSize)
+	if kind != "string" && kind != "bytes" {
+		limit = int64(ev.opts.MaxListLen)
+	}
+	if n > limit {
+		return &SizeError{Msg: fmt.Sprintf("%s of %d %s is larger than the limit of %d for DAG files", kind, n, unitOf(kind), limit)}
+	}
+	if n >= trackedSize {
+		ev.allocated += n
+		if ev.allocated > ev.opts.MaxAlloc {
+			return &SizeError{Msg: fmt.Sprintf("DAG file builds more than %d bytes of strings and lists", ev.opts.MaxAlloc)}
+		}
+	}
+	return nil
+}
+
+func unitOf(kind string) string {
+	if kind == "string" || kind == "bytes" {
+		return "bytes"
+	}
+	return "elements"
+}
+
+// lengthOf returns the length and kind of a string, bytes, list or tuple.
+func lengthOf(v starlark.Value) (int64, string, bool) {
+	switch v := v.(type) {
+	case starlark.String:
+		return int64(len(v)), "string", true
+	case starlark.Bytes:
+		return int64(len(v)), "bytes", true
+	case *starlark.List:
+		return int64(v.Len()), "list", true
+	case starlark.Tuple:
+		return int64(len(v)), "tuple", true
+	}
+	return 0, "", false
+}
+
+// addOp is x + y with a size check.
+func addOp(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	x, y := args[0], args[1]
+	if nx, kind, ok := lengthOf(x); ok {
+		if ny, kind2, ok := lengthOf(y); ok && kind == kind2 {
+			if err := charge(thread, nx+ny, kind); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return starlark.Binary(syntax.PLUS, x, y)
+}
+
+// mulOp is x * y with a size check.
+func mulOp(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	x, y := args[0], args[1]
+	seq, count := x, y
+	if _, ok := x.(starlark.Int); ok {
+		seq, count = y, x
+	}
+	if n, kind, ok := lengthOf(seq); ok && n > 0 {
+		if k, ok := count.(starlark.Int); ok {
+			times, exact := k.Int64()
+			if !exact || times > (1<<62)/n {
+				return nil, &SizeError{Msg: fmt.Sprintf("repeating a %s %s times is larger than the limit for DAG files", kind, k)}
+			}
+			if times > 0 {
+				if err := charge(thread, n*times, kind); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return starlark.Binary(syntax.STAR, x, y)
+}
+
+// iaddOp is x += y: it extends a list x in place, as Starlark does, and is
+// x + y otherwise.
+func iaddOp(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	list, ok := args[0].(*starlark.List)
+	if !ok {
+		return addOp(thread, b, args, kwargs)
+	}
+	iter, ok := args[1].(starlark.Iterable)
+	if !ok {
+		return starlark.Binary(syntax.PLUS, args[0], args[1])
+	}
+	var elems []starlark.Value
+	it := iter.Iterate()
+	var x starlark.Value
+	for it.Next(&x) {
+		elems = append(elems, x)
+		if int64(list.Len()+len(elems)) > int64(maxListLenOf(thread)) {
+			break
+		}
+	}
+	it.Done()
+	if err := charge(thread, int64(list.Len()+len(elems)), "list"); err != nil {
+		return nil, err
+	}
+	for _, e := range elems {
+		if err := list.Append(e); err != nil {
+			return nil, fmt.Errorf("cannot apply += to %s", strings.TrimPrefix(err.Error(), "cannot append to "))
+		}
+	}
+	return list, nil
+}
+
+// maxListLenOf returns the list-length limit of thread's evaluation, or a
+// large number when there is none.
+func maxListLenOf(thread *starlark.Thread) int {
+	if ev, _ := thread.Local(limitsKey).(*evaluation); ev != nil {
+		return ev.opts.MaxListLen
+	}
+	return 1 << 40
+}
