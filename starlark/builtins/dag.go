@@ -86,20 +86,20 @@ func (s *Session) newTask(thread *starlark.Thread, fnName, kind, label string, e
 // dagFn implements dag(dag_id, build, ...).
 func dagFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var (
-		dagID                              string
-		build                              starlark.Callable
-		schedule                           starlark.Value = starlark.None
-		startDate, endDate                 starlark.Value = starlark.None, starlark.None
-		catchup                            bool
-		defaultArgs, params                *starlark.Dict
-		maxActiveRuns                      = dags.DefaultMaxActiveRuns
-		maxActiveTasks                     = dags.DefaultMaxActiveTasks
-		tags                               *starlark.List
-		description, docMD                 string
-		timezone                           = "UTC"
-		dagrunTimeout                      starlark.Value = starlark.None
-		onSuccess, onFailure               starlark.Value = starlark.None, starlark.None
-		isPausedUponCreation               bool
+		dagID                string
+		build                starlark.Callable
+		schedule             starlark.Value = starlark.None
+		startDate, endDate   starlark.Value = starlark.None, starlark.None
+		catchup              bool
+		defaultArgs, params  *starlark.Dict
+		maxActiveRuns        = dags.DefaultMaxActiveRuns
+		maxActiveTasks       = dags.DefaultMaxActiveTasks
+		tags                 *starlark.List
+		description, docMD   string
+		timezone                            = "UTC"
+		dagrunTimeout        starlark.Value = starlark.None
+		onSuccess, onFailure starlark.Value = starlark.None, starlark.None
+		isPausedUponCreation bool
 	)
 	if err := unpack(fn.Name(), args, kwargs, 2,
 		"dag_id", &dagID,

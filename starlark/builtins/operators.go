@@ -214,7 +214,7 @@ func shortCircuitFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark
 	var (
 		callable starlark.Callable
 		taskID   starlark.Value = starlark.None
-		ignore   = true
+		ignore                  = true
 		common   commonArgs
 	)
 	pairs := append([]any{

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"go.starlark.net/starlark"
 	startime "go.starlark.net/lib/time"
+	"go.starlark.net/starlark"
 
 	"github.com/starflow-dev/starflow/dags"
 )

@@ -105,7 +105,9 @@ func (g *Group) Binary(op syntax.Token, y starlark.Value, side starlark.Side) (s
 }
 
 // roots returns the group's tasks without an upstream task in the group.
-func (g *Group) roots() []*dags.Task { return g.ends(func(t *dags.Task) []string { return t.Upstream }) }
+func (g *Group) roots() []*dags.Task {
+	return g.ends(func(t *dags.Task) []string { return t.Upstream })
+}
 
 // leaves returns the group's tasks without a downstream task in the group.
 func (g *Group) leaves() []*dags.Task {
@@ -156,7 +158,9 @@ func (x *XComArg) Freeze() {}
 func (x *XComArg) Truth() starlark.Bool { return starlark.True }
 
 // Hash hashes the task id and key.
-func (x *XComArg) Hash() (uint32, error) { return starlark.String(x.task.task.ID + "\x00" + x.key).Hash() }
+func (x *XComArg) Hash() (uint32, error) {
+	return starlark.String(x.task.task.ID + "\x00" + x.key).Hash()
+}
 
 // Get returns the reference to another XCom key of the same task.
 func (x *XComArg) Get(k starlark.Value) (starlark.Value, bool, error) {
