@@ -44,11 +44,13 @@ type DAG struct {
 	SourceHash string
 
 	tasks     map[string]*Task
-	order     []*Task        // topological order, ties broken by id
-	index     map[string]int // position of each task in order
-	edgePos   map[[2]string]Pos
+	order     []*Task           // definition order; topological after a clean Finalize
+	index     map[string]int    // position of each task in order
+	edgePos   map[[2]string]Pos // where each edge was made
+	edgeSeq   map[[2]string]int // creation order of each edge
 	findings  []Finding
 	finalized bool
+	sorted    bool // order is topological
 }
 
 // New returns an empty DAG with Airflow's defaults.
@@ -64,6 +66,7 @@ func New(id string, pos Pos) *DAG {
 		tasks:          map[string]*Task{},
 		index:          map[string]int{},
 		edgePos:        map[[2]string]Pos{},
+		edgeSeq:        map[[2]string]int{},
 	}
 }
 
@@ -81,16 +84,19 @@ func (d *DAG) AddTask(t *Task) {
 }
 
 // Connect adds the edge upstream >> downstream, made at pos. Unknown ids and
-// self-edges are recorded as findings.
+// self-edges are recorded as findings; an edge made twice counts once, at
+// the position it was first made.
 func (d *DAG) Connect(upstream, downstream string, pos Pos) {
 	up, ok1 := d.tasks[upstream]
 	down, ok2 := d.tasks[downstream]
-	switch {
-	case !ok1:
+	if !ok1 {
 		d.findings = append(d.findings, Finding{Pos: pos, Rule: RuleUnknownTask, Message: fmt.Sprintf("unknown task %q in DAG %q", upstream, d.ID)})
-		return
-	case !ok2:
+	}
+	if !ok2 {
 		d.findings = append(d.findings, Finding{Pos: pos, Rule: RuleUnknownTask, Message: fmt.Sprintf("unknown task %q in DAG %q", downstream, d.ID)})
+	}
+	switch {
+	case !ok1 || !ok2:
 		return
 	case upstream == downstream:
 		d.findings = append(d.findings, Finding{Pos: pos, Rule: RuleSelfDependency, Message: fmt.Sprintf("task %q cannot depend on itself", upstream)})
@@ -101,6 +107,7 @@ func (d *DAG) Connect(upstream, downstream string, pos Pos) {
 		return
 	}
 	d.edgePos[key] = pos
+	d.edgeSeq[key] = len(d.edgeSeq)
 	up.Downstream = append(up.Downstream, downstream)
 	down.Upstream = append(down.Upstream, upstream)
 }
@@ -109,6 +116,7 @@ func (d *DAG) Connect(upstream, downstream string, pos Pos) {
 // loader, for example); Finalize returns it with its own findings.
 func (d *DAG) AddFinding(f Finding) { d.findings = append(d.findings, f) }
 
+// dagIDPattern is what Airflow allows in dag and task ids.
 var dagIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.\-]+$`)
 
 // Finalize validates the DAG and computes its topological order. It returns
@@ -145,6 +153,22 @@ func (d *DAG) Finalize() []Finding {
 		if t.PoolSlots < 1 {
 			d.findings = append(d.findings, Finding{Pos: t.Pos, Rule: RuleInvalidValue, Message: fmt.Sprintf("task %q: pool_slots must be at least 1, got %d", t.ID, t.PoolSlots)})
 		}
+		if !dagIDPattern.MatchString(t.ID) || len(t.ID) > 250 {
+			d.findings = append(d.findings, Finding{Pos: t.Pos, Rule: RuleInvalidValue,
+				Message: fmt.Sprintf("task_id %q must be 1-250 letters, digits, '_', '.' or '-'", t.ID)})
+		}
+		for _, v := range []struct {
+			name string
+			d    time.Duration
+		}{{"retry_delay", t.RetryDelay}, {"max_retry_delay", t.MaxRetryDelay}, {"execution_timeout", t.ExecutionTimeout}} {
+			if v.d < 0 {
+				d.findings = append(d.findings, Finding{Pos: t.Pos, Rule: RuleInvalidValue, Message: fmt.Sprintf("task %q: %s must not be negative, got %s", t.ID, v.name, FormatDuration(v.d))})
+			}
+		}
+	}
+	if d.DagrunTimeout < 0 {
+		d.findings = append(d.findings, Finding{Pos: d.Pos, Rule: RuleInvalidValue,
+			Message: fmt.Sprintf("DAG %q: dagrun_timeout must not be negative, got %s", d.ID, FormatDuration(d.DagrunTimeout))})
 	}
 	if cycle := d.findCycle(); cycle != nil {
 		pos := d.edgePos[[2]string{cycle[len(cycle)-2], cycle[len(cycle)-1]}]
@@ -152,6 +176,7 @@ func (d *DAG) Finalize() []Finding {
 			Message: fmt.Sprintf("DAG %q has a cycle: %s", d.ID, strings.Join(cycle, " >> "))})
 	} else {
 		d.sortTopologically()
+		d.sorted = true
 	}
 	sort.SliceStable(d.findings, func(i, j int) bool {
 		a, b := d.findings[i].Pos, d.findings[j].Pos
@@ -167,7 +192,8 @@ func (d *DAG) Finalize() []Finding {
 }
 
 // findCycle returns one cycle as a path whose first and last ids are the
-// same ("a >> b >> a"), or nil.
+// same ("a >> b >> c >> a"), or nil. The path ends with the edge of the cycle
+// that was made last, the one that closed it, so the finding points there.
 func (d *DAG) findCycle() []string {
 	const (
 		white = iota
@@ -204,10 +230,27 @@ func (d *DAG) findCycle() []string {
 	sort.Strings(ids)
 	for _, id := range ids {
 		if color[id] == white && visit(id) {
-			return found
+			return d.closeLast(found)
 		}
 	}
 	return nil
+}
+
+// closeLast rotates the cycle path c0 >> c1 >> ... >> c0 so that it ends
+// with its most recently made edge.
+func (d *DAG) closeLast(cycle []string) []string {
+	ring := cycle[:len(cycle)-1]
+	last, lastSeq := 0, -1
+	for i := range ring {
+		if seq := d.edgeSeq[[2]string{ring[i], ring[(i+1)%len(ring)]}]; seq > lastSeq {
+			last, lastSeq = i, seq
+		}
+	}
+	out := make([]string, 0, len(cycle))
+	for i := range ring {
+		out = append(out, ring[(last+1+i)%len(ring)])
+	}
+	return append(out, out[0])
 }
 
 // sortTopologically orders tasks so every task follows its upstream tasks;
@@ -348,17 +391,21 @@ func (d *DAG) Leaves() []*Task {
 }
 
 // Descendants returns the ids of every task transitively downstream of the
-// given tasks (not including them unless reachable), in topological order.
+// given tasks (not including them unless reachable from another), in the
+// order of Tasks: topological after Finalize. Unknown ids are ignored.
 func (d *DAG) Descendants(ids ...string) []string {
 	return d.walk(ids, func(t *Task) []string { return t.Downstream })
 }
 
 // Ancestors returns the ids of every task transitively upstream of the
-// given tasks, in the order they are found.
+// given tasks (not including them unless reachable from another), in the
+// order of Tasks: topological after Finalize. Unknown ids are ignored.
 func (d *DAG) Ancestors(ids ...string) []string {
 	return d.walk(ids, func(t *Task) []string { return t.Upstream })
 }
 
+// walk returns the ids reachable from start through next, in the order of
+// Tasks.
 func (d *DAG) walk(start []string, next func(*Task) []string) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -378,6 +425,7 @@ func (d *DAG) walk(start []string, next func(*Task) []string) []string {
 			}
 		}
 	}
+	sort.Slice(out, func(i, j int) bool { return d.index[out[i]] < d.index[out[j]] })
 	return out
 }
 
@@ -401,35 +449,6 @@ func (d *DAG) GroupRoots(groupID string) []string {
 		if root {
 			out = append(out, t.ID)
 		}
-	}
-	return out
-}
-
-// PriorityWeights returns every task's effective priority weight under its
-// weight rule: its own weight plus the weights of all transitive downstream
-// (or upstream) tasks, clamped to int32.
-func (d *DAG) PriorityWeights() map[string]int {
-	out := make(map[string]int, len(d.order))
-	for _, t := range d.order {
-		var w int64 = int64(t.PriorityWeight)
-		switch t.WeightRule {
-		case WeightUpstream:
-			for _, id := range d.Ancestors(t.ID) {
-				w += int64(d.tasks[id].PriorityWeight)
-			}
-		case WeightAbsolute:
-		default:
-			for _, id := range d.Descendants(t.ID) {
-				w += int64(d.tasks[id].PriorityWeight)
-			}
-		}
-		if w > 1<<31-1 {
-			w = 1<<31 - 1
-		}
-		if w < -1<<31 {
-			w = -1 << 31
-		}
-		out[t.ID] = int(w)
 	}
 	return out
 }

@@ -2,132 +2,169 @@ package dags
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
 )
 
+// durationHint ends every duration error with the forms users may write.
+const durationHint = `write e.g. "30s", "5m", "1h30m", "2d"`
+
+// MaxDuration is the longest duration ParseDuration accepts: 100 years of
+// 24-hour days (36500d), far below time.Duration's limit of about 292
+// years, so adding one to any realistic time never overflows.
+const MaxDuration = 100 * 365 * 24 * time.Hour
+
+// durationUnits maps the units ParseDuration knows to their length.
+var durationUnits = map[string]time.Duration{
+	"d":  24 * time.Hour,
+	"h":  time.Hour,
+	"m":  time.Minute,
+	"s":  time.Second,
+	"ms": time.Millisecond,
+}
+
 // ParseDuration reads a duration as users write it in DAG files: a sequence
-// of numbers with the units d, h, m, s, ms ("30s", "5m", "1h30m", "2d",
-// "1d12h"). A bare number is seconds. Negative durations are rejected.
+// of numbers, each followed by one of the units d, h, m, s, ms ("30s", "5m",
+// "1h30m", "2d", "1d12h", "1.5h", "250ms"), units case-insensitive. A bare
+// number alone is seconds ("90"). Negative durations, exponents, NaN and
+// durations longer than MaxDuration are rejected. Decimal fractions are
+// computed exactly to the nanosecond, so FormatDuration round-trips.
 func ParseDuration(s string) (time.Duration, error) {
 	in := strings.TrimSpace(s)
 	if in == "" {
-		return 0, fmt.Errorf("empty duration (write e.g. \"30s\", \"5m\", \"1h30m\", \"2d\")")
+		return 0, fmt.Errorf("empty duration (%s)", durationHint)
 	}
-	if n, err := strconv.ParseFloat(in, 64); err == nil {
-		if n < 0 {
-			return 0, fmt.Errorf("negative duration %q", s)
-		}
-		return secondsToDuration(n)
+	if in[0] == '-' {
+		return 0, fmt.Errorf("bad duration %q: negative durations are not allowed", s)
 	}
 	var total time.Duration
 	rest := in
 	for rest != "" {
 		i := 0
-		for i < len(rest) && (rest[i] >= '0' && rest[i] <= '9' || rest[i] == '.') {
+		for i < len(rest) && (isDigit(rest[i]) || rest[i] == '.') {
 			i++
 		}
 		if i == 0 {
-			return 0, fmt.Errorf("bad duration %q: expected a number at %q (write e.g. \"30s\", \"5m\", \"1h30m\", \"2d\")", s, rest)
+			if isLetter(rest[0]) {
+				return 0, fmt.Errorf("bad duration %q: expected a number before %q (%s)", s, rest, durationHint)
+			}
+			return 0, fmt.Errorf("bad duration %q: unexpected %q (%s)", s, rest, durationHint)
 		}
-		num, err := strconv.ParseFloat(rest[:i], 64)
-		if err != nil {
-			return 0, fmt.Errorf("bad duration %q: %q is not a number", s, rest[:i])
-		}
+		num := rest[:i]
 		rest = rest[i:]
 		j := 0
-		for j < len(rest) && (rest[j] >= 'a' && rest[j] <= 'z' || rest[j] >= 'A' && rest[j] <= 'Z') {
+		for j < len(rest) && isLetter(rest[j]) {
 			j++
 		}
 		unit := strings.ToLower(rest[:j])
 		rest = rest[j:]
-		var scale time.Duration
-		switch unit {
-		case "d":
-			scale = 24 * time.Hour
-		case "h":
-			scale = time.Hour
-		case "m":
-			scale = time.Minute
-		case "s", "":
-			scale = time.Second
-		case "ms":
-			scale = time.Millisecond
-		default:
+		scale, ok := durationUnits[unit]
+		switch {
+		case unit == "" && num == in:
+			scale = time.Second // a bare number is seconds
+		case unit == "":
+			return 0, fmt.Errorf("bad duration %q: missing unit after %q (known: d, h, m, s, ms)", s, num)
+		case !ok:
 			return 0, fmt.Errorf("bad duration %q: unknown unit %q (known: d, h, m, s, ms)", s, unit)
 		}
-		part := num * float64(scale)
-		if part > float64(maxDuration) {
-			return 0, fmt.Errorf("duration %q is too long", s)
+		part, err := scaleDecimal(num, scale)
+		if err != nil {
+			return 0, fmt.Errorf("bad duration %q: %w", s, err)
 		}
-		total += time.Duration(part)
-		if total < 0 || total > maxDuration {
-			return 0, fmt.Errorf("duration %q is too long", s)
+		if part > MaxDuration-total {
+			return 0, fmt.Errorf("bad duration %q: longer than the maximum of %s", s, FormatDuration(MaxDuration))
 		}
+		total += part
 	}
 	return total, nil
 }
 
-// maxDuration bounds every duration to about 290 years' less a margin, so
-// arithmetic with times never overflows.
-const maxDuration = time.Duration(100 * 365 * 24 * time.Hour)
+// errTooLong marks a number that overflows MaxDuration in scaleDecimal.
+var errTooLong = fmt.Errorf("longer than the maximum of %s", FormatDuration(MaxDuration))
 
-func secondsToDuration(n float64) (time.Duration, error) {
-	d := n * float64(time.Second)
-	if d > float64(maxDuration) {
-		return 0, fmt.Errorf("duration of %g seconds is too long", n)
+// scaleDecimal returns num (digits with at most one '.') times unit,
+// computed in integers for the whole part so that no precision is lost.
+func scaleDecimal(num string, unit time.Duration) (time.Duration, error) {
+	whole, frac, _ := strings.Cut(num, ".")
+	if whole == "" && frac == "" || strings.Contains(frac, ".") {
+		return 0, fmt.Errorf("%q is not a number", num)
 	}
-	return time.Duration(d), nil
+	var w int64
+	for k := 0; k < len(whole); k++ {
+		if w > (int64(MaxDuration)-9)/10 {
+			return 0, errTooLong
+		}
+		w = w*10 + int64(whole[k]-'0')
+	}
+	if w > int64(MaxDuration/unit) {
+		return 0, errTooLong
+	}
+	d := time.Duration(w) * unit
+	if frac != "" {
+		// At most 18 digits are significant; more cannot change a
+		// nanosecond count below MaxDuration.
+		if len(frac) > 18 {
+			frac = frac[:18]
+		}
+		f, err := strconv.ParseInt(frac, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a number", num)
+		}
+		d += time.Duration(math.Round(float64(f) * (float64(unit) / math.Pow10(len(frac)))))
+	}
+	if d > MaxDuration {
+		return 0, errTooLong
+	}
+	return d, nil
 }
 
-// FormatDuration writes d the way ParseDuration reads it, with days for
-// whole days ("2d", "1h30m", "45s", "0s").
+func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// FormatDuration writes d the way ParseDuration reads it, with the largest
+// units first ("2d", "1d12h", "1h30m", "45s", "1.5s", "250ms", "0s").
+// Every non-negative duration up to MaxDuration round-trips exactly;
+// negative durations get a leading "-" (which ParseDuration rejects).
 func FormatDuration(d time.Duration) string {
 	if d == 0 {
 		return "0s"
 	}
 	var b strings.Builder
+	u := uint64(d)
 	if d < 0 {
 		b.WriteByte('-')
-		d = -d
+		u = -u // also right for math.MinInt64
 	}
-	if days := d / (24 * time.Hour); days > 0 {
-		fmt.Fprintf(&b, "%dd", days)
-		d -= days * 24 * time.Hour
-	}
-	if h := d / time.Hour; h > 0 {
-		fmt.Fprintf(&b, "%dh", h)
-		d -= h * time.Hour
-	}
-	if m := d / time.Minute; m > 0 {
-		fmt.Fprintf(&b, "%dm", m)
-		d -= m * time.Minute
-	}
-	if d > 0 {
-		if d%time.Second == 0 {
-			fmt.Fprintf(&b, "%ds", d/time.Second)
-		} else {
-			fmt.Fprintf(&b, "%gs", d.Seconds())
+	const (
+		second = uint64(time.Second)
+		minute = uint64(time.Minute)
+		hour   = uint64(time.Hour)
+		day    = 24 * hour
+	)
+	small := u < second
+	for _, p := range []struct {
+		size uint64
+		unit string
+	}{{day, "d"}, {hour, "h"}, {minute, "m"}} {
+		if n := u / p.size; n > 0 {
+			b.WriteString(strconv.FormatUint(n, 10))
+			b.WriteString(p.unit)
+			u -= n * p.size
 		}
+	}
+	switch {
+	case u == 0:
+	case u%second == 0:
+		b.WriteString(strconv.FormatUint(u/second, 10))
+		b.WriteByte('s')
+	case small && u%uint64(time.Millisecond) == 0:
+		b.WriteString(strconv.FormatUint(u/uint64(time.Millisecond), 10))
+		b.WriteString("ms")
+	default:
+		frac := strings.TrimRight(fmt.Sprintf("%09d", u%second), "0")
+		fmt.Fprintf(&b, "%d.%ss", u/second, frac)
 	}
 	return b.String()
-}
-
-// ParseDate reads a date as users write it: "2024-01-01", "2024-01-01 10:00",
-// "2024-01-01T10:00:00" (all in loc, UTC when nil) or RFC 3339 with an offset.
-func ParseDate(s string, loc *time.Location) (time.Time, error) {
-	if loc == nil {
-		loc = time.UTC
-	}
-	in := strings.TrimSpace(s)
-	if t, err := time.Parse(time.RFC3339Nano, in); err == nil {
-		return t, nil
-	}
-	for _, layout := range []string{"2006-01-02", "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04"} {
-		if t, err := time.ParseInLocation(layout, in, loc); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("bad date %q (write \"2024-01-01\" or RFC 3339 such as \"2024-01-01T06:00:00Z\")", s)
 }
