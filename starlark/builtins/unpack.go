@@ -1,7 +1,9 @@
 package builtins
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
 	"math"
 	"strings"
 	"time"
@@ -38,7 +40,17 @@ func unpack(fnName string, args starlark.Tuple, kwargs []starlark.Tuple, maxPosi
 			}
 		}
 	}
-	return starlark.UnpackArgs(fnName, args, kwargs, pairs...)
+	if err := starlark.UnpackArgs(fnName, args, kwargs, pairs...); err != nil {
+		// UnpackArgs quotes the names of keyword arguments but not of
+		// positional ones; name parameters the same way everywhere.
+		msg := err.Error()
+		for _, kv := range kwargs {
+			name := string(kv[0].(starlark.String))
+			msg = strings.Replace(msg, "for parameter "+strconv.Quote(name)+":", "for parameter "+name+":", 1)
+		}
+		return errors.New(msg)
+	}
+	return nil
 }
 
 // unknownName returns an error with msg and, when one is close, a
@@ -65,6 +77,9 @@ func contains(xs []string, x string) bool {
 // if it is close enough to be a plausible typo, or "".
 func nearest(x string, candidates []string) string {
 	best, bestD := "", len(x)/2+1
+	if len(x) >= 5 {
+		bestD++
+	}
 	for _, c := range candidates {
 		if d := editDistance(strings.ToLower(x), strings.ToLower(c)); d < bestD {
 			best, bestD = c, d

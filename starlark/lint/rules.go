@@ -137,55 +137,6 @@ func (c *checker) checkSchedule(d *dags.DAG) {
 		d.ID, d.StartDate.UTC().Format(time.DateOnly), days, count)
 }
 
-// catchupRuns counts the runs a catchup from d.StartDate to now creates
-// with data-interval semantics: one per interval that has ended by now and
-// does not start after d.EndDate. Past MaxCatchupCount it stops and
-// reports capped. Interval schedules are counted by division; cron
-// schedules tick by tick (about a microsecond a tick).
-func catchupRuns(d *dags.DAG, now time.Time) (n int, capped bool) {
-	if d.Schedule.Kind == dags.ScheduleInterval {
-		return intervalRuns(d.StartDate, d.EndDate, now, d.Schedule.Every)
-	}
-	return tickRuns(d, now)
-}
-
-// tickRuns is catchupRuns by walking the schedule with Next.
-func tickRuns(d *dags.DAG, now time.Time) (n int, capped bool) {
-	logical := d.Schedule.Align(d.StartDate, d.Timezone)
-	for {
-		if !d.EndDate.IsZero() && logical.After(d.EndDate) {
-			return n, false
-		}
-		end := d.Schedule.Next(logical, d.Timezone)
-		if end.IsZero() || end.After(now) || !end.After(logical) {
-			return n, false
-		}
-		if n++; n > MaxCatchupCount {
-			return MaxCatchupCount, true
-		}
-		logical = end
-	}
-}
-
-// intervalRuns counts the k >= 0 with start+(k+1)*every <= now and, when
-// end is set, start+k*every <= end.
-func intervalRuns(start, end, now time.Time, every time.Duration) (n int, capped bool) {
-	if every <= 0 || now.Before(start) {
-		return 0, false
-	}
-	count := int64(now.Sub(start) / every)
-	if !end.IsZero() {
-		if end.Before(start) {
-			return 0, false
-		}
-		count = min(count, int64(end.Sub(start)/every)+1)
-	}
-	if count > MaxCatchupCount {
-		return MaxCatchupCount, true
-	}
-	return int(count), false
-}
-
 // badIdentifier splits a task id into its group prefixes and name on '.'
 // and returns the first part that is not an identifier, and false; or "",
 // true when every part is one.
