@@ -1,0 +1,240 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/store/migrations"
+	"github.com/starflow-dev/starflow/runtime/store/secrets"
+)
+
+// BusyTimeout is how long a statement waits for another process's lock.
+const BusyTimeout = 10 * time.Second
+
+// Store is the SQLite implementation of store.Store.
+type Store struct {
+	url     string
+	path    string
+	write   *sql.DB // exactly one connection: SQLite has one writer
+	read    *sql.DB // read-only pool; the same as write in memory
+	secrets secrets.Cipher
+	log     *slog.Logger
+	mig     *migrations.Provider
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Path returns the database file named by a sqlite:// URL, or ":memory:".
+// A bare path without a scheme is accepted too.
+func Path(rawURL string) (string, error) {
+	p := rawURL
+	if store.URLScheme(rawURL) != "" {
+		if store.URLScheme(rawURL) != "sqlite" {
+			return "", fmt.Errorf("not a sqlite:// URL: %s: %w", store.RedactURL(rawURL), store.ErrInvalid)
+		}
+		p = rawURL[len("sqlite://"):]
+	}
+	if p == "" {
+		return "", fmt.Errorf("sqlite URL %q names no file (want sqlite:///path/to/starflow.db or sqlite://:memory:): %w", rawURL, store.ErrInvalid)
+	}
+	if strings.ContainsAny(p, "?#") {
+		return "", fmt.Errorf("sqlite URL %q: the file name must not contain '?' or '#': %w", rawURL, store.ErrInvalid)
+	}
+	return p, nil
+}
+
+// Open opens (creating when needed) the SQLite database named by rawURL
+// and brings its schema in line with opts.Migrate.
+func Open(ctx context.Context, rawURL string, opts store.Options) (*Store, error) {
+	path, err := Path(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{url: rawURL, path: path, secrets: opts.Secrets, log: opts.LoggerOrDefault()}
+	busy := fmt.Sprintf("_busy_timeout=%d", BusyTimeout.Milliseconds())
+	if path == ":memory:" {
+		// A private in-memory database lives as long as its one
+		// connection, so it must never be closed by the pool.
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		db, err := sql.Open("sqlite", "file:/starflow-"+hex.EncodeToString(b[:])+"?vfs=memdb&_foreign_keys=1&_txlock=immediate&"+busy)
+		if err != nil {
+			return nil, fmt.Errorf("open in-memory SQLite: %w", err)
+		}
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		db.SetConnMaxLifetime(0)
+		db.SetConnMaxIdleTime(0)
+		s.write, s.read = db, db
+	} else {
+		common := path + "?" + busy + "&_foreign_keys=1&_synchronous=NORMAL"
+		w, err := sql.Open("sqlite", common+"&_journal_mode=WAL&_txlock=immediate")
+		if err != nil {
+			return nil, fmt.Errorf("open SQLite %s: %w", path, err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxIdleTime(0)
+		w.SetConnMaxLifetime(0)
+		// The writer connection creates the file and switches it to WAL
+		// before any reader opens it.
+		if err := w.PingContext(ctx); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("open SQLite %s: %w", path, err)
+		}
+		r, err := sql.Open("sqlite", common+"&_query_only=1")
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("open SQLite %s: %w", path, err)
+		}
+		n := max(4, runtime.GOMAXPROCS(0))
+		r.SetMaxOpenConns(n)
+		r.SetMaxIdleConns(n)
+		s.write, s.read = w, r
+	}
+	if err := s.write.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open SQLite %s: %w", path, err)
+	}
+	s.mig, err = migrations.NewProvider(ctx, migrations.SQLite, s.write, nil)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.mig.Ensure(ctx, opts.Migrate); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("SQLite %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// DB returns the writer connection pool (one connection), for tools and
+// tests that need raw SQL.
+func (s *Store) DB() *sql.DB { return s.write }
+
+// Close closes the database.
+func (s *Store) Close() error {
+	var errs []error
+	if s.read != nil && s.read != s.write {
+		errs = append(errs, s.read.Close())
+	}
+	if s.write != nil {
+		errs = append(errs, s.write.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.read.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping SQLite %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// SchemaStatus reports the schema version.
+func (s *Store) SchemaStatus(ctx context.Context) (store.SchemaStatus, error) {
+	return s.mig.Status(ctx)
+}
+
+// Migrate upgrades the schema.
+func (s *Store) Migrate(ctx context.Context) error {
+	versions, err := s.mig.Up(ctx)
+	if err != nil {
+		return err
+	}
+	if len(versions) > 0 {
+		s.log.InfoContext(ctx, "migrated metadata database", "path", s.path, "versions", versions)
+	}
+	return nil
+}
+
+// inTx runs fn in a write transaction (BEGIN IMMEDIATE).
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Time encoding: INTEGER microseconds, NULL for the zero time.
+
+func tv(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func tget(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.UnixMicro(n.Int64).UTC()
+}
+
+func now() time.Time { return store.Truncate(time.Now()) }
+
+func sqliteCode(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()
+	}
+	return 0
+}
+
+func isUnique(err error) bool {
+	c := sqliteCode(err)
+	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+func isForeignKey(err error) bool { return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY }
+
+// in returns "(?, ?, ?)" for n values and appends them to args.
+func in[T any](args []any, vals []T) (string, []any) {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, v := range vals {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('?')
+		args = append(args, v)
+	}
+	b.WriteByte(')')
+	return b.String(), args
+}
+
+func limit(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,369 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/starflow-dev/starflow/runtime/store"
+)
+
+const tiCols = `dag_id, run_id, task_id, map_index, state, try_number, max_tries, hostname, pid, pool,
+	pool_slots, priority_weight, queue, operator, logical_date, queued_at, start_date, end_date,
+	duration_us, next_retry_at, heartbeat_at, updated_at`
+
+func scanTI(r scanner) (*store.TaskInstance, error) {
+	var ti store.TaskInstance
+	var ld, qa, sd, ed, dur, nr, hb, ua sql.NullInt64
+	if err := r.Scan(&ti.DagID, &ti.RunID, &ti.TaskID, &ti.MapIndex, &ti.State, &ti.TryNumber, &ti.MaxTries,
+		&ti.Hostname, &ti.PID, &ti.Pool, &ti.PoolSlots, &ti.PriorityWeight, &ti.Queue, &ti.Operator,
+		&ld, &qa, &sd, &ed, &dur, &nr, &hb, &ua); err != nil {
+		return nil, err
+	}
+	ti.LogicalDate, ti.QueuedAt, ti.StartDate, ti.EndDate = tget(ld), tget(qa), tget(sd), tget(ed)
+	ti.NextRetryAt, ti.HeartbeatAt, ti.UpdatedAt = tget(nr), tget(hb), tget(ua)
+	if dur.Valid {
+		ti.Duration = time.Duration(dur.Int64) * time.Microsecond
+	}
+	return &ti, nil
+}
+
+func scanTIs(rows *sql.Rows) ([]*store.TaskInstance, error) {
+	defer rows.Close()
+	var out []*store.TaskInstance
+	for rows.Next() {
+		ti, err := scanTI(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ti)
+	}
+	return out, rows.Err()
+}
+
+// TaskInstancesCreate creates a run's task instances in one transaction.
+func (s *Store) TaskInstancesCreate(ctx context.Context, p *store.TaskInstancesCreateParams) (int, error) {
+	if err := p.Normalize(); err != nil {
+		return 0, err
+	}
+	created := 0
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var ld int64
+		err := tx.QueryRowContext(ctx, `SELECT logical_date FROM dag_run WHERE dag_id = ? AND run_id = ?`, p.DagID, p.RunID).Scan(&ld)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("create task instances: dag run %s/%s: %w", p.DagID, p.RunID, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("create task instances of %s/%s: %w", p.DagID, p.RunID, err)
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO task_instance (dag_id, run_id, task_id, map_index, state,
+			max_tries, pool, pool_slots, priority_weight, queue, operator, logical_date, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+		if err != nil {
+			return fmt.Errorf("create task instances of %s/%s: %w", p.DagID, p.RunID, err)
+		}
+		defer stmt.Close()
+		t := tv(now())
+		for _, ti := range p.Tasks {
+			res, err := stmt.ExecContext(ctx, p.DagID, p.RunID, ti.TaskID, ti.MapIndex, ti.State, ti.MaxTries,
+				ti.Pool, ti.PoolSlots, ti.PriorityWeight, ti.Queue, ti.Operator, ld, t)
+			if err != nil {
+				return fmt.Errorf("create task instance %s/%s/%s: %w", p.DagID, p.RunID, ti.TaskID, err)
+			}
+			n, _ := res.RowsAffected()
+			created += int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return created, nil
+}
+
+// TaskInstanceGet returns one task instance.
+func (s *Store) TaskInstanceGet(ctx context.Context, key store.TaskInstanceKey) (*store.TaskInstance, error) {
+	return getTI(ctx, s.read, key)
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func getTI(ctx context.Context, q querier, key store.TaskInstanceKey) (*store.TaskInstance, error) {
+	ti, err := scanTI(q.QueryRowContext(ctx, `SELECT `+tiCols+` FROM task_instance
+		WHERE dag_id = ? AND run_id = ? AND task_id = ? AND map_index = ?`, key.DagID, key.RunID, key.TaskID, key.MapIndex))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("task instance %s: %w", key, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get task instance %s: %w", key, err)
+	}
+	return ti, nil
+}
+
+// TaskInstanceList returns task instances matching the filters.
+func (s *Store) TaskInstanceList(ctx context.Context, p *store.TaskInstanceListParams) ([]*store.TaskInstance, error) {
+	var where []string
+	var args []any
+	for _, f := range []struct {
+		col, val string
+	}{{"dag_id", p.DagID}, {"run_id", p.RunID}, {"task_id", p.TaskID}, {"pool", p.Pool}, {"queue", p.Queue}} {
+		if f.val != "" {
+			where = append(where, f.col+" = ?")
+			args = append(args, f.val)
+		}
+	}
+	if len(p.States) > 0 {
+		var list string
+		list, args = in(args, p.States)
+		where = append(where, "state IN "+list)
+	}
+	if !p.HeartbeatBefore.IsZero() {
+		where = append(where, "COALESCE(heartbeat_at, start_date) < ?")
+		args = append(args, tv(store.Truncate(p.HeartbeatBefore)))
+	}
+	if !p.RetryDueBefore.IsZero() {
+		where = append(where, "next_retry_at <= ?")
+		args = append(args, tv(store.Truncate(p.RetryDueBefore)))
+	}
+	args = append(args, limit(p.Limit), p.Offset)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+tiCols+` FROM task_instance`+whereClause(where)+
+		` ORDER BY dag_id, run_id, task_id, map_index LIMIT ? OFFSET ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list task instances: %w", err)
+	}
+	out, err := scanTIs(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list task instances: %w", err)
+	}
+	return out, nil
+}
+
+// setStateSQL is the compare-and-set transition of one task instance. The
+// state list is expanded by setState.
+const setStateSQL = `UPDATE task_instance SET
+	state = :to,
+	try_number = COALESCE(:try, try_number),
+	max_tries = COALESCE(:max_tries, max_tries),
+	hostname = COALESCE(:host, hostname),
+	pid = COALESCE(:pid, pid),
+	queued_at = COALESCE(:queued, queued_at),
+	start_date = COALESCE(:start, start_date),
+	end_date = CASE WHEN :end IS NOT NULL THEN :end WHEN :to = 'running' THEN NULL ELSE end_date END,
+	duration_us = CASE WHEN :end IS NOT NULL THEN :end - COALESCE(:start, start_date)
+		WHEN :to = 'running' THEN NULL ELSE duration_us END,
+	heartbeat_at = CASE WHEN :to = 'running' THEN COALESCE(:start, :now) ELSE heartbeat_at END,
+	next_retry_at = :next_retry,
+	updated_at = :now
+	WHERE dag_id = :dag AND run_id = :run AND task_id = :task AND map_index = :map`
+
+func nz[T comparable](v T) any {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return v
+}
+
+func setStateArgs(p *store.TaskInstanceSetStateParams, t time.Time) (string, []any) {
+	args := []any{
+		sql.Named("to", string(p.To)), sql.Named("try", nz(p.TryNumber)), sql.Named("max_tries", nz(p.MaxTries)),
+		sql.Named("host", nz(p.Hostname)), sql.Named("pid", nz(p.PID)), sql.Named("queued", tv(p.QueuedAt)),
+		sql.Named("start", tv(p.StartDate)), sql.Named("end", tv(p.EndDate)), sql.Named("next_retry", tv(p.NextRetryAt)),
+		sql.Named("now", tv(t)), sql.Named("dag", p.Key.DagID), sql.Named("run", p.Key.RunID),
+		sql.Named("task", p.Key.TaskID), sql.Named("map", p.Key.MapIndex),
+	}
+	q := setStateSQL
+	if len(p.From) > 0 {
+		q += ` AND state IN (`
+		for i, f := range p.From {
+			if i > 0 {
+				q += ", "
+			}
+			name := fmt.Sprintf("from%d", i)
+			q += ":" + name
+			args = append(args, sql.Named(name, string(f)))
+		}
+		q += `)`
+	}
+	if p.FromTryNumber > 0 {
+		q += ` AND try_number = :from_try`
+		args = append(args, sql.Named("from_try", p.FromTryNumber))
+	}
+	return q, args
+}
+
+// TaskInstanceSetState applies one compare-and-set transition.
+func (s *Store) TaskInstanceSetState(ctx context.Context, p *store.TaskInstanceSetStateParams) (*store.TaskInstance, error) {
+	if err := p.Normalize(); err != nil {
+		return nil, err
+	}
+	q, args := setStateArgs(p, now())
+	var out *store.TaskInstance
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		ti, err := scanTI(tx.QueryRowContext(ctx, q+` RETURNING `+tiCols, args...))
+		if errors.Is(err, sql.ErrNoRows) {
+			cur, gerr := getTI(ctx, tx, p.Key)
+			if gerr != nil {
+				return gerr
+			}
+			return p.StaleError(cur)
+		}
+		if err != nil {
+			return fmt.Errorf("set state of task instance %s: %w", p.Key, err)
+		}
+		out = ti
+		return nil
+	})
+	return out, err
+}
+
+// TaskInstancesSetStates applies many transitions in one transaction.
+func (s *Store) TaskInstancesSetStates(ctx context.Context, ps []*store.TaskInstanceSetStateParams) ([]bool, error) {
+	for _, p := range ps {
+		if err := p.Normalize(); err != nil {
+			return nil, err
+		}
+	}
+	applied := make([]bool, len(ps))
+	t := now()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		stmts := map[string]*sql.Stmt{}
+		defer func() {
+			for _, st := range stmts {
+				st.Close()
+			}
+		}()
+		for i, p := range ps {
+			q, args := setStateArgs(p, t)
+			st := stmts[q]
+			if st == nil {
+				var err error
+				if st, err = tx.PrepareContext(ctx, q); err != nil {
+					return fmt.Errorf("set task instance states: %w", err)
+				}
+				stmts[q] = st
+			}
+			res, err := st.ExecContext(ctx, args...)
+			if err != nil {
+				return fmt.Errorf("set state of task instance %s: %w", p.Key, err)
+			}
+			n, _ := res.RowsAffected()
+			applied[i] = n > 0
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return applied, nil
+}
+
+// TaskInstanceClaim moves up to p.Limit scheduled instances to queued.
+func (s *Store) TaskInstanceClaim(ctx context.Context, p *store.TaskInstanceClaimParams) ([]*store.TaskInstance, error) {
+	if err := p.Normalize(); err != nil {
+		return nil, err
+	}
+	where := []string{"state = 'scheduled'"}
+	args := []any{tv(p.QueuedAt), tv(p.QueuedAt)}
+	for _, f := range []struct{ col, val string }{{"pool", p.Pool}, {"queue", p.Queue}, {"dag_id", p.DagID}} {
+		if f.val != "" {
+			where = append(where, f.col+" = ?")
+			args = append(args, f.val)
+		}
+	}
+	args = append(args, p.Limit)
+	q := `UPDATE task_instance SET state = 'queued', queued_at = ?, updated_at = ?
+		WHERE (dag_id, run_id, task_id, map_index) IN (
+			SELECT dag_id, run_id, task_id, map_index FROM task_instance` + whereClause(where) + `
+			ORDER BY priority_weight DESC, logical_date, dag_id, run_id, task_id, map_index LIMIT ?)
+		RETURNING ` + tiCols
+	rows, err := s.write.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("claim task instances: %w", err)
+	}
+	out, err := scanTIs(rows)
+	if err != nil {
+		return nil, fmt.Errorf("claim task instances: %w", err)
+	}
+	sortClaimed(out)
+	return out, nil
+}
+
+// sortClaimed puts claimed instances in claim order: highest priority
+// weight first, then oldest logical date.
+func sortClaimed(tis []*store.TaskInstance) {
+	sort.Slice(tis, func(i, j int) bool {
+		a, b := tis[i], tis[j]
+		if a.PriorityWeight != b.PriorityWeight {
+			return a.PriorityWeight > b.PriorityWeight
+		}
+		if !a.LogicalDate.Equal(b.LogicalDate) {
+			return a.LogicalDate.Before(b.LogicalDate)
+		}
+		return a.TaskInstanceKey.String() < b.TaskInstanceKey.String()
+	})
+}
+
+// TaskInstanceHeartbeat records that a running try is alive.
+func (s *Store) TaskInstanceHeartbeat(ctx context.Context, p *store.TaskInstanceHeartbeatParams) error {
+	if err := p.Key.Validate(); err != nil {
+		return err
+	}
+	k := p.Key
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE task_instance SET heartbeat_at = ? WHERE dag_id = ? AND run_id = ?
+			AND task_id = ? AND map_index = ? AND state = 'running' AND try_number = ?`,
+			tv(store.TimeOrNow(p.At)), k.DagID, k.RunID, k.TaskID, k.MapIndex, p.TryNumber)
+		if err != nil {
+			return fmt.Errorf("heartbeat of %s: %w", k, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			return nil
+		}
+		cur, err := getTI(ctx, tx, k)
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("heartbeat of %s try %d: it is %s at try %d: %w", k, p.TryNumber, cur.State, cur.TryNumber, store.ErrStale)
+	})
+}
+
+// TaskInstanceCounts counts task instances per run and state.
+func (s *Store) TaskInstanceCounts(ctx context.Context, p *store.TaskInstanceCountsParams) ([]*store.TaskInstanceCount, error) {
+	var where []string
+	var args []any
+	if p.DagID != "" {
+		where = append(where, "dag_id = ?")
+		args = append(args, p.DagID)
+	}
+	if p.RunID != "" {
+		where = append(where, "run_id = ?")
+		args = append(args, p.RunID)
+	}
+	if len(p.States) > 0 {
+		var list string
+		list, args = in(args, p.States)
+		where = append(where, "state IN "+list)
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT dag_id, run_id, state, COUNT(*) FROM task_instance`+
+		whereClause(where)+` GROUP BY dag_id, run_id, state ORDER BY dag_id, run_id, state`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("count task instances: %w", err)
+	}
+	defer rows.Close()
+	var out []*store.TaskInstanceCount
+	for rows.Next() {
+		var c store.TaskInstanceCount
+		if err := rows.Scan(&c.DagID, &c.RunID, &c.State, &c.Count); err != nil {
+			return nil, fmt.Errorf("count task instances: %w", err)
+		}
+		out = append(out, &c)
+	}
+	return out, rows.Err()
+}
+

@@ -1,0 +1,156 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/starflow-dev/starflow/dags"
+)
+
+// Size limits on stored values. Larger values are refused with an error
+// wrapping ErrTooLarge that names the object and the limit.
+const (
+	// MaxXComBytes bounds one XCom value's JSON encoding (1 MiB).
+	MaxXComBytes = 1 << 20
+	// MaxConfBytes bounds a DAG run's conf as JSON (1 MiB).
+	MaxConfBytes = 1 << 20
+	// MaxVariableBytes bounds a variable's value (1 MiB).
+	MaxVariableBytes = 1 << 20
+	// MaxLogChunkBytes bounds one TaskLogAppend call and one read (1 MiB).
+	MaxLogChunkBytes = 1 << 20
+	// MaxSourceBytes bounds a DAG version's source bundle (16 MiB).
+	MaxSourceBytes = 16 << 20
+)
+
+// DefaultPool is the pool every task uses unless it names another; the
+// first migration creates it with DefaultPoolSlots slots.
+const (
+	DefaultPool      = dags.DefaultPool
+	DefaultPoolSlots = 128
+)
+
+// Store is Starflow's metadata database. Implementations are safe for
+// concurrent use by many goroutines and, through the database, many
+// processes. Every method that waits takes a context.
+type Store interface {
+	// DAGUpsert records a parsed DAG and returns the stored row.
+	DAGUpsert(ctx context.Context, p *DAGUpsertParams) (*DAG, error)
+	// DAGGet returns one DAG or an error wrapping ErrNotFound.
+	DAGGet(ctx context.Context, dagID string) (*DAG, error)
+	// DAGList returns DAGs ordered by id.
+	DAGList(ctx context.Context, p *DAGListParams) ([]*DAG, error)
+	// DAGSetPaused pauses or unpauses a DAG.
+	DAGSetPaused(ctx context.Context, dagID string, paused bool) error
+	// DAGSetNextRun records when the DAG's next scheduled run is due.
+	DAGSetNextRun(ctx context.Context, p *DAGSetNextRunParams) error
+	// DAGDeactivate marks inactive the DAGs of a file that it no longer
+	// defines and returns how many changed.
+	DAGDeactivate(ctx context.Context, p *DAGDeactivateParams) (int, error)
+
+	// DAGVersionPut stores a source bundle under its hash (idempotent).
+	DAGVersionPut(ctx context.Context, p *DAGVersionPutParams) error
+	// DAGVersionGet returns the source bundle with the given hash.
+	DAGVersionGet(ctx context.Context, sourceHash string) (*DAGVersion, error)
+
+	// ImportErrorsReplace replaces the import errors of one file.
+	ImportErrorsReplace(ctx context.Context, p *ImportErrorsReplaceParams) error
+	// ImportErrorList returns every import error, by file and position.
+	ImportErrorList(ctx context.Context) ([]*ImportError, error)
+
+	// RunCreate creates a DAG run. A taken (dag_id, run_id), or a taken
+	// logical date for a scheduled run, is an error wrapping ErrConflict.
+	RunCreate(ctx context.Context, p *RunCreateParams) (*DagRun, error)
+	// RunGet returns one run or an error wrapping ErrNotFound.
+	RunGet(ctx context.Context, dagID, runID string) (*DagRun, error)
+	// RunList returns runs, newest logical date first.
+	RunList(ctx context.Context, p *RunListParams) ([]*DagRun, error)
+	// RunSetState moves a run between states (compare-and-set; ErrStale
+	// when the run is no longer in one of p.From).
+	RunSetState(ctx context.Context, p *RunSetStateParams) (*DagRun, error)
+	// RunCount counts runs per DAG id in the given states.
+	RunCount(ctx context.Context, p *RunCountParams) (map[string]int, error)
+
+	// TaskInstancesCreate creates a run's task instances in one batch and
+	// returns how many were new.
+	TaskInstancesCreate(ctx context.Context, p *TaskInstancesCreateParams) (int, error)
+	// TaskInstanceGet returns one task instance.
+	TaskInstanceGet(ctx context.Context, key TaskInstanceKey) (*TaskInstance, error)
+	// TaskInstanceList returns task instances matching the filters.
+	TaskInstanceList(ctx context.Context, p *TaskInstanceListParams) ([]*TaskInstance, error)
+	// TaskInstanceSetState applies one compare-and-set transition and
+	// returns the updated instance; ErrStale when it lost.
+	TaskInstanceSetState(ctx context.Context, p *TaskInstanceSetStateParams) (*TaskInstance, error)
+	// TaskInstancesSetStates applies many transitions in one transaction;
+	// applied[i] reports whether ps[i] won. A lost transition is not an
+	// error.
+	TaskInstancesSetStates(ctx context.Context, ps []*TaskInstanceSetStateParams) (applied []bool, err error)
+	// TaskInstanceClaim atomically moves up to p.Limit scheduled instances
+	// to queued and returns them in claim order. Concurrent claimers never
+	// receive the same instance.
+	TaskInstanceClaim(ctx context.Context, p *TaskInstanceClaimParams) ([]*TaskInstance, error)
+	// TaskInstanceHeartbeat records that a running try is alive.
+	TaskInstanceHeartbeat(ctx context.Context, p *TaskInstanceHeartbeatParams) error
+	// TaskInstanceCounts counts task instances per run and state.
+	TaskInstanceCounts(ctx context.Context, p *TaskInstanceCountsParams) ([]*TaskInstanceCount, error)
+
+	// TaskLogAppend appends to a try's log and returns its new size.
+	TaskLogAppend(ctx context.Context, p *TaskLogAppendParams) (int64, error)
+	// TaskLogRead reads a try's log from an offset.
+	TaskLogRead(ctx context.Context, p *TaskLogReadParams) (*TaskLogChunk, error)
+
+	// XComSet stores an XCom value.
+	XComSet(ctx context.Context, p *XComSetParams) error
+	// XComGet returns one XCom; ErrNotFound when absent, ErrCorrupt when
+	// its stored JSON cannot be decoded.
+	XComGet(ctx context.Context, p *XComGetParams) (*XCom, error)
+	// XComList returns a run's XComs ordered by task, map index and key.
+	XComList(ctx context.Context, p *XComListParams) ([]*XCom, error)
+	// XComClear deletes the XComs of one task instance (before a retry)
+	// and returns how many there were.
+	XComClear(ctx context.Context, key TaskInstanceKey) (int, error)
+
+	// VariableSet creates or replaces a variable.
+	VariableSet(ctx context.Context, p *VariableSetParams) error
+	// VariableGet returns a variable with its plain value.
+	VariableGet(ctx context.Context, key string) (*Variable, error)
+	// VariableList returns every variable by key, with plain values.
+	VariableList(ctx context.Context) ([]*Variable, error)
+	// VariableDelete deletes a variable; ErrNotFound when absent.
+	VariableDelete(ctx context.Context, key string) error
+
+	// ConnectionCreate stores a new connection; ErrConflict when its id
+	// is taken.
+	ConnectionCreate(ctx context.Context, p *ConnectionCreateParams) error
+	// ConnectionGet returns a connection with its plain password.
+	ConnectionGet(ctx context.Context, connID string) (*Connection, error)
+	// ConnectionList returns every connection by id.
+	ConnectionList(ctx context.Context) ([]*Connection, error)
+	// ConnectionDelete deletes a connection; ErrNotFound when absent.
+	ConnectionDelete(ctx context.Context, connID string) error
+
+	// PoolSet creates or resizes a pool.
+	PoolSet(ctx context.Context, p *PoolSetParams) error
+	// PoolGet returns a pool with its occupancy.
+	PoolGet(ctx context.Context, name string) (*Pool, error)
+	// PoolList returns every pool with its occupancy, by name.
+	PoolList(ctx context.Context) ([]*Pool, error)
+	// PoolDelete deletes a pool; the default pool cannot be deleted.
+	PoolDelete(ctx context.Context, name string) error
+
+	// SchemaStatus reports the schema version against the binary's.
+	SchemaStatus(ctx context.Context) (SchemaStatus, error)
+	// Migrate upgrades the schema to the binary's version.
+	Migrate(ctx context.Context) error
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the store's connections.
+	Close() error
+}
+
+// TimeOrNow returns Truncate(t), or the current time when t is zero.
+func TimeOrNow(t time.Time) time.Time {
+	if t.IsZero() {
+		return Truncate(time.Now())
+	}
+	return Truncate(t)
+}

@@ -1,0 +1,275 @@
+package store
+
+import (
+	"fmt"
+
+	"github.com/starflow-dev/starflow/dags"
+)
+
+// The methods in this file check parameters and fill in defaults the same
+// way for every implementation. Implementations call them first.
+
+// Normalize checks p and fills in defaults.
+func (p *DAGUpsertParams) Normalize() error {
+	if p.DagID == "" {
+		return fmt.Errorf("dag upsert: empty dag_id: %w", ErrInvalid)
+	}
+	if p.MaxActiveRuns <= 0 {
+		p.MaxActiveRuns = dags.DefaultMaxActiveRuns
+	}
+	if p.MaxActiveTasks <= 0 {
+		p.MaxActiveTasks = dags.DefaultMaxActiveTasks
+	}
+	if p.Tags == nil {
+		p.Tags = []string{}
+	}
+	p.ParsedAt = TimeOrNow(p.ParsedAt)
+	return nil
+}
+
+// Normalize checks p.
+func (p *DAGVersionPutParams) Normalize() error {
+	if p.SourceHash == "" {
+		return fmt.Errorf("dag version: empty source hash: %w", ErrInvalid)
+	}
+	if _, ok := p.Files[p.EntryFile]; !ok {
+		return fmt.Errorf("dag version %s: entry file %q is not in the bundle: %w", p.SourceHash, p.EntryFile, ErrInvalid)
+	}
+	return nil
+}
+
+// Normalize checks p and fills in defaults: state queued, queued now.
+func (p *RunCreateParams) Normalize() error {
+	if p.DagID == "" || p.RunID == "" {
+		return fmt.Errorf("dag run %q/%q: dag_id and run_id are required: %w", p.DagID, p.RunID, ErrInvalid)
+	}
+	switch p.RunType {
+	case dags.RunTypeManual, dags.RunTypeScheduled, dags.RunTypeBackfill:
+	default:
+		return fmt.Errorf("dag run %s/%s: unknown run type %q (known: backfill, manual, scheduled): %w", p.DagID, p.RunID, p.RunType, ErrInvalid)
+	}
+	if p.State == "" {
+		p.State = dags.DagRunStateQueued
+	}
+	if !p.State.Valid() {
+		return fmt.Errorf("dag run %s/%s: unknown state %q: %w", p.DagID, p.RunID, p.State, ErrInvalid)
+	}
+	if p.LogicalDate.IsZero() {
+		return fmt.Errorf("dag run %s/%s: logical date is required: %w", p.DagID, p.RunID, ErrInvalid)
+	}
+	p.LogicalDate = Truncate(p.LogicalDate)
+	p.DataIntervalStart = Truncate(p.DataIntervalStart)
+	p.DataIntervalEnd = Truncate(p.DataIntervalEnd)
+	p.QueuedAt = TimeOrNow(p.QueuedAt)
+	p.StartDate = Truncate(p.StartDate)
+	return nil
+}
+
+// EncodeConf returns the run's conf as JSON, checked against MaxConfBytes.
+func (p *RunCreateParams) EncodeConf() (string, error) {
+	if p.Conf == nil {
+		return "{}", nil
+	}
+	return EncodeJSON(fmt.Sprintf("conf of dag run %s/%s", p.DagID, p.RunID), p.Conf, MaxConfBytes)
+}
+
+// Normalize checks p.
+func (p *RunSetStateParams) Normalize() error {
+	if !p.To.Valid() {
+		return fmt.Errorf("dag run %s/%s: unknown state %q: %w", p.DagID, p.RunID, p.To, ErrInvalid)
+	}
+	for _, f := range p.From {
+		if !f.Valid() {
+			return fmt.Errorf("dag run %s/%s: unknown state %q: %w", p.DagID, p.RunID, f, ErrInvalid)
+		}
+	}
+	p.StartDate = Truncate(p.StartDate)
+	p.EndDate = Truncate(p.EndDate)
+	return nil
+}
+
+// ActiveStates returns p.States, or queued and running when it is empty.
+func (p *RunCountParams) ActiveStates() []dags.DagRunState {
+	if len(p.States) == 0 {
+		return []dags.DagRunState{dags.DagRunStateQueued, dags.DagRunStateRunning}
+	}
+	return p.States
+}
+
+// Normalize checks p and fills in each task's defaults: state none, one
+// try, the default pool with one slot, the default queue.
+func (p *TaskInstancesCreateParams) Normalize() error {
+	if p.DagID == "" || p.RunID == "" {
+		return fmt.Errorf("task instances: dag_id and run_id are required: %w", ErrInvalid)
+	}
+	for i := range p.Tasks {
+		t := &p.Tasks[i]
+		if t.TaskID == "" {
+			return fmt.Errorf("task instances of %s/%s: task %d has no task_id: %w", p.DagID, p.RunID, i, ErrInvalid)
+		}
+		if t.MapIndex < NoMapIndex {
+			return fmt.Errorf("task instance %s/%s/%s: bad map index %d: %w", p.DagID, p.RunID, t.TaskID, t.MapIndex, ErrInvalid)
+		}
+		if t.State == "" {
+			t.State = dags.TaskStateNone
+		}
+		if !t.State.Valid() {
+			return fmt.Errorf("task instance %s/%s/%s: unknown state %q: %w", p.DagID, p.RunID, t.TaskID, t.State, ErrInvalid)
+		}
+		if t.MaxTries <= 0 {
+			t.MaxTries = 1
+		}
+		if t.Pool == "" {
+			t.Pool = DefaultPool
+		}
+		if t.PoolSlots <= 0 {
+			t.PoolSlots = 1
+		}
+		if t.Queue == "" {
+			t.Queue = dags.DefaultQueue
+		}
+	}
+	return nil
+}
+
+// Validate checks a task-instance key.
+func (k TaskInstanceKey) Validate() error {
+	if k.DagID == "" || k.RunID == "" || k.TaskID == "" {
+		return fmt.Errorf("task instance %q: dag_id, run_id and task_id are required: %w", k.String(), ErrInvalid)
+	}
+	if k.MapIndex < NoMapIndex {
+		return fmt.Errorf("task instance %s: bad map index %d: %w", k, k.MapIndex, ErrInvalid)
+	}
+	return nil
+}
+
+// Normalize checks p and truncates its times.
+func (p *TaskInstanceSetStateParams) Normalize() error {
+	if err := p.Key.Validate(); err != nil {
+		return err
+	}
+	if !p.To.Valid() {
+		return fmt.Errorf("task instance %s: unknown state %q: %w", p.Key, p.To, ErrInvalid)
+	}
+	for _, f := range p.From {
+		if !f.Valid() {
+			return fmt.Errorf("task instance %s: unknown state %q: %w", p.Key, f, ErrInvalid)
+		}
+	}
+	p.QueuedAt = Truncate(p.QueuedAt)
+	p.StartDate = Truncate(p.StartDate)
+	p.EndDate = Truncate(p.EndDate)
+	p.NextRetryAt = Truncate(p.NextRetryAt)
+	return nil
+}
+
+// Matches reports whether ti already shows the result of p: the check a
+// retried transition uses to recognise that its first attempt committed.
+func (p *TaskInstanceSetStateParams) Matches(ti *TaskInstance) bool {
+	return ti.State == p.To &&
+		(p.TryNumber == 0 || ti.TryNumber == p.TryNumber) &&
+		(p.Hostname == "" || ti.Hostname == p.Hostname) &&
+		(p.PID == 0 || ti.PID == p.PID) &&
+		(p.StartDate.IsZero() || ti.StartDate.Equal(p.StartDate)) &&
+		(p.EndDate.IsZero() || ti.EndDate.Equal(p.EndDate))
+}
+
+// StaleError describes a lost transition of ti.
+func (p *TaskInstanceSetStateParams) StaleError(ti *TaskInstance) error {
+	want := fmt.Sprint(p.From)
+	if p.FromTryNumber > 0 {
+		want += fmt.Sprintf(" at try %d", p.FromTryNumber)
+	}
+	return fmt.Errorf("task instance %s: cannot move to %s: it is %s at try %d, expected %s: %w",
+		p.Key, p.To, ti.State, ti.TryNumber, want, ErrStale)
+}
+
+// Normalize checks p and fills in defaults.
+func (p *TaskInstanceClaimParams) Normalize() error {
+	if p.Limit <= 0 {
+		return fmt.Errorf("claim: limit must be positive, got %d: %w", p.Limit, ErrInvalid)
+	}
+	p.QueuedAt = TimeOrNow(p.QueuedAt)
+	return nil
+}
+
+// Normalize checks p.
+func (p *TaskLogAppendParams) Normalize() error {
+	if err := p.Key.Validate(); err != nil {
+		return err
+	}
+	if len(p.Data) > MaxLogChunkBytes {
+		return fmt.Errorf("log of %s try %d: append of %d bytes is over the limit of %s: %w", p.Key, p.TryNumber, len(p.Data), formatBytes(MaxLogChunkBytes), ErrTooLarge)
+	}
+	return nil
+}
+
+// Normalize checks p and fills in the default limit.
+func (p *TaskLogReadParams) Normalize() error {
+	if err := p.Key.Validate(); err != nil {
+		return err
+	}
+	if p.Offset < 0 {
+		return fmt.Errorf("log of %s: negative offset %d: %w", p.Key, p.Offset, ErrInvalid)
+	}
+	if p.Limit <= 0 || p.Limit > MaxLogChunkBytes {
+		p.Limit = MaxLogChunkBytes
+	}
+	return nil
+}
+
+// Encode checks p and returns its value as JSON.
+func (p *XComSetParams) Encode() (string, error) {
+	if err := p.TaskInstanceKey.Validate(); err != nil {
+		return "", err
+	}
+	if p.Key == "" {
+		return "", fmt.Errorf("xcom of %s: empty key: %w", p.TaskInstanceKey, ErrInvalid)
+	}
+	return EncodeJSON(fmt.Sprintf("xcom %q of %s", p.Key, p.TaskInstanceKey), p.Value, MaxXComBytes)
+}
+
+// Normalize checks p.
+func (p *VariableSetParams) Normalize() error {
+	if p.Key == "" {
+		return fmt.Errorf("variable: empty key: %w", ErrInvalid)
+	}
+	if len(p.Value) > MaxVariableBytes {
+		return fmt.Errorf("variable %q is %d bytes, over the limit of %s: %w", p.Key, len(p.Value), formatBytes(MaxVariableBytes), ErrTooLarge)
+	}
+	return nil
+}
+
+// Normalize checks p.
+func (p *ConnectionCreateParams) Normalize() error {
+	c := &p.Connection
+	if c.ID == "" {
+		return fmt.Errorf("connection: empty conn_id: %w", ErrInvalid)
+	}
+	if c.Type == "" {
+		return fmt.Errorf("connection %q: conn_type is required: %w", c.ID, ErrInvalid)
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		return fmt.Errorf("connection %q: bad port %d: %w", c.ID, c.Port, ErrInvalid)
+	}
+	return nil
+}
+
+// EncodeExtra returns the connection's extra as JSON.
+func (p *ConnectionCreateParams) EncodeExtra() (string, error) {
+	if p.Connection.Extra == nil {
+		return "{}", nil
+	}
+	return EncodeJSON(fmt.Sprintf("extra of connection %q", p.Connection.ID), p.Connection.Extra, MaxVariableBytes)
+}
+
+// Normalize checks p.
+func (p *PoolSetParams) Normalize() error {
+	if p.Name == "" {
+		return fmt.Errorf("pool: empty name: %w", ErrInvalid)
+	}
+	if p.Slots < 0 {
+		return fmt.Errorf("pool %q: slots must not be negative, got %d: %w", p.Name, p.Slots, ErrInvalid)
+	}
+	return nil
+}
