@@ -235,4 +235,3 @@ func (s *Store) ImportErrorList(ctx context.Context) ([]*store.ImportError, erro
 	}
 	return out, nil
 }
-

@@ -177,4 +177,3 @@ func (s *Store) RunCount(ctx context.Context, p *store.RunCountParams) (map[stri
 	}
 	return out, rows.Err()
 }
-

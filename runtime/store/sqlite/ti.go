@@ -366,4 +366,3 @@ func (s *Store) TaskInstanceCounts(ctx context.Context, p *store.TaskInstanceCou
 	}
 	return out, rows.Err()
 }
-
