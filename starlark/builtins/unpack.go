@@ -3,8 +3,8 @@ package builtins
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
