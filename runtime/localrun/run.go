@@ -28,6 +28,9 @@ type Options struct {
 	Connections operators.Connections
 	// LogDir receives one log file per try; empty discards task logs.
 	LogDir string
+	// Echo, when set, also receives every task log line (tasks test shows
+	// the log on the terminal).
+	Echo io.Writer
 	// Parallelism caps concurrent tries; zero means the DAG's max_active_tasks.
 	Parallelism int
 	// OnChange is called, from one goroutine and in order, for every state change.
@@ -342,6 +345,9 @@ func (r *runner) emit(e Event) {
 // the layout Airflow users know.
 func (r *runner) openLog(tr *taskRun) (io.Writer, string, error) {
 	if r.opt.LogDir == "" {
+		if r.opt.Echo != nil {
+			return &lockedWriter{w: r.opt.Echo}, "", nil
+		}
 		return io.Discard, "", nil
 	}
 	dir := filepath.Join(r.opt.LogDir, "dag_id="+r.dag.ID, "run_id="+safePath(r.info.RunID), "task_id="+tr.task.ID)
@@ -353,29 +359,40 @@ func (r *runner) openLog(tr *taskRun) (io.Writer, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("create task log: %w", err)
 	}
-	return &lockedFile{f: f}, path, nil
+	var w io.Writer = f
+	if r.opt.Echo != nil {
+		w = io.MultiWriter(f, r.opt.Echo)
+	}
+	return &lockedWriter{w: w, c: f}, path, nil
 }
 
 func safePath(s string) string {
 	return strings.NewReplacer("/", "_", ":", "_", "+", "_").Replace(s)
 }
 
-// lockedFile serialises writes from an operator's concurrent readers.
-type lockedFile struct {
+// lockedWriter serialises writes from an operator's concurrent readers
+// and closes the log file, if any, once.
+type lockedWriter struct {
 	mu sync.Mutex
-	f  *os.File
+	w  io.Writer
+	c  io.Closer
 }
 
-func (l *lockedFile) Write(p []byte) (int, error) {
+func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.f.Write(p)
+	return l.w.Write(p)
 }
 
-func (l *lockedFile) Close() error {
+func (l *lockedWriter) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.f.Close()
+	if l.c == nil {
+		return nil
+	}
+	err := l.c.Close()
+	l.c = nil
+	return err
 }
 
 func (r *runner) result(start time.Time, final dags.DagRunState) *Result {

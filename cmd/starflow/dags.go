@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/dags/dagviz"
+	"github.com/starflow-dev/starflow/starlark/loader"
+)
+
+func dagsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "dags",
+		Usage: "list, draw and inspect DAGs",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "show",
+				Usage:     "draw a DAG's graph",
+				ArgsUsage: "FILE",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "dag", Usage: "the DAG id, when the file defines several"},
+					&cli.StringFlag{Name: "format", Value: "text", Usage: "text (a drawing for the terminal), dot or mermaid"},
+					&cli.StringFlag{Name: "save", Usage: "render to an image file (.svg, .png, .pdf) with Graphviz's dot"},
+					dagsFolderFlag(),
+				},
+				Action: runDagsShow,
+			},
+			{
+				Name:   "list",
+				Usage:  "list the DAGs of the DAG folder",
+				Flags:  []cli.Flag{dagsFolderFlag()},
+				Action: runDagsList,
+			},
+			{
+				Name:   "list-import-errors",
+				Usage:  "list the DAG files that failed to load; exit 1 when there is any",
+				Flags:  []cli.Flag{dagsFolderFlag()},
+				Action: runDagsListImportErrors,
+			},
+		},
+	}
+}
+
+func runDagsShow(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usageError("dags show takes one DAG file, got %d arguments", c.NArg())
+	}
+	f, err := loadDAGFile(c.Context, newLoader(newLogger(c)), c.String("dags"), c.Args().First())
+	if err != nil {
+		return err
+	}
+	d, err := pickDAG(f, c.String("dag"))
+	if err != nil {
+		return err
+	}
+	if save := c.String("save"); save != "" {
+		return saveGraph(d, save)
+	}
+	switch c.String("format") {
+	case "text":
+		fmt.Fprintf(c.App.Writer, "%s  schedule %s, %d tasks\n\n", d.ID, d.Schedule, d.Len())
+		err = dagviz.Text(c.App.Writer, d, nil)
+	case "dot":
+		err = dagviz.DOT(c.App.Writer, d, nil)
+	case "mermaid":
+		err = dagviz.Mermaid(c.App.Writer, d, nil)
+	default:
+		return usageError("--format must be text, dot or mermaid, not %q", c.String("format"))
+	}
+	if err != nil {
+		return internalError(err)
+	}
+	return nil
+}
+
+// saveGraph renders the DAG to an image with Graphviz, as `airflow dags
+// show --save` does.
+func saveGraph(d *dags.DAG, path string) error {
+	format := strings.TrimPrefix(filepath.Ext(path), ".")
+	switch format {
+	case "svg", "png", "pdf", "jpg":
+	default:
+		return usageError("--save needs a .svg, .png, .pdf or .jpg file name, not %q", path)
+	}
+	dot, err := exec.LookPath("dot")
+	if err != nil {
+		return failedError("--save needs Graphviz's dot (apt-get install graphviz); use --format dot to print the source instead")
+	}
+	var src strings.Builder
+	if err := dagviz.DOT(&src, d, nil); err != nil {
+		return internalError(err)
+	}
+	cmd := exec.Command(dot, "-T"+format, "-o", path)
+	cmd.Stdin = strings.NewReader(src.String())
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return failedError("dot failed: %v", err)
+	}
+	return nil
+}
+
+// loadFolder loads the DAG folder once.
+func loadFolder(c *cli.Context) (*loader.Bag, error) {
+	dir := c.String("dags")
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, usageError("DAG folder %s is not a folder (set --dags or STARFLOW_DAGS_FOLDER)", dir)
+	}
+	bag := loader.NewBag(newLoader(newLogger(c)), loader.DirSource(filepath.Clean(dir)))
+	if _, err := bag.Refresh(c.Context); err != nil {
+		return nil, internalError(err)
+	}
+	return bag, nil
+}
+
+func runDagsList(c *cli.Context) error {
+	bag, err := loadFolder(c)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "DAG_ID\tFILE\tSCHEDULE\tTASKS\tTAGS")
+	for _, d := range bag.DAGs() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", d.ID, d.File, d.Schedule, d.Len(), strings.Join(d.Tags, ","))
+	}
+	if err := tw.Flush(); err != nil {
+		return internalError(err)
+	}
+	if n := len(bag.Findings()); n > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "%d import errors: see starflow dags list-import-errors\n", n)
+	}
+	return nil
+}
+
+func runDagsListImportErrors(c *cli.Context) error {
+	bag, err := loadFolder(c)
+	if err != nil {
+		return err
+	}
+	findings := bag.Findings()
+	for _, f := range findings {
+		fmt.Fprintln(c.App.Writer, f.Error())
+	}
+	if len(findings) > 0 {
+		return cli.Exit("", exitFailed)
+	}
+	return nil
+}

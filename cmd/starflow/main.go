@@ -1,0 +1,84 @@
+// Command starflow is Starflow's single binary: the DAG tools (lint,
+// test-dag, dags, tasks), the metadata-store tools and the daemons.
+//
+// This package only wires libraries together; every behaviour lives in a
+// package under dags/, starlark/, operators/ or runtime/.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Exit codes, as in the design: 0 ok, 1 findings or a failed run, 2 usage,
+// 3 internal error.
+const (
+	exitOK       = 0
+	exitFailed   = 1
+	exitUsage    = 2
+	exitInternal = 3
+)
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run executes the CLI with the given arguments and returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.Run(interspersed(app, args))
+	if err == nil {
+		return exitOK
+	}
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintln(stderr, "starflow: "+msg)
+		}
+		return ec.ExitCode()
+	}
+	// Errors urfave/cli returns itself are about usage: bad flags, missing
+	// arguments, unknown commands.
+	fmt.Fprintln(stderr, "starflow: "+err.Error())
+	return exitUsage
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:                 "starflow",
+		Usage:                "workflow orchestration with DAGs written in Starlark",
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: true,
+		HideHelpCommand:      true,
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return cli.Exit(err.Error(), exitUsage)
+		},
+		ExitErrHandler: func(*cli.Context, error) {}, // run() prints and exits
+		Commands: []*cli.Command{
+			lintCommand(),
+			testDAGCommand(),
+			dagsCommand(),
+			tasksCommand(),
+		},
+	}
+}
+
+// usageError is an exit error with code 2.
+func usageError(format string, args ...any) error {
+	return cli.Exit(fmt.Sprintf(format, args...), exitUsage)
+}
+
+// failedError is an exit error with code 1 (findings, a failed run).
+func failedError(format string, args ...any) error {
+	return cli.Exit(fmt.Sprintf(format, args...), exitFailed)
+}
+
+// internalError is an exit error with code 3.
+func internalError(err error) error {
+	return cli.Exit(err.Error(), exitInternal)
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/runtime/localrun"
+)
+
+// runPrinter shows a run's progress as it happens, one line per state
+// change, then a summary table. Colours are used only on a terminal.
+type runPrinter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	color  bool
+	start  time.Time
+	idSize int
+}
+
+func newRunPrinter(w io.Writer, d *dags.DAG) *runPrinter {
+	size := 8
+	for _, t := range d.Tasks() {
+		size = max(size, len(t.ID))
+	}
+	return &runPrinter{w: w, color: isTerminal(w), start: time.Now(), idSize: min(size, 48)}
+}
+
+// isTerminal reports whether w is a character device (a terminal) and
+// colour is not disabled with NO_COLOR.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// stateColors follows Airflow's UI colours as closely as 16 colours allow.
+var stateColors = map[dags.TaskState]string{
+	dags.TaskStateSuccess:        "\x1b[32m", // green
+	dags.TaskStateFailed:         "\x1b[31m", // red
+	dags.TaskStateUpstreamFailed: "\x1b[33m", // orange
+	dags.TaskStateSkipped:        "\x1b[35m", // pink
+	dags.TaskStateUpForRetry:     "\x1b[93m", // gold
+	dags.TaskStateRunning:        "\x1b[92m", // lime
+	dags.TaskStateScheduled:      "\x1b[90m", // tan
+	dags.TaskStateQueued:         "\x1b[90m", // grey
+}
+
+func (p *runPrinter) paint(s dags.TaskState) string {
+	name := string(s)
+	if !p.color {
+		return name
+	}
+	if c, ok := stateColors[s]; ok {
+		return c + name + "\x1b[0m"
+	}
+	return name
+}
+
+// event prints one state change; scheduled changes are left out as noise.
+func (p *runPrinter) event(e localrun.Event) {
+	if e.To == dags.TaskStateScheduled {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	elapsed := e.Time.Sub(p.start).Seconds()
+	detail := ""
+	switch e.To {
+	case dags.TaskStateRunning:
+		detail = fmt.Sprintf("try %d", e.TryNumber)
+	case dags.TaskStateUpForRetry, dags.TaskStateFailed:
+		if e.Err != nil {
+			detail = oneLine(e.Err.Error())
+		}
+	}
+	fmt.Fprintf(p.w, "%8.3fs  %-*s  %s", elapsed, p.idSize, e.TaskID, p.paint(e.To))
+	if detail != "" {
+		fmt.Fprintf(p.w, "  %s", detail)
+	}
+	fmt.Fprintln(p.w)
+}
+
+// summary prints the table of final task states and the run's verdict.
+func (p *runPrinter) summary(res *localrun.Result, logDir string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintln(p.w)
+	tw := tabwriter.NewWriter(p.w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TASK\tSTATE\tTRIES\tDURATION")
+	for _, t := range res.Tasks {
+		dur := "-"
+		if t.TryNumber > 0 {
+			dur = t.Duration.Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", t.TaskID, t.State, t.TryNumber, dur)
+	}
+	_ = tw.Flush()
+	counts := map[dags.TaskState]int{}
+	for _, t := range res.Tasks {
+		counts[t.State]++
+	}
+	var parts []string
+	for _, s := range dags.AllTaskStates {
+		if n := counts[s]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	fmt.Fprintf(p.w, "\nrun %s of %s: %s in %s (%s)\n", res.RunID, res.DAGID,
+		p.paintRun(res.State), res.End.Sub(res.Start).Round(time.Millisecond), strings.Join(parts, ", "))
+	if logDir != "" {
+		fmt.Fprintf(p.w, "task logs: %s\n", logDir)
+	}
+}
+
+func (p *runPrinter) paintRun(s dags.DagRunState) string {
+	if s == dags.DagRunStateSuccess {
+		return p.paint(dags.TaskStateSuccess)
+	}
+	if s == dags.DagRunStateFailed {
+		return p.paint(dags.TaskStateFailed)
+	}
+	return string(s)
+}
+
+func oneLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/operators"
+	"github.com/starflow-dev/starflow/operators/bash"
+	"github.com/starflow-dev/starflow/operators/branch"
+	"github.com/starflow-dev/starflow/operators/empty"
+	"github.com/starflow-dev/starflow/operators/function"
+	"github.com/starflow-dev/starflow/runtime/executor"
+	"github.com/starflow-dev/starflow/runtime/templates"
+	"github.com/starflow-dev/starflow/starlark/loader"
+)
+
+// dagsFolderFlag is the DAG folder: load("//…") paths start there.
+func dagsFolderFlag() *cli.StringFlag {
+	return &cli.StringFlag{
+		Name:    "dags",
+		Usage:   "the DAG folder; load(\"//…\") paths start there when a file lies inside it",
+		EnvVars: []string{"STARFLOW_DAGS_FOLDER"},
+		Value:   "dags",
+	}
+}
+
+// newLogger returns the logger of commands: text to stderr, warnings and
+// up unless STARFLOW_LOG_LEVEL says otherwise.
+func newLogger(c *cli.Context) *slog.Logger {
+	level := slog.LevelWarn
+	if v := os.Getenv("STARFLOW_LOG_LEVEL"); v != "" {
+		_ = level.UnmarshalText([]byte(v))
+	}
+	return slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level}))
+}
+
+// newRegistry returns the operators Starflow ships.
+func newRegistry() *operators.Registry {
+	r := operators.NewRegistry()
+	bash.Register(r)
+	empty.Register(r)
+	function.Register(r)
+	branch.Register(r)
+	return r
+}
+
+// newTryRunner wires the operators and the template engine.
+func newTryRunner(logger *slog.Logger) *executor.TryRunner {
+	engine := templates.NewEngine()
+	return &executor.TryRunner{
+		Registry:    newRegistry(),
+		NewRenderer: func(c *operators.Call) operators.Renderer { return engine.Renderer(c) },
+		Logger:      logger,
+	}
+}
+
+// newLoader returns a loader whose print() goes to logger.
+func newLoader(logger *slog.Logger) *loader.Loader {
+	return loader.New(loader.Options{Logger: logger})
+}
+
+// loadDAGFile evaluates one DAG file. Import errors are returned as one
+// error of one line per finding, exit code 1.
+func loadDAGFile(ctx context.Context, l *loader.Loader, dagsFolder, path string) (*loader.File, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, usageError("%v", err)
+	}
+	f := l.LoadPath(ctx, dagsFolder, path)
+	if len(f.Errors) > 0 {
+		lines := make([]string, len(f.Errors))
+		for i, e := range f.Errors {
+			lines[i] = e.Error()
+		}
+		return f, failedError("%s has errors:\n%s", path, strings.Join(lines, "\n"))
+	}
+	return f, nil
+}
+
+// pickDAG returns the DAG of f with the given id, or its only DAG.
+func pickDAG(f *loader.File, id string) (*dags.DAG, error) {
+	if id != "" {
+		if d := f.DAG(id); d != nil {
+			return d, nil
+		}
+		return nil, usageError("%s defines no DAG %q (it defines: %s)", f.Name, id, dagIDs(f))
+	}
+	switch len(f.DAGs) {
+	case 0:
+		return nil, failedError("%s defines no DAG", f.Name)
+	case 1:
+		return f.DAGs[0], nil
+	}
+	return nil, usageError("%s defines several DAGs (%s): choose one with --dag", f.Name, dagIDs(f))
+}
+
+func dagIDs(f *loader.File) string {
+	ids := make([]string, len(f.DAGs))
+	for i, d := range f.DAGs {
+		ids[i] = d.ID
+	}
+	return strings.Join(ids, ", ")
+}
+
