@@ -105,4 +105,3 @@ func dagIDs(f *loader.File) string {
 	}
 	return strings.Join(ids, ", ")
 }
-
