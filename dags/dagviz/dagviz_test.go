@@ -64,3 +64,23 @@ func TestDOTAndMermaidHaveEveryEdge(t *testing.T) {
 		}
 	}
 }
+
+func TestTextSeparatesUnrelatedRoots(t *testing.T) {
+	t.Parallel()
+	d := dags.New("two", dags.Pos{File: "t.star", Line: 1})
+	for i, id := range []string{"a", "b", "c"} {
+		d.AddTask(dags.NewTask(id, "", dags.Pos{File: "t.star", Line: i + 2}))
+	}
+	d.Connect("a", "b", dags.Pos{})
+	if fs := d.Finalize(); len(fs) > 0 {
+		t.Fatal(fs)
+	}
+	var b strings.Builder
+	if err := dagviz.Text(&b, d, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := "●  a\n●  b\n\n●  c\n"
+	if b.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
+	}
+}

@@ -24,6 +24,11 @@ func Text(w io.Writer, d *dags.DAG, states map[string]dags.TaskState) error {
 			}
 		}
 		if len(cols) == 0 {
+			if b.Len() > 0 {
+				// A new root: a gap line, so it does not look joined to the
+				// task drawn just above it.
+				b.WriteString(strings.TrimRight(laneLine(lanes), " ") + "\n")
+			}
 			col := slices.Index(lanes, "")
 			if col < 0 {
 				col = len(lanes)
@@ -118,4 +123,20 @@ func Text(w io.Writer, d *dags.DAG, states map[string]dags.TaskState) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// laneLine draws the lanes still open, with no task on the line.
+func laneLine(lanes []string) string {
+	var b strings.Builder
+	for i, target := range lanes {
+		if target != "" {
+			b.WriteString("│")
+		} else {
+			b.WriteString(" ")
+		}
+		if i < len(lanes)-1 {
+			b.WriteString(" ")
+		}
+	}
+	return b.String()
 }
