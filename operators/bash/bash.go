@@ -68,6 +68,9 @@ func (o *Operator) Execute(ctx context.Context, c *operators.Call) (*operators.R
 	if err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("bash command not started: %w", err)
+	}
 	dir := cfg.cwd
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "starflow-bash-")

@@ -560,3 +560,17 @@ func BenchmarkTrue(b *testing.B) {
 		}
 	}
 }
+
+func TestCancelledBeforeStart(t *testing.T) {
+	t.Parallel()
+	marker := filepath.Join(t.TempDir(), "ran")
+	c, _ := setup(t, map[string]any{"bash_command": fmt.Sprintf("touch %q", marker)})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := New().Execute(ctx, c); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the command ran although the try was already cancelled")
+	}
+}

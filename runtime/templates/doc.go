@@ -18,5 +18,6 @@
 // Undefined names render as the empty string, as with Airflow's default
 // lenient Undefined; a None value (a missing XCom, a null param) renders
 // as "None", as Python does. A missing variable (`var.value.x`) is an
-// error, as in Airflow.
+// error, as in Airflow. One difference remains: the literal `{{ None }}`
+// renders empty (gonja's None), while values that are None render "None".
 package templates

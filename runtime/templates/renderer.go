@@ -12,7 +12,8 @@ import (
 
 // Renderer renders templates for one task instance with Airflow's
 // template context. It implements operators.Renderer and is safe for
-// concurrent use.
+// concurrent use. The context is built from the Call at the first render,
+// so the Call must not change afterwards.
 type Renderer struct {
 	engine *Engine
 	call   *operators.Call

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 
 	"github.com/nikolalohinski/gonja/v2/exec"
@@ -140,14 +139,4 @@ func (o *object) GetItem(key any) (*exec.Value, bool) {
 		return exec.AsValue(nil), false
 	}
 	return o.GetAttribute(name)
-}
-
-// attrNames returns the object's attribute names, sorted (for messages).
-func (o *object) attrNames() []string {
-	names := make([]string, 0, len(o.attrs))
-	for k := range o.attrs {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
 }
