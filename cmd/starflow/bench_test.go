@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/runtime/localrun"
+	"github.com/starflow-dev/starflow/starlark/call"
+	"github.com/starflow-dev/starflow/starlark/loader"
+)
+
+// loadBenchDAG writes src to a temporary DAG file and loads it.
+func loadBenchDAG(b *testing.B, src string) (*loader.File, *dags.DAG) {
+	b.Helper()
+	dir := b.TempDir()
+	path := filepath.Join(dir, "bench.star")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	f := loader.New(loader.Options{}).LoadPath(context.Background(), dir, path)
+	if len(f.Errors) > 0 || len(f.DAGs) != 1 {
+		b.Fatalf("load: %v", f.Errors)
+	}
+	return f, f.DAGs[0]
+}
+
+func runBenchDAG(b *testing.B, f *loader.File, d *dags.DAG) {
+	b.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	opts := localrun.Options{Runner: newTryRunner(logger), Functions: call.New(f)}
+	info, err := manualRun(d, "2024-01-01", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		res, err := localrun.Run(context.Background(), d, info, opts)
+		if err != nil || res.State != dags.DagRunStateSuccess {
+			b.Fatalf("run: %v %v", err, res.State)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/run")
+}
+
+// BenchmarkFanOutTask1000 runs a DAG of 1,000 independent Starlark `task`
+// functions (target: under 100 ms a run).
+func BenchmarkFanOutTask1000(b *testing.B) {
+	f, d := loadBenchDAG(b, `
+def noop(ctx):
+    return ctx.task_id
+
+def build():
+    for i in range(1000):
+        task(noop, task_id = "t%d" % i)
+
+dag(dag_id = "fan_out", build = build)
+`)
+	runBenchDAG(b, f, d)
+}
+
+// BenchmarkChainEmpty1000DAGFile runs a 1,000-task chain of empty tasks
+// loaded from a DAG file (target: under 100 ms a run).
+func BenchmarkChainEmpty1000DAGFile(b *testing.B) {
+	f, d := loadBenchDAG(b, `
+def build():
+    prev = None
+    for i in range(1000):
+        t = empty(task_id = "t%d" % i)
+        if prev:
+            prev >> t
+        prev = t
+
+dag(dag_id = "chain", build = build)
+`)
+	runBenchDAG(b, f, d)
+}
+
+// BenchmarkBash1000VsXargs runs 1,000 bash tasks running `true`, 16 at a
+// time, and the same 1,000 `bash -c true` through `xargs -P 16`; the
+// x_xargs metric is Starflow's time over xargs' (target: under 2).
+func BenchmarkBash1000VsXargs(b *testing.B) {
+	const n, parallel = 1000, 16
+	f, d := loadBenchDAG(b, fmt.Sprintf(`
+def build():
+    for i in range(%d):
+        bash(task_id = "t%%d" %% i, bash_command = "true", cwd = "/tmp")
+
+dag(dag_id = "bash_fan_out", build = build, max_active_tasks = %d)
+`, n, parallel))
+	xargsTime := timeXargs(b, n, parallel)
+	start := time.Now()
+	runBenchDAG(b, f, d)
+	perRun := time.Since(start) / time.Duration(b.N)
+	b.ReportMetric(float64(xargsTime.Microseconds())/1000, "ms_xargs")
+	b.ReportMetric(float64(perRun)/float64(xargsTime), "x_xargs")
+}
+
+func timeXargs(b *testing.B, n, parallel int) time.Duration {
+	b.Helper()
+	input := strings.Repeat("true\n", n)
+	best := time.Duration(0)
+	for range 3 {
+		cmd := exec.Command("xargs", "-P", fmt.Sprint(parallel), "-I{}", "bash", "-c", "{}")
+		cmd.Stdin = strings.NewReader(input)
+		start := time.Now()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("xargs: %v %s", err, out)
+		}
+		if d := time.Since(start); best == 0 || d < best {
+			best = d
+		}
+	}
+	return best
+}
+
+// BenchmarkLint1000Files lints a folder of 1,000 generated DAG files of 20
+// tasks each through the CLI (target: under 1 s).
+func BenchmarkLint1000Files(b *testing.B) {
+	dir := b.TempDir()
+	for i := range 1000 {
+		var src strings.Builder
+		src.WriteString("def build():\n    prev = None\n")
+		fmt.Fprintf(&src, "    for i in range(20):\n        t = bash(task_id = \"step_%%d\" %% i, bash_command = \"echo {{ ds }} %d\", retries = 1, retry_delay = \"1m\")\n", i)
+		src.WriteString("        if prev:\n            prev >> t\n        prev = t\n\n")
+		fmt.Fprintf(&src, "dag(dag_id = \"dag_%04d\", build = build, schedule = \"@daily\", start_date = \"2024-01-01\")\n", i)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("dag_%04d.star", i)), []byte(src.String()), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		if code := run([]string{"starflow", "lint", dir}, io.Discard, io.Discard); code != exitOK {
+			b.Fatalf("lint exit %d", code)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/1000files")
+}
