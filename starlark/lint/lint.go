@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"go.starlark.net/syntax"
+
 	"github.com/starflow-dev/starflow/dags"
 )
 
@@ -24,6 +26,10 @@ type File struct {
 	// Errors are the loader's import errors and validation findings. Each
 	// becomes a finding of severity error.
 	Errors []dags.Finding
+	// Syntax optionally is the loader's parse of Source (resolved or not),
+	// which spares Check parsing the text again; nil makes Check parse it
+	// when a rule needs the syntax tree.
+	Syntax *syntax.File
 }
 
 // Severity says how bad a finding is.
@@ -98,7 +104,7 @@ func Check(f File, opts Options) []Finding {
 		}
 		c.checkDAG(d)
 	}
-	src := scanSource(f.Path, f.Source)
+	src := scanSource(f.Path, f.Source, f.Syntax)
 	c.out = append(c.out, src.unusedLoads...)
 	c.out = filter(c.out, f.Path, src, opts.Disabled)
 	Sort(c.out)

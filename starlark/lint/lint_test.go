@@ -223,6 +223,8 @@ func TestCatchupFarPast(t *testing.T) {
 		{"an interval of one day", "1d", date(2022, 1, 1), time.Time{}, true, msg("2022-01-01", 740, "740 runs")},
 		{"an end_date bounds the runs", "@daily", date(2022, 1, 1), date(2022, 1, 31), true, msg("2022-01-01", 740, "31 runs")},
 		{"every minute is capped", "* * * * *", date(2022, 1, 1), time.Time{}, true, msg("2022-01-01", 740, "more than 100000 runs")},
+		{"an interval of a minute is capped", "1m", date(2022, 1, 1), time.Time{}, true, msg("2022-01-01", 740, "more than 100000 runs")},
+		{"an interval bounded by an end_date", "1h", date(2022, 1, 1), date(2022, 1, 2), true, msg("2022-01-01", 740, "25 runs")},
 		{"catchup off", "@daily", date(2022, 1, 1), time.Time{}, false, nil},
 		{"a start_date less than a year ago", "@daily", date(2023, 3, 1), time.Time{}, true, nil},
 		{"a manual DAG", "", date(2020, 1, 1), time.Time{}, true, nil},
@@ -255,6 +257,8 @@ func TestCatchupRuns(t *testing.T) {
 		{"@hourly", time.Date(2024, 1, 11, 0, 0, 0, 0, time.UTC), 10},
 		{"1d", time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC), 9}, // intervals follow the start
 		{"@daily", time.Date(2024, 1, 12, 0, 0, 0, 0, time.UTC), 0},
+		{"1d", time.Date(2024, 1, 12, 0, 0, 0, 0, time.UTC), 0},
+		{"10h", time.Date(2024, 1, 11, 0, 0, 0, 0, time.UTC), 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schedule+" from "+tt.start.Format(time.RFC3339), func(t *testing.T) {
@@ -264,6 +268,23 @@ func TestCatchupRuns(t *testing.T) {
 				t.Fatalf("catchupRuns = %d, %v; want %d, false", n, capped, tt.want)
 			}
 		})
+	}
+}
+
+// TestIntervalRunsMatchTicks checks the division that counts the runs of
+// an interval schedule against walking its ticks one by one.
+func TestIntervalRunsMatchTicks(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2023, 12, 1, 7, 30, 0, 0, time.UTC)
+	for _, every := range []string{"1h", "7h", "1d", "3d", "45m"} {
+		for _, end := range []time.Time{{}, start.Add(-time.Hour), start, start.Add(50 * time.Hour), start.Add(53*time.Hour + 15*time.Minute), now, now.AddDate(1, 0, 0)} {
+			d := build(t, spec{tasks: []string{"a"}, schedule: every, start: start, end: end, catchup: true})
+			n, capped := intervalRuns(d.StartDate, d.EndDate, now, d.Schedule.Every)
+			wantN, wantCapped := tickRuns(d, now)
+			if n != wantN || capped != wantCapped {
+				t.Errorf("every %s, end %v: intervalRuns = %d, %v; ticks give %d, %v", every, end, n, capped, wantN, wantCapped)
+			}
+		}
 	}
 }
 

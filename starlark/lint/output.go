@@ -11,11 +11,13 @@ import (
 
 // WriteText prints one finding per line as
 // "file:line:col: severity: message [rule]", the form editors and
-// terminals link to the source.
+// terminals link to the source. A message of several lines (a loader's
+// backtrace) goes on with lines indented by a tab, so every line that
+// starts without one begins a finding.
 func WriteText(w io.Writer, fs []Finding) error {
 	bw := bufio.NewWriter(w)
 	for _, f := range fs {
-		bw.WriteString(f.String())
+		bw.WriteString(textIndenter.Replace(f.String()))
 		bw.WriteByte('\n')
 	}
 	if err := bw.Flush(); err != nil {
@@ -84,6 +86,7 @@ func WriteGitHub(w io.Writer, fs []Finding) error {
 }
 
 var (
+	textIndenter    = strings.NewReplacer("\r\n", "\n\t", "\n", "\n\t", "\r", "\n\t")
 	dataEscaper     = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
 	propertyEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
 )

@@ -137,24 +137,6 @@ func (c *checker) checkSchedule(d *dags.DAG) {
 		d.ID, d.StartDate.UTC().Format(time.DateOnly), days, count)
 }
 
-// catchupRuns counts the runs a catchup from d.StartDate to now creates
-// with data-interval semantics: one per interval that has ended by now and
-// does not start after d.EndDate. It stops at MaxCatchupCount ticks.
-func catchupRuns(d *dags.DAG, now time.Time) (n int, capped bool) {
-	logical := d.Schedule.Align(d.StartDate, d.Timezone)
-	for ; n < MaxCatchupCount; n++ {
-		if !d.EndDate.IsZero() && logical.After(d.EndDate) {
-			return n, false
-		}
-		end := d.Schedule.Next(logical, d.Timezone)
-		if end.IsZero() || end.After(now) || !end.After(logical) {
-			return n, false
-		}
-		logical = end
-	}
-	return n, true
-}
-
 // badIdentifier splits a task id into its group prefixes and name on '.'
 // and returns the first part that is not an identifier, and false; or "",
 // true when every part is one.

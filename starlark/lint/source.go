@@ -46,57 +46,88 @@ func (s source) suppressed(rule string, line int) bool {
 		slices.Contains(s.lineOff[line-1], rule)
 }
 
-// scanSource parses src when it has something to say: a load() to check or
-// a suppression comment to read. Most DAG files have neither and cost two
-// substring searches. A file that does not parse yields nothing: the
-// loader reports its syntax error.
-func scanSource(path string, src []byte) source {
+// scanSource reads what the linter needs from a file's text: the
+// suppression comments, if the text mentions "starflow:", and the unused
+// loads, if it mentions "load". Most DAG files cost two substring searches.
+// Only the unused-load rule parses, and not at all when tree (the loader's
+// parse of the same text) is given. A file that does not parse yields no
+// unused loads: the loader reports its syntax error.
+func scanSource(path string, src []byte, tree *syntax.File) source {
 	var s source
-	hasLoad := bytes.Contains(src, []byte("load"))
-	hasDirective := bytes.Contains(src, []byte(directivePrefix))
-	if !hasLoad && !hasDirective {
-		return s
+	if bytes.Contains(src, []byte(directivePrefix)) {
+		for _, c := range comments(src) {
+			s.readDirective(c.text, c.line)
+		}
 	}
-	mode := syntax.Mode(0)
-	if hasDirective {
-		mode = syntax.RetainComments
+	if tree == nil && bytes.Contains(src, []byte("load")) {
+		tree, _ = dialect().Parse(path, src, 0)
 	}
-	f, err := dialect().Parse(path, src, mode)
-	if err != nil {
-		return s
-	}
-	if hasDirective {
-		s.readDirectives(f)
-	}
-	if hasLoad {
-		s.unusedLoads = unusedLoads(path, f)
+	if tree != nil {
+		s.unusedLoads = unusedLoads(path, tree)
 	}
 	return s
 }
 
-// readDirectives collects the "# starflow: disable…" comments of f.
-func (s *source) readDirectives(f *syntax.File) {
-	syntax.Walk(f, func(n syntax.Node) bool {
-		if n == nil {
-			return true
-		}
-		cs := n.Comments()
-		if cs == nil {
-			return true
-		}
-		for _, group := range [][]syntax.Comment{cs.Before, cs.Suffix, cs.After} {
-			for _, c := range group {
-				s.readDirective(c)
-			}
-		}
-		return true
-	})
+// comment is one "#" comment of a source text.
+type comment struct {
+	text string // from the '#' to the end of the line
+	line int
 }
 
-// readDirective records one comment if it is a directive:
+// comments returns the comments of a Starlark text, skipping string
+// literals (single, double and triple quoted) so that a "#" inside one is
+// not taken for a comment. It never fails: an unterminated string ends at
+// the end of its line (or of the text, if triple quoted).
+func comments(src []byte) []comment {
+	var out []comment
+	line := 1
+	for i := 0; i < len(src); i++ {
+		switch c := src[i]; c {
+		case '\n':
+			line++
+		case '#':
+			end := bytes.IndexByte(src[i:], '\n')
+			if end < 0 {
+				end = len(src) - i
+			}
+			out = append(out, comment{text: string(bytes.TrimRight(src[i:i+end], "\r")), line: line})
+			i += end - 1
+		case '\'', '"':
+			triple := i+2 < len(src) && src[i+1] == c && src[i+2] == c
+			if triple {
+				i += 2
+			}
+			for i++; i < len(src); i++ {
+				if src[i] == '\\' && i+1 < len(src) {
+					if i++; src[i] == '\n' {
+						line++
+					}
+					continue
+				}
+				if src[i] == '\n' {
+					if !triple {
+						line++
+						break
+					}
+					line++
+					continue
+				}
+				if src[i] == c && (!triple || i+2 < len(src) && src[i+1] == c && src[i+2] == c) {
+					if triple {
+						i += 2
+					}
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// readDirective records a comment on line if it is a directive:
 // "# starflow: disable=a,b" or "# starflow: disable-file=a,b".
-func (s *source) readDirective(c syntax.Comment) {
-	text := strings.TrimSpace(strings.TrimPrefix(c.Text, "#"))
+func (s *source) readDirective(text string, line int) {
+	text = strings.TrimSpace(strings.TrimPrefix(text, "#"))
 	rest, ok := strings.CutPrefix(text, directivePrefix)
 	if !ok {
 		return
@@ -108,8 +139,8 @@ func (s *source) readDirective(c syntax.Comment) {
 	var ids []string
 	for id := range strings.SplitSeq(value, ",") {
 		// Allow a trailing explanation: "disable=a  reason".
-		if id = strings.TrimSpace(id); id != "" {
-			ids = append(ids, strings.Fields(id)[0])
+		if fields := strings.Fields(id); len(fields) > 0 {
+			ids = append(ids, fields[0])
 		}
 	}
 	switch strings.TrimSpace(key) {
@@ -117,7 +148,6 @@ func (s *source) readDirective(c syntax.Comment) {
 		if s.lineOff == nil {
 			s.lineOff = map[int][]string{}
 		}
-		line := int(c.Start.Line)
 		s.lineOff[line] = append(s.lineOff[line], ids...)
 	case "disable-file":
 		s.fileOff = append(s.fileOff, ids...)
@@ -138,9 +168,11 @@ func unusedLoads(path string, f *syntax.File) []Finding {
 	if len(loads) == 0 {
 		return nil
 	}
-	known := func(string) bool { return true }
-	universal := func(string) bool { return false }
-	_ = resolve.File(f, known, universal)
+	if f.Module == nil { // not yet resolved
+		known := func(string) bool { return true }
+		universal := func(string) bool { return false }
+		_ = resolve.File(f, known, universal)
+	}
 
 	// A variable is known by the identifier that first binds it: a use in
 	// a nested function gets a binding of its own (a free variable) that
