@@ -1,0 +1,353 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/starflow-dev/starflow/runtime/store"
+)
+
+const tiCols = `dag_id, run_id, task_id, map_index, state, try_number, max_tries, hostname, pid, pool,
+	pool_slots, priority_weight, queue, operator, logical_date, queued_at, start_date, end_date,
+	duration_us, next_retry_at, heartbeat_at, updated_at`
+
+// prefixed returns cols with every column qualified by alias.
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, p := range parts {
+		parts[i] = alias + "." + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func scanTI(r pgx.Row) (*store.TaskInstance, error) {
+	var ti store.TaskInstance
+	var ld, qa, sd, ed, nr, hb, ua *time.Time
+	var dur *int64
+	if err := r.Scan(&ti.DagID, &ti.RunID, &ti.TaskID, &ti.MapIndex, &ti.State, &ti.TryNumber, &ti.MaxTries,
+		&ti.Hostname, &ti.PID, &ti.Pool, &ti.PoolSlots, &ti.PriorityWeight, &ti.Queue, &ti.Operator,
+		&ld, &qa, &sd, &ed, &dur, &nr, &hb, &ua); err != nil {
+		return nil, err
+	}
+	ti.LogicalDate, ti.QueuedAt, ti.StartDate, ti.EndDate = tget(ld), tget(qa), tget(sd), tget(ed)
+	ti.NextRetryAt, ti.HeartbeatAt, ti.UpdatedAt = tget(nr), tget(hb), tget(ua)
+	if dur != nil {
+		ti.Duration = time.Duration(*dur) * time.Microsecond
+	}
+	return &ti, nil
+}
+
+// TaskInstancesCreate creates a run's task instances in one statement.
+func (s *Store) TaskInstancesCreate(ctx context.Context, p *store.TaskInstancesCreateParams) (int, error) {
+	if err := p.Normalize(); err != nil {
+		return 0, err
+	}
+	n := len(p.Tasks)
+	var (
+		taskIDs                          = make([]string, n)
+		states, pools, queues, ops       = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		mapIdx, maxTries, slots, weights = make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
+	)
+	for i, t := range p.Tasks {
+		taskIDs[i], states[i], pools[i], queues[i], ops[i] = t.TaskID, string(t.State), t.Pool, t.Queue, t.Operator
+		mapIdx[i], maxTries[i], slots[i], weights[i] = int32(t.MapIndex), int32(t.MaxTries), int32(t.PoolSlots), int32(t.PriorityWeight)
+	}
+	var created int64
+	err := s.do(ctx, func(int) error {
+		tag, err := s.pool.Exec(ctx, `INSERT INTO task_instance (dag_id, run_id, task_id, map_index, state, max_tries,
+			pool, pool_slots, priority_weight, queue, operator, logical_date, updated_at)
+			SELECT r.dag_id, r.run_id, t.task_id, t.map_index, t.state, t.max_tries, t.pool, t.pool_slots,
+				t.priority_weight, t.queue, t.operator, r.logical_date, $12
+			FROM dag_run r, unnest($3::text[], $4::int[], $5::text[], $6::int[], $7::text[], $8::int[], $9::int[], $10::text[], $11::text[])
+				AS t(task_id, map_index, state, max_tries, pool, pool_slots, priority_weight, queue, operator)
+			WHERE r.dag_id = $1 AND r.run_id = $2
+			ON CONFLICT DO NOTHING`,
+			p.DagID, p.RunID, taskIDs, mapIdx, states, maxTries, pools, slots, weights, queues, ops, now())
+		created = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("create task instances of %s/%s: %w", p.DagID, p.RunID, err)
+	}
+	if created == 0 && n > 0 {
+		if _, err := s.RunGet(ctx, p.DagID, p.RunID); errors.Is(err, store.ErrNotFound) {
+			return 0, fmt.Errorf("create task instances: %w", err)
+		}
+	}
+	return int(created), nil
+}
+
+// TaskInstanceGet returns one task instance.
+func (s *Store) TaskInstanceGet(ctx context.Context, key store.TaskInstanceKey) (*store.TaskInstance, error) {
+	var ti *store.TaskInstance
+	err := s.do(ctx, func(int) error {
+		var err error
+		ti, err = getTI(ctx, s.pool, key)
+		return err
+	})
+	return ti, err
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func getTI(ctx context.Context, q querier, key store.TaskInstanceKey) (*store.TaskInstance, error) {
+	ti, err := scanTI(q.QueryRow(ctx, `SELECT `+tiCols+` FROM task_instance
+		WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = $4`, key.DagID, key.RunID, key.TaskID, key.MapIndex))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("task instance %s: %w", key, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get task instance %s: %w", key, err)
+	}
+	return ti, nil
+}
+
+// TaskInstanceList returns task instances matching the filters.
+func (s *Store) TaskInstanceList(ctx context.Context, p *store.TaskInstanceListParams) ([]*store.TaskInstance, error) {
+	var b builder
+	for _, f := range []struct{ col, val string }{{"dag_id", p.DagID}, {"run_id", p.RunID}, {"task_id", p.TaskID}, {"pool", p.Pool}, {"queue", p.Queue}} {
+		if f.val != "" {
+			b.add(f.col+" = ?", f.val)
+		}
+	}
+	if len(p.States) > 0 {
+		b.add("state = ANY(?)", strs(p.States))
+	}
+	if !p.HeartbeatBefore.IsZero() {
+		b.add("COALESCE(heartbeat_at, start_date) < ?", store.Truncate(p.HeartbeatBefore))
+	}
+	if !p.RetryDueBefore.IsZero() {
+		b.add("next_retry_at <= ?", store.Truncate(p.RetryDueBefore))
+	}
+	q := `SELECT ` + tiCols + ` FROM task_instance` + b.where() + ` ORDER BY dag_id, run_id, task_id, map_index` + b.page(p.Limit, p.Offset)
+	var out []*store.TaskInstance
+	err := s.do(ctx, func(int) error {
+		rows, err := s.pool.Query(ctx, q, b.args...)
+		if err != nil {
+			return err
+		}
+		out, err = scanAll(rows, scanTI)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list task instances: %w", err)
+	}
+	return out, nil
+}
+
+// setStateSQL is the compare-and-set transition of one task instance.
+const setStateSQL = `UPDATE task_instance SET
+	state = $1,
+	try_number = COALESCE($2, try_number),
+	max_tries = COALESCE($3, max_tries),
+	hostname = COALESCE($4, hostname),
+	pid = COALESCE($5, pid),
+	queued_at = COALESCE($6, queued_at),
+	start_date = COALESCE($7, start_date),
+	end_date = CASE WHEN $8::timestamptz IS NOT NULL THEN $8 WHEN $1 = 'running' THEN NULL ELSE end_date END,
+	duration_us = CASE
+		WHEN $8::timestamptz IS NOT NULL THEN (EXTRACT(EPOCH FROM ($8 - COALESCE($7, start_date))) * 1000000)::bigint
+		WHEN $1 = 'running' THEN NULL ELSE duration_us END,
+	heartbeat_at = CASE WHEN $1 = 'running' THEN COALESCE($7, $10) ELSE heartbeat_at END,
+	next_retry_at = $9,
+	updated_at = $10
+	WHERE dag_id = $11 AND run_id = $12 AND task_id = $13 AND map_index = $14
+	AND ($15::text[] IS NULL OR state = ANY($15))
+	AND ($16::int = 0 OR try_number = $16)`
+
+func setStateArgs(p *store.TaskInstanceSetStateParams, t time.Time) []any {
+	return []any{string(p.To), nz(p.TryNumber), nz(p.MaxTries), nz(p.Hostname), nz(p.PID), tv(p.QueuedAt),
+		tv(p.StartDate), tv(p.EndDate), tv(p.NextRetryAt), t, p.Key.DagID, p.Key.RunID, p.Key.TaskID, p.Key.MapIndex,
+		strs(p.From), p.FromTryNumber}
+}
+
+// TaskInstanceSetState applies one compare-and-set transition.
+func (s *Store) TaskInstanceSetState(ctx context.Context, p *store.TaskInstanceSetStateParams) (*store.TaskInstance, error) {
+	if err := p.Normalize(); err != nil {
+		return nil, err
+	}
+	args := setStateArgs(p, now())
+	var out *store.TaskInstance
+	err := s.do(ctx, func(attempt int) error {
+		ti, err := scanTI(s.pool.QueryRow(ctx, setStateSQL+` RETURNING `+tiCols, args...))
+		if errors.Is(err, pgx.ErrNoRows) {
+			cur, gerr := getTI(ctx, s.pool, p.Key)
+			if gerr != nil {
+				return gerr
+			}
+			if attempt > 0 && p.Matches(cur) {
+				// The first attempt committed before the connection
+				// was lost: this is our own result, not a lost race.
+				out = cur
+				return nil
+			}
+			return p.StaleError(cur)
+		}
+		if err != nil {
+			return fmt.Errorf("set state of task instance %s: %w", p.Key, err)
+		}
+		out = ti
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TaskInstancesSetStates applies many transitions in one transaction and
+// one round trip.
+func (s *Store) TaskInstancesSetStates(ctx context.Context, ps []*store.TaskInstanceSetStateParams) ([]bool, error) {
+	for _, p := range ps {
+		if err := p.Normalize(); err != nil {
+			return nil, err
+		}
+	}
+	applied := make([]bool, len(ps))
+	if len(ps) == 0 {
+		return applied, nil
+	}
+	t := now()
+	err := s.inTx(ctx, func(tx pgx.Tx, attempt int) error {
+		batch := &pgx.Batch{}
+		for _, p := range ps {
+			batch.Queue(setStateSQL, setStateArgs(p, t)...)
+		}
+		res := tx.SendBatch(ctx, batch)
+		for i := range ps {
+			tag, err := res.Exec()
+			if err != nil {
+				res.Close()
+				return fmt.Errorf("set state of task instance %s: %w", ps[i].Key, err)
+			}
+			applied[i] = tag.RowsAffected() > 0
+		}
+		if err := res.Close(); err != nil {
+			return err
+		}
+		if attempt > 0 {
+			// After a lost connection, a transition that now finds its
+			// own result was applied by the attempt that committed.
+			for i, p := range ps {
+				if !applied[i] {
+					if cur, err := getTI(ctx, tx, p.Key); err == nil && p.Matches(cur) {
+						applied[i] = true
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set task instance states: %w", err)
+	}
+	return applied, nil
+}
+
+// claimSQL picks scheduled instances with SKIP LOCKED, so concurrent
+// claimers neither wait for nor receive each other's rows.
+const claimSQL = `WITH picked AS (
+	SELECT dag_id, run_id, task_id, map_index FROM task_instance
+	WHERE state = 'scheduled' AND ($2 = '' OR pool = $2) AND ($3 = '' OR queue = $3) AND ($4 = '' OR dag_id = $4)
+	ORDER BY priority_weight DESC, logical_date
+	LIMIT $1
+	FOR UPDATE SKIP LOCKED)
+UPDATE task_instance ti SET state = 'queued', queued_at = $5, updated_at = $5
+FROM picked
+WHERE ti.dag_id = picked.dag_id AND ti.run_id = picked.run_id AND ti.task_id = picked.task_id AND ti.map_index = picked.map_index
+RETURNING `
+
+// TaskInstanceClaim moves up to p.Limit scheduled instances to queued.
+func (s *Store) TaskInstanceClaim(ctx context.Context, p *store.TaskInstanceClaimParams) ([]*store.TaskInstance, error) {
+	if err := p.Normalize(); err != nil {
+		return nil, err
+	}
+	var out []*store.TaskInstance
+	err := s.do(ctx, func(int) error {
+		rows, err := s.pool.Query(ctx, claimSQL+prefixed("ti", tiCols), p.Limit, p.Pool, p.Queue, p.DagID, p.QueuedAt)
+		if err != nil {
+			return err
+		}
+		out, err = scanAll(rows, scanTI)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim task instances: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.PriorityWeight != b.PriorityWeight {
+			return a.PriorityWeight > b.PriorityWeight
+		}
+		if !a.LogicalDate.Equal(b.LogicalDate) {
+			return a.LogicalDate.Before(b.LogicalDate)
+		}
+		return a.TaskInstanceKey.String() < b.TaskInstanceKey.String()
+	})
+	return out, nil
+}
+
+// TaskInstanceHeartbeat records that a running try is alive.
+func (s *Store) TaskInstanceHeartbeat(ctx context.Context, p *store.TaskInstanceHeartbeatParams) error {
+	if err := p.Key.Validate(); err != nil {
+		return err
+	}
+	k := p.Key
+	at := store.TimeOrNow(p.At)
+	return s.do(ctx, func(int) error {
+		tag, err := s.pool.Exec(ctx, `UPDATE task_instance SET heartbeat_at = $1 WHERE dag_id = $2 AND run_id = $3
+			AND task_id = $4 AND map_index = $5 AND state = 'running' AND try_number = $6`,
+			at, k.DagID, k.RunID, k.TaskID, k.MapIndex, p.TryNumber)
+		if err != nil {
+			return fmt.Errorf("heartbeat of %s: %w", k, err)
+		}
+		if tag.RowsAffected() > 0 {
+			return nil
+		}
+		cur, err := getTI(ctx, s.pool, k)
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("heartbeat of %s try %d: it is %s at try %d: %w", k, p.TryNumber, cur.State, cur.TryNumber, store.ErrStale)
+	})
+}
+
+// TaskInstanceCounts counts task instances per run and state.
+func (s *Store) TaskInstanceCounts(ctx context.Context, p *store.TaskInstanceCountsParams) ([]*store.TaskInstanceCount, error) {
+	var b builder
+	if p.DagID != "" {
+		b.add("dag_id = ?", p.DagID)
+	}
+	if p.RunID != "" {
+		b.add("run_id = ?", p.RunID)
+	}
+	if len(p.States) > 0 {
+		b.add("state = ANY(?)", strs(p.States))
+	}
+	var out []*store.TaskInstanceCount
+	err := s.do(ctx, func(int) error {
+		rows, err := s.pool.Query(ctx, `SELECT dag_id, run_id, state, COUNT(*) FROM task_instance`+b.where()+
+			` GROUP BY dag_id, run_id, state ORDER BY dag_id, run_id, state`, b.args...)
+		if err != nil {
+			return err
+		}
+		out, err = scanAll(rows, func(r pgx.Row) (*store.TaskInstanceCount, error) {
+			var c store.TaskInstanceCount
+			err := r.Scan(&c.DagID, &c.RunID, &c.State, &c.Count)
+			return &c, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count task instances: %w", err)
+	}
+	return out, nil
+}
