@@ -1,7 +1,6 @@
 package loader
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -88,8 +87,8 @@ func (ev *evaluation) findings(err error, fileName string) []dags.Finding {
 	case ev.timedOut.Load():
 		rule = RuleTimeout
 		msg = fmt.Sprintf("evaluation took longer than the limit of %s", ev.opts.Timeout)
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		msg = "evaluation was cancelled: " + msg
+	case ev.parent.Err() != nil:
+		msg = "evaluation was cancelled: " + ev.parent.Err().Error()
 	case errors.As(err, &sizeErr):
 		rule = RuleSizeLimit
 	case errors.As(err, &re):

@@ -83,6 +83,7 @@ type evaluation struct {
 	reads     map[string]string // every path read, failed ones as missingFile
 	allocated int64
 
+	parent    context.Context // the caller's context
 	stepLimit atomic.Bool
 	timedOut  atomic.Bool
 }
@@ -107,6 +108,7 @@ func (l *Loader) Load(ctx context.Context, src Source, rel string) (file *File) 
 		modules: map[string]*loadedModule{},
 		sources: map[string]string{},
 		reads:   map[string]string{},
+		parent:  ctx,
 	}
 	thread := &starlark.Thread{Name: "parse " + rel, Load: ev.load}
 	thread.Print = func(th *starlark.Thread, msg string) {
