@@ -25,9 +25,10 @@
 //	# starflow: disable=unconnected-task,retries-without-retry-delay
 //	y = bash(task_id = "y", bash_command = "true", retries = 2)
 //
-// A "# starflow: disable=rule[,rule]" comment covers findings on its own
-// line and on the line below it; "# starflow: disable-file=rule[,rule]",
-// written at the top of the file by convention, covers the whole file.
+// A "# starflow: disable=rule[,rule]" comment at the end of a line covers
+// findings on that line; on a line of its own, it covers the line below.
+// "# starflow: disable-file=rule[,rule]", written at the top of the file by
+// convention, covers the whole file.
 //
 // # Exit codes
 //

@@ -26,9 +26,9 @@ type File struct {
 	// Errors are the loader's import errors and validation findings. Each
 	// becomes a finding of severity error.
 	Errors []dags.Finding
-	// Syntax optionally is the loader's parse of Source (resolved or not),
-	// which spares Check parsing the text again; nil makes Check parse it
-	// when a rule needs the syntax tree.
+	// Syntax optionally is the loader's parse of Source, which spares
+	// Check parsing the text again; Check resolves it if the loader has
+	// not. When nil, Check parses Source if a rule needs the tree.
 	Syntax *syntax.File
 }
 

@@ -406,8 +406,8 @@ func TestSuppression(t *testing.T) {
 		retries     []string
 	}{
 		{"no comments", src(nil), nil, all, all},
-		{"a comment on the line covers it and the next", src(map[int]string{11: "b = 1  # starflow: disable=unconnected-task"}), nil,
-			[]string{"10:5"}, all},
+		{"a comment at the end of the line covers only it", src(map[int]string{11: "b = 1  # starflow: disable=unconnected-task"}), nil,
+			[]string{"10:5", "12:5"}, all},
 		{"a comment on the last task's line", src(map[int]string{12: "c = 1  # starflow: disable=unconnected-task"}), nil,
 			[]string{"10:5", "11:5"}, all},
 		{"a comment on the line above", src(map[int]string{9: "# starflow: disable=unconnected-task"}), nil,

@@ -18,7 +18,8 @@ const (
 	RuleUnusedLoad               = "unused-load"
 )
 
-// RuleImportError is the rule id of a loader error that carries none.
+// RuleImportError is the loader's rule id for a file that failed while
+// evaluated, also given to a loader error that carries no rule id.
 const RuleImportError = "import-error"
 
 // Limits of the catchup-far-past rule.
@@ -46,7 +47,14 @@ var rules = [...]Rule{
 	{RuleCatchupFarPast, SeverityWarning, "catchup=True with a start_date more than a year ago"},
 	{RuleRetriesWithoutRetryDelay, SeverityWarning, "retries without a retry_delay, so the 5m default applies"},
 	{RuleUnusedLoad, SeverityWarning, "a symbol imported by load() and never used"},
-	{RuleImportError, SeverityError, "the file cannot be loaded: a syntax, load or runtime error"},
+	// The loader's rule ids (starlark/loader).
+	{"syntax-error", SeverityError, "the file does not parse, or uses a name that is not defined"},
+	{RuleImportError, SeverityError, "the file failed while it was evaluated: a failing load(), a bad argument, a runtime error"},
+	{"timeout", SeverityError, "evaluating the file took longer than the loader's time limit"},
+	{"step-limit", SeverityError, "evaluating the file took more steps than the loader's limit"},
+	{"file-too-large", SeverityError, "the file or a module it loads is larger than the loader accepts"},
+	{"size-limit", SeverityError, "the file builds a string or list larger than the loader accepts"},
+	// The validation rule ids of package dags.
 	{dags.RuleCycle, SeverityError, "the DAG's dependencies form a cycle"},
 	{dags.RuleDuplicateTask, SeverityError, "two tasks of one DAG share a task id"},
 	{dags.RuleTriggerRule, SeverityError, "an unknown trigger_rule"},

@@ -29,7 +29,7 @@ const directivePrefix = "starflow:"
 
 // source is what the linter learned from a file's text.
 type source struct {
-	// lineOff maps a line to the rules disabled by a comment on it.
+	// lineOff maps a line to the rules disabled on it by comments.
 	lineOff map[int][]string
 	// fileOff lists the rules disabled in the whole file.
 	fileOff []string
@@ -41,9 +41,7 @@ func (s source) hasDirectives() bool { return len(s.lineOff) > 0 || len(s.fileOf
 
 // suppressed reports whether a comment turns rule off at line.
 func (s source) suppressed(rule string, line int) bool {
-	return slices.Contains(s.fileOff, rule) ||
-		slices.Contains(s.lineOff[line], rule) ||
-		slices.Contains(s.lineOff[line-1], rule)
+	return slices.Contains(s.fileOff, rule) || slices.Contains(s.lineOff[line], rule)
 }
 
 // scanSource reads what the linter needs from a file's text: the
@@ -56,11 +54,13 @@ func scanSource(path string, src []byte, tree *syntax.File) source {
 	var s source
 	if bytes.Contains(src, []byte(directivePrefix)) {
 		for _, c := range comments(src) {
-			s.readDirective(c.text, c.line)
+			s.readDirective(c)
 		}
 	}
 	if tree == nil && bytes.Contains(src, []byte("load")) {
-		tree, _ = dialect().Parse(path, src, 0)
+		if f, err := dialect().Parse(path, src, 0); err == nil {
+			tree = f
+		}
 	}
 	if tree != nil {
 		s.unusedLoads = unusedLoads(path, tree)
@@ -70,8 +70,9 @@ func scanSource(path string, src []byte, tree *syntax.File) source {
 
 // comment is one "#" comment of a source text.
 type comment struct {
-	text string // from the '#' to the end of the line
-	line int
+	text  string // from the '#' to the end of the line
+	line  int
+	alone bool // nothing but blanks before it on its line
 }
 
 // comments returns the comments of a Starlark text, skipping string
@@ -80,17 +81,22 @@ type comment struct {
 // the end of its line (or of the text, if triple quoted).
 func comments(src []byte) []comment {
 	var out []comment
-	line := 1
+	line, lineStart := 1, 0
 	for i := 0; i < len(src); i++ {
 		switch c := src[i]; c {
 		case '\n':
 			line++
+			lineStart = i + 1
 		case '#':
 			end := bytes.IndexByte(src[i:], '\n')
 			if end < 0 {
 				end = len(src) - i
 			}
-			out = append(out, comment{text: string(bytes.TrimRight(src[i:i+end], "\r")), line: line})
+			out = append(out, comment{
+				text:  string(bytes.TrimRight(src[i:i+end], "\r")),
+				line:  line,
+				alone: len(bytes.TrimLeft(src[lineStart:i], " \t\f")) == 0,
+			})
 			i += end - 1
 		case '\'', '"':
 			triple := i+2 < len(src) && src[i+1] == c && src[i+2] == c
@@ -100,16 +106,15 @@ func comments(src []byte) []comment {
 			for i++; i < len(src); i++ {
 				if src[i] == '\\' && i+1 < len(src) {
 					if i++; src[i] == '\n' {
-						line++
+						line, lineStart = line+1, i+1
 					}
 					continue
 				}
 				if src[i] == '\n' {
+					line, lineStart = line+1, i+1
 					if !triple {
-						line++
 						break
 					}
-					line++
 					continue
 				}
 				if src[i] == c && (!triple || i+2 < len(src) && src[i+1] == c && src[i+2] == c) {
@@ -124,10 +129,11 @@ func comments(src []byte) []comment {
 	return out
 }
 
-// readDirective records a comment on line if it is a directive:
-// "# starflow: disable=a,b" or "# starflow: disable-file=a,b".
-func (s *source) readDirective(text string, line int) {
-	text = strings.TrimSpace(strings.TrimPrefix(text, "#"))
+// readDirective records a comment if it is a directive: "# starflow:
+// disable=a,b" covers its own line and, when it stands alone on its line,
+// the next one; "# starflow: disable-file=a,b" covers the whole file.
+func (s *source) readDirective(c comment) {
+	text := strings.TrimSpace(strings.TrimPrefix(c.text, "#"))
 	rest, ok := strings.CutPrefix(text, directivePrefix)
 	if !ok {
 		return
@@ -148,7 +154,10 @@ func (s *source) readDirective(text string, line int) {
 		if s.lineOff == nil {
 			s.lineOff = map[int][]string{}
 		}
-		s.lineOff[line] = append(s.lineOff[line], ids...)
+		s.lineOff[c.line] = append(s.lineOff[c.line], ids...)
+		if c.alone {
+			s.lineOff[c.line+1] = append(s.lineOff[c.line+1], ids...)
+		}
 	case "disable-file":
 		s.fileOff = append(s.fileOff, ids...)
 	}

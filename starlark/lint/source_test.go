@@ -15,20 +15,21 @@ func TestComments(t *testing.T) {
 	tests := []struct {
 		name string
 		src  string
-		want []string // "line:text"
+		want []string // "line:text", with " (alone)" for a whole-line comment
 	}{
 		{"a comment after code", "x = 1  # one\n", []string{"1:# one"}},
-		{"a whole-line comment", "x = 1\n# two\ny = 2\n", []string{"2:# two"}},
+		{"a whole-line comment", "x = 1\n# two\ny = 2\n", []string{"2:# two (alone)"}},
+		{"an indented comment", "def f():\n  \t# two\n  pass\n", []string{"2:# two (alone)"}},
 		{"no final newline", "x = 1 # end", []string{"1:# end"}},
 		{"CRLF line ends", "x = 1 # one\r\ny = 2 # two\r\n", []string{"1:# one", "2:# two"}},
 		{"a hash in a string", `x = "# not" # yes` + "\n", []string{"1:# yes"}},
 		{"a hash in single quotes", `x = '#not' + "#not"` + "\n", nil},
 		{"an escaped quote", `x = "a\"# not" # yes` + "\n", []string{"1:# yes"}},
 		{"a raw string with an escaped quote", `x = r"\"# not" # yes` + "\n", []string{"1:# yes"}},
-		{"a triple-quoted string over lines", "x = \"\"\"\n# not\n\"still\"\n\"\"\" # yes\n# also\n", []string{"4:# yes", "5:# also"}},
+		{"a triple-quoted string over lines", "x = \"\"\"\n# not\n\"still\"\n\"\"\" # yes\n# also\n", []string{"4:# yes", "5:# also (alone)"}},
 		{"a triple-single-quoted string", "x = '''it's # not'''  # yes\n", []string{"1:# yes"}},
 		{"an empty string", `x = "" # yes` + "\n", []string{"1:# yes"}},
-		{"an unterminated string ends at its line", "x = \"abc\n# yes\n", []string{"2:# yes"}},
+		{"an unterminated string ends at its line", "x = \"abc\n# yes\n", []string{"2:# yes (alone)"}},
 		{"an escaped newline in a string", "x = \"a\\\nb\" # yes\n", []string{"2:# yes"}},
 	}
 	for _, tt := range tests {
@@ -36,7 +37,11 @@ func TestComments(t *testing.T) {
 			t.Parallel()
 			var got []string
 			for _, c := range comments([]byte(tt.src)) {
-				got = append(got, fmt.Sprintf("%d:%s", c.line, c.text))
+				s := fmt.Sprintf("%d:%s", c.line, c.text)
+				if c.alone {
+					s += " (alone)"
+				}
+				got = append(got, s)
 			}
 			if !slices.Equal(got, tt.want) {
 				t.Fatalf("comments(%q) = %q, want %q", tt.src, got, tt.want)
