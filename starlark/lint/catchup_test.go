@@ -36,7 +36,7 @@ func TestCatchupCountMatchesNext(t *testing.T) {
 		{"@monthly", 800 * 24 * time.Hour},
 		{"@quarterly", 800 * 24 * time.Hour},
 		{"@hourly", 40 * 24 * time.Hour},
-		{"*/15 * * * *", 12 * 24 * time.Hour},
+		{"*/15 * * * *", 6 * 24 * time.Hour},
 		{"30 2 * * *", 250 * 24 * time.Hour},
 		{"30 1 * * *", 250 * 24 * time.Hour},
 		{"0 0 * * *", 250 * 24 * time.Hour},
@@ -44,7 +44,7 @@ func TestCatchupCountMatchesNext(t *testing.T) {
 		{"0 9 * * 1-5", 250 * 24 * time.Hour},
 		{"0 0,12 1,15 * 1", 250 * 24 * time.Hour},
 		{"0 0 29 2 *", 3 * 366 * 24 * time.Hour},
-		{"* * * * *", 2 * 24 * time.Hour},
+		{"* * * * *", 24 * time.Hour},
 	}
 	for _, z := range zones {
 		loc, err := time.LoadLocation(z.name)
