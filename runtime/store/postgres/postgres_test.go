@@ -42,3 +42,5 @@ func TestConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, harness)
 }
+
+func BenchmarkStore(b *testing.B) { storetest.Bench(b, harness) }

@@ -97,6 +97,24 @@ func (s *Store) RunGet(ctx context.Context, dagID, runID string) (*store.DagRun,
 
 // RunList returns runs, newest logical date first.
 func (s *Store) RunList(ctx context.Context, p *store.RunListParams) ([]*store.DagRun, error) {
+	q, args := runListSQL(p)
+	var out []*store.DagRun
+	err := s.do(ctx, func(int) error {
+		rows, err := s.pool.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		out, err = scanAll(rows, scanRun)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list dag runs: %w", err)
+	}
+	return out, nil
+}
+
+// runListSQL builds RunList's query.
+func runListSQL(p *store.RunListParams) (string, []any) {
 	var b builder
 	if p.DagID != "" {
 		b.add("dag_id = ?", p.DagID)
@@ -113,20 +131,7 @@ func (s *Store) RunList(ctx context.Context, p *store.RunListParams) ([]*store.D
 	if !p.LogicalDateTo.IsZero() {
 		b.add("logical_date < ?", store.Truncate(p.LogicalDateTo))
 	}
-	q := `SELECT ` + runCols + ` FROM dag_run` + b.where() + ` ORDER BY logical_date DESC, dag_id, run_id DESC` + b.page(p.Limit, p.Offset)
-	var out []*store.DagRun
-	err := s.do(ctx, func(int) error {
-		rows, err := s.pool.Query(ctx, q, b.args...)
-		if err != nil {
-			return err
-		}
-		out, err = scanAll(rows, scanRun)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list dag runs: %w", err)
-	}
-	return out, nil
+	return `SELECT ` + runCols + ` FROM dag_run` + b.where() + ` ORDER BY logical_date DESC, dag_id, run_id DESC` + b.page(p.Limit, p.Offset), b.args
 }
 
 // RunSetState moves a run between states (compare-and-set).

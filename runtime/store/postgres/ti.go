@@ -112,6 +112,24 @@ func getTI(ctx context.Context, q querier, key store.TaskInstanceKey) (*store.Ta
 
 // TaskInstanceList returns task instances matching the filters.
 func (s *Store) TaskInstanceList(ctx context.Context, p *store.TaskInstanceListParams) ([]*store.TaskInstance, error) {
+	q, args := taskInstanceListSQL(p)
+	var out []*store.TaskInstance
+	err := s.do(ctx, func(int) error {
+		rows, err := s.pool.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		out, err = scanAll(rows, scanTI)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list task instances: %w", err)
+	}
+	return out, nil
+}
+
+// taskInstanceListSQL builds TaskInstanceList's query.
+func taskInstanceListSQL(p *store.TaskInstanceListParams) (string, []any) {
 	var b builder
 	for _, f := range []struct{ col, val string }{{"dag_id", p.DagID}, {"run_id", p.RunID}, {"task_id", p.TaskID}, {"pool", p.Pool}, {"queue", p.Queue}} {
 		if f.val != "" {
@@ -127,20 +145,7 @@ func (s *Store) TaskInstanceList(ctx context.Context, p *store.TaskInstanceListP
 	if !p.RetryDueBefore.IsZero() {
 		b.add("next_retry_at <= ?", store.Truncate(p.RetryDueBefore))
 	}
-	q := `SELECT ` + tiCols + ` FROM task_instance` + b.where() + ` ORDER BY dag_id, run_id, task_id, map_index` + b.page(p.Limit, p.Offset)
-	var out []*store.TaskInstance
-	err := s.do(ctx, func(int) error {
-		rows, err := s.pool.Query(ctx, q, b.args...)
-		if err != nil {
-			return err
-		}
-		out, err = scanAll(rows, scanTI)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list task instances: %w", err)
-	}
-	return out, nil
+	return `SELECT ` + tiCols + ` FROM task_instance` + b.where() + ` ORDER BY dag_id, run_id, task_id, map_index` + b.page(p.Limit, p.Offset), b.args
 }
 
 // setStateSQL is the compare-and-set transition of one task instance.

@@ -51,3 +51,5 @@ func TestConformanceInMemory(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, harness(true))
 }
+
+func BenchmarkStore(b *testing.B) { storetest.Bench(b, harness(false)) }
