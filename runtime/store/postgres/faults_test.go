@@ -49,7 +49,9 @@ func TestOperationsSurviveLostConnections(t *testing.T) {
 		{TaskID: "a", MapIndex: -1}, {TaskID: "b", MapIndex: -1}, {TaskID: "c", MapIndex: -1, State: dags.TaskStateScheduled}}}); err != nil {
 		t.Fatal(err)
 	}
-	key := func(id string) store.TaskInstanceKey { return store.TaskInstanceKey{DagID: "etl", RunID: "r", TaskID: id, MapIndex: -1} }
+	key := func(id string) store.TaskInstanceKey {
+		return store.TaskInstanceKey{DagID: "etl", RunID: "r", TaskID: id, MapIndex: -1}
+	}
 	steps := []struct {
 		name string
 		fn   func() error
