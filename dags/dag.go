@@ -48,6 +48,7 @@ type DAG struct {
 	index     map[string]int    // position of each task in order
 	edgePos   map[[2]string]Pos // where each edge was made
 	edgeSeq   map[[2]string]int // creation order of each edge
+	groups    map[string]bool   // task-group ids, set by Finalize
 	findings  []Finding
 	finalized bool
 	sorted    bool // order is topological
@@ -170,6 +171,7 @@ func (d *DAG) Finalize() []Finding {
 		d.findings = append(d.findings, Finding{Pos: d.Pos, Rule: RuleInvalidValue,
 			Message: fmt.Sprintf("DAG %q: dagrun_timeout must not be negative, got %s", d.ID, FormatDuration(d.DagrunTimeout))})
 	}
+	d.groups = collectGroupIDs(d.order)
 	if cycle := d.findCycle(); cycle != nil {
 		pos := d.edgePos[[2]string{cycle[len(cycle)-2], cycle[len(cycle)-1]}]
 		d.findings = append(d.findings, Finding{Pos: pos, Rule: RuleCycle,

@@ -1,10 +1,13 @@
 package branch
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,13 +18,14 @@ import (
 // edge is upstream >> downstream.
 type edge [2]string
 
-// buildDAG builds a finalized DAG; a task id with a dot is in the group
-// named by what comes before its last dot.
+// buildDAG builds a finalized DAG whose tasks are defined in order of id
+// (so ties in the topological order are broken alphabetically); a task id
+// with a dot is in the group named by what comes before its last dot.
 func buildDAG(t testing.TB, kinds map[string]string, edges []edge) *dags.DAG {
 	t.Helper()
 	d := dags.New("etl", dags.Pos{})
-	for id, kind := range kinds {
-		task := dags.NewTask(id, kind, dags.Pos{})
+	for _, id := range slices.Sorted(maps.Keys(kinds)) {
+		task := dags.NewTask(id, kinds[id], dags.Pos{})
 		if i := strings.LastIndexByte(id, '.'); i >= 0 {
 			task.Group = id[:i]
 		}
@@ -56,74 +60,6 @@ func branchDAG(t testing.TB) *dags.DAG {
 	})
 }
 
-func TestBranchSkips(t *testing.T) {
-	t.Parallel()
-	d := branchDAG(t)
-	tests := []struct {
-		name   string
-		task   string
-		chosen []string
-		want   []string
-	}{
-		{"one task; the join downstream of it is kept", "check", []string{"describe"}, []string{"fix", "grp.a", "grp.c"}},
-		{"a list of tasks", "check", []string{"describe", "fix"}, []string{"grp.a", "grp.c"}},
-		{"a group id follows the group's roots", "check", []string{"grp"}, []string{"describe", "fix"}},
-		{"a task inside a group by its full id", "check", []string{"grp.c"}, []string{"describe", "fix", "grp.a", "report"}},
-		{"the join itself", "check", []string{"report"}, []string{"describe", "fix", "grp.a", "grp.c"}},
-		{"None skips every direct downstream", "check", nil, []string{"describe", "fix", "grp.a", "grp.c", "report"}},
-		{"an empty list skips every direct downstream", "check", []string{}, []string{"describe", "fix", "grp.a", "grp.c", "report"}},
-		{"a relative id inside the branch's group", "inner.pick", []string{"only"}, []string{"inner.sub.p", "inner.x", "inner.y"}},
-		{"a relative group id inside the branch's group", "inner.pick", []string{"sub"}, []string{"inner.only", "inner.x", "inner.y"}},
-		{"an absolute id inside the group", "inner.pick", []string{"inner.y"}, []string{"inner.only", "inner.sub.p", "inner.x"}},
-		{"an absolute id wins over a relative one", "inner.pick", []string{"x"}, []string{"inner.only", "inner.sub.p", "inner.x", "inner.y"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := BranchSkips(d, tt.task, tt.chosen)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("BranchSkips(%s, %q) = %q, want %q", tt.task, tt.chosen, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestBranchSkipsErrors(t *testing.T) {
-	t.Parallel()
-	d := branchDAG(t)
-	tests := []struct {
-		name   string
-		task   string
-		chosen []string
-		wants  []string
-	}{
-		{"a typo gets a hint", "check", []string{"fxi"}, []string{`returned "fxi"`, `did you mean "fix"?`, "direct downstream: describe, fix, grp.a, grp.c, report"}},
-		{"a typo of a relative id", "inner.pick", []string{"onyl"}, []string{`did you mean "inner.only"?`}},
-		{"nothing close", "check", []string{"zzzzzzzz"}, []string{`returned "zzzzzzzz"`, "direct downstream:"}},
-		{"an unknown branch task", "nope", []string{"fix"}, []string{`branch task "nope" is not in DAG`}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := BranchSkips(d, tt.task, tt.chosen)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, w := range tt.wants {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
-			if strings.Contains(err.Error(), "did you mean") && tt.name == "nothing close" {
-				t.Errorf("error %q suggests a far-off id", err)
-			}
-		})
-	}
-}
-
 // fakeRunner answers every call with result or err.
 type fakeRunner struct {
 	result any
@@ -136,8 +72,21 @@ func (f *fakeRunner) CallFunction(_ context.Context, _ *operators.Call, key stri
 	return f.result, f.err
 }
 
+// call returns a call of task taskID whose log goes to a fresh buffer.
 func call(d *dags.DAG, taskID string, r *fakeRunner) *operators.Call {
-	return &operators.Call{DAG: d, Task: d.Task(taskID), Functions: r, Run: operators.RunInfo{DAGID: d.ID}}
+	return &operators.Call{DAG: d, Task: d.Task(taskID), Functions: r, Run: operators.RunInfo{DAGID: d.ID}, Log: &bytes.Buffer{}}
+}
+
+// checkNotLogged fails when the operator wrote its decision to the log
+// itself: the executor logs Result.Message, so it would appear twice.
+func checkNotLogged(t *testing.T, c *operators.Call, res *operators.Result) {
+	t.Helper()
+	if res.Message == "" {
+		t.Fatal("the result has no message")
+	}
+	if logged := c.Log.(*bytes.Buffer).String(); strings.Contains(logged, res.Message) {
+		t.Errorf("the operator logged its message itself (the executor does): %q", logged)
+	}
 }
 
 func TestBranchExecute(t *testing.T) {
@@ -152,15 +101,19 @@ func TestBranchExecute(t *testing.T) {
 		{"a string", "describe", []string{"fix", "grp.a", "grp.c"}, "following describe; skipping fix, grp.a, grp.c"},
 		{"a list", []any{"describe", "grp"}, []string{"fix"}, "following describe, grp"},
 		{"None", nil, []string{"describe", "fix", "grp.a", "grp.c", "report"}, "branch returned no task"},
+		{"the join, skips in topological order", "report", []string{"describe", "fix", "grp.a", "grp.c"},
+			"following report; skipping describe, fix, grp.a, grp.c"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := &fakeRunner{result: tt.result}
-			res, err := NewBranch().Execute(context.Background(), call(d, "check", r))
+			c := call(d, "check", r)
+			res, err := NewBranch().Execute(context.Background(), c)
 			if err != nil {
 				t.Fatal(err)
 			}
+			checkNotLogged(t, c, res)
 			if res.State != dags.TaskStateSuccess {
 				t.Errorf("state = %q, want success (the branch task itself succeeds)", res.State)
 			}
@@ -193,6 +146,7 @@ func TestBranchExecuteErrors(t *testing.T) {
 		{"a number", &fakeRunner{result: int64(3)}, "must return a task id, a list of task ids or None, got 3", true},
 		{"a list with a number", &fakeRunner{result: []any{"fix", int64(1)}}, "item 1 is 1", true},
 		{"an unknown id", &fakeRunner{result: "fxi"}, `did you mean "fix"?`, true},
+		{"several unknown ids", &fakeRunner{result: []any{"fxi", "nope"}}, `returned "fxi", "nope", which are not tasks`, true},
 		{"the function fails", &fakeRunner{err: boom}, "boom", false},
 	}
 	for _, tt := range tests {
@@ -247,6 +201,7 @@ func TestShortCircuitExecute(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			checkNotLogged(t, c, res)
 			if res.State != dags.TaskStateSuccess {
 				t.Errorf("state = %q, want success", res.State)
 			}
@@ -300,14 +255,5 @@ func TestRegister(t *testing.T) {
 	Register(r)
 	if got := r.Kinds(); !reflect.DeepEqual(got, []string{"branch", "short_circuit"}) {
 		t.Errorf("kinds = %q", got)
-	}
-}
-
-func BenchmarkBranchSkips(b *testing.B) {
-	d := branchDAG(b)
-	for b.Loop() {
-		if _, err := BranchSkips(d, "check", []string{"describe"}); err != nil {
-			b.Fatal(err)
-		}
 	}
 }

@@ -6,8 +6,12 @@
 // marks skipped.
 //
 // branch follows the task ids or task-group ids the function returns and
-// skips every other direct downstream task (BranchSkips). short_circuit
-// lets everything run when the function's result is truthy and otherwise
-// skips all downstream tasks, or only the direct ones when
-// ignore_downstream_trigger_rules is false (ShortCircuitSkips).
+// skips every other direct downstream task. short_circuit lets everything
+// run when the function's result is truthy and otherwise skips all
+// downstream tasks, or only the direct ones when
+// ignore_downstream_trigger_rules is false. Which tasks to skip is decided
+// by dags.DAG.BranchSkips and dags.DAG.ShortCircuitSkips, the one
+// implementation of those rules the runtime shares; this package adds the
+// function call, the reading of its result and the Result's Message, which
+// the executor logs (the operators do not log it themselves).
 package branch

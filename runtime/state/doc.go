@@ -11,8 +11,9 @@
 //     upstream_failed (Airflow's TriggerRuleDep with flag_upstream_failed).
 //   - Evaluate applies that decision to the task instances of one run and
 //     cascades it downstream in one call ("mini-scheduling").
-//   - ApplySkip, BranchSkips and ShortCircuitSkips turn branch and
-//     short-circuit decisions into skips.
+//   - ApplySkip records the skips of branch and short-circuit decisions
+//     (which tasks to skip is decided by dags.DAG.BranchSkips and
+//     dags.DAG.ShortCircuitSkips, shared with the operators).
 //   - RunState decides a run's state from its leaves, including deadlock.
 //   - CanTransition is the table of legal task-instance state changes.
 //   - ShouldRetry and RetryDelay implement retries and exponential back-off.

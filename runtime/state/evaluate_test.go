@@ -123,7 +123,7 @@ func TestEvaluateBranchThenJoin(t *testing.T) {
 			d := newDAG(t, "start >> check >> x >> join", "check >> y >> y2 >> join",
 				"join: "+string(tc.joinRule))
 			tis := tiMap("start=success", "check=success", "x=none", "y=none", "y2=none", "join=none")
-			skip, err := BranchSkips(d, "check", []string{"x"})
+			skip, err := d.BranchSkips("check", []string{"x"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,7 +155,7 @@ func TestEvaluateShortCircuit(t *testing.T) {
 		t.Parallel()
 		d := newDAG(t, spec...)
 		tis := tiMap("sc=success")
-		skip := ShortCircuitSkips(d, "sc", true)
+		skip := d.ShortCircuitSkips("sc", true)
 		if !slices.Equal(skip, []string{"a", "b", "c", "z"}) {
 			t.Fatalf("ShortCircuitSkips: got %v", skip)
 		}
@@ -174,7 +174,7 @@ func TestEvaluateShortCircuit(t *testing.T) {
 		t.Parallel()
 		d := newDAG(t, spec...)
 		tis := tiMap("sc=success")
-		skip := ShortCircuitSkips(d, "sc", false)
+		skip := d.ShortCircuitSkips("sc", false)
 		if !slices.Equal(skip, []string{"a", "z"}) {
 			t.Fatalf("ShortCircuitSkips: got %v", skip)
 		}
