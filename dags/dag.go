@@ -435,15 +435,22 @@ func (d *DAG) walk(start []string, next func(*Task) []string) []string {
 // upstream task inside the group; a branch that returns a group id follows
 // these.
 func (d *DAG) GroupRoots(groupID string) []string {
-	prefix := groupID + "."
+	if groupID == "" {
+		return nil
+	}
+	// Membership goes by Task.Group as well as by the id prefix, so groups
+	// made with prefix_group_id=False work too.
+	inGroup := func(t *Task) bool {
+		return t != nil && (t.Group == groupID || strings.HasPrefix(t.Group, groupID+".") || strings.HasPrefix(t.ID, groupID+"."))
+	}
 	var out []string
 	for _, t := range d.order {
-		if !strings.HasPrefix(t.ID, prefix) {
+		if !inGroup(t) {
 			continue
 		}
 		root := true
 		for _, u := range t.Upstream {
-			if strings.HasPrefix(u, prefix) {
+			if inGroup(d.tasks[u]) {
 				root = false
 				break
 			}
