@@ -75,7 +75,7 @@ func TestDBMigrateAndCheck(t *testing.T) {
 func TestVariablesCommands(t *testing.T) {
 	for _, kind := range []string{"sqlite", "postgres"} {
 		t.Run(kind, func(t *testing.T) {
-					dir := t.TempDir()
+			dir := t.TempDir()
 			db := "sqlite://" + filepath.Join(dir, "starflow.db")
 			if kind == "postgres" {
 				db = testdb.PostgresURL(t)
