@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
@@ -112,4 +113,13 @@ func userPos(e *starlark.EvalError, def dags.Pos) dags.Pos {
 		}
 	}
 	return def
+}
+
+// oneLine escapes line breaks, which user strings (a module name, say) can
+// bring into a message, so that every finding is one line.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(s)
 }

@@ -48,6 +48,9 @@ func New(opts Options) *Loader {
 	for k, v := range sizeOps() {
 		pre[k] = v
 	}
+	for k, v := range universeOverrides() {
+		pre[k] = v
+	}
 	for k, v := range opts.Predeclared {
 		pre[k] = v
 	}
@@ -86,6 +89,7 @@ type evaluation struct {
 	parent    context.Context // the caller's context
 	stepLimit atomic.Bool
 	timedOut  atomic.Bool
+	finished  atomic.Bool // set when Load returns; see meteredIterator
 }
 
 // loadedModule is the outcome of executing a module.
@@ -131,11 +135,15 @@ func (l *Loader) Load(ctx context.Context, src Source, rel string) (file *File) 
 		thread.Cancel("cancelled")
 	})
 	defer func() {
+		ev.finished.Store(true)
 		stop()
 		if r := recover(); r != nil {
 			file.DAGs = nil
 			file.Errors = []dags.Finding{{Pos: dags.Pos{File: file.Name, Line: 1, Col: 1}, Rule: RuleImport,
 				Message: fmt.Sprintf("internal error while evaluating the file: %v", r)}}
+		}
+		for i := range file.Errors {
+			file.Errors[i].Message = oneLine(file.Errors[i].Message)
 		}
 		file.Sources = ev.sources
 		file.deps = ev.reads

@@ -47,8 +47,12 @@ func charge(thread *starlark.Thread, n int64, kind string) error {
 	if n > limit {
 		return &SizeError{Msg: fmt.Sprintf("%s of %d %s is larger than the limit of %d for DAG files", kind, n, unitOf(kind), limit)}
 	}
-	if n >= trackedSize {
-		ev.allocated += n
+	bytes := n
+	if kind != "string" && kind != "bytes" {
+		bytes *= 16 // a Starlark value in a list is an interface
+	}
+	if bytes >= trackedSize {
+		ev.allocated += bytes
 		if ev.allocated > ev.opts.MaxAlloc {
 			return &SizeError{Msg: fmt.Sprintf("DAG file builds more than %d bytes of strings and lists", ev.opts.MaxAlloc)}
 		}
