@@ -17,10 +17,10 @@ import (
 // unusable for what was asked.
 var (
 	// ErrNoDAG marks a version that does not define the requested DAG.
-	ErrNoDAG = errors.New("the DAG version does not define this DAG")
+	ErrNoDAG = errors.New("DAG not in version")
 	// ErrBadVersion marks a version that fails to load, or whose bundle
 	// evaluates to a different hash than the one it is stored under.
-	ErrBadVersion = errors.New("the DAG version does not load")
+	ErrBadVersion = errors.New("broken DAG version")
 )
 
 // Bundle is a stored source version: the files a DAG file was built from.
@@ -97,11 +97,11 @@ func (v *Versions) DAG(ctx context.Context, dagID, sourceHash string) (*dags.DAG
 		return d, nil
 	}
 	if len(f.Errors) > 0 {
-		return nil, fmt.Errorf("DAG %q of version %s: %w: %s defines no valid DAG of that id; %s",
-			dagID, short(sourceHash), ErrNoDAG, f.Name, f.Errors[0].Error())
+		return nil, fmt.Errorf("%w: %q in %s (%s defines no valid DAG of that id; %s)",
+			ErrNoDAG, dagID, short(sourceHash), f.Name, f.Errors[0].Error())
 	}
-	return nil, fmt.Errorf("DAG %q of version %s: %w: %s defines %s",
-		dagID, short(sourceHash), ErrNoDAG, f.Name, dagIDs(f))
+	return nil, fmt.Errorf("%w: %q in %s (%s defines %s)",
+		ErrNoDAG, dagID, short(sourceHash), f.Name, dagIDs(f))
 }
 
 // Functions returns a runner for the Starlark functions of the version
@@ -209,8 +209,8 @@ func (v *Versions) evaluate(ctx context.Context, hash string) (*version, error) 
 		return nil, fmt.Errorf("fetch DAG version %s: %w", short(hash), err)
 	}
 	if _, ok := b.Files[b.EntryFile]; !ok {
-		return &version{hash: hash, err: fmt.Errorf("DAG version %s: %w: entry file %q is not in the bundle",
-			short(hash), ErrBadVersion, b.EntryFile)}, nil
+		return &version{hash: hash, err: fmt.Errorf("%w %s: entry file %q is not in the bundle",
+			ErrBadVersion, short(hash), b.EntryFile)}, nil
 	}
 	v.evaluations.Add(1)
 	f := v.loader.Load(ctx, loader.BundleSource(b.Dir, b.Files), b.EntryFile)
@@ -223,11 +223,11 @@ func (v *Versions) evaluate(ctx context.Context, hash string) (*version, error) 
 		}
 	}
 	if f.Hash != hash {
-		return &version{hash: hash, err: fmt.Errorf("DAG version %s: %w: its bundle evaluates to version %s (tampered or mismatched bundle)",
-			short(hash), ErrBadVersion, short(f.Hash))}, nil
+		return &version{hash: hash, err: fmt.Errorf("%w %s: its bundle evaluates to version %s (tampered or mismatched bundle)",
+			ErrBadVersion, short(hash), short(f.Hash))}, nil
 	}
 	if len(f.DAGs) == 0 && len(f.Errors) > 0 {
-		return &version{hash: hash, err: fmt.Errorf("DAG version %s: %w: %s", short(hash), ErrBadVersion, f.Errors[0].Error())}, nil
+		return &version{hash: hash, err: fmt.Errorf("%w %s: %s", ErrBadVersion, short(hash), f.Errors[0].Error())}, nil
 	}
 	return &version{hash: hash, file: f}, nil
 }
