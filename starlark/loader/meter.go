@@ -25,8 +25,38 @@ func rangeFn(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	if ev == nil {
 		return v, nil
 	}
-	return &meteredRange{r: v.(rangeValue), ev: ev, thread: thread}, nil
+	r := v.(rangeValue)
+	if r.Len() > ev.opts.MaxListLen {
+		// Hide the length of a huge range: list(), tuple() and sorted()
+		// allocate Len() elements up front, before any step is counted.
+		return &hugeRange{meteredRange{r: r, ev: ev, thread: thread, cost: hugeRangeCost}}, nil
+	}
+	return &meteredRange{r: r, ev: ev, thread: thread, cost: 1}, nil
 }
+
+// hugeRangeCost is the steps each element of a huge range costs: enough
+// that list(range(1 << 40)) stops after about a million elements instead
+// of building a list of MaxSteps elements, while a loop that breaks out
+// early still works.
+const hugeRangeCost = 8
+
+// hugeRange is a range longer than Options.MaxListLen: it can be iterated
+// (step by step, so a loop over it meets the step limit) and tested with
+// "in", but it has no length and no index at parse time.
+type hugeRange struct{ m meteredRange }
+
+var (
+	_ starlark.Iterable  = (*hugeRange)(nil)
+	_ starlark.Container = (*hugeRange)(nil)
+)
+
+func (h *hugeRange) String() string                     { return h.m.String() }
+func (h *hugeRange) Type() string                       { return h.m.Type() }
+func (h *hugeRange) Freeze()                            {}
+func (h *hugeRange) Truth() starlark.Bool               { return h.m.Truth() }
+func (h *hugeRange) Hash() (uint32, error)              { return h.m.Hash() }
+func (h *hugeRange) Has(y starlark.Value) (bool, error) { return h.m.Has(y) }
+func (h *hugeRange) Iterate() starlark.Iterator         { return h.m.Iterate() }
 
 // rangeValue is what Starlark's range returns.
 type rangeValue interface {
@@ -42,6 +72,7 @@ type meteredRange struct {
 	r      rangeValue
 	ev     *evaluation
 	thread *starlark.Thread
+	cost   uint64 // steps per element
 }
 
 var (
@@ -63,7 +94,7 @@ func (m *meteredRange) Index(i int) starlark.Value         { return m.r.Index(i)
 func (m *meteredRange) Has(y starlark.Value) (bool, error) { return m.r.Has(y) }
 
 func (m *meteredRange) Slice(start, end, step int) starlark.Value {
-	return &meteredRange{r: m.r.Slice(start, end, step).(rangeValue), ev: m.ev, thread: m.thread}
+	return &meteredRange{r: m.r.Slice(start, end, step).(rangeValue), ev: m.ev, thread: m.thread, cost: m.cost}
 }
 
 func (m *meteredRange) CompareSameType(op syntax.Token, y starlark.Value, depth int) (bool, error) {
@@ -91,7 +122,7 @@ func (it *meteredIterator) Next(p *starlark.Value) bool {
 	ev := it.m.ev
 	if !ev.finished.Load() {
 		th := it.m.thread
-		th.Steps++
+		th.Steps += it.m.cost
 		if th.Steps >= ev.opts.MaxSteps {
 			ev.stepLimit.Store(true)
 			th.Cancel("step limit")
