@@ -1,0 +1,182 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/starflow-dev/starflow/runtime/queue"
+	"github.com/starflow-dev/starflow/runtime/store"
+)
+
+// Config tunes a Scheduler. Zero fields take the defaults below.
+type Config struct {
+	// TickInterval is how often Run ticks when nothing wakes it: the
+	// safety net behind event-driven scheduling.
+	TickInterval time.Duration
+	// MaxRunsPerDAGPerTick bounds the runs one tick creates for one DAG, so
+	// a long catchup does not starve the other DAGs.
+	MaxRunsPerDAGPerTick int
+	// Parallelism caps the task instances queued or running at once across
+	// every DAG (Airflow's [core] parallelism).
+	Parallelism int
+	// ZombieTimeout is how long a running task instance may go without a
+	// heartbeat before it is failed or retried.
+	ZombieTimeout time.Duration
+}
+
+// Defaults of Config.
+const (
+	DefaultTickInterval         = time.Second
+	DefaultMaxRunsPerDAGPerTick = 1000
+	DefaultParallelism          = 32
+	DefaultZombieTimeout        = 5 * time.Minute
+)
+
+func (c Config) withDefaults() Config {
+	if c.TickInterval <= 0 {
+		c.TickInterval = DefaultTickInterval
+	}
+	if c.MaxRunsPerDAGPerTick <= 0 {
+		c.MaxRunsPerDAGPerTick = DefaultMaxRunsPerDAGPerTick
+	}
+	if c.Parallelism <= 0 {
+		c.Parallelism = DefaultParallelism
+	}
+	if c.ZombieTimeout <= 0 {
+		c.ZombieTimeout = DefaultZombieTimeout
+	}
+	return c
+}
+
+// Scheduler drives DAG runs through the store. Its fields are set once
+// before use; it is safe for concurrent use (Tick from Run, Advance from
+// workers).
+type Scheduler struct {
+	Store store.Store
+	Queue queue.Queue
+	DAGs  DAGSource
+	// Notifier, when set, wakes Run as soon as a task finishes or a run is
+	// created in another process.
+	Notifier queue.Notifier
+	// Callbacks, when set, runs DAG-level callbacks of finished runs.
+	Callbacks RunCallbacks
+	Logger    *slog.Logger
+	Config    Config
+
+	wake chan struct{}
+}
+
+// RunCallbacks runs a DAG's on_success_callback or on_failure_callback
+// when one of its runs finishes.
+type RunCallbacks interface {
+	RunFinished(ctx context.Context, run *store.DagRun)
+}
+
+// New returns a Scheduler over the given store, queue and DAG source.
+func New(st store.Store, q queue.Queue, src DAGSource, logger *slog.Logger, cfg Config) *Scheduler {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Scheduler{Store: st, Queue: q, DAGs: src, Logger: logger, Config: cfg.withDefaults(), wake: make(chan struct{}, 1)}
+}
+
+// TickStats counts what one Tick did.
+type TickStats struct {
+	RunsCreated  int
+	RunsStarted  int
+	RunsFinished int
+	Scheduled    int // task instances that became scheduled (or skipped/failed by trigger rules)
+	Queued       int // task instances handed to the queue
+	Zombies      int
+	TimedOut     int
+}
+
+func (t *TickStats) add(o TickStats) {
+	t.RunsCreated += o.RunsCreated
+	t.RunsStarted += o.RunsStarted
+	t.RunsFinished += o.RunsFinished
+	t.Scheduled += o.Scheduled
+	t.Queued += o.Queued
+	t.Zombies += o.Zombies
+	t.TimedOut += o.TimedOut
+}
+
+// Tick is one deterministic scheduling pass at time now: create the runs
+// that are due, start queued runs within max_active_runs, fail zombies and
+// timed-out runs, advance every running run, and queue what is ready. A
+// failure of one DAG or run is logged and does not stop the others.
+func (s *Scheduler) Tick(ctx context.Context, now time.Time) (TickStats, error) {
+	var st TickStats
+	steps := []struct {
+		name string
+		fn   func(context.Context, time.Time, *TickStats) error
+	}{
+		{"create due runs", s.createDueRuns},
+		{"start queued runs", s.startQueuedRuns},
+		{"fail zombies", s.failZombies},
+		{"advance running runs", s.advanceRunning},
+		{"dispatch", s.dispatchStep},
+	}
+	var errs []error
+	for _, step := range steps {
+		if err := step.fn(ctx, now, &st); err != nil {
+			if ctx.Err() != nil {
+				return st, ctx.Err()
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", step.name, err))
+		}
+	}
+	return st, errors.Join(errs...)
+}
+
+// Wake makes Run tick at once (a run was triggered in this process).
+func (s *Scheduler) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run ticks every TickInterval, and at once when woken by Wake or by the
+// Notifier, until ctx ends. Errors are logged; Run returns ctx's error.
+func (s *Scheduler) Run(ctx context.Context) error {
+	var events <-chan queue.Event
+	if s.Notifier != nil {
+		ch, err := s.Notifier.Subscribe(ctx)
+		if err != nil {
+			s.Logger.Warn("scheduler: no event subscription; ticking on the timer only", "err", err)
+		} else {
+			events = ch
+		}
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+		case <-s.wake:
+		case _, ok := <-events:
+			if !ok {
+				events = nil
+			}
+		}
+		stats, err := s.Tick(ctx, time.Now())
+		if err != nil && ctx.Err() == nil {
+			s.Logger.Error("scheduler tick failed", "err", err)
+		} else if stats != (TickStats{}) {
+			s.Logger.Debug("scheduler tick", "stats", fmt.Sprintf("%+v", stats))
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(s.Config.TickInterval)
+	}
+}
