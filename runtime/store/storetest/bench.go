@@ -14,12 +14,13 @@ import (
 
 // Bench runs the store benchmarks against the implementation h opens:
 // single and batched task-instance transitions, and claims by eight
-// concurrent claimers. Each reports its rate as a custom metric
+// concurrent claimers taking one or sixteen instances at a time. Each reports its rate as a custom metric
 // (transitions/s, claims/s).
 func Bench(b *testing.B, h Harness) {
 	b.Run("TaskInstanceSetState", func(b *testing.B) { benchSetState(b, h) })
 	b.Run("TaskInstancesSetStates/batch=100", func(b *testing.B) { benchSetStates(b, h, 100) })
-	b.Run("TaskInstanceClaim/claimers=8", func(b *testing.B) { benchClaim(b, h, 8) })
+	b.Run("TaskInstanceClaim/claimers=8/limit=1", func(b *testing.B) { benchClaim(b, h, 8, 1) })
+	b.Run("TaskInstanceClaim/claimers=8/limit=16", func(b *testing.B) { benchClaim(b, h, 8, 16) })
 }
 
 // benchTIs creates n task instances in the given state, spread over runs
@@ -95,7 +96,9 @@ func benchSetStates(b *testing.B, h Harness, batch int) {
 	b.ReportMetric(float64(b.N*batch)/time.Since(start).Seconds(), "transitions/s")
 }
 
-func benchClaim(b *testing.B, h Harness, claimers int) {
+// benchClaim claims b.N scheduled instances with concurrent claimers
+// taking up to limit each.
+func benchClaim(b *testing.B, h Harness, claimers, limit int) {
 	s := h.open(b)
 	benchTIs(b, s, b.N, dags.TaskStateScheduled)
 	ctx := context.Background()
@@ -109,7 +112,7 @@ func benchClaim(b *testing.B, h Harness, claimers int) {
 		go func() {
 			defer wg.Done()
 			for claimed.Load() < int64(b.N) {
-				got, err := s.TaskInstanceClaim(ctx, &store.TaskInstanceClaimParams{Limit: 1})
+				got, err := s.TaskInstanceClaim(ctx, &store.TaskInstanceClaimParams{Limit: limit})
 				if err != nil {
 					errs <- err
 					return
