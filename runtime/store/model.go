@@ -12,6 +12,9 @@ import (
 // Airflow.
 const NoMapIndex = -1
 
+// ReturnValueKey is the XCom key of a task's return value.
+const ReturnValueKey = "return_value"
+
 // Truncate returns t in UTC with the microsecond precision the store keeps,
 // so that a time written and read back compares equal.
 func Truncate(t time.Time) time.Time {
