@@ -79,6 +79,9 @@ func TestVariablesCommands(t *testing.T) {
 			db := "sqlite://" + filepath.Join(dir, "starflow.db")
 			if kind == "postgres" {
 				db = testdb.PostgresURL(t)
+				// Without a database file the key file would land in the
+				// working directory, the source tree.
+				t.Setenv(envSecretKeyFile, filepath.Join(dir, "starflow.key"))
 			}
 			u := []string{"--database-url", db}
 			expect(t, exitOK, "", append([]string{"variables", "set", "env", "prod", "--description", "stage"}, u...)...)
