@@ -44,6 +44,7 @@ func dagsCommand() *cli.Command {
 				Flags:  []cli.Flag{dagsFolderFlag()},
 				Action: runDagsListImportErrors,
 			},
+			dagsListRunsCommand(),
 		},
 	}
 }

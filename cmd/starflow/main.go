@@ -64,6 +64,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			testDAGCommand(),
 			dagsCommand(),
 			tasksCommand(),
+			dbCommand(),
+			variablesCommand(),
+			connectionsCommand(),
 		},
 	}
 }

@@ -34,6 +34,7 @@ func tasksCommand() *cli.Command {
 				},
 				Action: runTasksTest,
 			},
+			tasksStatesForDagRunCommand(),
 		},
 	}
 }
