@@ -3,6 +3,7 @@ package builtins
 import (
 	"fmt"
 	"time"
+	_ "time/tzdata" // timezones resolve the same on every host, with or without zoneinfo files
 
 	"go.starlark.net/starlark"
 
