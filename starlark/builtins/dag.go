@@ -19,7 +19,7 @@ type dagBuilder struct {
 	defaults commonArgs
 	groups   []*groupFrame
 	branches []branchTask
-	funcKeys []string
+	funcs    map[string]starlark.Callable // by function key
 	findings []dags.Finding
 	done     bool
 }

@@ -26,7 +26,6 @@ type Session struct {
 	builders []*dagBuilder
 	byID     map[string]*dagBuilder
 	current  *dagBuilder
-	funcs    map[string]starlark.Callable
 	syntax   map[string]*syntax.File
 	defs     map[funcKey]*syntax.DefStmt
 	lambdas  map[funcKey]*syntax.LambdaExpr
@@ -40,7 +39,6 @@ func Attach(thread *starlark.Thread) *Session {
 	s := &Session{
 		thread: thread,
 		byID:   map[string]*dagBuilder{},
-		funcs:  map[string]starlark.Callable{},
 		syntax: map[string]*syntax.File{},
 	}
 	thread.SetLocal(sessionKey, s)
@@ -97,23 +95,25 @@ func (s *Session) Finish() Results {
 	}
 	r.Findings = append(r.Findings, s.findings...)
 	sortFindings(r.Findings)
-	funcs := make(map[string]starlark.Callable, len(s.funcs))
+	r.Functions = map[string]starlark.Callable{}
 	for _, b := range s.builders {
 		if len(b.findings) != 0 {
 			continue
 		}
-		for _, k := range b.funcKeys {
-			funcs[k] = s.funcs[k]
+		for k, fn := range b.funcs {
+			r.Functions[k] = fn
 		}
 	}
-	r.Functions = funcs
 	return r
 }
 
-// register records fn under key.
+// register records fn under key for the DAG b; keys are per DAG, so a
+// rejected DAG with the same id cannot replace a valid one's functions.
 func (s *Session) register(b *dagBuilder, key string, fn starlark.Callable) {
-	s.funcs[key] = fn
-	b.funcKeys = append(b.funcKeys, key)
+	if b.funcs == nil {
+		b.funcs = map[string]starlark.Callable{}
+	}
+	b.funcs[key] = fn
 }
 
 // builder returns the DAG whose build function is running, or an error

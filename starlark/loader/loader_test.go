@@ -380,3 +380,29 @@ dag(dag_id = "good", build = good)
 		}
 	}
 }
+
+func TestDuplicateDAGKeepsItsFunctions(t *testing.T) {
+	t.Parallel()
+	f := bundle(t, loader.Options{}, map[string]string{"f.star": `
+def first():
+    return 1
+
+def second():
+    return 2
+
+def build1():
+    task(first, task_id = "t")
+
+def build2():
+    task(second, task_id = "t")
+
+dag(dag_id = "same", build = build1)
+dag(dag_id = "same", build = build2)
+`}, "f.star")
+	if len(f.DAGs) != 1 || len(f.Errors) != 1 {
+		t.Fatalf("DAGs %d, errors %v", len(f.DAGs), f.Errors)
+	}
+	if fn, ok := f.Function("same/t"); !ok || fn.Name() != "first" {
+		t.Errorf("function same/t = %v, want first (the valid DAG's)", fn)
+	}
+}
