@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/operators"
 	"github.com/starflow-dev/starflow/runtime/localrun"
+	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/starlark/call"
 )
 
@@ -30,6 +32,7 @@ func testDAGCommand() *cli.Command {
 			&cli.StringFlag{Name: "conf", Usage: "the run's conf as a JSON object"},
 			&cli.BoolFlag{Name: "json", Usage: "print only the result as one JSON object"},
 			&cli.StringFlag{Name: "log-dir", Usage: "where task logs go (default: a new temporary folder)"},
+			&cli.StringFlag{Name: "record-to", Usage: "the metadata database the run is recorded in (default: sqlite:///LOG_DIR/starflow.db)"},
 			dagsFolderFlag(),
 		},
 		Action: runTestDAG,
@@ -82,20 +85,44 @@ func runTestDAG(c *cli.Context) error {
 	if abs, err := filepath.Abs(logDir); err == nil {
 		logDir = abs
 	}
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return internalError(fmt.Errorf("create the task log folder: %w", err))
+	}
+
+	dbURL := c.String("record-to")
+	if dbURL == "" {
+		dbURL = "sqlite://" + filepath.Join(logDir, "starflow.db")
+	}
+	st, err := openStore(ctx, dbURL)
+	if err != nil {
+		return storeError(err)
+	}
+	defer st.Close()
+	rec, err := localrun.NewRecorder(ctx, st, d, localrun.RecordSource{EntryFile: f.Path, Files: f.Sources}, info)
+	if err != nil {
+		return storeError(err)
+	}
 
 	opts := localrun.Options{
 		Runner:    newTryRunner(logger),
 		Functions: call.New(f),
 		LogDir:    logDir,
+		OnChange:  rec.Event,
 	}
 	out := c.App.Writer
 	var printer *runPrinter
 	if !c.Bool("json") {
 		printer = newRunPrinter(out, d)
 		fmt.Fprintf(out, "running %s (%d tasks), run %s\n\n", d.ID, d.Len(), info.RunID)
-		opts.OnChange = printer.event
+		opts.OnChange = func(e localrun.Event) {
+			rec.Event(e)
+			printer.event(e)
+		}
 	}
 	res, runErr := localrun.Run(ctx, d, info, opts)
+	if err := rec.Close(context.WithoutCancel(ctx), res); err != nil {
+		logger.Warn("the run was not fully recorded", "database", store.RedactURL(dbURL), "err", err)
+	}
 	if res == nil {
 		return internalError(runErr)
 	}
@@ -107,6 +134,7 @@ func runTestDAG(c *cli.Context) error {
 		}
 	} else {
 		printer.summary(res, logDir)
+		fmt.Fprintf(out, "recorded in: %s\n", store.RedactURL(dbURL))
 	}
 	if runErr != nil {
 		return failedError("%v", runErr)

@@ -75,6 +75,14 @@ type Result struct {
 	Tasks []TaskResult
 	// XCom returns the value a task pushed under key, for tests and reports.
 	XCom func(taskID, key string) (any, bool)
+	// XComs lists every XCom the run's tasks pushed, by task and key.
+	XComs []XComEntry
+}
+
+// XComEntry is one XCom value a task pushed.
+type XComEntry struct {
+	TaskID, Key string
+	Value       any
 }
 
 // taskRun is what the loop knows of one task instance beyond its state.
@@ -404,6 +412,7 @@ func (r *runner) result(start time.Time, final dags.DagRunState) *Result {
 		Start:       start,
 		End:         r.now(),
 		XCom:        r.xcom.get,
+		XComs:       r.xcom.entries(),
 	}
 	for _, t := range r.dag.Tasks() {
 		tr := r.runs[t.ID]

@@ -2,6 +2,7 @@ package localrun
 
 import (
 	"context"
+	"sort"
 	"sync"
 
 	"github.com/starflow-dev/starflow/runtime/xcomvalue"
@@ -21,6 +22,23 @@ func (m *memXCom) get(taskID, key string) (any, bool) {
 	defer m.mu.Unlock()
 	v, ok := m.values[[2]string{taskID, key}]
 	return v, ok
+}
+
+// entries returns every value, sorted by task id and key.
+func (m *memXCom) entries() []XComEntry {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]XComEntry, 0, len(m.values))
+	for k, v := range m.values {
+		out = append(out, XComEntry{TaskID: k[0], Key: k[1], Value: v})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].TaskID != out[j].TaskID {
+			return out[i].TaskID < out[j].TaskID
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out
 }
 
 func (m *memXCom) clearTask(taskID string) {
