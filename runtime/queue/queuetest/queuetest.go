@@ -467,6 +467,18 @@ func testCancel(t *testing.T, q queue.Queue) {
 	if took := time.Since(start); !errors.Is(err, context.DeadlineExceeded) || took > 3*time.Second {
 		t.Errorf("Receive with a 200ms deadline returned %v after %v, want context.DeadlineExceeded soon", err, took)
 	}
+	// Cancelled at any moment, even while the wait is being set up.
+	for i := range 40 {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(time.Duration(i)*150*time.Microsecond, cancel)
+		start := time.Now()
+		queues := [][]string{nil, {"a", "b"}}[i%2]
+		_, err := q.Receive(ctx, queue.ReceiveParams{Consumer: "c1", Queues: queues, Block: 10 * time.Second})
+		if took := time.Since(start); !errors.Is(err, context.Canceled) || took > 3*time.Second {
+			t.Errorf("Receive of %q cancelled after %v returned %v after %v, want context.Canceled soon", queues, time.Duration(i)*150*time.Microsecond, err, took)
+		}
+		cancel()
+	}
 	// The queue still works.
 	enqueue(t, q, msg(1))
 	if ds := receive(t, q, queue.ReceiveParams{Consumer: "c1", Block: 5 * time.Second}); len(ds) != 1 {

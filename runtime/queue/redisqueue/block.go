@@ -34,19 +34,38 @@ func (bs *blockers) do(ctx context.Context, read func(c *redis.Conn) error) erro
 	if err != nil {
 		return err
 	}
-	done := make(chan struct{})
+	done, readDone := make(chan struct{}), make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		defer close(done)
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		bs.rdb.ClientUnblock(uctx, b.id) // a failure leaves read to time out
+		bs.unblock(context.WithoutCancel(ctx), b.id, readDone)
 	})
 	err = read(b.conn)
+	close(readDone)
 	if !stop() {
 		<-done // the UNBLOCK must not reach the connection's next user
 	}
 	bs.put(b, err)
 	return err
+}
+
+// unblock sends CLIENT UNBLOCK to client id until it unblocks it or
+// readDone closes: ctx may end just before the blocking command reaches
+// Redis, when there is nothing to unblock yet. An error gives up and leaves
+// the command to time out.
+func (bs *blockers) unblock(ctx context.Context, id int64, readDone <-chan struct{}) {
+	for {
+		uctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		n, err := bs.rdb.ClientUnblock(uctx, id).Result()
+		cancel()
+		if n == 1 || err != nil {
+			return
+		}
+		select {
+		case <-readDone:
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 func (bs *blockers) get(ctx context.Context) (*blocker, error) {

@@ -103,12 +103,15 @@ func (q *Queue) Receive(ctx context.Context, p queue.ReceiveParams) ([]queue.Del
 	}
 	count := queue.MaxOrOne(p.Max)
 	deadline := time.Now().Add(p.Block)
-	for {
+	for first := true; ; first = false {
 		if q.closed.Load() {
 			return nil, q.fail("receive", queue.ErrClosed)
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("redisqueue: receive: %w", err)
+		}
+		if !first && time.Until(deadline) <= 0 {
+			return nil, nil
 		}
 		var (
 			ds  []queue.Delivery
@@ -125,8 +128,8 @@ func (q *Queue) Receive(ctx context.Context, p queue.ReceiveParams) ([]queue.Del
 			}
 			return nil, q.fail("receive", err)
 		}
-		if len(ds) > 0 || time.Until(deadline) <= 0 {
-			return ds, nil
+		if len(ds) > 0 {
+			return ds, nil // even if ctx ended meanwhile: they are ours now
 		}
 	}
 }
