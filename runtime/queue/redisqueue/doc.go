@@ -36,7 +36,11 @@
 // queue blocks in XREADGROUP itself. One over several queues first reads
 // them in order with a script, and when all are empty waits in a plain XREAD
 // from each stream's last ID, then reads again: XREADGROUP over several
-// streams could return more than Max entries on Redis 7.2 and later.
+// streams could return more than Max entries on Redis 7.2 and later. Each
+// Receive blocked at a given moment holds one connection of the client's
+// pool (pool_size in the URL, ten per CPU by default), so a worker should
+// receive for all its slots from one loop rather than from one goroutine
+// per slot.
 //
 // # Redis restarts and lost data
 //
