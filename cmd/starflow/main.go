@@ -67,6 +67,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			dbCommand(),
 			variablesCommand(),
 			connectionsCommand(),
+			standaloneCommand(),
+			schedulerCommand(),
+			workerCommand(),
 		},
 	}
 }

@@ -31,8 +31,11 @@ func dagsFolderFlag() *cli.StringFlag {
 
 // newLogger returns the logger of commands: text to stderr, warnings and
 // up unless STARFLOW_LOG_LEVEL says otherwise.
-func newLogger(c *cli.Context) *slog.Logger {
-	level := slog.LevelWarn
+func newLogger(c *cli.Context) *slog.Logger { return newLeveledLogger(c, slog.LevelWarn) }
+
+// newLeveledLogger logs text to stderr from the given level, or from the
+// level STARFLOW_LOG_LEVEL names (debug, info, warn, error).
+func newLeveledLogger(c *cli.Context, level slog.Level) *slog.Logger {
 	if v := os.Getenv("STARFLOW_LOG_LEVEL"); v != "" {
 		_ = level.UnmarshalText([]byte(v))
 	}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/starflow-dev/starflow/runtime/dagprocessor"
+	"github.com/starflow-dev/starflow/runtime/executor"
+	"github.com/starflow-dev/starflow/runtime/store"
+)
+
+func redisURLFlag() *cli.StringFlag {
+	return &cli.StringFlag{Name: "redis-url", Usage: "the Redis of the distributed queue: redis://host:6379/0", EnvVars: []string{"STARFLOW_REDIS_URL"}}
+}
+
+func workerFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.IntFlag{Name: "concurrency", Aliases: []string{"c"}, Usage: "tasks run at once", EnvVars: []string{"STARFLOW_WORKER_CONCURRENCY"}, Value: max(runtime.NumCPU()*4, executor.DefaultConcurrency)},
+		&cli.StringSliceFlag{Name: "queues", Aliases: []string{"q"}, Usage: "named queues served", EnvVars: []string{"STARFLOW_WORKER_QUEUES"}, Value: cli.NewStringSlice("default")},
+		&cli.StringFlag{Name: "hostname", Usage: "the name recorded on the tasks this worker runs", EnvVars: []string{"STARFLOW_HOSTNAME"}, Value: hostname()},
+		&cli.DurationFlag{Name: "grace", Usage: "on SIGTERM, how long running tasks may finish before they are stopped and marked for retry", EnvVars: []string{"STARFLOW_DRAIN_GRACE"}, Value: executor.DefaultDrainGrace},
+		&cli.StringFlag{Name: "log-dir", Usage: "also keep task logs in this folder", EnvVars: []string{"STARFLOW_LOG_DIR"}},
+	}
+}
+
+func standaloneCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "standalone",
+		Usage: "run everything in one process: DAG processor, scheduler and workers, on an embedded SQLite database",
+		Description: "Watches the DAG folder, schedules runs and runs their tasks in this process. State lives in\n" +
+			"starflow.db (or --database-url). SIGINT/SIGTERM stop taking new work, let running tasks finish\n" +
+			"up to --grace, then mark the rest for retry; nothing is lost on restart.",
+		Flags: append([]cli.Flag{
+			dagsFolderFlag(),
+			&cli.StringFlag{Name: "database-url", Usage: "metadata database", Value: store.DefaultDatabaseURL},
+			&cli.DurationFlag{Name: "rescan", Usage: "rescan the DAG folder this often besides watching it", Value: dagprocessor.DefaultRescan},
+		}, workerFlags()...),
+		Action: func(c *cli.Context) error {
+			return runDaemon(c, engineConfig{
+				databaseURL: c.String("database-url"),
+				dagsDir:     c.String("dags"),
+				parse:       true, schedule: true, work: true,
+			})
+		},
+	}
+}
+
+func schedulerCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "scheduler",
+		Usage: "watch the DAG folder and schedule runs; tasks go to the Redis queue for `starflow worker`",
+		Description: "Several schedulers may run against the same PostgreSQL and Redis: they share the work and\n" +
+			"never create a run or queue a task twice.",
+		Flags: []cli.Flag{
+			dagsFolderFlag(),
+			databaseURLFlag(),
+			redisURLFlag(),
+			&cli.DurationFlag{Name: "rescan", Usage: "rescan the DAG folder this often besides watching it", Value: dagprocessor.DefaultRescan},
+		},
+		Action: func(c *cli.Context) error {
+			if c.String("redis-url") == "" {
+				return usageError("scheduler needs a queue for its workers: set STARFLOW_REDIS_URL or --redis-url (or run `starflow standalone`)")
+			}
+			return runDaemon(c, engineConfig{
+				databaseURL: c.String("database-url"),
+				redisURL:    c.String("redis-url"),
+				dagsDir:     c.String("dags"),
+				parse:       true, schedule: true,
+			})
+		},
+	}
+}
+
+func workerCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "worker",
+		Usage: "run tasks from the Redis queue; reads DAG sources from the metadata database, no DAG folder needed",
+		Flags: append([]cli.Flag{databaseURLFlag(), redisURLFlag()}, workerFlags()...),
+		Action: func(c *cli.Context) error {
+			if c.String("redis-url") == "" {
+				return usageError("worker needs the queue's Redis: set STARFLOW_REDIS_URL or --redis-url")
+			}
+			return runDaemon(c, engineConfig{
+				databaseURL: c.String("database-url"),
+				redisURL:    c.String("redis-url"),
+				dagsDir:     "dags",
+				work:        true,
+			})
+		},
+	}
+}
+
+// runDaemon wires an engine, runs it until SIGINT or SIGTERM, and shuts it
+// down cleanly.
+func runDaemon(c *cli.Context, cfg engineConfig) error {
+	logger := newLeveledLogger(c, slog.LevelInfo)
+	if cfg.work {
+		cfg.concurrency = c.Int("concurrency")
+		cfg.queues = c.StringSlice("queues")
+		cfg.hostname = c.String("hostname")
+		cfg.drainGrace = c.Duration("grace")
+		cfg.logDir = c.String("log-dir")
+	}
+	if cfg.parse {
+		cfg.rescan = c.Duration("rescan")
+		if fi, err := os.Stat(cfg.dagsDir); err != nil || !fi.IsDir() {
+			return usageError("DAG folder %s is not a folder (set --dags or STARFLOW_DAGS_FOLDER)", cfg.dagsDir)
+		}
+	}
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e, err := newEngine(ctx, cfg, logger)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return storeError(err)
+	}
+	defer e.close()
+	logger.Info("starflow started", "database", store.RedactURL(cfg.databaseURL), "dags", cfg.dagsDir,
+		"scheduler", cfg.schedule, "worker", cfg.work, "queue", queueName(cfg))
+	go func() {
+		<-ctx.Done()
+		logger.Info("shutting down: no new work; running tasks may finish", "grace", cfg.drainGrace)
+	}()
+	if err := e.run(ctx); err != nil {
+		return internalError(err)
+	}
+	logger.Info("starflow stopped")
+	return nil
+}
+
+func queueName(cfg engineConfig) string {
+	if cfg.redisURL == "" {
+		return "in-process"
+	}
+	return store.RedactURL(cfg.redisURL)
+}
+

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/starflow-dev/starflow/runtime/dagprocessor"
+	"github.com/starflow-dev/starflow/runtime/executor"
+	"github.com/starflow-dev/starflow/runtime/queue"
+	"github.com/starflow-dev/starflow/runtime/queue/memqueue"
+	"github.com/starflow-dev/starflow/runtime/queue/redisqueue"
+	"github.com/starflow-dev/starflow/runtime/scheduler"
+	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/store/secrets"
+	"github.com/starflow-dev/starflow/starlark/call"
+	"github.com/starflow-dev/starflow/starlark/loader"
+)
+
+// engineConfig says which parts of Starflow a daemon runs and where its
+// state lives.
+type engineConfig struct {
+	databaseURL string
+	// redisURL selects the distributed queue; empty means in-process.
+	redisURL string
+	dagsDir  string
+
+	parse, schedule, work bool
+
+	concurrency int
+	queues      []string
+	hostname    string
+	drainGrace  time.Duration
+	rescan      time.Duration
+	logDir      string
+}
+
+// engine is a wired Starflow: store, queue, DAG versions, and the parts
+// the daemon runs (DAG processor, scheduler, worker).
+type engine struct {
+	cfg       engineConfig
+	logger    *slog.Logger
+	store     store.Store
+	queue     queue.Queue
+	notifier  queue.Notifier
+	versions  *call.Versions
+	sched     *scheduler.Scheduler
+	processor *dagprocessor.Processor
+	worker    *executor.Worker
+}
+
+// versionCacheSize is how many parsed DAG versions a process keeps.
+const versionCacheSize = 256
+
+func newEngine(ctx context.Context, cfg engineConfig, logger *slog.Logger) (*engine, error) {
+	e := &engine{cfg: cfg, logger: logger}
+	st, err := store.OpenWithRetry(ctx, func(ctx context.Context) (store.Store, error) { return openStore(ctx, cfg.databaseURL) }, store.DefaultBackoff, logger)
+	if err != nil {
+		return nil, err
+	}
+	e.store = st
+	if cfg.redisURL == "" {
+		e.queue, e.notifier = memqueue.New(), memqueue.NewNotifier()
+	} else {
+		opts := redisqueue.Options{URL: cfg.redisURL, Logger: logger}
+		if e.queue, err = redisqueue.New(ctx, opts); err != nil {
+			e.close()
+			return nil, fmt.Errorf("connect to Redis: %w", err)
+		}
+		if e.notifier, err = redisqueue.NewNotifier(ctx, opts); err != nil {
+			e.close()
+			return nil, fmt.Errorf("connect to Redis: %w", err)
+		}
+	}
+	l := newLoader(logger)
+	dir := cfg.dagsDir
+	e.versions = call.NewVersions(l, func(ctx context.Context, hash string) (call.Bundle, error) {
+		v, err := st.DAGVersionGet(ctx, hash)
+		if err != nil {
+			return call.Bundle{}, err
+		}
+		return call.Bundle{Dir: dir, EntryFile: v.EntryFile, Files: v.Files}, nil
+	}, versionCacheSize)
+
+	e.sched = scheduler.New(st, e.queue, e.versions, logger, scheduler.Config{})
+	e.sched.Notifier = e.notifier
+	if cfg.parse {
+		bag := loader.NewBag(l, loader.DirSource(filepath.Clean(cfg.dagsDir)))
+		e.processor = &dagprocessor.Processor{Store: st, Parser: &bagParser{bag: bag, versions: e.versions}, Logger: logger}
+	}
+	if cfg.work {
+		e.worker = &executor.Worker{
+			Store:       st,
+			Queue:       e.queue,
+			DAGs:        e.versions,
+			Runner:      newTryRunner(logger),
+			Notifier:    e.notifier,
+			AfterTry:    e.sched.AdvanceAndDispatch,
+			Queues:      cfg.queues,
+			Concurrency: cfg.concurrency,
+			Hostname:    cfg.hostname,
+			DrainGrace:  cfg.drainGrace,
+			Masker:      secrets.NewMasker(),
+			LogDir:      cfg.logDir,
+			Logger:      logger,
+		}
+	}
+	return e, nil
+}
+
+// run runs the configured parts until ctx ends, then stops them: the DAG
+// processor and the scheduler at once, the worker after draining its
+// running tries. It returns the first error that stopped a part.
+func (e *engine) run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	start := func(name string, fn func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				errs <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	if e.processor != nil {
+		start("DAG processor", func(ctx context.Context) error {
+			return e.processor.Watch(ctx, e.cfg.dagsDir, e.cfg.rescan)
+		})
+	}
+	if e.cfg.schedule {
+		start("scheduler", e.sched.Run)
+	}
+	if e.worker != nil {
+		start("worker", e.worker.Run)
+	}
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+func (e *engine) close() {
+	if e.notifier != nil {
+		_ = e.notifier.Close()
+	}
+	if e.queue != nil {
+		_ = e.queue.Close()
+	}
+	if e.store != nil {
+		_ = e.store.Close()
+	}
+}
+
+// bagParser is the DAG processor's view of the DAG folder: the bag's files,
+// each also added to the version cache so it is never parsed twice.
+type bagParser struct {
+	bag      *loader.Bag
+	versions *call.Versions
+}
+
+func (p *bagParser) Parse(ctx context.Context) ([]dagprocessor.ParsedFile, error) {
+	if _, err := p.bag.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	files := p.bag.Files()
+	out := make([]dagprocessor.ParsedFile, 0, len(files))
+	for _, f := range files {
+		if f.OK() {
+			p.versions.Add(f)
+		}
+		out = append(out, dagprocessor.ParsedFile{Name: f.Name, Hash: f.Hash, Dir: f.Dir, EntryFile: f.Path, Files: f.Sources, DAGs: f.DAGs, Errors: f.Errors})
+	}
+	return out, nil
+}
+
+// hostname returns the machine's name for task instances, or "localhost".
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "localhost"
+	}
+	return h
+}
