@@ -141,4 +141,3 @@ func queueName(cfg engineConfig) string {
 	}
 	return store.RedactURL(cfg.redisURL)
 }
-
