@@ -89,6 +89,7 @@ func newEngine(ctx context.Context, cfg engineConfig, logger *slog.Logger) (*eng
 
 	e.sched = scheduler.New(st, e.queue, e.versions, logger, scheduler.Config{})
 	e.sched.Notifier = e.notifier
+	e.sched.Callbacks = &executor.RunCallbacks{Store: st, DAGs: e.versions, Runner: newTryRunner(logger), Logger: logger}
 	if cfg.parse {
 		bag := loader.NewBag(l, loader.DirSource(filepath.Clean(cfg.dagsDir)))
 		e.processor = &dagprocessor.Processor{Store: st, Parser: &bagParser{bag: bag, versions: e.versions}, Logger: logger}

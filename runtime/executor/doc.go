@@ -1,9 +1,16 @@
-// Package executor runs task tries: it turns a task instance into an
-// operators.Call, runs the operator under the task's execution_timeout,
-// recovers from panics, decides the state the try ends in (success,
-// skipped, up_for_retry or failed) and runs the task's callbacks.
+// Package executor runs task tries.
 //
-// It records nothing itself: the caller (the in-process runner of
-// test-dag, the local executor's worker loop, a distributed worker) writes
-// the Outcome to wherever it keeps state.
+// TryRunner turns a task instance into an operators.Call, runs the operator
+// under the task's execution_timeout, recovers from panics, decides the
+// state the try ends in (success, skipped, up_for_retry or failed) and runs
+// the task's callbacks; it records nothing itself, so test-dag's in-process
+// runner uses it as is.
+//
+// Worker is the loop of `starflow worker` and of standalone's workers: it
+// takes messages off the queue, wins the compare-and-set queued → running
+// in the store (a duplicate delivery loses it and does nothing), runs the
+// try with store-backed XCom, variables, connections and streamed logs,
+// sends heartbeats, records the outcome, calls the scheduler's
+// mini-scheduler and acknowledges the message. RunCallbacks runs DAG-level
+// callbacks when the scheduler finishes a run.
 package executor

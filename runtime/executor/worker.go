@@ -545,10 +545,7 @@ func (l *loop) prepare(ctx context.Context, d queue.Delivery, ti *store.TaskInst
 	return &Try{
 		DAG:  dag,
 		Task: task,
-		Run: operators.RunInfo{
-			DAGID: run.DagID, RunID: run.RunID, RunType: run.RunType, LogicalDate: run.LogicalDate,
-			DataIntervalStart: run.DataIntervalStart, DataIntervalEnd: run.DataIntervalEnd, Conf: run.Conf,
-		},
+		Run:         runInfo(run),
 		MapIndex:    key.MapIndex,
 		TryNumber:   d.TryNumber,
 		XCom:        storeXCom{st: l.w.Store, key: key},
@@ -556,6 +553,14 @@ func (l *loop) prepare(ctx context.Context, d queue.Delivery, ti *store.TaskInst
 		Connections: storeConnections{st: l.w.Store, masker: l.w.Masker},
 		Functions:   fns,
 	}, nil
+}
+
+// runInfo describes a stored run to operators.
+func runInfo(run *store.DagRun) operators.RunInfo {
+	return operators.RunInfo{
+		DAGID: run.DagID, RunID: run.RunID, RunType: run.RunType, LogicalDate: run.LogicalDate,
+		DataIntervalStart: run.DataIntervalStart, DataIntervalEnd: run.DataIntervalEnd, Conf: run.Conf,
+	}
 }
 
 func shortHash(h string) string {

@@ -115,7 +115,11 @@ func (s *Scheduler) advanceRun(ctx context.Context, run *store.DagRun, now time.
 			active++
 		}
 	}
-	changes := s.decide(d, tis, byID, active, now)
+	past, err := s.pastStates(ctx, d, run)
+	if err != nil {
+		return err
+	}
+	changes := s.decide(d, tis, byID, past, active, now)
 	if len(changes) > 0 {
 		applied, err := s.Store.TaskInstancesSetStates(ctx, changes)
 		if err != nil {
@@ -145,7 +149,7 @@ func (s *Scheduler) advanceRun(ctx context.Context, run *store.DagRun, now time.
 // write. Empty tasks without callbacks go straight to success, as Airflow's
 // scheduler does, and the tasks they unblock are decided in the same call.
 // No more tasks are scheduled than max_active_tasks allows.
-func (s *Scheduler) decide(d *dags.DAG, tis map[string]state.TI, rows map[string]*store.TaskInstance, active int, now time.Time) []*store.TaskInstanceSetStateParams {
+func (s *Scheduler) decide(d *dags.DAG, tis map[string]state.TI, rows map[string]*store.TaskInstance, past map[string]dags.TaskState, active int, now time.Time) []*store.TaskInstanceSetStateParams {
 	var out []*store.TaskInstanceSetStateParams
 	limit := d.MaxActiveTasks
 	if limit <= 0 {
@@ -168,6 +172,11 @@ func (s *Scheduler) decide(d *dags.DAG, tis map[string]state.TI, rows map[string
 			}
 			if ch.To == dags.TaskStateScheduled {
 				t := d.Task(ch.TaskID)
+				if t.DependsOnPast && past != nil {
+					if prev := past[t.ID]; prev != dags.TaskStateSuccess && prev != dags.TaskStateSkipped {
+						continue // depends_on_past: waits for the same task of the previous run
+					}
+				}
 				if t.Operator == dags.OperatorEmpty && t.Callbacks == (dags.Callbacks{}) {
 					p.To = dags.TaskStateSuccess
 					p.StartDate, p.EndDate = now, now
@@ -194,6 +203,39 @@ func (s *Scheduler) decide(d *dags.DAG, tis map[string]state.TI, rows map[string
 		}
 	}
 	return out
+}
+
+// pastStates returns, when a task of d uses depends_on_past, the task
+// states of the run before run (by logical date; scheduled and backfill runs
+// only when the DAG catches up, as Airflow). It returns nil when no task
+// depends on the past or there is no previous run: the dependency passes.
+func (s *Scheduler) pastStates(ctx context.Context, d *dags.DAG, run *store.DagRun) (map[string]dags.TaskState, error) {
+	uses := false
+	for _, t := range d.Tasks() {
+		uses = uses || t.DependsOnPast
+	}
+	if !uses {
+		return nil, nil
+	}
+	p := &store.RunListParams{DagID: run.DagID, LogicalDateTo: run.LogicalDate, Limit: 1}
+	if d.Catchup {
+		p.RunTypes = []dags.RunType{dags.RunTypeScheduled, dags.RunTypeBackfill}
+	}
+	prev, err := s.Store.RunList(ctx, p)
+	if err != nil || len(prev) == 0 {
+		return nil, err
+	}
+	rows, err := s.Store.TaskInstanceList(ctx, &store.TaskInstanceListParams{DagID: run.DagID, RunID: prev[0].RunID})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]dags.TaskState, len(rows))
+	for _, r := range rows {
+		if r.MapIndex == store.NoMapIndex {
+			out[r.TaskID] = r.State
+		}
+	}
+	return out, nil
 }
 
 // finishRun moves a run to its final state and runs the DAG's callback.

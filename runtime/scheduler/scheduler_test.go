@@ -533,3 +533,33 @@ func TestTwoSchedulersNeverDuplicateWork(t *testing.T) {
 		}
 	}
 }
+
+func TestDependsOnPastWaitsForThePreviousRun(t *testing.T) {
+	t.Parallel()
+	e := setup(t, testdb.SQLite(t))
+	now := at("2024-01-03T00:00:10Z")
+	e.register(dagSpec{id: "dop", schedule: "@daily", start: "2024-01-01", catchup: true, tasks: "a",
+		tweak: func(d *dags.DAG) { d.Task("a").DependsOnPast = true }}, now)
+	st := e.tick(now)
+	if st.RunsCreated != 2 || st.Queued != 1 {
+		t.Fatalf("tick %+v: want 2 runs and only the first run's task queued", st)
+	}
+	runs := e.runs("dop")
+	ran := e.work(now, func(queue.Message) dags.TaskState { return dags.TaskStateFailed })
+	if len(ran) != 1 {
+		t.Fatalf("ran %v", ran)
+	}
+	e.tick(now)
+	if got := e.states("dop", runs[1].RunID)["a"]; got != "none/0" {
+		t.Fatalf("second run's a is %s while the first run's a failed; want none/0 (waiting)", got)
+	}
+	// A user marks the first one successful: the second may go.
+	key := store.TaskInstanceKey{DagID: "dop", RunID: runs[0].RunID, TaskID: "a", MapIndex: -1}
+	if _, err := e.store.TaskInstanceSetState(e.ctx, &store.TaskInstanceSetStateParams{Key: key, To: dags.TaskStateSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	e.tick(now)
+	if got := e.states("dop", runs[1].RunID)["a"]; got != "queued/1" {
+		t.Fatalf("second run's a is %s after the first succeeded; want queued/1", got)
+	}
+}
