@@ -11,9 +11,10 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/starflow
 
-## run: build Starflow and run the example ETL DAG end to end, in-process.
+## run: build Starflow and run it standalone on the examples: DAG processor, scheduler and
+## workers in one process, state in starflow.db. Ctrl-C stops it cleanly.
 run: build
-	./$(BIN) test-dag examples/etl.star
+	./$(BIN) standalone --dags examples
 
 ## test: everything CI runs: formatting, vet, the services, the race-enabled tests, a short fuzz run.
 test: check services
