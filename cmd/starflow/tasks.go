@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/runtime/envsecrets"
 	"github.com/starflow-dev/starflow/runtime/localrun"
 	"github.com/starflow-dev/starflow/starlark/call"
 	"github.com/starflow-dev/starflow/starlark/loader"
@@ -59,9 +60,11 @@ func runTasksTest(c *cli.Context) error {
 		return err
 	}
 	res, err := localrun.RunTask(ctx, d, taskID, info, localrun.Options{
-		Runner:    newTryRunner(logger),
-		Functions: call.New(f),
-		Echo:      c.App.Writer,
+		Runner:      newTryRunner(logger),
+		Functions:   call.New(f),
+		Variables:   envsecrets.Variables{},
+		Connections: envsecrets.Connections{},
+		Echo:        c.App.Writer,
 	})
 	if err != nil {
 		return internalError(err)

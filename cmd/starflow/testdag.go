@@ -14,6 +14,7 @@ import (
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/operators"
+	"github.com/starflow-dev/starflow/runtime/envsecrets"
 	"github.com/starflow-dev/starflow/runtime/localrun"
 	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/starlark/call"
@@ -104,10 +105,12 @@ func runTestDAG(c *cli.Context) error {
 	}
 
 	opts := localrun.Options{
-		Runner:    newTryRunner(logger),
-		Functions: call.New(f),
-		LogDir:    logDir,
-		OnChange:  rec.Event,
+		Runner:      newTryRunner(logger),
+		Functions:   call.New(f),
+		Variables:   envsecrets.Variables{},
+		Connections: envsecrets.Connections{},
+		LogDir:      logDir,
+		OnChange:    rec.Event,
 	}
 	out := c.App.Writer
 	var printer *runPrinter
