@@ -543,8 +543,8 @@ func (l *loop) prepare(ctx context.Context, d queue.Delivery, ti *store.TaskInst
 		task = &t
 	}
 	return &Try{
-		DAG:  dag,
-		Task: task,
+		DAG:         dag,
+		Task:        task,
 		Run:         runInfo(run),
 		MapIndex:    key.MapIndex,
 		TryNumber:   d.TryNumber,
