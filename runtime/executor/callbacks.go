@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/runtime/envsecrets"
 	"github.com/starflow-dev/starflow/runtime/store"
 )
 
@@ -40,8 +41,9 @@ func (r *RunCallbacks) RunFinished(ctx context.Context, run *store.DagRun) {
 		return
 	}
 	c := r.Runner.NewCall(&Try{DAG: d, Task: leaves[0], Run: runInfo(run), MapIndex: store.NoMapIndex,
-		XCom:      storeXCom{st: r.Store, key: store.TaskInstanceKey{DagID: run.DagID, RunID: run.RunID, TaskID: leaves[0].ID, MapIndex: store.NoMapIndex}},
-		Variables: storeVariables{st: r.Store}, Connections: storeConnections{st: r.Store}, Functions: fns})
+		XCom:        storeXCom{st: r.Store, key: store.TaskInstanceKey{DagID: run.DagID, RunID: run.RunID, TaskID: leaves[0].ID, MapIndex: store.NoMapIndex}},
+		Variables:   envsecrets.Variables{Next: storeVariables{st: r.Store}},
+		Connections: envsecrets.Connections{Next: storeConnections{st: r.Store}}, Functions: fns})
 	if _, err := fns.CallFunction(ctx, c, key, nil, nil); err != nil {
 		r.Logger.Warn("DAG callback failed", "dag", run.DagID, "run", run.RunID, "state", run.State, "err", err)
 	}

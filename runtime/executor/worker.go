@@ -13,6 +13,7 @@ import (
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/operators"
+	"github.com/starflow-dev/starflow/runtime/envsecrets"
 	"github.com/starflow-dev/starflow/runtime/queue"
 	"github.com/starflow-dev/starflow/runtime/state"
 	"github.com/starflow-dev/starflow/runtime/store"
@@ -549,8 +550,8 @@ func (l *loop) prepare(ctx context.Context, d queue.Delivery, ti *store.TaskInst
 		MapIndex:    key.MapIndex,
 		TryNumber:   d.TryNumber,
 		XCom:        storeXCom{st: l.w.Store, key: key},
-		Variables:   storeVariables{st: l.w.Store, masker: l.w.Masker},
-		Connections: storeConnections{st: l.w.Store, masker: l.w.Masker},
+		Variables:   envsecrets.Variables{Next: storeVariables{st: l.w.Store, masker: l.w.Masker}},
+		Connections: envsecrets.Connections{Next: storeConnections{st: l.w.Store, masker: l.w.Masker}},
 		Functions:   fns,
 	}, nil
 }
