@@ -191,14 +191,14 @@ func quoteAll(ids []string) string {
 func closest(id, group string, candidates []string) string {
 	best, bestDist := "", math.MaxInt
 	for _, cand := range candidates {
-		dist := editDistance(id, cand)
+		dist := EditDistance(id, cand)
 		if group != "" {
 			if short, ok := strings.CutPrefix(cand, group+"."); ok {
-				dist = min(dist, editDistance(id, short))
+				dist = min(dist, EditDistance(id, short))
 			}
 		}
 		if i := strings.LastIndexByte(cand, '.'); i >= 0 {
-			dist = min(dist, editDistance(id, cand[i+1:]))
+			dist = min(dist, EditDistance(id, cand[i+1:]))
 		}
 		if dist < bestDist {
 			best, bestDist = cand, dist
@@ -210,9 +210,9 @@ func closest(id, group string, candidates []string) string {
 	return best
 }
 
-// editDistance is the optimal-string-alignment distance between a and b:
+// EditDistance is the optimal-string-alignment distance between a and b:
 // insertions, deletions, substitutions and swaps of adjacent bytes.
-func editDistance(a, b string) int {
+func EditDistance(a, b string) int {
 	prev2 := make([]int, len(b)+1) // row i-2
 	prev := make([]int, len(b)+1)  // row i-1
 	cur := make([]int, len(b)+1)

@@ -5,11 +5,10 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/starflow-dev/starflow/runtime/xcomvalue"
+	"github.com/starflow-dev/starflow/runtime/store"
 )
 
-// memXCom keeps a run's XComs in memory. Values are normalised through
-// JSON on push, so a task sees exactly what it would see from a store.
+// memXCom keeps a run's XComs in memory.
 type memXCom struct {
 	mu     sync.Mutex
 	values map[[2]string]any // (task id, key) -> value
@@ -63,7 +62,14 @@ func (x taskXCom) Pull(_ context.Context, taskID, key string) (any, bool, error)
 }
 
 func (x taskXCom) Push(_ context.Context, key string, value any) error {
-	norm, err := xcomvalue.Normalize(value)
+	// Through JSON and back, with the store's size limit, so a task sees
+	// exactly what it would see from a store.
+	what := "xcom " + x.taskID + " " + key
+	text, err := store.EncodeJSON(what, value, store.MaxXComBytes)
+	if err != nil {
+		return err
+	}
+	norm, err := store.DecodeJSON(what, text)
 	if err != nil {
 		return err
 	}

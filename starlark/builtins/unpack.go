@@ -81,32 +81,11 @@ func nearest(x string, candidates []string) string {
 		bestD++
 	}
 	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(x), strings.ToLower(c)); d < bestD {
+		if d := dags.EditDistance(strings.ToLower(x), strings.ToLower(c)); d < bestD {
 			best, bestD = c, d
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance of a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // durationOf reads a duration: a string such as "30s", "5m", "1h30m" or
