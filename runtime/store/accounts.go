@@ -1,0 +1,94 @@
+package store
+
+import "time"
+
+// User is a webserver user. PasswordHash is a bcrypt hash; the store never
+// sees a plain password. Role is the web/auth role name ("admin", "op",
+// "viewer"); the store keeps it as text and does not interpret it.
+type User struct {
+	Username     string    `json:"username"`
+	PasswordHash string    `json:"-"`
+	Role         string    `json:"role"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// UserCreateParams creates a user; a taken username is an error wrapping
+// ErrConflict.
+type UserCreateParams struct {
+	Username     string
+	PasswordHash string
+	Role         string
+}
+
+// UserUpdateParams changes a user; nil fields are left as they are.
+type UserUpdateParams struct {
+	Username     string
+	PasswordHash *string
+	Role         *string
+}
+
+// APIToken is a bearer token for the REST API. Only the SHA-256 hash of the
+// token is stored; the token acts with its owner's role.
+type APIToken struct {
+	ID int64 `json:"id"`
+	// Name tells the owner what the token is for; unique per user.
+	Name     string `json:"name"`
+	Username string `json:"username"`
+	// Hash is the hex SHA-256 of the token.
+	Hash      string    `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// APITokenCreateParams creates a token; a (Username, Name) pair or a Hash
+// already taken is an error wrapping ErrConflict, an unknown user one
+// wrapping ErrNotFound.
+type APITokenCreateParams struct {
+	Name     string
+	Username string
+	Hash     string
+}
+
+// Worker is a worker process as it last reported itself.
+type Worker struct {
+	// Consumer is the worker's unique name in the queue's consumer group.
+	Consumer  string    `json:"consumer"`
+	Hostname  string    `json:"hostname"`
+	Queues    []string  `json:"queues"`
+	Running   int       `json:"running"`
+	Slots     int       `json:"slots"`
+	StartedAt time.Time `json:"started_at"`
+	// LastHeartbeat is when the worker last reported; a worker silent for
+	// several heartbeat intervals is likely gone.
+	LastHeartbeat time.Time `json:"last_heartbeat"`
+}
+
+// WorkerHeartbeatParams records (upserts) a worker's state.
+type WorkerHeartbeatParams struct {
+	Consumer  string
+	Hostname  string
+	Queues    []string
+	Running   int
+	Slots     int
+	StartedAt time.Time
+	// At is the time of the heartbeat; zero means now.
+	At time.Time
+}
+
+// SchedulerHeartbeat is a scheduler process's last sign of life.
+type SchedulerHeartbeat struct {
+	// ID names the scheduler process (hostname and pid, for instance).
+	ID            string    `json:"id"`
+	Hostname      string    `json:"hostname"`
+	StartedAt     time.Time `json:"started_at"`
+	LastHeartbeat time.Time `json:"last_heartbeat"`
+}
+
+// SchedulerHeartbeatParams records (upserts) a scheduler's heartbeat.
+type SchedulerHeartbeatParams struct {
+	ID        string
+	Hostname  string
+	StartedAt time.Time
+	// At is the time of the heartbeat; zero means now.
+	At time.Time
+}
