@@ -10,7 +10,10 @@ import (
 	"github.com/starflow-dev/starflow/runtime/queue"
 )
 
-var _ queue.Queue = (*Queue)(nil)
+var (
+	_ queue.Queue     = (*Queue)(nil)
+	_ queue.Inventory = (*Queue)(nil)
+)
 
 // maxFree bounds the recycled items a Queue keeps.
 const maxFree = 4096
@@ -23,6 +26,7 @@ type Queue struct {
 	seq    uint64
 	free   []*item
 	closed bool
+	epoch  string
 }
 
 // namedQueue is one named queue: its ready heap, its pending deliveries
@@ -48,7 +52,8 @@ type item struct {
 
 // New returns an empty Queue.
 func New() *Queue {
-	return &Queue{named: make(map[string]*namedQueue), held: make(map[string]*item)}
+	return &Queue{named: make(map[string]*namedQueue), held: make(map[string]*item),
+		epoch: "mem-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
 }
 
 func (it *item) delivery() queue.Delivery {
@@ -425,4 +430,43 @@ func (nq *namedQueue) unlinkPending(it *item) {
 	}
 	it.prev, it.next = nil, nil
 	nq.pending--
+}
+
+// Held returns the named queue's ready messages and its pending ones
+// delivered or extended less than fresh ago.
+func (q *Queue) Held(ctx context.Context, name string, fresh time.Duration) ([]queue.Message, error) {
+	if name == "" {
+		name = queue.DefaultQueue
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return nil, fmt.Errorf("memqueue: held: %w", queue.ErrClosed)
+	}
+	nq := q.named[name]
+	if nq == nil {
+		return nil, nil
+	}
+	out := make([]queue.Message, 0, len(nq.ready)+nq.pending)
+	for _, it := range nq.ready {
+		out = append(out, it.msg)
+	}
+	since := time.Now().Add(-fresh)
+	for it := nq.head; it != nil; it = it.next {
+		if fresh <= 0 || it.at.After(since) {
+			out = append(out, it.msg)
+		}
+	}
+	return out, nil
+}
+
+// Epoch returns a token fixed for the Queue's life: an in-process queue
+// loses its messages only with its process.
+func (q *Queue) Epoch(ctx context.Context) (string, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return "", fmt.Errorf("memqueue: epoch: %w", queue.ErrClosed)
+	}
+	return q.epoch, nil
 }

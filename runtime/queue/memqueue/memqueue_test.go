@@ -30,6 +30,11 @@ func TestConformance(t *testing.T) {
 	queuetest.Run(t, func(t *testing.T) queue.Queue { return open(t) })
 }
 
+func TestInventoryConformance(t *testing.T) {
+	t.Parallel()
+	queuetest.RunInventory(t, func(t *testing.T) queue.Queue { return open(t) })
+}
+
 func TestNotifierConformance(t *testing.T) {
 	t.Parallel()
 	queuetest.RunNotifier(t, func(t *testing.T) queue.Notifier { return openNotifier(t) })

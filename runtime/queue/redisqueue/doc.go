@@ -48,8 +48,12 @@
 // Redis answers NOGROUP, so the queue carries on after a restart that lost
 // the streams, and the scripts are reloaded on NOSCRIPT. Messages in a lost
 // stream are gone: the scheduler's reconciliation re-enqueues the task
-// instances the store still shows as queued. While Redis is unreachable the
-// methods return errors; callers retry with back-off.
+// instances the store still shows as queued. It learns of the loss from
+// Epoch, a random token kept at <prefix>:epoch that a restart loses with
+// everything else, and finds what is missing with Held, which lists a
+// stream (XRANGE) less the pending entries idle too long (XPENDING … IDLE).
+// While Redis is unreachable the methods return errors; callers retry with
+// back-off.
 //
 // Reclaim also removes from the group the consumers that hold nothing and
 // have been idle for Options.ConsumerTTL, so that names of workers that are

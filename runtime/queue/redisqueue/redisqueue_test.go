@@ -53,6 +53,52 @@ func TestConformance(t *testing.T) {
 	queuetest.Run(t, func(t *testing.T) queue.Queue { return openQueue(t, redistest.Options(t)) })
 }
 
+func TestInventoryConformance(t *testing.T) {
+	t.Parallel()
+	queuetest.RunInventory(t, func(t *testing.T) queue.Queue { return openQueue(t, redistest.Options(t)) })
+}
+
+// TestEpochAfterDataLoss deletes the queue's keys, as a restart of a Redis
+// without persistence does, and checks that Epoch changes once and that
+// Held then sees only what was enqueued since.
+func TestEpochAfterDataLoss(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, q, c := setup(t)
+	e1, err := q.Epoch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := queue.Message{DAGID: "d", RunID: "r", TaskID: "lost", MapIndex: -1, TryNumber: 1}
+	if err := q.Enqueue(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Del(ctx, q.EpochKey(), q.StreamKey("")).Err(); err != nil {
+		t.Fatal(err)
+	}
+	m.TaskID = "new"
+	if err := q.Enqueue(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	e2, err := q.Epoch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e2 == e1 || e2 == "" {
+		t.Errorf("Epoch after the data loss = %q, want a new token (was %q)", e2, e1)
+	}
+	if e3, err := q.Epoch(ctx); err != nil || e3 != e2 {
+		t.Errorf("Epoch again = %q, %v; want %q", e3, err, e2)
+	}
+	ms, err := q.Held(ctx, "", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 || ms[0].TaskID != "new" {
+		t.Errorf("Held = %+v, want only the message enqueued after the loss", ms)
+	}
+}
+
 func TestNotifierConformance(t *testing.T) {
 	t.Parallel()
 	queuetest.RunNotifier(t, func(t *testing.T) queue.Notifier { return openNotifier(t, redistest.Options(t)) })
