@@ -176,6 +176,8 @@ func (s *Scheduler) createRunsOf(ctx context.Context, dag *store.DAG, now time.T
 
 // startQueuedRuns moves queued runs of unpaused DAGs to running, oldest
 // logical date first, while the DAG has fewer than max_active_runs running.
+// Queued backfill runs are left to Backfill, which starts them within its
+// own limit (BackfillParams.MaxActiveRuns).
 func (s *Scheduler) startQueuedRuns(ctx context.Context, now time.Time, st *TickStats) error {
 	queued, err := s.Store.RunList(ctx, &store.RunListParams{States: []dags.DagRunState{dags.DagRunStateQueued}})
 	if err != nil || len(queued) == 0 {
@@ -190,6 +192,9 @@ func (s *Scheduler) startQueuedRuns(ctx context.Context, now time.Time, st *Tick
 	// RunList returns newest first; start the oldest first.
 	for i := len(queued) - 1; i >= 0; i-- {
 		run := queued[i]
+		if run.RunType == dags.RunTypeBackfill {
+			continue // started by Backfill only
+		}
 		dag, ok := dagCache[run.DagID]
 		if !ok {
 			dag, err = s.Store.DAGGet(ctx, run.DagID)
