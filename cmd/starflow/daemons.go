@@ -11,6 +11,7 @@ import (
 
 	"github.com/starflow-dev/starflow/runtime/dagprocessor"
 	"github.com/starflow-dev/starflow/runtime/executor"
+	"github.com/starflow-dev/starflow/runtime/scheduler"
 	"github.com/starflow-dev/starflow/runtime/store"
 )
 
@@ -25,7 +26,12 @@ func workerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "hostname", Usage: "the name recorded on the tasks this worker runs", EnvVars: []string{"STARFLOW_HOSTNAME"}, Value: hostname()},
 		&cli.DurationFlag{Name: "grace", Usage: "on SIGTERM, how long running tasks may finish before they are stopped and marked for retry", EnvVars: []string{"STARFLOW_DRAIN_GRACE"}, Value: executor.DefaultDrainGrace},
 		&cli.StringFlag{Name: "log-dir", Usage: "also keep task logs in this folder", EnvVars: []string{"STARFLOW_LOG_DIR"}},
+		&cli.DurationFlag{Name: "heartbeat", Usage: "how often running tasks tell the scheduler they are alive; keep it well under the scheduler's --zombie-timeout (standalone: at most a fifth of it unless set)", EnvVars: []string{"STARFLOW_HEARTBEAT_INTERVAL"}, Value: executor.DefaultHeartbeatInterval},
 	}
+}
+
+func zombieTimeoutFlag() *cli.DurationFlag {
+	return &cli.DurationFlag{Name: "zombie-timeout", Usage: "a running task without a heartbeat for this long is failed or retried (its worker died)", EnvVars: []string{"STARFLOW_ZOMBIE_TIMEOUT"}, Value: scheduler.DefaultZombieTimeout}
 }
 
 func standaloneCommand() *cli.Command {
@@ -39,6 +45,7 @@ func standaloneCommand() *cli.Command {
 			dagsFolderFlag(),
 			&cli.StringFlag{Name: "database-url", Usage: "metadata database", Value: store.DefaultDatabaseURL},
 			&cli.DurationFlag{Name: "rescan", Usage: "rescan the DAG folder this often besides watching it", Value: dagprocessor.DefaultRescan},
+			zombieTimeoutFlag(),
 		}, workerFlags()...),
 		Action: func(c *cli.Context) error {
 			return runDaemon(c, engineConfig{
@@ -61,6 +68,7 @@ func schedulerCommand() *cli.Command {
 			databaseURLFlag(),
 			redisURLFlag(),
 			&cli.DurationFlag{Name: "rescan", Usage: "rescan the DAG folder this often besides watching it", Value: dagprocessor.DefaultRescan},
+			zombieTimeoutFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.String("redis-url") == "" {
@@ -105,6 +113,25 @@ func runDaemon(c *cli.Context, cfg engineConfig) error {
 		cfg.hostname = c.String("hostname")
 		cfg.drainGrace = c.Duration("grace")
 		cfg.logDir = c.String("log-dir")
+		cfg.heartbeat = c.Duration("heartbeat")
+		if cfg.heartbeat <= 0 {
+			return usageError("--heartbeat must be positive, not %s", cfg.heartbeat)
+		}
+	}
+	if cfg.schedule {
+		cfg.zombieTimeout = c.Duration("zombie-timeout")
+		if cfg.zombieTimeout <= 0 {
+			return usageError("--zombie-timeout must be positive, not %s", cfg.zombieTimeout)
+		}
+	}
+	if cfg.schedule && cfg.work {
+		// One process: keep the heartbeats well within the zombie timeout.
+		if !c.IsSet("heartbeat") {
+			cfg.heartbeat = min(cfg.heartbeat, cfg.zombieTimeout/5)
+		}
+		if 3*cfg.heartbeat > cfg.zombieTimeout {
+			return usageError("--heartbeat %s must be at most a third of --zombie-timeout %s, or live tasks would be taken for zombies", cfg.heartbeat, cfg.zombieTimeout)
+		}
 	}
 	if cfg.parse {
 		cfg.rescan = c.Duration("rescan")

@@ -38,6 +38,10 @@ type engineConfig struct {
 	drainGrace  time.Duration
 	rescan      time.Duration
 	logDir      string
+	// heartbeat paces a worker's heartbeats; zombieTimeout is how long the
+	// scheduler waits for them.
+	heartbeat     time.Duration
+	zombieTimeout time.Duration
 }
 
 // engine is a wired Starflow: store, queue, DAG versions, and the parts
@@ -87,7 +91,7 @@ func newEngine(ctx context.Context, cfg engineConfig, logger *slog.Logger) (*eng
 		return call.Bundle{Dir: dir, EntryFile: v.EntryFile, Files: v.Files}, nil
 	}, versionCacheSize)
 
-	e.sched = scheduler.New(st, e.queue, e.versions, logger, scheduler.Config{})
+	e.sched = scheduler.New(st, e.queue, e.versions, logger, scheduler.Config{ZombieTimeout: cfg.zombieTimeout})
 	e.sched.Notifier = e.notifier
 	e.sched.Callbacks = &executor.RunCallbacks{Store: st, DAGs: e.versions, Runner: newTryRunner(logger), Logger: logger}
 	if cfg.parse {
@@ -96,19 +100,20 @@ func newEngine(ctx context.Context, cfg engineConfig, logger *slog.Logger) (*eng
 	}
 	if cfg.work {
 		e.worker = &executor.Worker{
-			Store:       st,
-			Queue:       e.queue,
-			DAGs:        e.versions,
-			Runner:      newTryRunner(logger),
-			Notifier:    e.notifier,
-			AfterTry:    e.sched.AdvanceAndDispatch,
-			Queues:      cfg.queues,
-			Concurrency: cfg.concurrency,
-			Hostname:    cfg.hostname,
-			DrainGrace:  cfg.drainGrace,
-			Masker:      secrets.NewMasker(),
-			LogDir:      cfg.logDir,
-			Logger:      logger,
+			Store:             st,
+			Queue:             e.queue,
+			DAGs:              e.versions,
+			Runner:            newTryRunner(logger),
+			Notifier:          e.notifier,
+			AfterTry:          e.sched.AdvanceAndDispatch,
+			Queues:            cfg.queues,
+			Concurrency:       cfg.concurrency,
+			Hostname:          cfg.hostname,
+			DrainGrace:        cfg.drainGrace,
+			HeartbeatInterval: cfg.heartbeat,
+			Masker:            secrets.NewMasker(),
+			LogDir:            cfg.logDir,
+			Logger:            logger,
 		}
 	}
 	return e, nil
@@ -118,6 +123,13 @@ func newEngine(ctx context.Context, cfg engineConfig, logger *slog.Logger) (*eng
 // processor and the scheduler at once, the worker after draining its
 // running tries. It returns the first error that stopped a part.
 func (e *engine) run(ctx context.Context) error {
+	if e.cfg.schedule && e.cfg.redisURL == "" {
+		// The in-process queue starts empty: what a previous process had
+		// queued is queued again.
+		if _, err := e.sched.RequeueLost(ctx, time.Now()); err != nil {
+			e.logger.Warn("could not queue again the task instances of a previous process", "err", err)
+		}
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
 	start := func(name string, fn func(context.Context) error) {

@@ -3,7 +3,9 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -30,6 +32,53 @@ func TestScripts(t *testing.T) {
 			env.Setenv("NO_COLOR", "1")
 			return nil
 		},
+		Cmds:                map[string]func(ts *testscript.TestScript, neg bool, args []string){"waitfor": cmdWaitfor},
 		RequireExplicitExec: false,
 	})
+}
+
+// waitforInterval is how often waitfor runs its command again.
+const waitforInterval = 100 * time.Millisecond
+
+// cmdWaitfor is the script command
+//
+//	waitfor TIMEOUT REGEXP COMMAND [ARGS...]
+//
+// It runs COMMAND (such as `starflow dags list-runs …`) every 100 ms until
+// its stdout matches REGEXP (multi-line: ^ and $ match at line ends), its
+// exit code ignored, and fails with the last output after TIMEOUT. Like
+// exec, it leaves the last stdout and stderr for the commands that follow.
+//
+// The command runs as a subprocess with the script's environment and
+// folder rather than through run() in this process: scripts run in
+// parallel, and urfave/cli writes package variables on every run.
+func cmdWaitfor(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! waitfor")
+	}
+	if len(args) < 3 {
+		ts.Fatalf("usage: waitfor TIMEOUT REGEXP COMMAND [ARGS...]")
+	}
+	timeout, err := time.ParseDuration(args[0])
+	if err != nil || timeout <= 0 {
+		ts.Fatalf("waitfor: bad timeout %q", args[0])
+	}
+	re, err := regexp.Compile("(?m)" + args[1])
+	if err != nil {
+		ts.Fatalf("waitfor: %v", err)
+	}
+	start := time.Now()
+	for attempt := 1; ; attempt++ {
+		err := ts.Exec(args[2], args[3:]...)
+		stdout := ts.ReadFile("stdout")
+		if re.MatchString(stdout) {
+			ts.Logf("waitfor: matched after %s (%d runs)", time.Since(start).Round(time.Millisecond), attempt)
+			return
+		}
+		if time.Since(start) >= timeout {
+			ts.Fatalf("waitfor: no match for %q after %s (%d runs); the last run exited with %v:\n%s%s",
+				args[1], timeout, attempt, err, stdout, ts.ReadFile("stderr"))
+		}
+		time.Sleep(waitforInterval)
+	}
 }

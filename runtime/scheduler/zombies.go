@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -46,4 +47,38 @@ func (s *Scheduler) failZombies(ctx context.Context, now time.Time, st *TickStat
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// RequeueLost returns to scheduled the task instances queued before
+// queuedBefore, so that the next dispatch queues them again. It is for an
+// in-process queue at startup: the messages of everything a dead process
+// had queued died with it, and without this those task instances would
+// wait in queued forever. It returns how many went back.
+func (s *Scheduler) RequeueLost(ctx context.Context, queuedBefore time.Time) (int, error) {
+	queued, err := s.Store.TaskInstanceList(ctx, &store.TaskInstanceListParams{States: []dags.TaskState{dags.TaskStateQueued}})
+	if err != nil {
+		return 0, fmt.Errorf("list queued task instances: %w", err)
+	}
+	back := make([]*store.TaskInstanceSetStateParams, 0, len(queued))
+	for _, ti := range queued {
+		if ti.QueuedAt.Before(queuedBefore) {
+			back = append(back, &store.TaskInstanceSetStateParams{Key: ti.TaskInstanceKey, From: []dags.TaskState{dags.TaskStateQueued},
+				FromTryNumber: ti.TryNumber, To: dags.TaskStateScheduled})
+		}
+	}
+	if len(back) == 0 {
+		return 0, nil
+	}
+	applied, err := s.Store.TaskInstancesSetStates(ctx, back)
+	if err != nil {
+		return 0, fmt.Errorf("return lost task instances to scheduled: %w", err)
+	}
+	n := 0
+	for i, ok := range applied {
+		if ok {
+			n++
+			s.Logger.Warn("task instance queued by a stopped process: queued again", "task", back[i].Key.String(), "try", back[i].FromTryNumber)
+		}
+	}
+	return n, nil
 }
