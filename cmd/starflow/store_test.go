@@ -61,9 +61,9 @@ func expect(t *testing.T, wantCode int, wantOut string, args ...string) string {
 func TestDBMigrateAndCheck(t *testing.T) {
 	db := "sqlite://" + filepath.Join(t.TempDir(), "starflow.db")
 	expect(t, exitFailed, "run `starflow db migrate`", "db", "check", "--database-url", db)
-	expect(t, exitOK, "schema migrated from version 0 to 1", "db", "migrate", "--database-url", db)
-	expect(t, exitOK, "schema already at version 1", "db", "migrate", "--database-url", db)
-	expect(t, exitOK, "ok, schema version 1", "db", "check", "--database-url", db)
+	expect(t, exitOK, "schema migrated from version 0 to 2", "db", "migrate", "--database-url", db)
+	expect(t, exitOK, "schema already at version 2", "db", "migrate", "--database-url", db)
+	expect(t, exitOK, "ok, schema version 2", "db", "check", "--database-url", db)
 
 	expect(t, exitUsage, "unknown scheme", "db", "check", "--database-url", "mysql://u:p@h/db")
 	_, errOut, code := storeCLI(t, "db", "check", "--database-url", "postgres://starflow:hunter2@127.0.0.1:1/db?connect_timeout=2")

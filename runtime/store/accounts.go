@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // User is a webserver user. PasswordHash is a bcrypt hash; the store never
 // sees a plain password. Role is the web/auth role name ("admin", "op",
@@ -91,4 +94,70 @@ type SchedulerHeartbeatParams struct {
 	StartedAt time.Time
 	// At is the time of the heartbeat; zero means now.
 	At time.Time
+}
+
+// ValidUsername reports whether name may be a username: 1 to 64 letters,
+// digits, '.', '_', '-' or '@'.
+func ValidUsername(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-', r == '@':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Normalize checks p.
+func (p *UserCreateParams) Normalize() error {
+	if !ValidUsername(p.Username) {
+		return fmt.Errorf("user %q: a username is 1 to 64 letters, digits, '.', '_', '-' or '@': %w", p.Username, ErrInvalid)
+	}
+	if p.PasswordHash == "" || p.Role == "" {
+		return fmt.Errorf("user %q: password hash and role are required: %w", p.Username, ErrInvalid)
+	}
+	return nil
+}
+
+// Normalize checks p.
+func (p *UserUpdateParams) Normalize() error {
+	if (p.PasswordHash != nil && *p.PasswordHash == "") || (p.Role != nil && *p.Role == "") {
+		return fmt.Errorf("user %q: empty password hash or role: %w", p.Username, ErrInvalid)
+	}
+	return nil
+}
+
+// Normalize checks p.
+func (p *APITokenCreateParams) Normalize() error {
+	if p.Name == "" || len(p.Name) > 128 || p.Username == "" || p.Hash == "" {
+		return fmt.Errorf("api token %q of %q: name (at most 128 bytes), user and hash are required: %w", p.Name, p.Username, ErrInvalid)
+	}
+	return nil
+}
+
+// Normalize checks p and fills in defaults.
+func (p *WorkerHeartbeatParams) Normalize() error {
+	if p.Consumer == "" {
+		return fmt.Errorf("worker heartbeat: empty consumer: %w", ErrInvalid)
+	}
+	if p.Queues == nil {
+		p.Queues = []string{}
+	}
+	p.At = TimeOrNow(p.At)
+	p.StartedAt = Truncate(p.StartedAt)
+	return nil
+}
+
+// Normalize checks p and fills in defaults.
+func (p *SchedulerHeartbeatParams) Normalize() error {
+	if p.ID == "" {
+		return fmt.Errorf("scheduler heartbeat: empty id: %w", ErrInvalid)
+	}
+	p.At = TimeOrNow(p.At)
+	p.StartedAt = Truncate(p.StartedAt)
+	return nil
 }

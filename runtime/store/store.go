@@ -137,6 +137,48 @@ type Store interface {
 	// PoolDelete deletes a pool; the default pool cannot be deleted.
 	PoolDelete(ctx context.Context, name string) error
 
+	// UserCreate creates a webserver user; ErrConflict when the username
+	// is taken.
+	UserCreate(ctx context.Context, p *UserCreateParams) (*User, error)
+	// UserGet returns one user or an error wrapping ErrNotFound.
+	UserGet(ctx context.Context, username string) (*User, error)
+	// UserList returns every user by username.
+	UserList(ctx context.Context) ([]*User, error)
+	// UserUpdate changes a user's password hash or role; ErrNotFound when
+	// absent.
+	UserUpdate(ctx context.Context, p *UserUpdateParams) (*User, error)
+	// UserDelete deletes a user and its API tokens; ErrNotFound when
+	// absent.
+	UserDelete(ctx context.Context, username string) error
+
+	// APITokenCreate stores a new API token's hash.
+	APITokenCreate(ctx context.Context, p *APITokenCreateParams) (*APIToken, error)
+	// APITokenGetByHash returns the token with the given hash or an error
+	// wrapping ErrNotFound.
+	APITokenGetByHash(ctx context.Context, hash string) (*APIToken, error)
+	// APITokenList returns the tokens of one user, or of every user when
+	// username is empty, by user and name.
+	APITokenList(ctx context.Context, username string) ([]*APIToken, error)
+	// APITokenDelete deletes a token; ErrNotFound when absent.
+	APITokenDelete(ctx context.Context, id int64) error
+
+	// WorkerHeartbeat records a worker's state (upsert).
+	WorkerHeartbeat(ctx context.Context, p *WorkerHeartbeatParams) error
+	// WorkerList returns every worker that has reported, by consumer.
+	WorkerList(ctx context.Context) ([]*Worker, error)
+	// WorkerDelete forgets a worker (on clean shutdown); ErrNotFound when
+	// absent.
+	WorkerDelete(ctx context.Context, consumer string) error
+	// WorkerPrune forgets workers silent since before the given time and
+	// returns how many.
+	WorkerPrune(ctx context.Context, before time.Time) (int, error)
+
+	// SchedulerHeartbeat records a scheduler's heartbeat (upsert).
+	SchedulerHeartbeat(ctx context.Context, p *SchedulerHeartbeatParams) error
+	// SchedulerHeartbeatList returns every scheduler's last heartbeat,
+	// newest first.
+	SchedulerHeartbeatList(ctx context.Context) ([]*SchedulerHeartbeat, error)
+
 	// SchemaStatus reports the schema version against the binary's.
 	SchemaStatus(ctx context.Context) (SchemaStatus, error)
 	// Migrate upgrades the schema to the binary's version.

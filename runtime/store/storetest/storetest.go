@@ -64,6 +64,10 @@ func Run(t *testing.T, h Harness) {
 		{"connections", testConnections},
 		{"pools", testPools},
 		{"schema status", testSchemaStatus},
+		{"users", testUsers},
+		{"api tokens", testAPITokens},
+		{"workers", testWorkers},
+		{"scheduler heartbeats", testSchedulerHeartbeats},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
