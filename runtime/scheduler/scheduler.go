@@ -25,6 +25,12 @@ type Config struct {
 	// ZombieTimeout is how long a running task instance may go without a
 	// heartbeat before it is failed or retried.
 	ZombieTimeout time.Duration
+	// ReconcileAfter is how long a task instance may stay queued without
+	// its queue holding its message before it is queued again (see
+	// Reconcile); a delivery not extended for this long counts as lost.
+	// Reconciliation runs every half of it, and at once when the queue
+	// lost its content.
+	ReconcileAfter time.Duration
 }
 
 // Defaults of Config.
@@ -33,6 +39,7 @@ const (
 	DefaultMaxRunsPerDAGPerTick = 1000
 	DefaultParallelism          = 32
 	DefaultZombieTimeout        = 5 * time.Minute
+	DefaultReconcileAfter       = 30 * time.Second
 )
 
 func (c Config) withDefaults() Config {
@@ -47,6 +54,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ZombieTimeout <= 0 {
 		c.ZombieTimeout = DefaultZombieTimeout
+	}
+	if c.ReconcileAfter <= 0 {
+		c.ReconcileAfter = DefaultReconcileAfter
 	}
 	return c
 }
@@ -67,6 +77,7 @@ type Scheduler struct {
 	Config    Config
 
 	wake chan struct{}
+	rec  reconcileState
 }
 
 // RunCallbacks runs a DAG's on_success_callback or on_failure_callback
@@ -92,6 +103,7 @@ type TickStats struct {
 	Queued       int // task instances handed to the queue
 	Zombies      int
 	TimedOut     int
+	Reconciled   int // queued task instances whose message was lost, queued again
 }
 
 func (t *TickStats) add(o TickStats) {
@@ -102,11 +114,13 @@ func (t *TickStats) add(o TickStats) {
 	t.Queued += o.Queued
 	t.Zombies += o.Zombies
 	t.TimedOut += o.TimedOut
+	t.Reconciled += o.Reconciled
 }
 
 // Tick is one deterministic scheduling pass at time now: create the runs
 // that are due, start queued runs within max_active_runs, fail zombies and
-// timed-out runs, advance every running run, and queue what is ready. A
+// timed-out runs, advance every running run, reconcile the queue with the
+// store when due, and queue what is ready. A
 // failure of one DAG or run is logged and does not stop the others.
 func (s *Scheduler) Tick(ctx context.Context, now time.Time) (TickStats, error) {
 	var st TickStats
@@ -118,6 +132,7 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (TickStats, error) 
 		{"start queued runs", s.startQueuedRuns},
 		{"fail zombies", s.failZombies},
 		{"advance running runs", s.advanceRunning},
+		{"reconcile the queue", s.reconcileStep},
 		{"dispatch", s.dispatchStep},
 	}
 	var errs []error
