@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -178,6 +179,11 @@ type loop struct {
 
 	mu   sync.Mutex
 	held map[string]queue.Delivery // deliveries being handled, by heldID
+
+	// storeDown is set when a store call fails for a reason retrying may
+	// fix (the database is unreachable); serve then takes no new work
+	// until the store answers a ping.
+	storeDown atomic.Bool
 }
 
 // Run serves the queues until ctx ends, then stops receiving, lets the
@@ -302,6 +308,9 @@ func (l *loop) serve(ctx context.Context) error {
 	var nextReclaim time.Time // zero: reclaim at once
 	failures := 0
 	for ctx.Err() == nil {
+		if l.storeDown.Load() && !l.waitForStore(ctx) {
+			return nil
+		}
 		free := cap(l.slots) - len(l.slots) // only serve takes slots
 		if free == 0 {
 			select {
@@ -348,6 +357,33 @@ func (l *loop) serve(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// waitForStore pings the store with back-off until it answers, so that
+// a worker cut off from the database takes no deliveries it could not
+// start. It reports false when ctx ended first.
+func (l *loop) waitForStore(ctx context.Context) bool {
+	l.log.Warn("metadata store unreachable: taking no new work until it answers")
+	for failures := 1; ; failures++ {
+		err := l.w.Store.Ping(ctx)
+		if err == nil {
+			l.storeDown.Store(false)
+			l.log.Info("metadata store reachable again: taking work")
+			return true
+		}
+		delay := storeBackoff.Delay(failures)
+		l.log.Debug("metadata store still unreachable", "err", err, "retry_in", delay)
+		if !sleep(ctx, delay) {
+			return false
+		}
+	}
+}
+
+// noteStoreErr records that the store failed in a way retrying may fix.
+func (l *loop) noteStoreErr(err error) {
+	if err != nil && !permanent(err) {
+		l.storeDown.Store(true)
+	}
 }
 
 // heldID names a delivery uniquely: ids are unique only within a named
@@ -590,6 +626,7 @@ func (l *loop) heartbeatLoop(ctx context.Context, log *slog.Logger, key store.Ta
 			cancel(errTaskChanged)
 			return
 		case err != nil && ctx.Err() == nil:
+			l.noteStoreErr(err)
 			log.Warn("heartbeat failed", "err", err)
 		}
 	}
@@ -641,6 +678,7 @@ func (l *loop) setState(ctx context.Context, log *slog.Logger, p *store.TaskInst
 		attempts++
 		var err error
 		ti, err = l.w.Store.TaskInstanceSetState(ctx, p)
+		l.noteStoreErr(err)
 		if errors.Is(err, store.ErrStale) && attempts > 1 {
 			if cur, gerr := l.w.Store.TaskInstanceGet(ctx, p.Key); gerr == nil && p.Matches(cur) {
 				ti = cur

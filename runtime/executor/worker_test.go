@@ -808,3 +808,58 @@ func BenchmarkWorkerTries(b *testing.B) {
 		})
 	}
 }
+
+// outageStore is a real store that, while down, fails the calls a worker
+// makes to start and record tries as an unreachable database does.
+type outageStore struct {
+	store.Store
+	down  atomic.Bool
+	pings atomic.Int32
+}
+
+var errUnreachable = errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
+
+func (o *outageStore) TaskInstanceSetState(ctx context.Context, p *store.TaskInstanceSetStateParams) (*store.TaskInstance, error) {
+	if o.down.Load() {
+		return nil, errUnreachable
+	}
+	return o.Store.TaskInstanceSetState(ctx, p)
+}
+
+func (o *outageStore) Ping(ctx context.Context) error {
+	o.pings.Add(1)
+	if o.down.Load() {
+		return errUnreachable
+	}
+	return o.Store.Ping(ctx)
+}
+
+func TestWorkerTakesNoWorkWhileTheStoreIsUnreachable(t *testing.T) {
+	t.Parallel()
+	o := &outageStore{Store: testdb.SQLite(t)}
+	e := newEnv(t, o, task{id: "a"}, task{id: "b"})
+	ma, mb := e.readyTry("a", 1), e.readyTry("b", 1)
+	o.down.Store(true)
+	e.start()
+	e.enqueue(ma)
+	waitFor(t, "the worker to ping the store", func() bool { return o.pings.Load() > 0 })
+	e.enqueue(mb)
+	time.Sleep(300 * time.Millisecond)
+	ready, pending, err := e.q.Depth(context.Background(), queue.DefaultQueue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ready != 1 || pending != 1 {
+		t.Errorf("during the outage the queue has %d ready, %d pending; want b left ready and only a taken", ready, pending)
+	}
+	o.down.Store(false)
+	for _, id := range []string{"a", "b"} {
+		if ti := e.waitState(id, dags.TaskStateSuccess, dags.TaskStateFailed); ti.State != dags.TaskStateSuccess || ti.TryNumber != 1 {
+			t.Errorf("%s: %s at try %d, want success at try 1", id, ti.State, ti.TryNumber)
+		}
+		if n := e.callsOf(id); n != 1 {
+			t.Errorf("%s ran %d times, want once", id, n)
+		}
+	}
+	e.waitDrained()
+}
