@@ -11,6 +11,10 @@
 // in the store (a duplicate delivery loses it and does nothing), runs the
 // try with store-backed XCom, variables, connections and streamed logs,
 // sends heartbeats, records the outcome, calls the scheduler's
-// mini-scheduler and acknowledges the message. RunCallbacks runs DAG-level
-// callbacks when the scheduler finishes a run.
+// mini-scheduler and acknowledges the message. Every heartbeat it also
+// records itself in the store's list of workers (queues, tries running,
+// slots) for `starflow workers list`, and removes itself on a clean
+// shutdown. When the store stops answering, it takes no new deliveries
+// until a ping succeeds. RunCallbacks runs DAG-level callbacks when the
+// scheduler finishes a run.
 package executor

@@ -173,9 +173,11 @@ type loop struct {
 	stores       context.Context
 	cancelStores context.CancelFunc
 
-	slots    chan struct{} // one token per delivery being handled
-	released chan struct{}
-	wg       sync.WaitGroup
+	slots      chan struct{} // one token per delivery being handled
+	released   chan struct{}
+	registered chan struct{} // closed when registerLoop returns
+	started    time.Time
+	wg         sync.WaitGroup
 
 	mu   sync.Mutex
 	held map[string]queue.Delivery // deliveries being handled, by heldID
@@ -204,6 +206,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	go func() {
 		defer close(extendDone)
 		l.extendLoop(extendCtx)
+	}()
+	go func() {
+		defer close(l.registered)
+		l.registerLoop(extendCtx)
 	}()
 
 	runErr := l.serve(ctx)
@@ -236,6 +242,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	l.cancelTries(errShutdown)
 	stopExtend()
 	<-extendDone
+	<-l.registered
+	l.unregister()
 	l.log.Info("worker stopped")
 	return runErr
 }
@@ -263,6 +271,8 @@ func (w *Worker) newLoop(ctx context.Context) (*loop, error) {
 		grace:       w.DrainGrace,
 		held:        map[string]queue.Delivery{},
 		released:    make(chan struct{}, 1),
+		registered:  make(chan struct{}),
+		started:     w.now(),
 	}
 	if l.log == nil {
 		l.log = slog.Default()
@@ -417,6 +427,40 @@ func (l *loop) extendLoop(ctx context.Context) {
 			}
 			l.log.Log(ctx, level, "extending deliveries failed", "err", err)
 		}
+	}
+}
+
+// registerLoop records the worker's state in the store (store.Worker:
+// queues, tries running, slots) at once and then every heartbeat, for
+// `starflow workers list` and the UI. A failed write means the store may
+// be unreachable, so serve pauses until it answers.
+func (l *loop) registerLoop(ctx context.Context) {
+	t := time.NewTicker(l.heartbeat)
+	defer t.Stop()
+	for {
+		err := l.w.Store.WorkerHeartbeat(ctx, &store.WorkerHeartbeatParams{
+			Consumer: l.consumer, Hostname: l.hostname, Queues: queue.QueueNames(l.w.Queues),
+			Running: len(l.w.Running()), Slots: l.concurrency, StartedAt: l.started, At: l.w.now(),
+		})
+		if err != nil && ctx.Err() == nil {
+			l.noteStoreErr(err)
+			l.log.Warn("worker heartbeat not recorded", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// unregister removes the worker from the store's list on a clean
+// shutdown; a worker that dies stays listed with its last heartbeat.
+func (l *loop) unregister() {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(l.stores), 5*time.Second)
+	defer cancel()
+	if err := l.w.Store.WorkerDelete(ctx, l.consumer); err != nil && !errors.Is(err, store.ErrNotFound) {
+		l.log.Warn("worker not removed from the list of workers", "err", err)
 	}
 }
 

@@ -863,3 +863,44 @@ func TestWorkerTakesNoWorkWhileTheStoreIsUnreachable(t *testing.T) {
 	}
 	e.waitDrained()
 }
+
+func TestWorkerListsItselfInTheStore(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	block := func(ctx context.Context, _ *operators.Call) (*operators.Result, error) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return operators.Success(nil), nil
+	}
+	st := testdb.SQLite(t)
+	e := newEnv(t, st, task{id: "slow", op: block})
+	e.w.Queues = []string{"default", "gpu"}
+	e.w.Consumer = "listed:1"
+	e.queueTry("slow", 1)
+	stop := e.start()
+	list := func() []*store.Worker {
+		ws, err := st.WorkerList(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ws
+	}
+	waitFor(t, "the worker to report a running try", func() bool {
+		ws := list()
+		return len(ws) == 1 && ws[0].Running == 1
+	})
+	w := list()[0]
+	if w.Consumer != "listed:1" || w.Hostname != testHost || strings.Join(w.Queues, ",") != "default,gpu" || w.Slots != 4 {
+		t.Errorf("listed as %+v", w)
+	}
+	first := w.LastHeartbeat
+	waitFor(t, "a later heartbeat", func() bool { return list()[0].LastHeartbeat.After(first) })
+	close(release)
+	e.waitState("slow", dags.TaskStateSuccess)
+	stop()
+	if ws := list(); len(ws) != 0 {
+		t.Errorf("after a clean shutdown the store lists %+v, want no worker", ws[0])
+	}
+}
