@@ -1,0 +1,74 @@
+package ui
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+
+	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/runtime/scheduler"
+)
+
+// clear clears one task instance (form fields: downstream, upstream,
+// only_failed) so it runs again, then sends the user back to return.
+func (h *handler) clear(w http.ResponseWriter, r *http.Request) {
+	if !h.allowed(w, r, permClear) {
+		return
+	}
+	dagID, runID, taskID := r.PathValue("dag"), r.PathValue("run"), r.PathValue("task")
+	var opts [3]bool
+	for i, name := range []string{"downstream", "upstream", "only_failed"} {
+		v, err := formBool(r, name)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		opts[i] = v
+	}
+	keys, err := h.Scheduler.Clear(r.Context(), scheduler.ClearParams{
+		DAGID:      dagID,
+		RunID:      runID,
+		TaskRegex:  "^" + regexp.QuoteMeta(taskID) + "$",
+		Downstream: opts[0],
+		Upstream:   opts[1],
+		OnlyFailed: opts[2],
+	})
+	if err != nil {
+		h.fail(w, r, fmt.Errorf("clear %s/%s/%s: %w", dagID, runID, taskID, err))
+		return
+	}
+	h.Logger.Info("ui: cleared task instances", "dag_id", dagID, "run_id", runID, "task_id", taskID, "cleared", len(keys), "user", userName(r))
+	h.done(w, r, dagURL(dagID, "grid"))
+}
+
+// mark marks one task instance success or failed (form fields: state,
+// downstream).
+func (h *handler) mark(w http.ResponseWriter, r *http.Request) {
+	if !h.allowed(w, r, permMark) {
+		return
+	}
+	dagID, runID, taskID := r.PathValue("dag"), r.PathValue("run"), r.PathValue("task")
+	state := dags.TaskState(r.FormValue("state"))
+	if state != dags.TaskStateSuccess && state != dags.TaskStateFailed {
+		h.fail(w, r, errorf(http.StatusBadRequest, "state must be success or failed, not %q", state))
+		return
+	}
+	downstream, err := formBool(r, "downstream")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	keys, err := h.Scheduler.MarkState(r.Context(), scheduler.MarkParams{DAGID: dagID, RunID: runID, TaskID: taskID, State: state, Downstream: downstream})
+	if err != nil {
+		h.fail(w, r, fmt.Errorf("mark %s/%s/%s %s: %w", dagID, runID, taskID, state, err))
+		return
+	}
+	h.Logger.Info("ui: marked task instances", "dag_id", dagID, "run_id", runID, "task_id", taskID, "state", state, "marked", len(keys), "user", userName(r))
+	h.done(w, r, dagURL(dagID, "grid"))
+}
+
+// done ends an action: back to the form's return path (or fallback) with
+// 303, which htmx follows too.
+func (h *handler) done(w http.ResponseWriter, r *http.Request, fallback string) {
+	http.Redirect(w, r, safeReturn(r.FormValue("return"), fallback), http.StatusSeeOther)
+}

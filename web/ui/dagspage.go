@@ -1,0 +1,207 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/runtime/store"
+)
+
+// runStates are the run states the DAG list counts, in Airflow's order.
+var runStates = []dags.DagRunState{dags.DagRunStateQueued, dags.DagRunStateRunning, dags.DagRunStateSuccess, dags.DagRunStateFailed}
+
+// dagListPage is the DAG list: filters, import errors and one row per DAG.
+type dagListPage struct {
+	Query  string
+	Tag    string
+	Status string // "", "active" (unpaused) or "paused"
+	// AllTags are the tags of every DAG, for the tag filter.
+	AllTags      []string
+	ImportErrors []*store.ImportError
+	Rows         []*dagRow
+	Total        int
+	// Live is set while a run is queued or running: the table polls.
+	Live bool
+	// TableURL is the URL of the table fragment with the same filters.
+	TableURL string
+}
+
+func (p *dagListPage) title() string { return "DAGs" }
+
+// dagRow is one DAG with the number of its runs in each state.
+type dagRow struct {
+	DAG  *store.DAG
+	Runs []stateCount
+}
+
+// stateCount is a number of runs in one state.
+type stateCount struct {
+	State dags.DagRunState
+	Count int
+}
+
+// active reports whether the DAG has a queued or running run.
+func (r *dagRow) active() bool {
+	for _, c := range r.Runs {
+		if !c.State.Finished() && c.Count > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *handler) dagList(w http.ResponseWriter, r *http.Request) {
+	p, err := h.loadDAGList(r.Context(), r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "dags", p)
+}
+
+func (h *handler) dagTable(w http.ResponseWriter, r *http.Request) {
+	p, err := h.loadDAGList(r.Context(), r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.fragment(w, r, "dags", "dag-table", p)
+}
+
+// loadDAGList reads the DAG list with a fixed number of queries, whatever
+// the number of DAGs: the DAGs, the import errors, and one run count per
+// state.
+func (h *handler) loadDAGList(ctx context.Context, r *http.Request) (*dagListPage, error) {
+	q := r.URL.Query()
+	p := &dagListPage{Query: strings.TrimSpace(q.Get("q")), Tag: q.Get("tag"), Status: q.Get("status")}
+	p.TableURL = "/dags/_table?" + r.URL.RawQuery
+	active := true
+	list := &store.DAGListParams{Active: &active}
+	switch p.Status {
+	case "active":
+		f := false
+		list.Paused = &f
+	case "paused":
+		t := true
+		list.Paused = &t
+	case "":
+	default:
+		return nil, errorf(http.StatusBadRequest, "status must be active or paused, not %q", p.Status)
+	}
+	all, err := h.Store.DAGList(ctx, list)
+	if err != nil {
+		return nil, fmt.Errorf("list DAGs: %w", err)
+	}
+	if p.ImportErrors, err = h.Store.ImportErrorList(ctx); err != nil {
+		return nil, fmt.Errorf("list import errors: %w", err)
+	}
+	counts, err := h.runCounts(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	tags := map[string]bool{}
+	needle := strings.ToLower(p.Query)
+	for _, d := range all {
+		for _, t := range d.Tags {
+			tags[t] = true
+		}
+		if needle != "" && !strings.Contains(strings.ToLower(d.DagID), needle) {
+			continue
+		}
+		if p.Tag != "" && !slices.Contains(d.Tags, p.Tag) {
+			continue
+		}
+		row := &dagRow{DAG: d, Runs: countsOf(counts, d.DagID)}
+		p.Live = p.Live || row.active()
+		p.Rows = append(p.Rows, row)
+	}
+	p.Total = len(all)
+	for t := range tags {
+		p.AllTags = append(p.AllTags, t)
+	}
+	sort.Strings(p.AllTags)
+	return p, nil
+}
+
+// runCounts counts the runs of every DAG (or of one) in each state: one
+// query per state.
+func (h *handler) runCounts(ctx context.Context, dagID string) (map[dags.DagRunState]map[string]int, error) {
+	out := make(map[dags.DagRunState]map[string]int, len(runStates))
+	for _, s := range runStates {
+		c, err := h.Store.RunCount(ctx, &store.RunCountParams{DagID: dagID, States: []dags.DagRunState{s}})
+		if err != nil {
+			return nil, fmt.Errorf("count %s runs: %w", s, err)
+		}
+		out[s] = c
+	}
+	return out, nil
+}
+
+func countsOf(counts map[dags.DagRunState]map[string]int, dagID string) []stateCount {
+	out := make([]stateCount, len(runStates))
+	for i, s := range runStates {
+		out[i] = stateCount{State: s, Count: counts[s][dagID]}
+	}
+	return out
+}
+
+// pause pauses or unpauses a DAG (form field paused=true|false). An htmx
+// request gets the DAG's new row; a plain form is sent back to the list.
+func (h *handler) pause(w http.ResponseWriter, r *http.Request) {
+	if !h.allowed(w, r, permPause) {
+		return
+	}
+	dagID := r.PathValue("dag")
+	paused, err := formBool(r, "paused")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	if err := h.Store.DAGSetPaused(ctx, dagID, paused); err != nil {
+		h.fail(w, r, fmt.Errorf("pause DAG %s: %w", dagID, err))
+		return
+	}
+	h.Logger.Info("ui: DAG paused", "dag_id", dagID, "paused", paused, "user", userName(r))
+	if r.Header.Get("HX-Request") == "" {
+		http.Redirect(w, r, safeReturn(r.FormValue("return"), "/dags"), http.StatusSeeOther)
+		return
+	}
+	d, err := h.Store.DAGGet(ctx, dagID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	counts, err := h.runCounts(ctx, dagID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.fragment(w, r, "dags", "dag-row-fragment", &dagRow{DAG: d, Runs: countsOf(counts, dagID)})
+}
+
+// formBool reads a "true"/"false" form field.
+func formBool(r *http.Request, name string) (bool, error) {
+	switch v := r.FormValue(name); v {
+	case "true", "on", "1":
+		return true, nil
+	case "false", "off", "0", "":
+		return false, nil
+	default:
+		return false, errorf(http.StatusBadRequest, "%s must be true or false, not %q", name, v)
+	}
+}
+
+// safeReturn returns target when it is a local path, otherwise fallback,
+// so a form cannot send the user to another site.
+func safeReturn(target, fallback string) string {
+	if strings.HasPrefix(target, "/") && !strings.HasPrefix(target, "//") && !strings.HasPrefix(target, "/\\") {
+		return target
+	}
+	return fallback
+}

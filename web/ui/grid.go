@@ -1,0 +1,223 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/runtime/store"
+)
+
+// Grid sizes: how many runs the grid shows by default and at most.
+const (
+	DefaultGridRuns = 25
+	MaxGridRuns     = 365
+)
+
+// gridPage is a DAG's grid: runs as columns (oldest left), tasks as rows
+// in topological order.
+type gridPage struct {
+	DAG     *store.DAG
+	Runs    []*store.DagRun
+	Rows    []*gridRow
+	NumRuns int
+	// RunChoices are the run counts the page offers.
+	RunChoices []int
+	// Live is set while a shown run is queued or running: the grid polls.
+	Live bool
+	// TableURL is the grid fragment's URL with the same run count.
+	TableURL string
+	// Notice explains a degraded view (the DAG version could not be
+	// loaded, so tasks come unordered from the store).
+	Notice string
+}
+
+func (p *gridPage) title() string { return p.DAG.DagID + " · Grid" }
+
+// gridRow is one task across the shown runs.
+type gridRow struct {
+	TaskID   string
+	Operator string
+	// Depth is the task's task-group nesting, for indentation.
+	Depth int
+	Cells []gridCell
+}
+
+// gridCell is one task instance; an empty State means the run has no
+// instance of the task (it was added to the DAG later).
+type gridCell struct {
+	State dags.TaskState
+	Try   int
+}
+
+func (h *handler) grid(w http.ResponseWriter, r *http.Request) {
+	p, err := h.loadGrid(r.Context(), r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "grid", p)
+}
+
+func (h *handler) gridTable(w http.ResponseWriter, r *http.Request) {
+	p, err := h.loadGrid(r.Context(), r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.fragment(w, r, "grid", "grid-table", p)
+}
+
+// runCountParam reads ?runs=N (default DefaultGridRuns).
+func runCountParam(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("runs")
+	if v == "" {
+		return DefaultGridRuns, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > MaxGridRuns {
+		return 0, errorf(http.StatusBadRequest, "runs must be a number from 1 to %d, not %q", MaxGridRuns, v)
+	}
+	return n, nil
+}
+
+// loadGrid reads the DAG, its last runs and their task instances: one
+// query for the runs and one per run shown.
+func (h *handler) loadGrid(ctx context.Context, r *http.Request) (*gridPage, error) {
+	n, err := runCountParam(r)
+	if err != nil {
+		return nil, err
+	}
+	dagID := r.PathValue("dag")
+	dag, err := h.Store.DAGGet(ctx, dagID)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := h.Store.RunList(ctx, &store.RunListParams{DagID: dagID, Limit: n})
+	if err != nil {
+		return nil, fmt.Errorf("list runs of %s: %w", dagID, err)
+	}
+	slices.Reverse(runs) // newest on the right
+	p := &gridPage{DAG: dag, Runs: runs, NumRuns: n, RunChoices: runChoices(n), TableURL: dagURL(dagID, "grid", "_table") + "?runs=" + strconv.Itoa(n)}
+	tis := make([][]*store.TaskInstance, len(runs))
+	for i, run := range runs {
+		if !run.State.Finished() {
+			p.Live = true
+		}
+		if tis[i], err = h.Store.TaskInstanceList(ctx, &store.TaskInstanceListParams{DagID: dagID, RunID: run.RunID}); err != nil {
+			return nil, fmt.Errorf("list task instances of %s/%s: %w", dagID, run.RunID, err)
+		}
+	}
+	var order []*dags.Task
+	if d, err := h.DAGs.DAG(ctx, dagID, dag.SourceHash); err == nil {
+		order = d.Tasks()
+	} else if !errors.Is(err, context.Canceled) {
+		h.Logger.Warn("ui: grid without the DAG's version", "dag_id", dagID, "err", err)
+		p.Notice = "The DAG's current version could not be loaded, so tasks are listed by id: " + err.Error()
+	}
+	p.Rows = gridRows(order, tis)
+	return p, nil
+}
+
+// gridRows lays task instances out as rows: the tasks of order first, in
+// that order, then tasks that only older runs have, by id.
+func gridRows(order []*dags.Task, tis [][]*store.TaskInstance) []*gridRow {
+	index := make(map[string]int, len(order))
+	rows := make([]*gridRow, 0, len(order))
+	for _, t := range order {
+		index[t.ID] = len(rows)
+		rows = append(rows, &gridRow{TaskID: t.ID, Operator: t.Operator, Depth: depth(t.Group), Cells: make([]gridCell, len(tis))})
+	}
+	var extra []*gridRow
+	for col, list := range tis {
+		for _, ti := range list {
+			if ti.MapIndex != store.NoMapIndex {
+				continue // mapped instances are shown on the task instance page
+			}
+			i, ok := index[ti.TaskID]
+			if !ok {
+				i = len(rows)
+				index[ti.TaskID] = i
+				row := &gridRow{TaskID: ti.TaskID, Operator: ti.Operator, Cells: make([]gridCell, len(tis))}
+				rows = append(rows, row)
+				extra = append(extra, row)
+			}
+			rows[i].Cells[col] = gridCell{State: ti.State, Try: ti.TryNumber}
+		}
+	}
+	if len(extra) > 1 {
+		sort.Slice(rows[len(order):], func(a, b int) bool { return rows[len(order)+a].TaskID < rows[len(order)+b].TaskID })
+	}
+	return rows
+}
+
+func depth(group string) int {
+	if group == "" {
+		return 0
+	}
+	return strings.Count(group, ".") + 1
+}
+
+// detailsPanel is the panel of one grid cell: the task instance, its run
+// and the actions on it.
+type detailsPanel struct {
+	DAG  *store.DAG
+	Run  *store.DagRun
+	TI   *store.TaskInstance
+	Task *dags.Task
+	// Return is where the action forms send the user back to.
+	Return string
+}
+
+func (h *handler) gridDetails(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	dagID := r.PathValue("dag")
+	runID, taskID := r.URL.Query().Get("run_id"), r.URL.Query().Get("task_id")
+	if runID == "" || taskID == "" {
+		h.fail(w, r, errorf(http.StatusBadRequest, "run_id and task_id are required"))
+		return
+	}
+	p, err := h.loadDetails(ctx, dagID, runID, taskID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p.Return = dagURL(dagID, "grid")
+	h.fragment(w, r, "grid", "details", p)
+}
+
+func (h *handler) loadDetails(ctx context.Context, dagID, runID, taskID string) (*detailsPanel, error) {
+	dag, err := h.Store.DAGGet(ctx, dagID)
+	if err != nil {
+		return nil, err
+	}
+	run, err := h.Store.RunGet(ctx, dagID, runID)
+	if err != nil {
+		return nil, err
+	}
+	ti, err := h.Store.TaskInstanceGet(ctx, store.TaskInstanceKey{DagID: dagID, RunID: runID, TaskID: taskID, MapIndex: store.NoMapIndex})
+	if err != nil {
+		return nil, err
+	}
+	p := &detailsPanel{DAG: dag, Run: run, TI: ti}
+	if d, err := h.DAGs.DAG(ctx, dagID, run.SourceHash); err == nil {
+		p.Task = d.Task(taskID)
+	}
+	return p, nil
+}
+
+// runChoices are the usual run counts, with n among them.
+func runChoices(n int) []int {
+	out := []int{DefaultGridRuns, 50, 100, MaxGridRuns}
+	if !slices.Contains(out, n) {
+		out = append(out, n)
+		slices.Sort(out)
+	}
+	return out
+}

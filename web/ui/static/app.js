@@ -1,0 +1,50 @@
+// Starflow UI glue: the CSRF header on every htmx request, and clicks on
+// grid cells opening the details panel. Loaded on every page after htmx.
+(function () {
+  "use strict";
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  var token = meta ? meta.content : "";
+  document.addEventListener("htmx:configRequest", function (e) {
+    if (token) e.detail.headers["X-CSRF-Token"] = token;
+  });
+
+  // Grid: one listener for every cell. A cell's task is its row's
+  // data-task, its run the data-run of the header cell in its column.
+  var selected = null; // {task, run} of the open panel, kept across refreshes
+  function mark(grid) {
+    if (!selected || !grid) return;
+    var row = grid.querySelector('tr[data-task="' + CSS.escape(selected.task) + '"]');
+    var heads = grid.querySelectorAll("thead th.run");
+    if (!row) return;
+    for (var i = 0; i < heads.length; i++) {
+      if (heads[i].getAttribute("data-run") === selected.run) {
+        var cell = row.querySelectorAll("td.c")[i];
+        if (cell) cell.classList.add("selected");
+      }
+    }
+  }
+  document.addEventListener("click", function (e) {
+    var cell = e.target.closest ? e.target.closest("table.grid td.c") : null;
+    if (!cell || cell.classList.contains("missing")) return;
+    var grid = cell.closest("#grid");
+    var row = cell.parentElement;
+    var index = Array.prototype.indexOf.call(row.querySelectorAll("td.c"), cell);
+    var head = grid.querySelectorAll("thead th.run")[index];
+    if (!head) return;
+    selected = { task: row.getAttribute("data-task"), run: head.getAttribute("data-run") };
+    grid.querySelectorAll("td.c.selected").forEach(function (c) { c.classList.remove("selected"); });
+    cell.classList.add("selected");
+    var url = grid.getAttribute("data-details") + "?run_id=" + encodeURIComponent(selected.run) +
+      "&task_id=" + encodeURIComponent(selected.task);
+    htmx.ajax("GET", url, { target: "#details", swap: "innerHTML" });
+  });
+  document.addEventListener("htmx:afterSwap", function (e) {
+    if (e.detail.target && e.detail.target.id === "grid") mark(e.detail.target);
+    var grid = document.getElementById("grid");
+    if (grid && e.detail.target === grid.parentNode) mark(grid);
+  });
+  // A refreshed grid replaces #grid itself (outerHTML): mark the cell again.
+  document.addEventListener("htmx:load", function (e) {
+    if (e.detail.elt && e.detail.elt.id === "grid") mark(e.detail.elt);
+  });
+})();
