@@ -30,6 +30,10 @@ func workerFlags() []cli.Flag {
 	}
 }
 
+func reconcileAfterFlag() *cli.DurationFlag {
+	return &cli.DurationFlag{Name: "reconcile-after", Usage: "a task queued this long whose message the queue lost (Redis restarted, its worker died) is queued again", EnvVars: []string{"STARFLOW_RECONCILE_AFTER"}, Value: scheduler.DefaultReconcileAfter}
+}
+
 func zombieTimeoutFlag() *cli.DurationFlag {
 	return &cli.DurationFlag{Name: "zombie-timeout", Usage: "a running task without a heartbeat for this long is failed or retried (its worker died)", EnvVars: []string{"STARFLOW_ZOMBIE_TIMEOUT"}, Value: scheduler.DefaultZombieTimeout}
 }
@@ -46,6 +50,7 @@ func standaloneCommand() *cli.Command {
 			&cli.StringFlag{Name: "database-url", Usage: "metadata database", Value: store.DefaultDatabaseURL},
 			&cli.DurationFlag{Name: "rescan", Usage: "rescan the DAG folder this often besides watching it", Value: dagprocessor.DefaultRescan},
 			zombieTimeoutFlag(),
+			reconcileAfterFlag(),
 		}, workerFlags()...),
 		Action: func(c *cli.Context) error {
 			return runDaemon(c, engineConfig{
@@ -69,6 +74,7 @@ func schedulerCommand() *cli.Command {
 			redisURLFlag(),
 			&cli.DurationFlag{Name: "rescan", Usage: "rescan the DAG folder this often besides watching it", Value: dagprocessor.DefaultRescan},
 			zombieTimeoutFlag(),
+			reconcileAfterFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.String("redis-url") == "" {
@@ -122,6 +128,9 @@ func runDaemon(c *cli.Context, cfg engineConfig) error {
 		cfg.zombieTimeout = c.Duration("zombie-timeout")
 		if cfg.zombieTimeout <= 0 {
 			return usageError("--zombie-timeout must be positive, not %s", cfg.zombieTimeout)
+		}
+		if cfg.reconcileAfter = c.Duration("reconcile-after"); cfg.reconcileAfter <= 0 {
+			return usageError("--reconcile-after must be positive, not %s", cfg.reconcileAfter)
 		}
 	}
 	if cfg.schedule && cfg.work {

@@ -42,6 +42,9 @@ type engineConfig struct {
 	// scheduler waits for them.
 	heartbeat     time.Duration
 	zombieTimeout time.Duration
+	// reconcileAfter is how long a task may stay queued without its
+	// message in the queue before the scheduler queues it again.
+	reconcileAfter time.Duration
 }
 
 // engine is a wired Starflow: store, queue, DAG versions, and the parts
@@ -91,7 +94,7 @@ func newEngine(ctx context.Context, cfg engineConfig, logger *slog.Logger) (*eng
 		return call.Bundle{Dir: dir, EntryFile: v.EntryFile, Files: v.Files}, nil
 	}, versionCacheSize)
 
-	e.sched = scheduler.New(st, e.queue, e.versions, logger, scheduler.Config{ZombieTimeout: cfg.zombieTimeout})
+	e.sched = scheduler.New(st, e.queue, e.versions, logger, scheduler.Config{ZombieTimeout: cfg.zombieTimeout, ReconcileAfter: cfg.reconcileAfter})
 	e.sched.Notifier = e.notifier
 	e.sched.Callbacks = &executor.RunCallbacks{Store: st, DAGs: e.versions, Runner: newTryRunner(logger), Logger: logger}
 	if cfg.parse {
