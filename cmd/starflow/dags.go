@@ -45,6 +45,11 @@ func dagsCommand() *cli.Command {
 				Action: runDagsListImportErrors,
 			},
 			dagsListRunsCommand(),
+			dagsTriggerCommand(),
+			dagsPauseCommand(true),
+			dagsPauseCommand(false),
+			dagsReserializeCommand(),
+			dagsBackfillCommand(),
 		},
 	}
 }

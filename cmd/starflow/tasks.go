@@ -36,6 +36,9 @@ func tasksCommand() *cli.Command {
 				Action: runTasksTest,
 			},
 			tasksStatesForDagRunCommand(),
+			tasksClearCommand(),
+			tasksMarkCommand(dags.TaskStateSuccess),
+			tasksMarkCommand(dags.TaskStateFailed),
 		},
 	}
 }
