@@ -1,0 +1,127 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/starflow-dev/starflow/operators"
+	"github.com/starflow-dev/starflow/runtime/store"
+)
+
+// Connection is a connection without its password: HasPassword tells
+// whether one is set, and extra fields whose names look secret read
+// Masked.
+type Connection struct {
+	ID          string         `json:"connection_id"`
+	Type        string         `json:"conn_type"`
+	Description string         `json:"description"`
+	Host        string         `json:"host"`
+	Port        int            `json:"port"`
+	Schema      string         `json:"schema"`
+	Login       string         `json:"login"`
+	HasPassword bool           `json:"has_password"`
+	Extra       map[string]any `json:"extra"`
+	UpdatedAt   Time           `json:"updated_at"`
+}
+
+// sensitiveWords mark extra fields whose values are masked, as Airflow's
+// secrets masker does.
+var sensitiveWords = []string{"password", "passwd", "secret", "token", "key", "private", "credential", "auth"}
+
+func sensitive(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range sensitiveWords {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func connectionOut(c *store.Connection) *Connection {
+	extra := make(map[string]any, len(c.Extra))
+	for k, v := range c.Extra {
+		if sensitive(k) {
+			v = Masked
+		}
+		extra[k] = v
+	}
+	return &Connection{ID: c.ID, Type: c.Type, Description: c.Description, Host: c.Host, Port: c.Port, Schema: c.Schema,
+		Login: c.Login, HasPassword: c.Password != "", Extra: extra, UpdatedAt: Time(c.UpdatedAt)}
+}
+
+// connectionList serves GET /connections with ?limit and ?offset.
+func (h *handler) connectionList(w http.ResponseWriter, r *http.Request) {
+	pg, err := pageOf(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	list, err := h.Store.ConnectionList(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]*Connection, 0, min(len(list), pg.limit))
+	for _, c := range slice(list, pg) {
+		out = append(out, connectionOut(c))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"connections": out, "total_entries": len(list)})
+}
+
+// connectionGet serves GET /connections/{connection_id}.
+func (h *handler) connectionGet(w http.ResponseWriter, r *http.Request) {
+	c, err := h.Store.ConnectionGet(r.Context(), r.PathValue("connection_id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, connectionOut(c))
+}
+
+// connectionBody is the body of POST /connections.
+type connectionBody struct {
+	ID          string         `json:"connection_id"`
+	Type        string         `json:"conn_type"`
+	Description string         `json:"description"`
+	Host        string         `json:"host"`
+	Port        int            `json:"port"`
+	Schema      string         `json:"schema"`
+	Login       string         `json:"login"`
+	Password    string         `json:"password"`
+	Extra       map[string]any `json:"extra"`
+}
+
+// connectionCreate serves POST /connections.
+func (h *handler) connectionCreate(w http.ResponseWriter, r *http.Request) {
+	var b connectionBody
+	if err := decode(w, r, &b); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if b.ID == "" || b.Type == "" {
+		h.fail(w, r, badf("connection_id and conn_type are required"))
+		return
+	}
+	p := &store.ConnectionCreateParams{Description: b.Description, Connection: operators.Connection{ID: b.ID, Type: b.Type,
+		Host: b.Host, Port: b.Port, Schema: b.Schema, Login: b.Login, Password: b.Password, Extra: b.Extra}}
+	if err := h.Store.ConnectionCreate(r.Context(), p); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	c, err := h.Store.ConnectionGet(r.Context(), b.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, connectionOut(c))
+}
+
+// connectionDelete serves DELETE /connections/{connection_id}.
+func (h *handler) connectionDelete(w http.ResponseWriter, r *http.Request) {
+	if err := h.Store.ConnectionDelete(r.Context(), r.PathValue("connection_id")); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,220 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/starflow-dev/starflow/runtime/store"
+)
+
+// dagList serves GET /dags: ?limit, ?offset, ?paused, ?only_active
+// (default true), ?tags (any of them, repeatable) and ?dag_id_pattern (a
+// substring of the id).
+func (h *handler) dagList(w http.ResponseWriter, r *http.Request) {
+	pg, err := pageOf(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	paused, err := boolParam(r, "paused")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	active, err := boolParam(r, "only_active")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := &store.DAGListParams{Paused: paused}
+	if active == nil || *active {
+		yes := true
+		p.Active = &yes
+	}
+	q := r.URL.Query()
+	tags, pattern := q["tags"], q.Get("dag_id_pattern")
+	filtered := len(tags) > 0 || pattern != ""
+	if !filtered {
+		// Without filters the store pages; the total needs every id only.
+		p.Limit, p.Offset = pg.limit, pg.offset
+	}
+	list, err := h.Store.DAGList(r.Context(), p)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	total := len(list) + pg.offset
+	if filtered {
+		keep := list[:0]
+		for _, d := range list {
+			if (pattern == "" || strings.Contains(d.DagID, pattern)) && (len(tags) == 0 || slices.ContainsFunc(d.Tags, func(t string) bool { return slices.Contains(tags, t) })) {
+				keep = append(keep, d)
+			}
+		}
+		total = len(keep)
+		list = slice(keep, pg)
+	} else if len(list) == pg.limit || (len(list) == 0 && pg.offset > 0) {
+		all, err := h.Store.DAGList(r.Context(), &store.DAGListParams{Paused: p.Paused, Active: p.Active})
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		total = len(all)
+	}
+	out := make([]*DAG, len(list))
+	for i, d := range list {
+		out[i] = dagOut(d)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"dags": out, "total_entries": total})
+}
+
+// dagGet serves GET /dags/{dag_id}, with the import errors of its file.
+func (h *handler) dagGet(w http.ResponseWriter, r *http.Request) {
+	d, err := h.Store.DAGGet(r.Context(), r.PathValue("dag_id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	errs, err := h.Store.ImportErrorList(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	mine := []*ImportError{}
+	for _, e := range errs {
+		if e.Pos.File == d.File {
+			mine = append(mine, importErrorOut(e))
+		}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		*DAG
+		ImportErrors []*ImportError `json:"import_errors"`
+	}{dagOut(d), mine})
+}
+
+// dagPatch serves PATCH /dags/{dag_id} with {"is_paused": bool}.
+func (h *handler) dagPatch(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		IsPaused *bool `json:"is_paused"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if body.IsPaused == nil {
+		h.fail(w, r, badf("nothing to change: send {\"is_paused\": true} or false"))
+		return
+	}
+	id := r.PathValue("dag_id")
+	if err := h.Store.DAGSetPaused(r.Context(), id, *body.IsPaused); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if !*body.IsPaused && h.Scheduler != nil {
+		h.Scheduler.Wake()
+	}
+	d, err := h.Store.DAGGet(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, dagOut(d))
+}
+
+// Task is a task of a DAG's current version.
+type Task struct {
+	TaskID            string         `json:"task_id"`
+	Operator          string         `json:"operator"`
+	TriggerRule       string         `json:"trigger_rule"`
+	Retries           int            `json:"retries"`
+	Pool              string         `json:"pool"`
+	Queue             string         `json:"queue"`
+	Group             string         `json:"task_group"`
+	UpstreamTaskIDs   []string       `json:"upstream_task_ids"`
+	DownstreamTaskIDs []string       `json:"downstream_task_ids"`
+	Params            map[string]any `json:"params"`
+	DocMD             string         `json:"doc_md"`
+}
+
+// dagTasks serves GET /dags/{dag_id}/tasks: the tasks of the DAG's current
+// version in topological order, with their edges.
+func (h *handler) dagTasks(w http.ResponseWriter, r *http.Request) {
+	d, err := h.Store.DAGGet(r.Context(), r.PathValue("dag_id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	dag, err := h.DAGs.DAG(r.Context(), d.DagID, d.SourceHash)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]Task, 0, dag.Len())
+	for _, t := range dag.Tasks() {
+		params := t.Params
+		if params == nil {
+			params = map[string]any{}
+		}
+		out = append(out, Task{TaskID: t.ID, Operator: t.Operator, TriggerRule: string(t.TriggerRule), Retries: t.Retries,
+			Pool: t.Pool, Queue: t.Queue, Group: t.Group, UpstreamTaskIDs: nonNil(t.Upstream),
+			DownstreamTaskIDs: nonNil(t.Downstream), Params: params, DocMD: t.DocMD})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tasks": out, "total_entries": len(out)})
+}
+
+// dagSource serves GET /dags/{dag_id}/source: the files of the DAG's
+// current version.
+func (h *handler) dagSource(w http.ResponseWriter, r *http.Request) {
+	d, err := h.Store.DAGGet(r.Context(), r.PathValue("dag_id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v, err := h.Store.DAGVersionGet(r.Context(), d.SourceHash)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"dag_id": d.DagID, "source_hash": v.SourceHash, "entry_file": v.EntryFile, "files": v.Files})
+}
+
+// ImportError is a DAG file that failed to load.
+type ImportError struct {
+	ID        int64  `json:"import_error_id"`
+	File      string `json:"filename"`
+	Line      int    `json:"line"`
+	Col       int    `json:"col"`
+	Message   string `json:"stack_trace"`
+	Timestamp Time   `json:"timestamp"`
+}
+
+func importErrorOut(e *store.ImportError) *ImportError {
+	return &ImportError{ID: e.ID, File: e.Pos.File, Line: e.Pos.Line, Col: e.Pos.Col, Message: e.Message, Timestamp: Time(e.Timestamp)}
+}
+
+// importErrors serves GET /importErrors.
+func (h *handler) importErrors(w http.ResponseWriter, r *http.Request) {
+	pg, err := pageOf(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	errs, err := h.Store.ImportErrorList(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]*ImportError, 0, len(errs))
+	for _, e := range slice(errs, pg) {
+		out = append(out, importErrorOut(e))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"import_errors": out, "total_entries": len(errs)})
+}
+
+func nonNil(xs []string) []string {
+	if xs == nil {
+		return []string{}
+	}
+	return xs
+}

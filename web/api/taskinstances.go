@@ -1,0 +1,190 @@
+package api
+
+import (
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/runtime/scheduler"
+	"github.com/starflow-dev/starflow/runtime/store"
+)
+
+// tiList serves GET /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances,
+// with ?state (repeatable), ?limit and ?offset.
+func (h *handler) tiList(w http.ResponseWriter, r *http.Request) {
+	pg, err := pageOf(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	dagID, runID := r.PathValue("dag_id"), r.PathValue("dag_run_id")
+	if _, err := h.Store.RunGet(r.Context(), dagID, runID); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := &store.TaskInstanceListParams{DagID: dagID, RunID: runID}
+	for _, s := range r.URL.Query()["state"] {
+		st := dags.TaskState(s)
+		if !st.Valid() {
+			h.fail(w, r, badf("state %q is not a task instance state", s))
+			return
+		}
+		p.States = append(p.States, st)
+	}
+	list, err := h.Store.TaskInstanceList(r.Context(), p)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]*TaskInstance, 0, min(len(list), pg.limit))
+	for _, ti := range slice(list, pg) {
+		out = append(out, tiOut(ti))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"task_instances": out, "total_entries": len(list)})
+}
+
+// tiKey reads a task instance's key from the path and ?map_index.
+func tiKey(r *http.Request) (store.TaskInstanceKey, error) {
+	k := store.TaskInstanceKey{DagID: r.PathValue("dag_id"), RunID: r.PathValue("dag_run_id"), TaskID: r.PathValue("task_id"), MapIndex: store.NoMapIndex}
+	if s := r.URL.Query().Get("map_index"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < store.NoMapIndex {
+			return k, badf("map_index %q: want -1 (not mapped) or more", s)
+		}
+		k.MapIndex = n
+	}
+	return k, nil
+}
+
+// tiGet serves GET .../taskInstances/{task_id}, with ?map_index.
+func (h *handler) tiGet(w http.ResponseWriter, r *http.Request) {
+	k, err := tiKey(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ti, err := h.Store.TaskInstanceGet(r.Context(), k)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, tiOut(ti))
+}
+
+// clearBody is the body of POST /dags/{dag_id}/clearTaskInstances.
+type clearBody struct {
+	RunID             string   `json:"dag_run_id"`
+	TaskIDs           []string `json:"task_ids"`
+	StartDate         string   `json:"start_date"`
+	EndDate           string   `json:"end_date"`
+	OnlyFailed        bool     `json:"only_failed"`
+	IncludeDownstream bool     `json:"include_downstream"`
+	IncludeUpstream   bool     `json:"include_upstream"`
+	DryRun            bool     `json:"dry_run"`
+}
+
+// tiClear serves POST /dags/{dag_id}/clearTaskInstances: the selected task
+// instances (every task of every run unless narrowed) go back to none and
+// run again.
+func (h *handler) tiClear(w http.ResponseWriter, r *http.Request) {
+	var body clearBody
+	if err := decode(w, r, &body); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := scheduler.ClearParams{DAGID: r.PathValue("dag_id"), RunID: body.RunID, OnlyFailed: body.OnlyFailed,
+		Downstream: body.IncludeDownstream, Upstream: body.IncludeUpstream, DryRun: body.DryRun}
+	if len(body.TaskIDs) > 0 {
+		quoted := make([]string, len(body.TaskIDs))
+		for i, id := range body.TaskIDs {
+			if id == "" {
+				h.fail(w, r, badf("task_ids: empty task id"))
+				return
+			}
+			quoted[i] = regexp.QuoteMeta(id)
+		}
+		p.TaskRegex = "^(?:" + strings.Join(quoted, "|") + ")$"
+	}
+	var err error
+	if body.StartDate != "" {
+		if p.StartDate, err = parseTime(body.StartDate); err != nil {
+			h.fail(w, r, badf("start_date %q: want an RFC 3339 time or a date", body.StartDate))
+			return
+		}
+	}
+	if body.EndDate != "" {
+		if p.EndDate, err = parseTime(body.EndDate); err != nil {
+			h.fail(w, r, badf("end_date %q: want an RFC 3339 time or a date", body.EndDate))
+			return
+		}
+	}
+	if _, err := h.Store.DAGGet(r.Context(), p.DAGID); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p.RunID != "" {
+		if _, err := h.Store.RunGet(r.Context(), p.DAGID, p.RunID); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	if h.Scheduler == nil {
+		writeError(w, http.StatusServiceUnavailable, "this webserver cannot clear task instances (no scheduler wired)")
+		return
+	}
+	keys, err := h.Scheduler.Clear(r.Context(), p)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"task_instances": refsOut(keys), "dry_run": body.DryRun})
+}
+
+// markBody is the body of POST /dags/{dag_id}/updateTaskInstancesState.
+type markBody struct {
+	RunID             string         `json:"dag_run_id"`
+	TaskID            string         `json:"task_id"`
+	NewState          dags.TaskState `json:"new_state"`
+	IncludeDownstream bool           `json:"include_downstream"`
+}
+
+// tiMark serves POST /dags/{dag_id}/updateTaskInstancesState: mark a task
+// instance (and with include_downstream, those after it) success or
+// failed.
+func (h *handler) tiMark(w http.ResponseWriter, r *http.Request) {
+	var body markBody
+	if err := decode(w, r, &body); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	switch {
+	case body.RunID == "" || body.TaskID == "":
+		h.fail(w, r, badf("dag_run_id and task_id are required"))
+		return
+	case body.NewState != dags.TaskStateSuccess && body.NewState != dags.TaskStateFailed:
+		h.fail(w, r, badf("new_state %q: want success or failed", body.NewState))
+		return
+	}
+	dagID := r.PathValue("dag_id")
+	if _, err := h.Store.RunGet(r.Context(), dagID, body.RunID); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if _, err := h.Store.TaskInstanceGet(r.Context(), store.TaskInstanceKey{DagID: dagID, RunID: body.RunID, TaskID: body.TaskID, MapIndex: store.NoMapIndex}); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if h.Scheduler == nil {
+		writeError(w, http.StatusServiceUnavailable, "this webserver cannot mark task instances (no scheduler wired)")
+		return
+	}
+	keys, err := h.Scheduler.MarkState(r.Context(), scheduler.MarkParams{DAGID: dagID, RunID: body.RunID, TaskID: body.TaskID,
+		State: body.NewState, Downstream: body.IncludeDownstream})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"task_instances": refsOut(keys)})
+}
