@@ -180,6 +180,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				events = nil
 			}
 		}
+		// One tick covers every wake-up that came before it: a burst of
+		// finished tasks costs one tick, not one each.
+		events = s.drainWakeups(events)
 		stats, err := s.Tick(ctx, time.Now())
 		if err != nil && ctx.Err() == nil {
 			s.Logger.Error("scheduler tick failed", "err", err)
@@ -193,5 +196,21 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			}
 		}
 		timer.Reset(s.Config.TickInterval)
+	}
+}
+
+// drainWakeups empties the wake channel and the pending events without
+// blocking; it returns nil when the events channel was closed.
+func (s *Scheduler) drainWakeups(events <-chan queue.Event) <-chan queue.Event {
+	for {
+		select {
+		case <-s.wake:
+		case _, ok := <-events:
+			if !ok {
+				events = nil
+			}
+		default:
+			return events
+		}
 	}
 }
