@@ -179,6 +179,12 @@ type Store interface {
 	// newest first.
 	SchedulerHeartbeatList(ctx context.Context) ([]*SchedulerHeartbeat, error)
 
+	// RunStateCounts counts every DAG run per state (for metrics).
+	RunStateCounts(ctx context.Context) (map[dags.DagRunState]int, error)
+	// TaskInstanceStateCounts counts every task instance per state (for
+	// metrics).
+	TaskInstanceStateCounts(ctx context.Context) (map[dags.TaskState]int, error)
+
 	// SchemaStatus reports the schema version against the binary's.
 	SchemaStatus(ctx context.Context) (SchemaStatus, error)
 	// Migrate upgrades the schema to the binary's version.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/runtime/store"
 )
 
@@ -188,5 +189,30 @@ func testSchedulerHeartbeats(t *testing.T, h Harness) {
 	}
 	if err := s.SchedulerHeartbeat(ctx, &store.SchedulerHeartbeatParams{}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("heartbeat without id: err = %v, want ErrInvalid", err)
+	}
+}
+
+func testStateCounts(t *testing.T, h Harness) {
+	s := h.open(t)
+	ctx := ctxT(t)
+	if runs, err := s.RunStateCounts(ctx); err != nil || len(runs) != 0 {
+		t.Fatalf("RunStateCounts on an empty store = %v, %v", runs, err)
+	}
+	mustRun(t, s, "etl", "r1", 0)
+	mustRun(t, s, "etl", "r2", 1)
+	mustRun(t, s, "other", "r1", 0)
+	if _, err := s.RunSetState(ctx, &store.RunSetStateParams{DagID: "etl", RunID: "r2", To: dags.DagRunStateFailed}); err != nil {
+		t.Fatal(err)
+	}
+	mustTIs(t, s, "etl", "r1", dags.TaskStateSuccess, "a", "b")
+	mustTIs(t, s, "etl", "r1", dags.TaskStateRunning, "c")
+	mustTIs(t, s, "other", "r1", dags.TaskStateSuccess, "a")
+	runs, err := s.RunStateCounts(ctx)
+	if want := map[dags.DagRunState]int{dags.DagRunStateQueued: 2, dags.DagRunStateFailed: 1}; err != nil || !reflect.DeepEqual(runs, want) {
+		t.Errorf("RunStateCounts = %v, %v; want %v", runs, err, want)
+	}
+	tis, err := s.TaskInstanceStateCounts(ctx)
+	if want := map[dags.TaskState]int{dags.TaskStateSuccess: 3, dags.TaskStateRunning: 1}; err != nil || !reflect.DeepEqual(tis, want) {
+		t.Errorf("TaskInstanceStateCounts = %v, %v; want %v", tis, err, want)
 	}
 }

@@ -68,6 +68,7 @@ func Run(t *testing.T, h Harness) {
 		{"api tokens", testAPITokens},
 		{"workers", testWorkers},
 		{"scheduler heartbeats", testSchedulerHeartbeats},
+		{"state counts", testStateCounts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
