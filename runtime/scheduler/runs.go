@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -179,7 +180,7 @@ func (s *Scheduler) createRunsOf(ctx context.Context, dag *store.DAG, now time.T
 // Queued backfill runs are left to Backfill, which starts them within its
 // own limit (BackfillParams.MaxActiveRuns).
 func (s *Scheduler) startQueuedRuns(ctx context.Context, now time.Time, st *TickStats) error {
-	queued, err := s.Store.RunList(ctx, &store.RunListParams{States: []dags.DagRunState{dags.DagRunStateQueued}})
+	queued, err := s.Store.RunCount(ctx, &store.RunCountParams{States: []dags.DagRunState{dags.DagRunStateQueued}})
 	if err != nil || len(queued) == 0 {
 		return err
 	}
@@ -187,35 +188,40 @@ func (s *Scheduler) startQueuedRuns(ctx context.Context, now time.Time, st *Tick
 	if err != nil {
 		return err
 	}
-	dagCache := map[string]*store.DAG{}
+	ids := make([]string, 0, len(queued))
+	for id := range queued {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
 	var errs []error
-	// RunList returns newest first; start the oldest first.
-	for i := len(queued) - 1; i >= 0; i-- {
-		run := queued[i]
-		if run.RunType == dags.RunTypeBackfill {
-			continue // started by Backfill only
-		}
-		dag, ok := dagCache[run.DagID]
-		if !ok {
-			dag, err = s.Store.DAGGet(ctx, run.DagID)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			dagCache[run.DagID] = dag
-		}
-		if dag.IsPaused || running[run.DagID] >= max(dag.MaxActiveRuns, 1) {
+	for _, id := range ids {
+		dag, err := s.Store.DAGGet(ctx, id)
+		if err != nil {
+			errs = append(errs, err)
 			continue
 		}
-		_, err := s.Store.RunSetState(ctx, &store.RunSetStateParams{DagID: run.DagID, RunID: run.RunID,
-			From: []dags.DagRunState{dags.DagRunStateQueued}, To: dags.DagRunStateRunning, StartDate: now})
-		switch {
-		case err == nil:
-			running[run.DagID]++
-			st.RunsStarted++
-		case errors.Is(err, store.ErrStale):
-		default:
+		room := max(dag.MaxActiveRuns, 1) - running[id]
+		if dag.IsPaused || room <= 0 {
+			continue
+		}
+		// Only as many of the oldest queued runs as may start; backfill
+		// runs are started by Backfill only.
+		runs, err := s.Store.RunList(ctx, &store.RunListParams{DagID: id, States: []dags.DagRunState{dags.DagRunStateQueued},
+			RunTypes: []dags.RunType{dags.RunTypeScheduled, dags.RunTypeManual}, OldestFirst: true, Limit: room})
+		if err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		for _, run := range runs {
+			_, err := s.Store.RunSetState(ctx, &store.RunSetStateParams{DagID: run.DagID, RunID: run.RunID,
+				From: []dags.DagRunState{dags.DagRunStateQueued}, To: dags.DagRunStateRunning, StartDate: now})
+			switch {
+			case err == nil:
+				st.RunsStarted++
+			case errors.Is(err, store.ErrStale):
+			default:
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)

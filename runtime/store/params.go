@@ -102,8 +102,20 @@ type RunListParams struct {
 	// inclusive, to exclusive; zero leaves a side open.
 	LogicalDateFrom time.Time
 	LogicalDateTo   time.Time
-	Limit           int
-	Offset          int
+	// OldestFirst orders by logical date ascending instead (the order in
+	// which queued runs are started).
+	OldestFirst bool
+	Limit       int
+	Offset      int
+}
+
+// OrderBy is RunList's ORDER BY clause, the same in every SQL dialect:
+// newest logical date first, or oldest first with OldestFirst.
+func (p *RunListParams) OrderBy() string {
+	if p.OldestFirst {
+		return ` ORDER BY logical_date, dag_id, run_id`
+	}
+	return ` ORDER BY logical_date DESC, dag_id, run_id DESC`
 }
 
 // RunSetStateParams moves a DAG run from one of the states From (any state

@@ -131,7 +131,7 @@ func runListSQL(p *store.RunListParams) (string, []any) {
 	if !p.LogicalDateTo.IsZero() {
 		b.add("logical_date < ?", store.Truncate(p.LogicalDateTo))
 	}
-	return `SELECT ` + runCols + ` FROM dag_run` + b.where() + ` ORDER BY logical_date DESC, dag_id, run_id DESC` + b.page(p.Limit, p.Offset), b.args
+	return `SELECT ` + runCols + ` FROM dag_run` + b.where() + p.OrderBy() + b.page(p.Limit, p.Offset), b.args
 }
 
 // RunSetState moves a run between states (compare-and-set).

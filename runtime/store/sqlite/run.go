@@ -105,7 +105,7 @@ func (s *Store) RunList(ctx context.Context, p *store.RunListParams) ([]*store.D
 	}
 	args = append(args, limit(p.Limit), p.Offset)
 	rows, err := s.read.QueryContext(ctx, `SELECT `+runCols+` FROM dag_run`+whereClause(where)+
-		` ORDER BY logical_date DESC, dag_id, run_id DESC LIMIT ? OFFSET ?`, args...)
+		p.OrderBy()+` LIMIT ? OFFSET ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list dag runs: %w", err)
 	}

@@ -179,6 +179,7 @@ func testRunList(t *testing.T, h Harness) {
 		{"date range", store.RunListParams{DagID: "etl", RunTypes: []dags.RunType{dags.RunTypeScheduled},
 			LogicalDateFrom: base.AddDate(0, 0, 1), LogicalDateTo: base.AddDate(0, 0, 3)}, []string{"scheduled__c", "scheduled__b"}},
 		{"limit and offset", store.RunListParams{DagID: "etl", Limit: 2, Offset: 1}, []string{"scheduled__d", "scheduled__c"}},
+		{"oldest first", store.RunListParams{DagID: "etl", OldestFirst: true, Limit: 3}, []string{"scheduled__a", "scheduled__b", "manual__x"}},
 		{"every DAG", store.RunListParams{LogicalDateTo: base.AddDate(0, 0, 1)}, []string{"scheduled__a", "scheduled__a"}},
 	}
 	for _, tt := range tests {
