@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -33,16 +34,45 @@ type dagListPage struct {
 
 func (p *dagListPage) title() string { return "DAGs" }
 
-// dagRow is one DAG with the number of its runs in each state.
+// dagRow is one DAG with the number of its runs in each state. Its URLs
+// and texts are computed in Go: with a thousand rows, template function
+// calls would dominate the page's time.
 type dagRow struct {
 	DAG  *store.DAG
 	Runs []stateCount
+	// URL is the DAG's base path (/dags/{id}).
+	URL      string
+	Schedule string
+	// Next is the next run's logical date, NextAfter when it may start.
+	Next, NextAfter string
+	Tags            []tagLink
 }
 
 // stateCount is a number of runs in one state.
 type stateCount struct {
 	State dags.DagRunState
+	Class string
 	Count int
+}
+
+// tagLink is a tag and the list filtered by it.
+type tagLink struct {
+	Name, URL string
+}
+
+func newDAGRow(d *store.DAG, runs []stateCount) *dagRow {
+	r := &dagRow{DAG: d, Runs: runs, URL: dagURL(d.DagID), Schedule: d.Schedule, Next: "—"}
+	if r.Schedule == "" {
+		r.Schedule = "None"
+	}
+	if !d.Next.LogicalDate.IsZero() {
+		r.Next, r.NextAfter = fmtTime(d.Next.LogicalDate), fmtTime(d.Next.CreateAfter)
+	}
+	r.Tags = make([]tagLink, len(d.Tags))
+	for i, t := range d.Tags {
+		r.Tags[i] = tagLink{Name: t, URL: "/dags?tag=" + url.QueryEscape(t)}
+	}
+	return r
 }
 
 // active reports whether the DAG has a queued or running run.
@@ -116,7 +146,7 @@ func (h *handler) loadDAGList(ctx context.Context, r *http.Request) (*dagListPag
 		if p.Tag != "" && !slices.Contains(d.Tags, p.Tag) {
 			continue
 		}
-		row := &dagRow{DAG: d, Runs: countsOf(counts, d.DagID)}
+		row := newDAGRow(d, countsOf(counts, d.DagID))
 		p.Live = p.Live || row.active()
 		p.Rows = append(p.Rows, row)
 	}
@@ -145,7 +175,7 @@ func (h *handler) runCounts(ctx context.Context, dagID string) (map[dags.DagRunS
 func countsOf(counts map[dags.DagRunState]map[string]int, dagID string) []stateCount {
 	out := make([]stateCount, len(runStates))
 	for i, s := range runStates {
-		out[i] = stateCount{State: s, Count: counts[s][dagID]}
+		out[i] = stateCount{State: s, Class: stateClass(s), Count: counts[s][dagID]}
 	}
 	return out
 }
@@ -182,7 +212,7 @@ func (h *handler) pause(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.fragment(w, r, "dags", "dag-row-fragment", &dagRow{DAG: d, Runs: countsOf(counts, dagID)})
+	h.fragment(w, r, "dags", "dag-row-fragment", newDAGRow(d, countsOf(counts, dagID)))
 }
 
 // formBool reads a "true"/"false" form field.

@@ -53,7 +53,9 @@ type gridRow struct {
 // instance of the task (it was added to the DAG later).
 type gridCell struct {
 	State dags.TaskState
-	Try   int
+	// Class is the cell's CSS class, computed once here rather than by a
+	// template call per cell.
+	Class string
 }
 
 func (h *handler) grid(w http.ResponseWriter, r *http.Request) {
@@ -132,7 +134,7 @@ func gridRows(order []*dags.Task, tis [][]*store.TaskInstance) []*gridRow {
 	rows := make([]*gridRow, 0, len(order))
 	for _, t := range order {
 		index[t.ID] = len(rows)
-		rows = append(rows, &gridRow{TaskID: t.ID, Operator: t.Operator, Depth: depth(t.Group), Cells: make([]gridCell, len(tis))})
+		rows = append(rows, &gridRow{TaskID: t.ID, Operator: t.Operator, Depth: depth(t.Group), Cells: emptyCells(len(tis))})
 	}
 	var extra []*gridRow
 	for col, list := range tis {
@@ -144,17 +146,26 @@ func gridRows(order []*dags.Task, tis [][]*store.TaskInstance) []*gridRow {
 			if !ok {
 				i = len(rows)
 				index[ti.TaskID] = i
-				row := &gridRow{TaskID: ti.TaskID, Operator: ti.Operator, Cells: make([]gridCell, len(tis))}
+				row := &gridRow{TaskID: ti.TaskID, Operator: ti.Operator, Cells: emptyCells(len(tis))}
 				rows = append(rows, row)
 				extra = append(extra, row)
 			}
-			rows[i].Cells[col] = gridCell{State: ti.State, Try: ti.TryNumber}
+			rows[i].Cells[col] = gridCell{State: ti.State, Class: "c " + stateClass(ti.State)}
 		}
 	}
 	if len(extra) > 1 {
 		sort.Slice(rows[len(order):], func(a, b int) bool { return rows[len(order)+a].TaskID < rows[len(order)+b].TaskID })
 	}
 	return rows
+}
+
+// emptyCells are the cells of runs without an instance of the task.
+func emptyCells(n int) []gridCell {
+	cells := make([]gridCell, n)
+	for i := range cells {
+		cells[i].Class = "c missing"
+	}
+	return cells
 }
 
 func depth(group string) int {
