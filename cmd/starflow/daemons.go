@@ -51,13 +51,13 @@ func standaloneCommand() *cli.Command {
 			&cli.DurationFlag{Name: "rescan", Usage: "rescan the DAG folder this often besides watching it", Value: dagprocessor.DefaultRescan},
 			zombieTimeoutFlag(),
 			reconcileAfterFlag(),
-		}, workerFlags()...),
+		}, append(workerFlags(), webFlags()...)...),
 		Action: func(c *cli.Context) error {
 			return runDaemon(c, engineConfig{
 				databaseURL: c.String("database-url"),
 				dagsDir:     c.String("dags"),
 				parse:       true, schedule: true, work: true,
-			})
+			}.withWeb(c, true))
 		},
 	}
 }
@@ -158,8 +158,9 @@ func runDaemon(c *cli.Context, cfg engineConfig) error {
 		return storeError(err)
 	}
 	defer e.close()
+	e.errOut = c.App.ErrWriter
 	logger.Info("starflow started", "database", store.RedactURL(cfg.databaseURL), "dags", cfg.dagsDir,
-		"scheduler", cfg.schedule, "worker", cfg.work, "queue", queueName(cfg))
+		"scheduler", cfg.schedule, "worker", cfg.work, "webserver", cfg.web != nil, "queue", queueName(cfg))
 	go func() {
 		<-ctx.Done()
 		logger.Info("shutting down: no new work; running tasks may finish", "grace", cfg.drainGrace)

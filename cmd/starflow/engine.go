@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -45,6 +47,8 @@ type engineConfig struct {
 	// reconcileAfter is how long a task may stay queued without its
 	// message in the queue before the scheduler queues it again.
 	reconcileAfter time.Duration
+	// web, when set, runs the webserver too.
+	web *webConfig
 }
 
 // engine is a wired Starflow: store, queue, DAG versions, and the parts
@@ -59,13 +63,16 @@ type engine struct {
 	sched     *scheduler.Scheduler
 	processor *dagprocessor.Processor
 	worker    *executor.Worker
+	// errOut receives what a daemon prints once (the first admin's
+	// password).
+	errOut io.Writer
 }
 
 // versionCacheSize is how many parsed DAG versions a process keeps.
 const versionCacheSize = 256
 
 func newEngine(ctx context.Context, cfg engineConfig, logger *slog.Logger) (*engine, error) {
-	e := &engine{cfg: cfg, logger: logger}
+	e := &engine{cfg: cfg, logger: logger, errOut: os.Stderr}
 	st, err := store.OpenWithRetry(ctx, func(ctx context.Context) (store.Store, error) { return openStore(ctx, cfg.databaseURL) }, store.DefaultBackoff, logger)
 	if err != nil {
 		return nil, err
@@ -133,8 +140,10 @@ func (e *engine) run(ctx context.Context) error {
 			e.logger.Warn("could not queue again the task instances of a previous process", "err", err)
 		}
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
+	errs := make(chan error, 5)
 	start := func(name string, fn func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -154,6 +163,19 @@ func (e *engine) run(ctx context.Context) error {
 	}
 	if e.worker != nil {
 		start("worker", e.worker.Run)
+	}
+	if e.cfg.schedule {
+		id := hostname() + ":" + strconv.Itoa(os.Getpid())
+		start("scheduler heartbeat", func(ctx context.Context) error { return e.sched.Heartbeat(ctx, id, hostname(), 0) })
+	}
+	if e.cfg.web != nil {
+		start("webserver", func(ctx context.Context) error {
+			err := e.serveWeb(ctx)
+			if err != nil {
+				cancel() // a daemon that cannot serve its UI stops
+			}
+			return err
+		})
 	}
 	wg.Wait()
 	close(errs)

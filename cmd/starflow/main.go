@@ -71,6 +71,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			schedulerCommand(),
 			workerCommand(),
 			workersCommand(),
+			webserverCommand(),
+			usersCommand(),
+			tokensCommand(),
 		},
 	}
 }

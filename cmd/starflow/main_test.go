@@ -30,6 +30,7 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("EXAMPLES", examples)
 			env.Setenv("NO_COLOR", "1")
+			env.Setenv("STARFLOW_WEBSERVER_PORT", "0") // any free port: scripts run in parallel
 			return nil
 		},
 		Cmds:                map[string]func(ts *testscript.TestScript, neg bool, args []string){"waitfor": cmdWaitfor},
