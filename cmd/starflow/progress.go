@@ -99,7 +99,7 @@ func (p *runPrinter) summary(res *localrun.Result, logDir string) {
 	for _, t := range res.Tasks {
 		dur := "-"
 		if t.TryNumber > 0 {
-			dur = t.Duration.Round(time.Millisecond).String()
+			dur = roundDuration(t.Duration).String()
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", t.TaskID, t.State, t.TryNumber, dur)
 	}
@@ -115,7 +115,7 @@ func (p *runPrinter) summary(res *localrun.Result, logDir string) {
 		}
 	}
 	fmt.Fprintf(p.w, "\nrun %s of %s: %s in %s (%s)\n", res.RunID, res.DAGID,
-		p.paintRun(res.State), res.End.Sub(res.Start).Round(time.Millisecond), strings.Join(parts, ", "))
+		p.paintRun(res.State), roundDuration(res.End.Sub(res.Start)), strings.Join(parts, ", "))
 	if logDir != "" {
 		fmt.Fprintf(p.w, "task logs: %s\n", logDir)
 	}
@@ -129,6 +129,17 @@ func (p *runPrinter) paintRun(s dags.DagRunState) string {
 		return p.paint(dags.TaskStateFailed)
 	}
 	return string(s)
+}
+
+// roundDuration keeps two or three significant digits: 412µs, 6.3ms, 1.204s.
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond)
+	case d < time.Second:
+		return d.Round(100 * time.Microsecond)
+	}
+	return d.Round(time.Millisecond)
 }
 
 func oneLine(s string) string {
