@@ -28,7 +28,18 @@ func main() {
 }
 
 // run executes the CLI with the given arguments and returns the exit code.
-func run(args []string, stdout, stderr io.Writer) int {
+// A panic is a bug: it is reported in one line with exit code 3 instead of
+// a stack trace (STARFLOW_DEBUG=1 keeps the trace).
+func run(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if p := recover(); p != nil {
+			if os.Getenv("STARFLOW_DEBUG") != "" {
+				panic(p)
+			}
+			fmt.Fprintf(stderr, "starflow: internal error: %v (this is a bug; please report it with the command you ran)\n", p)
+			code = exitInternal
+		}
+	}()
 	app := newApp(stdout, stderr)
 	err := app.Run(interspersed(app, args))
 	if err == nil {
