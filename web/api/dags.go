@@ -87,10 +87,31 @@ func (h *handler) dagGet(w http.ResponseWriter, r *http.Request) {
 			mine = append(mine, importErrorOut(e))
 		}
 	}
-	writeJSON(w, http.StatusOK, struct {
-		*DAG
-		ImportErrors []*ImportError `json:"import_errors"`
-	}{dagOut(d), mine})
+	detail := DAGDetail{DAG: dagOut(d), ImportErrors: mine, Params: map[string]any{}}
+	if dag, err := h.DAGs.DAG(r.Context(), d.DagID, d.SourceHash); err == nil {
+		detail.DocMD, detail.Catchup, detail.Timezone = dag.DocMD, dag.Catchup, dag.Timezone.String()
+		detail.StartDate, detail.EndDate = Time(dag.StartDate), Time(dag.EndDate)
+		if dag.Params != nil {
+			detail.Params = dag.Params
+		}
+	} else {
+		// The row is still worth showing when its version cannot be built.
+		h.Logger.WarnContext(r.Context(), "build DAG version", "dag", d.DagID, "err", err)
+	}
+	writeJSON(w, http.StatusOK, detail)
+}
+
+// DAGDetail is one DAG with what its current version says and the import
+// errors of its file.
+type DAGDetail struct {
+	*DAG
+	Params       map[string]any `json:"params"`
+	DocMD        string         `json:"doc_md"`
+	Catchup      bool           `json:"catchup"`
+	Timezone     string         `json:"timezone"`
+	StartDate    Time           `json:"start_date"`
+	EndDate      Time           `json:"end_date"`
+	ImportErrors []*ImportError `json:"import_errors"`
 }
 
 // dagPatch serves PATCH /dags/{dag_id} with {"is_paused": bool}.
