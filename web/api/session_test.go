@@ -64,7 +64,9 @@ func TestBadCredentialsAre401(t *testing.T) {
 		"unknown token": func(r *http.Request) { r.Header.Set("Authorization", "Bearer sft_nope") },
 		"basic auth":    func(r *http.Request) { r.SetBasicAuth("admin-user", "password-123") },
 		"empty bearer":  func(r *http.Request) { r.Header.Set("Authorization", "Bearer ") },
-		"forged cookie": func(r *http.Request) { r.AddCookie(&http.Cookie{Name: auth.SessionCookie, Value: "eyJ1IjoiYWRtaW4tdXNlciJ9.AAAA"}) },
+		"forged cookie": func(r *http.Request) {
+			r.AddCookie(&http.Cookie{Name: auth.SessionCookie, Value: "eyJ1IjoiYWRtaW4tdXNlciJ9.AAAA"})
+		},
 	}
 	for name, set := range cases {
 		req := httptest.NewRequest("GET", "/api/v1/dags", nil)
