@@ -52,4 +52,15 @@ if ! redis_up; then
 	echo "  or point STARFLOW_TEST_REDIS_URL at a reachable server." >&2
 	exit 1
 fi
-echo "services: PostgreSQL and Redis are up" >&2
+# Chromium for the browser tests of web/ui: installed from Debian when missing.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+	echo "services: installing Chromium for the browser tests" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -q chromium >&2 || { apt-get update -q >&2 && apt-get install -y -q chromium >&2; } || true
+fi
+if ! command -v chromium >/dev/null 2>&1; then
+	echo "services: Chromium is not installed; the browser tests (web/ui) need it." >&2
+	echo "  Install it with: apt-get update && apt-get install -y chromium" >&2
+	exit 1
+fi
+echo "services: PostgreSQL, Redis and Chromium are up" >&2

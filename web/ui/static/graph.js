@@ -20,7 +20,7 @@
   function width(text, font) { ctx.font = font; return ctx.measureText(text).width; }
 
   var g = new dagre.graphlib.Graph();
-  g.setGraph({ rankdir: "LR", nodesep: 18, ranksep: 56, marginx: 12, marginy: 12 });
+  g.setGraph({ rankdir: "LR", nodesep: 18, ranksep: 60 });
   g.setDefaultEdgeLabel(function () { return {}; });
   data.nodes.forEach(function (n) {
     var w = Math.max(width(n.id, "12.5px system-ui,sans-serif"), width(n.operator, "10.5px system-ui,sans-serif"));
@@ -29,18 +29,34 @@
   (data.edges || []).forEach(function (e) { g.setEdge(e[0], e[1]); });
   dagre.layout(g);
 
-  var size = g.graph();
+  // The drawing's bounds: dagre's graph size leaves out edge bends that
+  // stick out, so measure nodes and edge points alike.
+  var minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+  function grow(x, y) { minX = Math.min(minX, x); minY = Math.min(minY, y); maxX = Math.max(maxX, x); maxY = Math.max(maxY, y); }
+  g.nodes().forEach(function (id) { var n = g.node(id); grow(n.x - n.width / 2, n.y - n.height / 2); grow(n.x + n.width / 2, n.y + n.height / 2); });
+  g.edges().forEach(function (e) { g.edge(e).points.forEach(function (p) { grow(p.x, p.y); }); });
+  if (minX === Infinity) { minX = minY = 0; maxX = maxY = 10; }
+  var pad = 12, w = maxX - minX + 2 * pad, h = maxY - minY + 2 * pad;
   box.textContent = "";
-  var svg = el("svg", { width: size.width, height: size.height, viewBox: "0 0 " + size.width + " " + size.height, role: "img" }, box);
+  var svg = el("svg", { width: w, height: h, viewBox: (minX - pad) + " " + (minY - pad) + " " + w + " " + h, role: "img" }, box);
   var defs = el("defs", {}, svg);
   var marker = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, defs);
   el("path", { d: "M0,0 L10,5 L0,10 z", fill: "#8c959f" }, marker);
 
-  g.edges().forEach(function (e) {
-    var pts = g.edge(e).points;
+  // Edges through dagre's points, smoothed: a quadratic curve through the
+  // midpoints between bends.
+  function curve(pts) {
     var d = "M" + pts[0].x + "," + pts[0].y;
-    for (var i = 1; i < pts.length; i++) d += " L" + pts[i].x + "," + pts[i].y;
-    el("path", { "class": "edge", d: d, "marker-end": "url(#arrow)", "data-from": e.v, "data-to": e.w }, svg);
+    if (pts.length === 2) return d + " L" + pts[1].x + "," + pts[1].y;
+    for (var i = 1; i < pts.length - 1; i++) {
+      var mx = (pts[i].x + pts[i + 1].x) / 2, my = (pts[i].y + pts[i + 1].y) / 2;
+      if (i === pts.length - 2) { mx = pts[i + 1].x; my = pts[i + 1].y; }
+      d += " Q" + pts[i].x + "," + pts[i].y + " " + mx + "," + my;
+    }
+    return d;
+  }
+  g.edges().forEach(function (e) {
+    el("path", { "class": "edge", d: curve(g.edge(e).points), "marker-end": "url(#arrow)", "data-from": e.v, "data-to": e.w }, svg);
   });
 
   var nodes = {};
