@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,8 +17,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/web"
 	"github.com/starflow-dev/starflow/web/auth"
-	"github.com/starflow-dev/starflow/web/ui"
 )
 
 // findChromium returns Debian's Chromium (or another Chrome). A missing
@@ -36,10 +35,10 @@ func findChromium(t *testing.T) string {
 	return ""
 }
 
-// browserServer is the UI as the webserver mounts it: /login and /logout
-// from auth, every other path behind the session middleware, with the
-// scheduler and a worker running in-process.
-func browserServer(t *testing.T) (*env, *httptest.Server) {
+// browserServer runs the real webserver (web.Server: login, the UI behind
+// the session check, the API) on a loopback port, with the scheduler and a
+// worker running in-process on the same store.
+func browserServer(t *testing.T) (*env, string) {
 	e := newEnv(t, examplesDir(t))
 	ctx := context.Background()
 	for name, role := range map[string]auth.Role{"olivia": auth.RoleOp, "victor": auth.RoleViewer} {
@@ -51,21 +50,20 @@ func browserServer(t *testing.T) (*env, *httptest.Server) {
 			t.Fatal(err)
 		}
 	}
-	a, err := auth.New(auth.Options{Backend: e.store, LoginPage: ui.LoginPage, Logger: e.logger})
+	srv, err := web.New(web.Options{Store: e.store, Scheduler: e.sched, DAGs: e.versions, Queue: e.queue, Notifier: e.notifier, Logger: e.logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/login", a.Login())
-	mux.Handle("/logout", a.Logout())
-	mux.Handle("/", a.RequireSession(e.ui))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	worker := e.newWorker()
-	for _, run := range []func(context.Context) error{e.sched.Run, worker.Run} {
+	serve := func(ctx context.Context) error { return srv.Serve(ctx, ln) }
+	for _, run := range []func(context.Context) error{e.sched.Run, worker.Run, serve} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -75,7 +73,7 @@ func browserServer(t *testing.T) (*env, *httptest.Server) {
 		}()
 	}
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	return e, srv
+	return e, "http://" + ln.Addr().String()
 }
 
 // newBrowser starts headless Chromium with a throw-away profile.
@@ -237,8 +235,8 @@ func keepInDocs(t *testing.T, src, name string) {
 // clear it and see it run again, screenshot the grid and graph, and check
 // that a viewer gets no trigger button.
 func TestBrowser(t *testing.T) {
-	_, srv := browserServer(t)
-	b := &browser{t: t, ctx: newBrowser(t), url: srv.URL}
+	_, url := browserServer(t)
+	b := &browser{t: t, ctx: newBrowser(t), url: url}
 	shots := screenshotDir(t)
 	t.Logf("screenshots in %s", shots)
 
