@@ -12,7 +12,7 @@ import (
 // clear clears one task instance (form fields: downstream, upstream,
 // only_failed) so it runs again, then sends the user back to return.
 func (h *handler) clear(w http.ResponseWriter, r *http.Request) {
-	if !h.allowed(w, r, permClear) {
+	if !h.allowed(w, r, permClear) || !h.canAct(w, r) {
 		return
 	}
 	dagID, runID, taskID := r.PathValue("dag"), r.PathValue("run"), r.PathValue("task")
@@ -44,7 +44,7 @@ func (h *handler) clear(w http.ResponseWriter, r *http.Request) {
 // mark marks one task instance success or failed (form fields: state,
 // downstream).
 func (h *handler) mark(w http.ResponseWriter, r *http.Request) {
-	if !h.allowed(w, r, permMark) {
+	if !h.allowed(w, r, permMark) || !h.canAct(w, r) {
 		return
 	}
 	dagID, runID, taskID := r.PathValue("dag"), r.PathValue("run"), r.PathValue("task")
@@ -71,4 +71,14 @@ func (h *handler) mark(w http.ResponseWriter, r *http.Request) {
 // 303, which htmx follows too.
 func (h *handler) done(w http.ResponseWriter, r *http.Request, fallback string) {
 	http.Redirect(w, r, safeReturn(r.FormValue("return"), fallback), http.StatusSeeOther)
+}
+
+// canAct answers 503 when the handler has no scheduler to carry out
+// actions (a webserver wired read-only).
+func (h *handler) canAct(w http.ResponseWriter, r *http.Request) bool {
+	if h.Scheduler != nil {
+		return true
+	}
+	h.fail(w, r, errorf(http.StatusServiceUnavailable, "this webserver has no scheduler to carry out actions"))
+	return false
 }

@@ -96,7 +96,7 @@ func (h *handler) loadTrigger(r *http.Request) (*triggerPage, error) {
 // trigger creates a manual run from the form and sends the user to the
 // grid; a bad form is shown again with the error and what was typed.
 func (h *handler) trigger(w http.ResponseWriter, r *http.Request) {
-	if !h.allowed(w, r, permTrigger) {
+	if !h.allowed(w, r, permTrigger) || !h.canAct(w, r) {
 		return
 	}
 	p, err := h.loadTrigger(r)

@@ -572,3 +572,17 @@ func TestStaticAndLogin(t *testing.T) {
 		"wrong username or password", ".s-success{background:#008000")
 	mustNotContain(t, rr.Body.String(), "Log out", `<nav>`)
 }
+
+func TestActionsWithoutSchedulerAnswer503(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, examplesDir(t))
+	h := ui.New(ui.Deps{Store: e.store, DAGs: e.versions, Logger: e.logger})
+	as := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), &auth.User{Username: "a", Role: auth.RoleAdmin})))
+	})
+	for _, target := range []string{"/dags/etl/trigger", "/dags/etl/runs/r/tasks/extract/clear", "/dags/etl/runs/r/tasks/extract/mark"} {
+		if rec := post(t, as, target, url.Values{"state": {"success"}}); rec.Code != http.StatusServiceUnavailable {
+			t.Errorf("%s: status %d, want 503", target, rec.Code)
+		}
+	}
+}
