@@ -176,6 +176,7 @@ type loop struct {
 	slots      chan struct{} // one token per delivery being handled
 	released   chan struct{}
 	registered chan struct{} // closed when registerLoop returns
+	runs       *runCache
 	started    time.Time
 	wg         sync.WaitGroup
 
@@ -272,6 +273,7 @@ func (w *Worker) newLoop(ctx context.Context) (*loop, error) {
 		held:        map[string]queue.Delivery{},
 		released:    make(chan struct{}, 1),
 		registered:  make(chan struct{}),
+		runs:        newRunCache(),
 		started:     w.now(),
 	}
 	if l.log == nil {
@@ -590,13 +592,18 @@ func (l *loop) runTry(log *slog.Logger, d queue.Delivery, ti *store.TaskInstance
 // the function runner, and a clean slate of XComs.
 func (l *loop) prepare(ctx context.Context, d queue.Delivery, ti *store.TaskInstance) (*Try, error) {
 	key := ti.TaskInstanceKey
-	var run *store.DagRun
-	if err := retryStore(ctx, l.log, "read the run", func(ctx context.Context) error {
-		var err error
-		run, err = l.w.Store.RunGet(ctx, key.DagID, key.RunID)
-		return err
-	}); err != nil {
-		return nil, operators.Fail(fmt.Errorf("cannot run: %w", err))
+	info, ok := l.runs.get(key.DagID, key.RunID)
+	if !ok {
+		var run *store.DagRun
+		if err := retryStore(ctx, l.log, "read the run", func(ctx context.Context) error {
+			var err error
+			run, err = l.w.Store.RunGet(ctx, key.DagID, key.RunID)
+			return err
+		}); err != nil {
+			return nil, operators.Fail(fmt.Errorf("cannot run: %w", err))
+		}
+		info = runInfo(run)
+		l.runs.put(info)
 	}
 	dag, err := l.w.DAGs.DAG(ctx, key.DagID, d.SourceHash)
 	if err != nil {
@@ -626,7 +633,7 @@ func (l *loop) prepare(ctx context.Context, d queue.Delivery, ti *store.TaskInst
 	return &Try{
 		DAG:         dag,
 		Task:        task,
-		Run:         runInfo(run),
+		Run:         info,
 		MapIndex:    key.MapIndex,
 		TryNumber:   d.TryNumber,
 		XCom:        storeXCom{st: l.w.Store, key: key},
