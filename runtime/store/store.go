@@ -179,6 +179,9 @@ type Store interface {
 	// newest first.
 	SchedulerHeartbeatList(ctx context.Context) ([]*SchedulerHeartbeat, error)
 
+	// DAGCount counts the DAGs DAGList would return without p.Limit and
+	// p.Offset.
+	DAGCount(ctx context.Context, p *DAGListParams) (int, error)
 	// RunStateCounts counts every DAG run per state (for metrics).
 	RunStateCounts(ctx context.Context) (map[dags.DagRunState]int, error)
 	// TaskInstanceStateCounts counts every task instance per state (for

@@ -93,6 +93,13 @@ func Routes() []Route {
 	return out
 }
 
+// noDAGs stands in for a missing DAG source.
+type noDAGs struct{}
+
+func (noDAGs) DAG(context.Context, string, string) (*dags.DAG, error) {
+	return nil, errors.New("this webserver has no DAG source to build DAG versions")
+}
+
 type handler struct {
 	Deps
 	mux *http.ServeMux
@@ -110,6 +117,9 @@ func New(d Deps) http.Handler {
 	}
 	if d.LogPoll <= 0 {
 		d.LogPoll = 250 * time.Millisecond
+	}
+	if d.DAGs == nil {
+		d.DAGs = noDAGs{}
 	}
 	h := &handler{Deps: d, mux: http.NewServeMux()}
 	for _, rt := range routes {

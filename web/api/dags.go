@@ -36,7 +36,7 @@ func (h *handler) dagList(w http.ResponseWriter, r *http.Request) {
 	tags, pattern := q["tags"], q.Get("dag_id_pattern")
 	filtered := len(tags) > 0 || pattern != ""
 	if !filtered {
-		// Without filters the store pages; the total needs every id only.
+		// Without filters the store pages and counts.
 		p.Limit, p.Offset = pg.limit, pg.offset
 	}
 	list, err := h.Store.DAGList(r.Context(), p)
@@ -55,12 +55,10 @@ func (h *handler) dagList(w http.ResponseWriter, r *http.Request) {
 		total = len(keep)
 		list = slice(keep, pg)
 	} else if len(list) == pg.limit || (len(list) == 0 && pg.offset > 0) {
-		all, err := h.Store.DAGList(r.Context(), &store.DAGListParams{Paused: p.Paused, Active: p.Active})
-		if err != nil {
+		if total, err = h.Store.DAGCount(r.Context(), p); err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		total = len(all)
 	}
 	out := make([]*DAG, len(list))
 	for i, d := range list {

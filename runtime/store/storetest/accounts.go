@@ -195,6 +195,20 @@ func testSchedulerHeartbeats(t *testing.T, h Harness) {
 func testStateCounts(t *testing.T, h Harness) {
 	s := h.open(t)
 	ctx := ctxT(t)
+	for _, id := range []string{"a", "b", "c"} {
+		if _, err := s.DAGUpsert(ctx, &store.DAGUpsertParams{DagID: id, IsPausedUponCreation: id == "b"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paused, unpaused := true, false
+	for _, c := range []struct {
+		p    store.DAGListParams
+		want int
+	}{{store.DAGListParams{}, 3}, {store.DAGListParams{Paused: &paused}, 1}, {store.DAGListParams{Paused: &unpaused, Limit: 1, Offset: 1}, 2}} {
+		if n, err := s.DAGCount(ctx, &c.p); err != nil || n != c.want {
+			t.Errorf("DAGCount(%+v) = %d, %v; want %d", c.p, n, err, c.want)
+		}
+	}
 	if runs, err := s.RunStateCounts(ctx); err != nil || len(runs) != 0 {
 		t.Fatalf("RunStateCounts on an empty store = %v, %v", runs, err)
 	}
