@@ -55,6 +55,7 @@ func standaloneCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			return runDaemon(c, engineConfig{
 				databaseURL: c.String("database-url"),
+				migrate:     store.MigrateAlways,
 				dagsDir:     c.String("dags"),
 				parse:       true, schedule: true, work: true,
 			}.withWeb(c, true))
@@ -82,6 +83,7 @@ func schedulerCommand() *cli.Command {
 			}
 			return runDaemon(c, engineConfig{
 				databaseURL: c.String("database-url"),
+				migrate:     store.MigrateAuto,
 				redisURL:    c.String("redis-url"),
 				dagsDir:     c.String("dags"),
 				parse:       true, schedule: true,
@@ -101,6 +103,7 @@ func workerCommand() *cli.Command {
 			}
 			return runDaemon(c, engineConfig{
 				databaseURL: c.String("database-url"),
+				migrate:     store.MigrateAuto,
 				redisURL:    c.String("redis-url"),
 				dagsDir:     "dags",
 				work:        true,

@@ -28,6 +28,9 @@ import (
 // state lives.
 type engineConfig struct {
 	databaseURL string
+	// migrate says what to do with an older schema: standalone upgrades it,
+	// as `airflow standalone` does; distributed daemons wait for `db migrate`.
+	migrate store.MigrateMode
 	// redisURL selects the distributed queue; empty means in-process.
 	redisURL string
 	dagsDir  string
@@ -73,7 +76,9 @@ const versionCacheSize = 256
 
 func newEngine(ctx context.Context, cfg engineConfig, logger *slog.Logger) (*engine, error) {
 	e := &engine{cfg: cfg, logger: logger, errOut: os.Stderr}
-	st, err := store.OpenWithRetry(ctx, func(ctx context.Context) (store.Store, error) { return openStore(ctx, cfg.databaseURL) }, store.DefaultBackoff, logger)
+	st, err := store.OpenWithRetry(ctx, func(ctx context.Context) (store.Store, error) {
+		return openStoreMode(ctx, cfg.databaseURL, cfg.migrate)
+	}, store.DefaultBackoff, logger)
 	if err != nil {
 		return nil, err
 	}
