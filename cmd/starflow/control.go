@@ -20,6 +20,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/internal/dagfolder"
 	"github.com/starflow-dev/starflow/runtime/dagprocessor"
 	"github.com/starflow-dev/starflow/runtime/executor"
 	"github.com/starflow-dev/starflow/runtime/queue"
@@ -27,7 +28,6 @@ import (
 	"github.com/starflow-dev/starflow/runtime/scheduler"
 	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/starlark/call"
-	"github.com/starflow-dev/starflow/starlark/loader"
 )
 
 // runIDPattern is Airflow's [scheduler] allowed_run_id_pattern.
@@ -194,8 +194,7 @@ func syncFolder(ctx context.Context, st store.Store, logger *slog.Logger, dir st
 	if versions == nil {
 		_, versions = controlScheduler(st, logger, dir)
 	}
-	bag := loader.NewBag(newLoader(logger), loader.DirSource(filepath.Clean(dir)))
-	p := &dagprocessor.Processor{Store: st, Parser: &bagParser{bag: bag, versions: versions}, Logger: logger}
+	p := &dagprocessor.Processor{Store: st, Parser: dagfolder.New(newLoader(logger), filepath.Clean(dir), versions), Logger: logger}
 	return p.Sync(ctx)
 }
 

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/starflow-dev/starflow/internal/dagfolder"
 	"github.com/starflow-dev/starflow/runtime/dagprocessor"
 	"github.com/starflow-dev/starflow/runtime/executor"
 	"github.com/starflow-dev/starflow/runtime/queue"
@@ -21,7 +22,6 @@ import (
 	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/runtime/store/secrets"
 	"github.com/starflow-dev/starflow/starlark/call"
-	"github.com/starflow-dev/starflow/starlark/loader"
 )
 
 // engineConfig says which parts of Starflow a daemon runs and where its
@@ -110,8 +110,7 @@ func newEngine(ctx context.Context, cfg engineConfig, logger *slog.Logger) (*eng
 	e.sched.Notifier = e.notifier
 	e.sched.Callbacks = &executor.RunCallbacks{Store: st, DAGs: e.versions, Runner: newTryRunner(logger), Logger: logger}
 	if cfg.parse {
-		bag := loader.NewBag(l, loader.DirSource(filepath.Clean(cfg.dagsDir)))
-		e.processor = &dagprocessor.Processor{Store: st, Parser: &bagParser{bag: bag, versions: e.versions}, Logger: logger}
+		e.processor = &dagprocessor.Processor{Store: st, Parser: dagfolder.New(l, filepath.Clean(cfg.dagsDir), e.versions), Logger: logger}
 	}
 	if cfg.work {
 		e.worker = &executor.Worker{
@@ -201,28 +200,6 @@ func (e *engine) close() {
 	if e.store != nil {
 		_ = e.store.Close()
 	}
-}
-
-// bagParser is the DAG processor's view of the DAG folder: the bag's files,
-// each also added to the version cache so it is never parsed twice.
-type bagParser struct {
-	bag      *loader.Bag
-	versions *call.Versions
-}
-
-func (p *bagParser) Parse(ctx context.Context) ([]dagprocessor.ParsedFile, error) {
-	if _, err := p.bag.Refresh(ctx); err != nil {
-		return nil, err
-	}
-	files := p.bag.Files()
-	out := make([]dagprocessor.ParsedFile, 0, len(files))
-	for _, f := range files {
-		if f.OK() {
-			p.versions.Add(f)
-		}
-		out = append(out, dagprocessor.ParsedFile{Name: f.Name, Hash: f.Hash, Dir: f.Dir, EntryFile: f.Path, Files: f.Sources, DAGs: f.DAGs, Errors: f.Errors})
-	}
-	return out, nil
 }
 
 // hostname returns the machine's name for task instances, or "localhost".

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/internal/dagfolder"
 	"github.com/starflow-dev/starflow/operators"
 	"github.com/starflow-dev/starflow/runtime/dagprocessor"
 	"github.com/starflow-dev/starflow/runtime/queue/memqueue"
@@ -76,7 +77,7 @@ func newEnvOn(t testing.TB, st store.Store) *env {
 		}
 		return call.Bundle{Dir: dir, EntryFile: v.EntryFile, Files: v.Files}, nil
 	}, 16)
-	proc := &dagprocessor.Processor{Store: st, Parser: &bagParser{bag: loader.NewBag(l, loader.DirSource(dir)), versions: versions}, Logger: logger}
+	proc := &dagprocessor.Processor{Store: st, Parser: dagfolder.New(l, dir, versions), Logger: logger}
 	if _, err := proc.Sync(ctx); err != nil {
 		t.Fatalf("sync DAG folder: %v", err)
 	}
@@ -154,27 +155,6 @@ func (e *env) seed(t testing.TB) {
 
 func key(task string) store.TaskInstanceKey {
 	return store.TaskInstanceKey{DagID: "pipeline", RunID: runID, TaskID: task, MapIndex: store.NoMapIndex}
-}
-
-// bagParser is the DAG processor's view of a folder, as cmd/starflow has it.
-type bagParser struct {
-	bag      *loader.Bag
-	versions *call.Versions
-}
-
-func (p *bagParser) Parse(ctx context.Context) ([]dagprocessor.ParsedFile, error) {
-	if _, err := p.bag.Refresh(ctx); err != nil {
-		return nil, err
-	}
-	files := p.bag.Files()
-	out := make([]dagprocessor.ParsedFile, 0, len(files))
-	for _, f := range files {
-		if f.OK() {
-			p.versions.Add(f)
-		}
-		out = append(out, dagprocessor.ParsedFile{Name: f.Name, Hash: f.Hash, Dir: f.Dir, EntryFile: f.Path, Files: f.Sources, DAGs: f.DAGs, Errors: f.Errors})
-	}
-	return out, nil
 }
 
 // response is a served request's outcome.

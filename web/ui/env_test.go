@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/internal/dagfolder"
 	"github.com/starflow-dev/starflow/operators"
 	"github.com/starflow-dev/starflow/operators/bash"
 	"github.com/starflow-dev/starflow/operators/branch"
@@ -78,7 +79,7 @@ func newEnv(t testing.TB, dagsDir string) *env {
 	}, 64)
 	e := &env{store: st, versions: versions, queue: memqueue.New(), notifier: memqueue.NewNotifier(), logger: logger}
 	t.Cleanup(func() { e.queue.Close(); e.notifier.Close() })
-	proc := &dagprocessor.Processor{Store: st, Parser: &bagParser{bag: loader.NewBag(l, loader.DirSource(dir)), versions: versions}, Logger: logger}
+	proc := &dagprocessor.Processor{Store: st, Parser: dagfolder.New(l, dir, versions), Logger: logger}
 	if _, err := proc.Sync(context.Background()); err != nil {
 		t.Fatalf("sync DAG folder %s: %v", dir, err)
 	}
@@ -86,27 +87,6 @@ func newEnv(t testing.TB, dagsDir string) *env {
 	e.sched.Notifier = e.notifier
 	e.ui = ui.New(ui.Deps{Store: st, Scheduler: e.sched, DAGs: versions, Logger: logger})
 	return e
-}
-
-// bagParser is the DAG processor's view of a folder, as cmd/starflow has it.
-type bagParser struct {
-	bag      *loader.Bag
-	versions *call.Versions
-}
-
-func (p *bagParser) Parse(ctx context.Context) ([]dagprocessor.ParsedFile, error) {
-	if _, err := p.bag.Refresh(ctx); err != nil {
-		return nil, err
-	}
-	files := p.bag.Files()
-	out := make([]dagprocessor.ParsedFile, 0, len(files))
-	for _, f := range files {
-		if f.OK() {
-			p.versions.Add(f)
-		}
-		out = append(out, dagprocessor.ParsedFile{Name: f.Name, Hash: f.Hash, Dir: f.Dir, EntryFile: f.Path, Files: f.Sources, DAGs: f.DAGs, Errors: f.Errors})
-	}
-	return out, nil
 }
 
 // newWorker returns a worker running the operators Starflow ships.
