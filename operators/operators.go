@@ -182,6 +182,21 @@ func (r *Registry) Lookup(kind string) (Operator, error) {
 	return op, nil
 }
 
+// Specs returns the specs of the registered operators that implement
+// Specified, sorted by kind; each spec's Kind is the kind it is
+// registered under. The DAG loader makes one builtin of each.
+func (r *Registry) Specs() []Spec {
+	var out []Spec
+	for _, k := range r.Kinds() {
+		if s, ok := r.ops[k].(Specified); ok {
+			spec := s.Spec()
+			spec.Kind = k
+			out = append(out, spec)
+		}
+	}
+	return out
+}
+
 // Kinds returns the registered kinds, sorted.
 func (r *Registry) Kinds() []string {
 	out := make([]string, 0, len(r.ops))

@@ -7,12 +7,16 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/operators"
 )
 
 // Universe returns the authoring builtins, frozen, for the predeclared
 // environment of DAG files: dag, bash, task, branch, short_circuit, empty,
-// group, chain, cross_downstream and timedelta.
-func Universe() starlark.StringDict {
+// group, chain, cross_downstream and timedelta, and one builtin per spec
+// (an Operator named after the spec's Kind, which replaces a hand-written
+// builtin of the same name). The program that wires Starflow passes the
+// specs of its operator registry; there is no global list.
+func Universe(specs ...operators.Spec) starlark.StringDict {
 	u := starlark.StringDict{}
 	for _, b := range []struct {
 		name string
@@ -30,6 +34,9 @@ func Universe() starlark.StringDict {
 		{"timedelta", timedeltaFn},
 	} {
 		u[b.name] = Safe(b.name, b.fn)
+	}
+	for _, s := range specs {
+		u[s.Kind] = NewOperator(s)
 	}
 	u.Freeze()
 	return u

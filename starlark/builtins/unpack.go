@@ -120,6 +120,11 @@ func durationOf(v starlark.Value) (time.Duration, error) {
 	return 0, fmt.Errorf("got %s, want a duration such as \"30s\", \"5m\", \"1h30m\", a number of seconds or timedelta(...)", v.Type())
 }
 
+// DurationArg reads a duration argument as every builtin does: a string
+// such as "30s", "5m", "1h30m" or "2d", a number of seconds, a
+// timedelta() or a time.duration value.
+func DurationArg(v starlark.Value) (time.Duration, error) { return durationOf(v) }
+
 // dateOf reads a date: "2024-01-01", RFC 3339, or a time.time value.
 func dateOf(v starlark.Value, loc *time.Location) (time.Time, error) {
 	switch v := v.(type) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
 	"go.starlark.net/syntax"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -39,11 +40,18 @@ type Loader struct {
 func New(opts Options) *Loader {
 	opts = opts.withDefaults()
 	pre := starlark.StringDict{}
-	for k, v := range builtins.Universe() {
+	for k, v := range builtins.Universe(opts.Operators...) {
 		pre[k] = v
 	}
 	for k, v := range runtimeModules() {
 		pre[k] = v
+	}
+	for name, members := range opts.RuntimeModules {
+		if op, ok := pre[name].(*builtins.Operator); ok {
+			pre[name] = op.WithModule(members)
+		} else {
+			pre[name] = &starlarkstruct.Module{Name: name, Members: members}
+		}
 	}
 	for k, v := range sizeOps() {
 		pre[k] = v

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"go.starlark.net/starlark"
+
+	"github.com/starflow-dev/starflow/operators"
 )
 
 // Defaults of Options.
@@ -39,6 +41,17 @@ type Options struct {
 	// Predeclared adds names to every file's environment (tests use it
 	// for an assert module). They must be frozen.
 	Predeclared starlark.StringDict
+	// Operators are the specs of the operators whose builtins DAG files
+	// may call (http, sql, ...), typically operators.Registry.Specs of
+	// the registry that runs the tasks. Each becomes a builtin named after
+	// its kind.
+	Operators []operators.Spec
+	// RuntimeModules are modules for task functions at run time, such as
+	// starlark/call's http and sql. A module named like an operator
+	// becomes that builtin's attributes (http(...) creates a task,
+	// http.get(...) makes a request when a task runs); the others are
+	// predeclared as they are. Their values must be frozen.
+	RuntimeModules map[string]starlark.StringDict
 }
 
 func (o Options) withDefaults() Options {
