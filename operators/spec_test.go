@@ -43,7 +43,9 @@ func TestSpecValidate(t *testing.T) {
 		want   string
 	}{
 		{"an empty kind", func(s *operators.Spec) { s.Kind = "" }, "not an identifier"},
-		{"a duplicate parameter", func(s *operators.Spec) { s.Params = append(s.Params, operators.Param{Name: "url", Type: operators.ParamString}) }, "declared twice"},
+		{"a duplicate parameter", func(s *operators.Spec) {
+			s.Params = append(s.Params, operators.Param{Name: "url", Type: operators.ParamString})
+		}, "declared twice"},
 		{"a parameter named task_id", func(s *operators.Spec) { s.Params[0].Name = "task_id" }, "declared twice"},
 		{"an unknown type", func(s *operators.Spec) { s.Params[0].Type = "blob" }, "unknown type"},
 		{"a default of the wrong type", func(s *operators.Spec) { s.Params[2].Default = "three" }, "default of count: got string, want int"},
