@@ -14,8 +14,11 @@ import (
 	"github.com/starflow-dev/starflow/operators/branch"
 	"github.com/starflow-dev/starflow/operators/empty"
 	"github.com/starflow-dev/starflow/operators/function"
+	httpop "github.com/starflow-dev/starflow/operators/http"
+	sqlop "github.com/starflow-dev/starflow/operators/sql"
 	"github.com/starflow-dev/starflow/runtime/executor"
 	"github.com/starflow-dev/starflow/runtime/templates"
+	"github.com/starflow-dev/starflow/starlark/call"
 	"github.com/starflow-dev/starflow/starlark/loader"
 )
 
@@ -49,6 +52,8 @@ func newRegistry() *operators.Registry {
 	empty.Register(r)
 	function.Register(r)
 	branch.Register(r)
+	httpop.Register(r)
+	sqlop.Register(r)
 	return r
 }
 
@@ -62,9 +67,15 @@ func newTryRunner(logger *slog.Logger) *executor.TryRunner {
 	}
 }
 
-// newLoader returns a loader whose print() goes to logger.
+// newLoader returns a loader whose print() goes to logger, with a builtin
+// for each operator of the registry that has a spec (http, sql) and the
+// run-time modules of task functions.
 func newLoader(logger *slog.Logger) *loader.Loader {
-	return loader.New(loader.Options{Logger: logger})
+	return loader.New(loader.Options{
+		Logger:         logger,
+		Operators:      newRegistry().Specs(),
+		RuntimeModules: call.Modules(),
+	})
 }
 
 // loadDAGFile evaluates one DAG file. Import errors are returned as one

@@ -10,7 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/starflow-dev/starflow/operators"
+	httpop "github.com/starflow-dev/starflow/operators/http"
+	sqlop "github.com/starflow-dev/starflow/operators/sql"
 	"github.com/starflow-dev/starflow/starlark/builtins"
+	"github.com/starflow-dev/starflow/starlark/call"
 	"github.com/starflow-dev/starflow/starlark/loader"
 )
 
@@ -31,7 +35,7 @@ func TestDocsCoverEveryBuiltin(t *testing.T) {
 			headings = append(headings, line)
 		}
 	}
-	for name := range builtins.Universe() {
+	for name := range builtins.Universe(shippedSpecs()...) {
 		found := false
 		for _, h := range headings {
 			if strings.Contains(h, "`"+name+"`") {
@@ -56,7 +60,11 @@ func TestDocExamplesLoad(t *testing.T) {
 	if len(examples) < 10 {
 		t.Fatalf("found only %d examples in %s", len(examples), authoringDoc)
 	}
-	l := loader.New(loader.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	l := loader.New(loader.Options{
+		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Operators:      shippedSpecs(),
+		RuntimeModules: call.Modules(),
+	})
 	for i, ex := range examples {
 		t.Run(fmt.Sprintf("example_%d_line_%d", i+1, ex.line), func(t *testing.T) {
 			t.Parallel()
@@ -73,6 +81,11 @@ func TestDocExamplesLoad(t *testing.T) {
 			}
 		})
 	}
+}
+
+// shippedSpecs are the specs of the operators cmd/starflow registers.
+func shippedSpecs() []operators.Spec {
+	return []operators.Spec{httpop.New().Spec(), sqlop.New().Spec()}
 }
 
 type example struct {

@@ -64,6 +64,7 @@ func (r *Runner) CallFunction(ctx context.Context, c *operators.Call, key string
 
 	thread := &starlark.Thread{Name: key}
 	builtins.SetRuntime(thread)
+	thread.SetLocal(runtimeKey, &taskEnv{ctx: ctx, call: c})
 	thread.Print = func(_ *starlark.Thread, msg string) { c.Logf("%s", msg) }
 
 	sargs := make(starlark.Tuple, 0, len(args)+1)
