@@ -1,13 +1,19 @@
 package main
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/starflow-dev/starflow/runtime/store/testdb"
 )
 
 func TestMain(m *testing.M) {
@@ -33,7 +39,11 @@ func TestScripts(t *testing.T) {
 			env.Setenv("STARFLOW_WEBSERVER_PORT", "0") // any free port: scripts run in parallel
 			return nil
 		},
-		Cmds:                map[string]func(ts *testscript.TestScript, neg bool, args []string){"waitfor": cmdWaitfor},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"waitfor":    cmdWaitfor,
+			"httpserver": cmdHTTPServer,
+			"pgurl":      func(ts *testscript.TestScript, neg bool, args []string) { cmdPGURL(t, ts, neg, args) },
+		},
 		RequireExplicitExec: false,
 	})
 }
@@ -82,4 +92,54 @@ func cmdWaitfor(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		time.Sleep(waitforInterval)
 	}
+}
+
+// cmdHTTPServer is the script command
+//
+//	httpserver VAR
+//
+// It starts an HTTP server on loopback for the rest of the script and
+// sets VAR to its URL and VAR_HOST to its host:port. /status answers
+// {"status": "ready", "count": 7} to basic auth bot:hunter2 (401
+// otherwise), /fail answers 503 with the body "down for maintenance",
+// /slow answers after 10 s.
+func cmdHTTPServer(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: httpserver VAR")
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
+		if user, pass, ok := r.BasicAuth(); !ok || user != "bot" || pass != "hunter2" {
+			http.Error(w, "who are you?", http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"status": "ready", "count": 7}`)
+	})
+	mux.HandleFunc("/fail", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+	})
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(10 * time.Second):
+		case <-r.Context().Done():
+		}
+	})
+	srv := httptest.NewServer(mux)
+	ts.Defer(srv.Close)
+	ts.Setenv(args[0], srv.URL)
+	ts.Setenv(args[0]+"_HOST", strings.TrimPrefix(srv.URL, "http://"))
+}
+
+// cmdPGURL is the script command
+//
+//	pgurl VAR
+//
+// It sets VAR to the URL of a fresh schema on the PostgreSQL test server,
+// dropped when the test ends.
+func cmdPGURL(t *testing.T, ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: pgurl VAR")
+	}
+	ts.Setenv(args[0], testdb.PostgresURL(t))
 }
