@@ -46,7 +46,8 @@ type Task struct {
 	// Operator is the operator kind ("bash", "task", "branch", ...).
 	Operator string
 	// Config holds the operator's own arguments as plain values: string,
-	// int64, float64, bool, nil, []any, map[string]any and XComRef.
+	// int64, float64, bool, nil, []any, map[string]any and XComRef, and
+	// time.Duration for the duration parameters of an operators.Spec.
 	Config map[string]any
 	// Function is the key of the Starlark function the operator calls
 	// ("" for operators that call none). The loader that built the DAG
