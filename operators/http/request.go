@@ -319,9 +319,9 @@ func redactString(s string) string {
 	return s
 }
 
-// validHeaderName reports whether k can be a header name (extras such as
-// "sslmode" from a URI are not skipped, but keys with spaces or
-// punctuation Airflow puts in extras, e.g. "__extra__", are).
+// validHeaderName reports whether a connection extra named k is sent as a
+// header: names of letters, digits, '-', '_' and '.', not starting with
+// "__" (Airflow's internal keys such as "__extra__").
 func validHeaderName(k string) bool {
 	if k == "" || strings.HasPrefix(k, "__") {
 		return false
