@@ -89,39 +89,8 @@ func Call(ctx context.Context, c *operators.Call) (any, error) {
 }
 
 // Render returns v with every string inside it (at any depth of []any and
-// map[string]any values, not map keys) rendered with c.Render. Containers
-// are copied, never changed in place; other values, dags.XComRef among
-// them, are returned as they are.
+// map[string]any values, not map keys) rendered with c.Render; dags.XComRef
+// values are returned as they are. It is operators.RenderValue.
 func Render(ctx context.Context, c *operators.Call, v any) (any, error) {
-	switch x := v.(type) {
-	case string:
-		return c.Render(ctx, x)
-	case []any:
-		if x == nil {
-			return nil, nil
-		}
-		out := make([]any, len(x))
-		for i, e := range x {
-			r, err := Render(ctx, c, e)
-			if err != nil {
-				return nil, fmt.Errorf("[%d]: %w", i, err)
-			}
-			out[i] = r
-		}
-		return out, nil
-	case map[string]any:
-		if x == nil {
-			return nil, nil
-		}
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			r, err := Render(ctx, c, e)
-			if err != nil {
-				return nil, fmt.Errorf("[%q]: %w", k, err)
-			}
-			out[k] = r
-		}
-		return out, nil
-	}
-	return v, nil
+	return operators.RenderValue(ctx, c, v)
 }
