@@ -65,11 +65,11 @@ func Call(ctx context.Context, c *operators.Call) (any, error) {
 	default:
 		return nil, operators.Fail(fmt.Errorf("%s %q: kwargs must be a dict, got %T", kind, c.Task.ID, v))
 	}
-	rargs, err := Render(ctx, c, args)
+	rargs, err := operators.RenderValue(ctx, c, args)
 	if err != nil {
 		return nil, fmt.Errorf("%s %q: args: %w", kind, c.Task.ID, err)
 	}
-	rkwargs, err := Render(ctx, c, kwargs)
+	rkwargs, err := operators.RenderValue(ctx, c, kwargs)
 	if err != nil {
 		return nil, fmt.Errorf("%s %q: kwargs: %w", kind, c.Task.ID, err)
 	}
@@ -88,9 +88,3 @@ func Call(ctx context.Context, c *operators.Call) (any, error) {
 	return v, nil
 }
 
-// Render returns v with every string inside it (at any depth of []any and
-// map[string]any values, not map keys) rendered with c.Render; dags.XComRef
-// values are returned as they are. It is operators.RenderValue.
-func Render(ctx context.Context, c *operators.Call, v any) (any, error) {
-	return operators.RenderValue(ctx, c, v)
-}
