@@ -87,4 +87,3 @@ func Call(ctx context.Context, c *operators.Call) (any, error) {
 	}
 	return v, nil
 }
-
