@@ -19,8 +19,38 @@ var unfinishedStates = []dags.TaskState{
 
 // AdvanceAndDispatch is the mini-scheduler a worker calls right after it
 // records a try: it advances that run and queues what became ready, so the
-// downstream tasks start within milliseconds.
+// downstream tasks start within milliseconds. Calls for a run whose
+// advance is already under way in this process are coalesced: the running
+// one advances the run once more when it is done, so a burst of finished
+// tries of a wide run costs two passes, not one per try.
 func (s *Scheduler) AdvanceAndDispatch(ctx context.Context, dagID, runID string) {
+	key := [2]string{dagID, runID}
+	s.advMu.Lock()
+	if s.advancing == nil {
+		s.advancing = map[[2]string]bool{}
+	}
+	if _, busy := s.advancing[key]; busy {
+		s.advancing[key] = true
+		s.advMu.Unlock()
+		return
+	}
+	s.advancing[key] = false
+	s.advMu.Unlock()
+	for {
+		s.advanceAndDispatchOnce(ctx, dagID, runID)
+		s.advMu.Lock()
+		if again := s.advancing[key]; again {
+			s.advancing[key] = false
+			s.advMu.Unlock()
+			continue
+		}
+		delete(s.advancing, key)
+		s.advMu.Unlock()
+		return
+	}
+}
+
+func (s *Scheduler) advanceAndDispatchOnce(ctx context.Context, dagID, runID string) {
 	now := time.Now()
 	var st TickStats
 	if err := s.Advance(ctx, dagID, runID, now, &st); err != nil {

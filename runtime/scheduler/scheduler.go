@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/starflow-dev/starflow/runtime/queue"
@@ -77,7 +78,13 @@ type Scheduler struct {
 	Config    Config
 
 	wake chan struct{}
-	rec  reconcileState
+
+	// advancing holds the runs whose mini-scheduling is under way in this
+	// process; true means another try of the run finished meanwhile, so
+	// the run is advanced once more (see AdvanceAndDispatch).
+	advMu     sync.Mutex
+	advancing map[[2]string]bool
+	rec       reconcileState
 }
 
 // RunCallbacks runs a DAG's on_success_callback or on_failure_callback

@@ -563,3 +563,64 @@ func TestDependsOnPastWaitsForThePreviousRun(t *testing.T) {
 		t.Fatalf("second run's a is %s after the first succeeded; want queued/1", got)
 	}
 }
+
+// pausingStore holds the first TaskInstanceList of a run, after reading it,
+// until released: an advance that decided from a list that is already old.
+type pausingStore struct {
+	store.Store
+	once    sync.Once
+	read    chan struct{}
+	release chan struct{}
+}
+
+func (p *pausingStore) TaskInstanceList(ctx context.Context, q *store.TaskInstanceListParams) ([]*store.TaskInstance, error) {
+	tis, err := p.Store.TaskInstanceList(ctx, q)
+	if q.RunID != "" {
+		p.once.Do(func() {
+			close(p.read)
+			<-p.release
+		})
+	}
+	return tis, err
+}
+
+func TestMiniSchedulingCallsDuringAnAdvanceAreNotLost(t *testing.T) {
+	t.Parallel()
+	e := setup(t, testdb.SQLite(t))
+	now := time.Now().UTC().Add(-time.Hour).Truncate(time.Hour)
+	e.register(dagSpec{id: "wide", schedule: "@hourly", start: now.Add(-time.Hour).Format(time.RFC3339), tasks: "t1 t2 t3 join",
+		edges: "t1>>join t2>>join t3>>join"}, now.Add(time.Minute))
+	e.tick(now.Add(time.Minute))
+	ds, err := e.queue.Receive(e.ctx, queue.ReceiveParams{Consumer: "c", Max: 100})
+	if err != nil || len(ds) != 3 {
+		t.Fatalf("received %d messages (%v), want the 3 roots", len(ds), err)
+	}
+	finish := func(d queue.Delivery) {
+		key := store.TaskInstanceKey{DagID: d.DAGID, RunID: d.RunID, TaskID: d.TaskID, MapIndex: d.MapIndex}
+		for _, to := range []dags.TaskState{dags.TaskStateRunning, dags.TaskStateSuccess} {
+			if _, err := e.store.TaskInstanceSetState(e.ctx, &store.TaskInstanceSetStateParams{Key: key, To: to, StartDate: now, EndDate: now}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ps := &pausingStore{Store: e.store, read: make(chan struct{}), release: make(chan struct{})}
+	e.sched.Store = ps
+	// The first try finishes and its advance reads the run while the
+	// others still run; the other two finish while that advance decides.
+	finish(ds[0])
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.sched.AdvanceAndDispatch(e.ctx, ds[0].DAGID, ds[0].RunID)
+	}()
+	<-ps.read
+	for _, d := range ds[1:] {
+		finish(d)
+		e.sched.AdvanceAndDispatch(e.ctx, d.DAGID, d.RunID) // coalesced: returns at once
+	}
+	close(ps.release)
+	<-done
+	if got := e.states("wide", ds[0].RunID)["join"]; got != "queued/1" {
+		t.Fatalf("join is %s after every upstream finished; want queued/1 (the coalesced calls must advance again)", got)
+	}
+}
