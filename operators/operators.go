@@ -103,7 +103,48 @@ type Call struct {
 	Connections Connections
 	Renderer    Renderer
 	Functions   FunctionRunner
+	// DagRuns reads and starts runs of other DAGs (trigger_dag,
+	// external_task_sensor); nil where no store is at hand.
+	DagRuns DagRuns
+
+	// FirstStart is when the task instance's current try first started:
+	// for a sensor in reschedule mode it is the start of its first poke,
+	// kept across reschedules (the zero time means "now").
+	FirstStart time.Time
+	// RescheduleCount is how many times this try was rescheduled so far.
+	RescheduleCount int
 }
+
+// TriggerParams describes a run of another DAG to start.
+type TriggerParams struct {
+	DAGID string
+	// RunID defaults to "manual__<logical date>".
+	RunID string
+	// LogicalDate defaults to now.
+	LogicalDate time.Time
+	Conf        map[string]any
+}
+
+// DagRuns is what operators may do with other DAGs' runs.
+type DagRuns interface {
+	// Trigger creates a queued manual run of another DAG and returns its
+	// run id. A run that exists already is an error wrapping ErrRunExists.
+	Trigger(ctx context.Context, p TriggerParams) (runID string, err error)
+	// RunState returns the state of a run (queued, running, success or
+	// failed); an unknown run is an error wrapping ErrNoRun.
+	RunState(ctx context.Context, dagID, runID string) (dags.DagRunState, error)
+	// TaskState returns the state of task taskID (map index -1) in the run
+	// of dagID with the given logical date; found is false when there is
+	// no such run or task instance. An empty taskID asks for the run's
+	// own state, as a task state (success, failed, running, queued).
+	TaskState(ctx context.Context, dagID, taskID string, logicalDate time.Time) (state dags.TaskState, found bool, err error)
+}
+
+// Errors of DagRuns.
+var (
+	ErrRunExists = errors.New("run exists already")
+	ErrNoRun     = errors.New("no such run")
+)
 
 // Logf writes one formatted line to the task log.
 func (c *Call) Logf(format string, args ...any) {
@@ -132,6 +173,15 @@ type Result struct {
 	Skip []string
 	// Message says why the try was skipped or what it decided, for the log.
 	Message string
+	// RescheduleAt, when not zero, ends the try as up_for_reschedule: the
+	// worker slot is freed and the scheduler runs the same try again at
+	// that time (a sensor in reschedule mode). State must be empty.
+	RescheduleAt time.Time
+}
+
+// Reschedule is a Result that ends the try as up_for_reschedule until at.
+func Reschedule(at time.Time, why string) *Result {
+	return &Result{RescheduleAt: at, Message: why}
 }
 
 // Success is a Result for a normal end with an optional return value.
