@@ -73,6 +73,15 @@ type Task struct {
 	DocMD                   string
 	Callbacks               Callbacks
 
+	// Expand, when not empty, makes the task mapped: it runs once per
+	// combination of these arguments' items (see MapValues).
+	Expand []MapArg
+	// MaxActiveTIsPerDag caps this task's queued and running task
+	// instances across all runs of the DAG; zero means no cap.
+	MaxActiveTIsPerDag int
+	// MaxActiveTIsPerDagrun caps them within one run; zero means no cap.
+	MaxActiveTIsPerDagrun int
+
 	// Upstream and Downstream are the sorted ids of the direct neighbours.
 	Upstream   []string
 	Downstream []string

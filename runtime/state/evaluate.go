@@ -18,12 +18,26 @@ type TI struct {
 	// NextRetryAt is when an up_for_retry (or up_for_reschedule) task
 	// instance may be scheduled again; zero means at once.
 	NextRetryAt time.Time
+	// Mapped holds the task instances of an expanded mapped task, by map
+	// index; State is then not used. It is nil for an unmapped task and
+	// for a mapped task not expanded yet (its one task instance, map index
+	// -1, is described by State).
+	Mapped []TI
 }
+
+// Expanded reports whether ti stands for the task instances of an expanded
+// mapped task.
+func (ti TI) Expanded() bool { return ti.Mapped != nil }
 
 // Change is one state change decided by the evaluator, for the caller to
 // record (with a compare-and-set on From in a shared store).
 type Change struct {
-	TaskID   string
+	TaskID string
+	// MapIndex is the changed task instance's map index: -1 for an
+	// unmapped task or a mapped one not expanded yet. A mapped task not
+	// expanded yet that the rule lets run is returned as a change to
+	// scheduled with map index -1: the caller expands it instead.
+	MapIndex int
 	From, To dags.TaskState
 }
 
@@ -102,6 +116,37 @@ type evaluator struct {
 	// the same for the downstream trigger rules, and every task is visited
 	// at most once.
 	finished map[string]dags.TaskState
+	// finishedIdx holds, per expanded mapped task, the map indexes this
+	// call moved to a finished state.
+	finishedIdx map[string]map[int]dags.TaskState
+}
+
+// mappedState returns the current state of map index i of the expanded
+// mapped task id, with this call's changes.
+func (e *evaluator) mappedState(id string, i int) dags.TaskState {
+	if s, ok := e.finishedIdx[id][i]; ok {
+		return s
+	}
+	if s := e.tis[id].Mapped[i].State; s != "" {
+		return s
+	}
+	return dags.TaskStateNone
+}
+
+// countUpstream counts the states of t's direct upstream task instances;
+// every task instance of an expanded mapped task counts, as in Airflow.
+func (e *evaluator) countUpstream(t *dags.Task) UpstreamCounts {
+	var c UpstreamCounts
+	for _, u := range t.Upstream {
+		if m := e.tis[u].Mapped; m != nil {
+			for i := range m {
+				c.add(e.mappedState(u, i))
+			}
+			continue
+		}
+		c.add(e.state(u))
+	}
+	return c
 }
 
 // state returns the current state of task id, with this call's changes.
@@ -112,35 +157,19 @@ func (e *evaluator) state(id string) dags.TaskState {
 	return stateOf(e.tis, id)
 }
 
-// visit decides task t and records a change; it reports whether t moved to
-// a finished state, which may decide its downstream tasks too.
+// visit decides task t and records changes; it reports whether a task
+// instance of t moved to a finished state, which may decide its downstream
+// tasks too.
 func (e *evaluator) visit(t *dags.Task) bool {
+	if ti := e.tis[t.ID]; ti.Expanded() {
+		return e.visitMapped(t, ti)
+	}
 	from := e.state(t.ID)
-	retrying := from == dags.TaskStateUpForRetry || from == dags.TaskStateUpForReschedule
-	if from != dags.TaskStateNone && !retrying {
+	to, ok := e.decide(t, from, e.tis[t.ID].NextRetryAt, nil)
+	if !ok {
 		return false
 	}
-	var c UpstreamCounts
-	for _, u := range t.Upstream {
-		c.add(e.state(u))
-	}
-	var to dags.TaskState
-	switch EvaluateTriggerRule(t.TriggerRule, c) {
-	case DecisionRun:
-		if retrying && e.now.Before(e.tis[t.ID].NextRetryAt) {
-			return false
-		}
-		to = dags.TaskStateScheduled
-	case DecisionSkip:
-		to = dags.TaskStateSkipped
-	case DecisionUpstreamFailed:
-		to = dags.TaskStateUpstreamFailed
-	case DecisionRemoved:
-		to = dags.TaskStateRemoved
-	default:
-		return false
-	}
-	e.changes = append(e.changes, Change{TaskID: t.ID, From: from, To: to})
+	e.changes = append(e.changes, Change{TaskID: t.ID, MapIndex: -1, From: from, To: to})
 	if !to.Finished() {
 		return false
 	}
@@ -149,6 +178,65 @@ func (e *evaluator) visit(t *dags.Task) bool {
 	}
 	e.finished[t.ID] = to
 	return true
+}
+
+// visitMapped decides each task instance of an expanded mapped task.
+func (e *evaluator) visitMapped(t *dags.Task, ti TI) bool {
+	var counts *UpstreamCounts
+	finished := false
+	for i, m := range ti.Mapped {
+		from := e.mappedState(t.ID, i)
+		to, ok := e.decide(t, from, m.NextRetryAt, &counts)
+		if !ok {
+			continue
+		}
+		e.changes = append(e.changes, Change{TaskID: t.ID, MapIndex: i, From: from, To: to})
+		if to.Finished() {
+			if e.finishedIdx == nil {
+				e.finishedIdx = make(map[string]map[int]dags.TaskState)
+			}
+			if e.finishedIdx[t.ID] == nil {
+				e.finishedIdx[t.ID] = make(map[int]dags.TaskState)
+			}
+			e.finishedIdx[t.ID][i] = to
+			finished = true
+		}
+	}
+	return finished
+}
+
+// decide applies t's trigger rule to one task instance in state from. The
+// upstream counts are computed once per task and kept in *counts when
+// counts is not nil.
+func (e *evaluator) decide(t *dags.Task, from dags.TaskState, nextRetryAt time.Time, counts **UpstreamCounts) (dags.TaskState, bool) {
+	retrying := from == dags.TaskStateUpForRetry || from == dags.TaskStateUpForReschedule
+	if from != dags.TaskStateNone && !retrying {
+		return "", false
+	}
+	var c UpstreamCounts
+	switch {
+	case counts == nil:
+		c = e.countUpstream(t)
+	case *counts == nil:
+		c = e.countUpstream(t)
+		*counts = &c
+	default:
+		c = **counts
+	}
+	switch EvaluateTriggerRule(t.TriggerRule, c) {
+	case DecisionRun:
+		if retrying && e.now.Before(nextRetryAt) {
+			return "", false
+		}
+		return dags.TaskStateScheduled, true
+	case DecisionSkip:
+		return dags.TaskStateSkipped, true
+	case DecisionUpstreamFailed:
+		return dags.TaskStateUpstreamFailed, true
+	case DecisionRemoved:
+		return dags.TaskStateRemoved, true
+	}
+	return "", false
 }
 
 // indexHeap is a min-heap of task indexes (positions in the topological
@@ -208,13 +296,24 @@ func ApplySkip(d *dags.DAG, tis map[string]TI, skip []string) []Change {
 	idx = slices.Compact(idx)
 	tasks := d.Tasks()
 	var out []Change
+	skip1 := func(id string, mapIndex int, from dags.TaskState) {
+		if from == "" {
+			from = dags.TaskStateNone
+		}
+		if from == dags.TaskStateRunning || from.Finished() {
+			return
+		}
+		out = append(out, Change{TaskID: id, MapIndex: mapIndex, From: from, To: dags.TaskStateSkipped})
+	}
 	for _, i := range idx {
 		id := tasks[i].ID
-		from := stateOf(tis, id)
-		if from == dags.TaskStateRunning || from.Finished() {
+		if m := tis[id].Mapped; m != nil {
+			for j, ti := range m {
+				skip1(id, j, ti.State)
+			}
 			continue
 		}
-		out = append(out, Change{TaskID: id, From: from, To: dags.TaskStateSkipped})
+		skip1(id, -1, stateOf(tis, id))
 	}
 	return out
 }

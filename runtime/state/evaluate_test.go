@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +24,13 @@ func changeList(pairs ...string) []Change {
 			panic(fmt.Sprintf("bad change %q: %v", p, err))
 		}
 		c.From, c.To = dags.TaskState(from), dags.TaskState(to)
+		c.MapIndex = -1
+		if id, idx, ok := strings.Cut(c.TaskID, "["); ok {
+			c.TaskID = id
+			if _, err := fmt.Sscanf(idx, "%d]", &c.MapIndex); err != nil {
+				panic(fmt.Sprintf("bad map index in %q: %v", p, err))
+			}
+		}
 		out = append(out, c)
 	}
 	return out
@@ -78,7 +87,7 @@ func TestEvaluateDoesNotMutateItsInput(t *testing.T) {
 	if got := Evaluate(d, tis, t0, nil); len(got) != 3 {
 		t.Fatalf("expected 3 changes, got %v", got)
 	}
-	if !maps.Equal(tis, before) {
+	if !maps.EqualFunc(tis, before, func(a, b TI) bool { return reflect.DeepEqual(a, b) }) {
 		t.Errorf("Evaluate changed its input: %v, was %v", tis, before)
 	}
 }

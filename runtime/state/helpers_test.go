@@ -78,6 +78,17 @@ func tiMap(pairs ...string) map[string]TI {
 	m := make(map[string]TI, len(pairs))
 	for _, p := range pairs {
 		id, s, _ := strings.Cut(p, "=")
+		if list, ok := strings.CutPrefix(s, "["); ok {
+			// a mapped task: "m=[success,failed]"
+			ti := TI{Mapped: []TI{}}
+			for _, st := range strings.Split(strings.TrimSuffix(list, "]"), ",") {
+				if st != "" {
+					ti.Mapped = append(ti.Mapped, TI{State: dags.TaskState(st)})
+				}
+			}
+			m[id] = ti
+			continue
+		}
 		m[id] = TI{State: dags.TaskState(s)}
 	}
 	return m
@@ -87,7 +98,12 @@ func tiMap(pairs ...string) map[string]TI {
 func apply(tis map[string]TI, changes []Change) {
 	for _, c := range changes {
 		ti := tis[c.TaskID]
-		ti.State = c.To
+		if c.MapIndex >= 0 {
+			ti.Mapped = append([]TI(nil), ti.Mapped...)
+			ti.Mapped[c.MapIndex].State = c.To
+		} else {
+			ti.State = c.To
+		}
 		tis[c.TaskID] = ti
 	}
 }

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"iter"
 	"time"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -28,29 +29,32 @@ import (
 func RunState(d *dags.DAG, tis map[string]TI, now time.Time) dags.DagRunState {
 	unfinished, progressing := false, false
 	for _, t := range d.Tasks() {
-		s := stateOf(tis, t.ID)
-		if s.Finished() {
-			continue
-		}
-		unfinished = true
-		if t.DependsOnPast {
-			progressing = true
-		}
-		switch s {
-		case dags.TaskStateScheduled, dags.TaskStateQueued, dags.TaskStateRunning,
-			dags.TaskStateUpForRetry, dags.TaskStateUpForReschedule,
-			dags.TaskStateRestarting, dags.TaskStateDeferred:
-			progressing = true
-		}
-		if progressing {
-			return dags.DagRunStateRunning
+		for s := range statesOf(tis, t.ID) {
+			if s.Finished() {
+				continue
+			}
+			unfinished = true
+			if t.DependsOnPast {
+				progressing = true
+			}
+			switch s {
+			case dags.TaskStateScheduled, dags.TaskStateQueued, dags.TaskStateRunning,
+				dags.TaskStateUpForRetry, dags.TaskStateUpForReschedule,
+				dags.TaskStateRestarting, dags.TaskStateDeferred:
+				progressing = true
+			}
+			if progressing {
+				return dags.DagRunStateRunning
+			}
 		}
 	}
 	if !unfinished {
 		for _, leaf := range d.Leaves() {
-			switch stateOf(tis, leaf.ID) {
-			case dags.TaskStateFailed, dags.TaskStateUpstreamFailed:
-				return dags.DagRunStateFailed
+			for s := range statesOf(tis, leaf.ID) {
+				switch s {
+				case dags.TaskStateFailed, dags.TaskStateUpstreamFailed:
+					return dags.DagRunStateFailed
+				}
 			}
 		}
 		return dags.DagRunStateSuccess
@@ -59,4 +63,26 @@ func RunState(d *dags.DAG, tis map[string]TI, now time.Time) dags.DagRunState {
 		return dags.DagRunStateRunning
 	}
 	return dags.DagRunStateFailed
+}
+
+// statesOf returns the states of task id's task instances: one for an
+// unmapped task (none when missing), one per map index for an expanded
+// mapped task.
+func statesOf(tis map[string]TI, id string) iter.Seq[dags.TaskState] {
+	return func(yield func(dags.TaskState) bool) {
+		ti := tis[id]
+		if ti.Mapped == nil {
+			yield(stateOf(tis, id))
+			return
+		}
+		for _, m := range ti.Mapped {
+			s := m.State
+			if s == "" {
+				s = dags.TaskStateNone
+			}
+			if !yield(s) {
+				return
+			}
+		}
+	}
 }

@@ -1,0 +1,166 @@
+package dags
+
+import (
+	"fmt"
+	"sort"
+)
+
+// MaxMapLength bounds the task instances one mapped task expands into
+// (Airflow's [core] max_map_length).
+const MaxMapLength = 1024
+
+// MapArg is one argument a mapped task is expanded over (Airflow's
+// expand(name = value)). Value is a list, a dict (each item becomes a
+// [key, value] pair, in key order) or an XComRef to another task's value,
+// which must be a list or a dict at run time.
+type MapArg struct {
+	Name  string `json:"name"`
+	Value any    `json:"value"`
+}
+
+// IsMapped reports whether the task is expanded into one task instance per
+// combination of its mapped arguments.
+func (t *Task) IsMapped() bool { return len(t.Expand) > 0 }
+
+// XComResolver returns the value an XComRef stands for in a run.
+type XComResolver func(ref XComRef) (any, error)
+
+// mapItems returns the items a mapped argument ranges over.
+func mapItems(a MapArg, resolve XComResolver) ([]any, error) {
+	v := a.Value
+	if ref, ok := v.(XComRef); ok {
+		if resolve == nil {
+			return nil, fmt.Errorf("mapped argument %s: no XCom at hand to resolve %s", a.Name, ref.TaskID)
+		}
+		got, err := resolve(ref)
+		if err != nil {
+			return nil, fmt.Errorf("mapped argument %s: %w", a.Name, err)
+		}
+		v = got
+	}
+	switch v := v.(type) {
+	case []any:
+		return v, nil
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		out := make([]any, len(keys))
+		for i, k := range keys {
+			out[i] = []any{k, v[k]}
+		}
+		return out, nil
+	case nil:
+		return nil, fmt.Errorf("mapped argument %s: the upstream value is None, want a list or a dict", a.Name)
+	default:
+		return nil, fmt.Errorf("mapped argument %s: cannot map over %s, want a list or a dict", a.Name, TypeName(v))
+	}
+}
+
+// TypeName names the type of a plain value as a DAG author knows it.
+func TypeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "None"
+	case bool:
+		return "bool"
+	case int64, int:
+		return "int"
+	case float64:
+		return "float"
+	case string:
+		return "string"
+	case []any:
+		return "list"
+	case map[string]any:
+		return "dict"
+	default:
+		return fmt.Sprintf("%T", v)
+	}
+}
+
+// MapLength returns how many task instances the mapped task t expands into:
+// the product of the lengths of its mapped arguments (a cross product, as
+// Airflow's expand with several arguments). It fails when a value is not a
+// list or dict or the length exceeds MaxMapLength.
+func MapLength(t *Task, resolve XComResolver) (int, error) {
+	n := 1
+	for _, a := range t.Expand {
+		items, err := mapItems(a, resolve)
+		if err != nil {
+			return 0, err
+		}
+		n *= len(items)
+		if n > MaxMapLength {
+			return 0, fmt.Errorf("task %s expands into more than %d task instances (max_map_length)", t.ID, MaxMapLength)
+		}
+	}
+	return n, nil
+}
+
+// MapValues returns the values of t's mapped arguments for map index i:
+// index i enumerates the cross product with the last argument varying
+// fastest.
+func MapValues(t *Task, i int, resolve XComResolver) (map[string]any, error) {
+	lists := make([][]any, len(t.Expand))
+	n := 1
+	for j, a := range t.Expand {
+		items, err := mapItems(a, resolve)
+		if err != nil {
+			return nil, err
+		}
+		lists[j] = items
+		n *= len(items)
+	}
+	if i < 0 || i >= n {
+		return nil, fmt.Errorf("task %s: map index %d out of range (it expands into %d)", t.ID, i, n)
+	}
+	out := make(map[string]any, len(lists))
+	for j := len(lists) - 1; j >= 0; j-- {
+		k := len(lists[j])
+		out[t.Expand[j].Name] = lists[j][i%k]
+		i /= k
+	}
+	return out, nil
+}
+
+// CheckMappable reports whether v, the value a task pushed, can feed a
+// mapped task (a list or dict of at most MaxMapLength items), as Airflow
+// checks when the upstream task pushes it.
+func CheckMappable(v any) error {
+	switch v := v.(type) {
+	case []any:
+		if len(v) > MaxMapLength {
+			return fmt.Errorf("a mapped task expands over this value, which has %d items (max_map_length is %d)", len(v), MaxMapLength)
+		}
+		return nil
+	case map[string]any:
+		if len(v) > MaxMapLength {
+			return fmt.Errorf("a mapped task expands over this value, which has %d items (max_map_length is %d)", len(v), MaxMapLength)
+		}
+		return nil
+	case nil:
+		return fmt.Errorf("a mapped task expands over this task's return value, but it returned None")
+	default:
+		return fmt.Errorf("a mapped task expands over this task's return value, which is a %s: return a list or a dict", TypeName(v))
+	}
+}
+
+// FeedsMapping reports whether a mapped task downstream of t expands over
+// t's return value.
+func (d *DAG) FeedsMapping(t *Task) bool {
+	for _, id := range t.Downstream {
+		down := d.tasks[id]
+		if down == nil {
+			continue
+		}
+		for _, a := range down.Expand {
+			if ref, ok := a.Value.(XComRef); ok && ref.TaskID == t.ID && (ref.Key == "" || ref.Key == "return_value") {
+				return true
+			}
+		}
+	}
+	return false
+}
