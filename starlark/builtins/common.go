@@ -28,6 +28,8 @@ var commonNames = [...]string{
 	"on_success_callback",
 	"on_failure_callback",
 	"on_retry_callback",
+	"max_active_tis_per_dag",
+	"max_active_tis_per_dagrun",
 }
 
 // commonArgs holds the values given for the common keywords; nil means
@@ -164,6 +166,18 @@ func applyOne(t, def *dags.Task, dagID, name string, v starlark.Value, register 
 		}
 		if t.Pool, err = stringOf(v); err == nil && t.Pool == "" {
 			err = fmt.Errorf("pool must not be empty")
+		}
+	case "max_active_tis_per_dag", "max_active_tis_per_dagrun":
+		n := 0
+		if !none {
+			if n, err = intOf(v); err == nil && n < 0 {
+				err = fmt.Errorf("must be 0 (no limit) or more, got %d", n)
+			}
+		}
+		if name == "max_active_tis_per_dag" {
+			t.MaxActiveTIsPerDag = n
+		} else {
+			t.MaxActiveTIsPerDagrun = n
 		}
 	case "pool_slots":
 		if none {

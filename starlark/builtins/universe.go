@@ -32,6 +32,7 @@ func Universe(specs ...operators.Spec) starlark.StringDict {
 		{"chain", chainFn},
 		{"cross_downstream", crossDownstreamFn},
 		{"timedelta", timedeltaFn},
+		{"partial", partialFn},
 	} {
 		u[b.name] = Safe(b.name, b.fn)
 	}

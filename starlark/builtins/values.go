@@ -47,12 +47,18 @@ func (t *Task) Attr(name string) (starlark.Value, error) {
 		return starlark.String(t.builder.dag.ID), nil
 	case "output":
 		return &XComArg{task: t, key: "return_value"}, nil
+	case "expand":
+		return t.expandMethod(), nil
+	case "partial":
+		return t.partialMethod(), nil
 	}
 	return nil, nil
 }
 
 // AttrNames lists the attributes.
-func (t *Task) AttrNames() []string { return []string{"dag_id", "output", "task_id"} }
+func (t *Task) AttrNames() []string {
+	return []string{"dag_id", "expand", "output", "partial", "task_id"}
+}
 
 // Binary implements >> and <<.
 func (t *Task) Binary(op syntax.Token, y starlark.Value, side starlark.Side) (starlark.Value, error) {

@@ -1,0 +1,99 @@
+package builtins_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/starflow-dev/starflow/dags"
+)
+
+func TestExpandMakesMappedTasks(t *testing.T) {
+	t.Parallel()
+	f := loadSource(t, specLoader(probeSpec()), `
+def numbers():
+    return [1, 2, 3]
+
+def add(x, y, z = 0):
+    return x + y + z
+
+def build():
+    n = task(numbers, task_id = "numbers")
+    lit = task(add, task_id = "lit").partial(z = 10).expand(x = [1, 2], y = {"a": 1})
+    out = task(add, task_id = "out", kwargs = {"y": 1}).expand(x = n.output)
+    p = partial(probe, task_id = "p", method = "POST").expand(url = ["http://a", "http://b"])
+    b = partial(bash, task_id = "b").expand(bash_command = n.output)
+    te = partial(task, add, task_id = "te", max_active_tis_per_dag = 2).expand(x = [1], y = [2])
+
+dag(dag_id = "m", build = build)
+`)
+	if len(f.Errors) > 0 {
+		t.Fatalf("errors: %v", f.Errors)
+	}
+	d := f.DAGs[0]
+	lit := d.Task("lit")
+	want := []dags.MapArg{{Name: "x", Value: []any{int64(1), int64(2)}}, {Name: "y", Value: map[string]any{"a": int64(1)}}}
+	if !reflect.DeepEqual(lit.Expand, want) {
+		t.Errorf("lit.Expand = %#v, want %#v", lit.Expand, want)
+	}
+	if kw := lit.Config["kwargs"].(map[string]any); kw["z"] != int64(10) {
+		t.Errorf("partial(z = 10) not in kwargs: %v", kw)
+	}
+	out := d.Task("out")
+	if !reflect.DeepEqual(out.Expand, []dags.MapArg{{Name: "x", Value: dags.XComRef{TaskID: "numbers", Key: "return_value"}}}) {
+		t.Errorf("out.Expand = %#v", out.Expand)
+	}
+	if !reflect.DeepEqual(out.Upstream, []string{"numbers"}) || !reflect.DeepEqual(d.Task("b").Upstream, []string{"numbers"}) {
+		t.Errorf("mapping over an output must add the edge: out.Upstream=%v b.Upstream=%v", out.Upstream, d.Task("b").Upstream)
+	}
+	p := d.Task("p")
+	if p.Config["method"] != "POST" || !p.IsMapped() || p.Expand[0].Name != "url" {
+		t.Errorf("partial(probe) task: config %v expand %v", p.Config, p.Expand)
+	}
+	if te := d.Task("te"); !te.IsMapped() || te.MaxActiveTIsPerDag != 2 {
+		t.Errorf("partial(task, ...) task: expand %v max_active_tis_per_dag %d", te.Expand, te.MaxActiveTIsPerDag)
+	}
+	if !d.FeedsMapping(d.Task("numbers")) || d.FeedsMapping(lit) {
+		t.Errorf("FeedsMapping: numbers=%v lit=%v", d.FeedsMapping(d.Task("numbers")), d.FeedsMapping(lit))
+	}
+	n, err := dags.MapLength(lit, nil)
+	if err != nil || n != 2 {
+		t.Fatalf("MapLength(lit) = %d, %v; want 2", n, err)
+	}
+	v, err := dags.MapValues(lit, 1, nil)
+	if err != nil || !reflect.DeepEqual(v, map[string]any{"x": int64(2), "y": []any{"a", int64(1)}}) {
+		t.Errorf("MapValues(lit, 1) = %v, %v", v, err)
+	}
+}
+
+func TestExpandErrorsPointAtTheCall(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ body, want string }{
+		{`task(f, task_id = "t").expand(x = 3)`, "2:34: expand: for parameter x: got int, want a list, a dict or a task's output"},
+		{`task(f, task_id = "t").expand()`, "expand: give at least one keyword argument"},
+		{`task(f, task_id = "t").expand([1])`, "want keyword arguments only"},
+		{`task(f, task_id = "t", kwargs = {"x": 1}).expand(x = [1])`, "for parameter x: also given as a constant"},
+		{`task(f, task_id = "t").expand(x = [1]).expand(y = [2])`, "task t is already mapped"},
+		{`bash(task_id = "b", bash_command = "x").expand(bash_comand = ["a"])`, "expand: bash has no argument bash_comand (did you mean bash_command?)"},
+		{`partial(bash, task_id = "b").expand(bash_command = [1])`, "bash: for parameter bash_command: got int, want string"},
+		{`partial(bash, task_id = "b", bash_command = "x").expand(bash_command = ["y"])`, "also given to partial"},
+		{`task(f, task_id = "t").expand(x = list(range(1025)))`, "more than 1024 task instances"},
+		{`branch(f, task_id = "t").expand(x = [1])`, "branch tasks cannot be mapped"},
+		{`partial(3)`, "want an operator"},
+		{`bash(task_id = "b", bash_command = "x").partial(y = 1)`, "only task() tasks take partial()"},
+		{`task(f, task_id = "t", max_active_tis_per_dag = -1)`, "max_active_tis_per_dag: must be 0 (no limit) or more"},
+	}
+	for _, c := range cases {
+		t.Run(c.body, func(t *testing.T) {
+			t.Parallel()
+			src := "def build():\n    " + c.body + "\ndef f(x = 0, y = 0):\n    return x\ndag(dag_id = \"m\", build = build)\n"
+			f := loadSource(t, specLoader(), src)
+			if len(f.Errors) != 1 {
+				t.Fatalf("errors = %v, want one", f.Errors)
+			}
+			if got := f.Errors[0].Error(); !strings.Contains(got, c.want) {
+				t.Errorf("error = %q, want it to contain %q", got, c.want)
+			}
+		})
+	}
+}
