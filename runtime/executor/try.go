@@ -99,6 +99,9 @@ func (r *TryRunner) NewCall(t *Try) *operators.Call {
 	if c.Log == nil {
 		c.Log = io.Discard
 	}
+	if c.XCom != nil {
+		c.XCom = collectingXCom{XCom: c.XCom, dag: t.DAG}
+	}
 	if r.NewRenderer != nil {
 		c.Renderer = r.NewRenderer(c)
 	}
@@ -127,6 +130,12 @@ func (r *TryRunner) Run(ctx context.Context, t *Try) Outcome {
 			c.Logf("%s", res.Message)
 		}
 		out.Skip = res.Skip
+		if c.DAG.FeedsMapping(c.Task) && out.State == dags.TaskStateSuccess {
+			if merr := dags.CheckMappable(res.ReturnValue); merr != nil {
+				err = merr
+				break
+			}
+		}
 		if res.ReturnValue != nil && c.XCom != nil {
 			if perr := c.XCom.Push(ctx, "return_value", res.ReturnValue); perr != nil {
 				err = fmt.Errorf("push return value: %w", perr)
@@ -155,6 +164,11 @@ func (r *TryRunner) execute(ctx context.Context, c *operators.Call, out *Outcome
 	op, err := r.Registry.Lookup(c.Task.Operator)
 	if err != nil {
 		return nil, operators.Fail(err)
+	}
+	if c.Task.IsMapped() {
+		if c.Task, err = mappedTask(ctx, c); err != nil {
+			return nil, err
+		}
 	}
 	runCtx := ctx
 	if timeout := c.Task.ExecutionTimeout; timeout > 0 {

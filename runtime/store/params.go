@@ -289,3 +289,11 @@ type PoolSetParams struct {
 	Slots       int
 	Description string
 }
+
+// TaskInstanceExpandParams expands a mapped task's task instance.
+type TaskInstanceExpandParams struct {
+	// Key names the task instance to expand; its MapIndex must be NoMapIndex.
+	Key   TaskInstanceKey
+	From  []dags.TaskState
+	Count int
+}

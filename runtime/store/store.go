@@ -92,6 +92,13 @@ type Store interface {
 	TaskInstanceHeartbeat(ctx context.Context, p *TaskInstanceHeartbeatParams) error
 	// TaskInstanceCounts counts task instances per run and state.
 	TaskInstanceCounts(ctx context.Context, p *TaskInstanceCountsParams) ([]*TaskInstanceCount, error)
+	// TaskInstanceExpand turns the task instance of a mapped task not yet
+	// expanded (map index -1, in one of p.From) into p.Count task
+	// instances with map indexes 0..Count-1 in state none, each with the
+	// settings of the original, in one transaction. It returns an error
+	// wrapping ErrStale when the row is gone or not in p.From (another
+	// scheduler expanded it).
+	TaskInstanceExpand(ctx context.Context, p *TaskInstanceExpandParams) error
 
 	// TaskLogAppend appends to a try's log and returns its new size.
 	TaskLogAppend(ctx context.Context, p *TaskLogAppendParams) (int64, error)

@@ -273,3 +273,18 @@ func (p *PoolSetParams) Normalize() error {
 	}
 	return nil
 }
+
+// Normalize checks the parameters.
+func (p *TaskInstanceExpandParams) Normalize() error {
+	switch {
+	case p.Key.DagID == "" || p.Key.RunID == "" || p.Key.TaskID == "":
+		return fmt.Errorf("expand task instance: dag_id, run_id and task_id are required: %w", ErrInvalid)
+	case p.Key.MapIndex != NoMapIndex:
+		return fmt.Errorf("expand task instance %s: only map index -1 expands: %w", p.Key, ErrInvalid)
+	case p.Count < 1 || p.Count > dags.MaxMapLength:
+		return fmt.Errorf("expand task instance %s: count %d out of range 1..%d: %w", p.Key, p.Count, dags.MaxMapLength, ErrInvalid)
+	case len(p.From) == 0:
+		return fmt.Errorf("expand task instance %s: from states are required: %w", p.Key, ErrInvalid)
+	}
+	return nil
+}

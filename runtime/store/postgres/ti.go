@@ -356,3 +356,44 @@ func (s *Store) TaskInstanceCounts(ctx context.Context, p *store.TaskInstanceCou
 	}
 	return out, nil
 }
+
+// TaskInstanceExpand expands a mapped task's task instance.
+func (s *Store) TaskInstanceExpand(ctx context.Context, p *store.TaskInstanceExpandParams) error {
+	if err := p.Normalize(); err != nil {
+		return err
+	}
+	from := make([]string, len(p.From))
+	for i, st := range p.From {
+		from[i] = string(st)
+	}
+	k := p.Key
+	err := s.inTx(ctx, func(tx pgx.Tx, attempt int) error {
+		tag, err := tx.Exec(ctx, `UPDATE task_instance SET map_index = 0, state = 'none', updated_at = $5
+			WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = -1 AND state = ANY($4::text[])`,
+			k.DagID, k.RunID, k.TaskID, from, now())
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			if attempt > 0 {
+				// A lost connection after our commit: the expansion is ours.
+				var n int
+				if err := tx.QueryRow(ctx, `SELECT count(*) FROM task_instance WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index >= 0`,
+					k.DagID, k.RunID, k.TaskID).Scan(&n); err == nil && n == p.Count {
+					return nil
+				}
+			}
+			return fmt.Errorf("task instance %s is not in %v: %w", k, p.From, store.ErrStale)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO task_instance (dag_id, run_id, task_id, map_index, state, max_tries,
+			pool, pool_slots, priority_weight, queue, operator, logical_date, updated_at)
+			SELECT dag_id, run_id, task_id, g, 'none', max_tries, pool, pool_slots, priority_weight, queue, operator, logical_date, updated_at
+			FROM task_instance, generate_series(1, $4::int - 1) AS g
+			WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = 0`, k.DagID, k.RunID, k.TaskID, p.Count)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("expand task instance %s into %d: %w", k, p.Count, err)
+	}
+	return nil
+}

@@ -48,6 +48,7 @@ func Run(t *testing.T, h Harness) {
 		{"run list filters", testRunList},
 		{"corrupt conf", testCorruptConf},
 		{"task instance creation", testTaskInstancesCreate},
+		{"task instance expansion", testTaskInstanceExpand},
 		{"task instance transitions", testTaskInstanceSetState},
 		{"task instance stale transitions", testTaskInstanceStale},
 		{"batch transitions", testTaskInstancesSetStates},

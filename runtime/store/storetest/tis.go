@@ -471,3 +471,66 @@ func fmtCounts(cs []*store.TaskInstanceCount) []string {
 	}
 	return out
 }
+
+func testTaskInstanceExpand(t *testing.T, h Harness) {
+	s := h.open(t)
+	ctx := ctxT(t)
+	mustRun(t, s, "etl", "r", 0)
+	if _, err := s.TaskInstancesCreate(ctx, &store.TaskInstancesCreateParams{DagID: "etl", RunID: "r", Tasks: []store.TaskInstanceCreate{
+		{TaskID: "m", MapIndex: store.NoMapIndex, MaxTries: 3, Pool: "db", PoolSlots: 2, PriorityWeight: 5, Queue: "q", Operator: "task"},
+		{TaskID: "one", MapIndex: store.NoMapIndex},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	from := []dags.TaskState{dags.TaskStateNone, dags.TaskStateScheduled}
+	if err := s.TaskInstanceExpand(ctx, &store.TaskInstanceExpandParams{Key: key("etl", "r", "m"), From: from, Count: 3}); err != nil {
+		t.Fatalf("TaskInstanceExpand: %v", err)
+	}
+	rows, err := s.TaskInstanceList(ctx, &store.TaskInstanceListParams{DagID: "etl", RunID: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rows {
+		if r.TaskID == "m" {
+			got = append(got, fmt.Sprintf("%d:%s:%d:%s:%d:%d:%s", r.MapIndex, r.State, r.MaxTries, r.Pool, r.PoolSlots, r.PriorityWeight, r.Queue))
+		}
+	}
+	slices.Sort(got)
+	want := []string{"0:none:3:db:2:5:q", "1:none:3:db:2:5:q", "2:none:3:db:2:5:q"}
+	if !slices.Equal(got, want) {
+		t.Errorf("expanded rows = %v, want %v (map index -1 gone, settings copied)", got, want)
+	}
+	// A second expansion (another scheduler) finds nothing to expand.
+	if err := s.TaskInstanceExpand(ctx, &store.TaskInstanceExpandParams{Key: key("etl", "r", "m"), From: from, Count: 3}); !errors.Is(err, store.ErrStale) {
+		t.Errorf("second expansion: err = %v, want ErrStale", err)
+	}
+	// Count 1 leaves a single task instance with map index 0.
+	if err := s.TaskInstanceExpand(ctx, &store.TaskInstanceExpandParams{Key: key("etl", "r", "one"), From: from, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if rows, err = s.TaskInstanceList(ctx, &store.TaskInstanceListParams{DagID: "etl", RunID: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range rows {
+		if r.TaskID == "one" {
+			n++
+			if r.MapIndex != 0 {
+				t.Errorf("one expanded into map index %d, want 0", r.MapIndex)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("expanding into 1 made %d task instances", n)
+	}
+	for _, bad := range []*store.TaskInstanceExpandParams{
+		{Key: key("etl", "r", "x"), From: from, Count: 0},
+		{Key: key("etl", "r", "x"), From: from, Count: dags.MaxMapLength + 1},
+		{Key: store.TaskInstanceKey{DagID: "etl", RunID: "r", TaskID: "m", MapIndex: 2}, From: from, Count: 2},
+	} {
+		if err := s.TaskInstanceExpand(ctx, bad); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("TaskInstanceExpand(%+v): err = %v, want ErrInvalid", bad, err)
+		}
+	}
+}

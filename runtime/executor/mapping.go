@@ -1,0 +1,99 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+
+	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/operators"
+	"github.com/starflow-dev/starflow/runtime/store"
+)
+
+// MappedXCom is implemented by XCom stores that hold the values of mapped
+// task instances: PullMapped returns, in map-index order, the values the
+// task instances of a mapped task pushed under key.
+type MappedXCom interface {
+	PullMapped(ctx context.Context, taskID, key string) ([]any, error)
+}
+
+// collectingXCom makes a pull of a mapped task's XCom return the list of
+// its task instances' values, as Airflow's downstream of a mapped task sees.
+type collectingXCom struct {
+	operators.XCom
+	dag *dags.DAG
+}
+
+// Pull pulls one value, or the collected values of a mapped task.
+func (x collectingXCom) Pull(ctx context.Context, taskID, key string) (any, bool, error) {
+	if t := x.dag.Task(taskID); t != nil && t.IsMapped() {
+		if m, ok := x.XCom.(MappedXCom); ok {
+			vals, err := m.PullMapped(ctx, taskID, key)
+			if err != nil {
+				return nil, false, err
+			}
+			return vals, true, nil
+		}
+	}
+	return x.XCom.Pull(ctx, taskID, key)
+}
+
+// mappedTask returns the task a mapped task instance runs: t with the
+// values of its map index in place of the mapped arguments (function
+// keyword arguments for task(), operator arguments otherwise).
+func mappedTask(ctx context.Context, c *operators.Call) (*dags.Task, error) {
+	t := c.Task
+	if !t.IsMapped() || c.MapIndex < 0 {
+		if t.IsMapped() {
+			return nil, operators.Fail(errors.New("a mapped task runs with a map index; this one has none (not expanded)"))
+		}
+		return t, nil
+	}
+	vals, err := dags.MapValues(t, c.MapIndex, func(ref dags.XComRef) (any, error) {
+		key := ref.Key
+		if key == "" {
+			key = "return_value"
+		}
+		v, ok, err := c.XCom.Pull(ctx, ref.TaskID, key)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("task %s pushed no XCom %q to map over", ref.TaskID, key)
+		}
+		return v, nil
+	})
+	if err != nil {
+		return nil, operators.Fail(err)
+	}
+	mt := *t
+	mt.Config = maps.Clone(t.Config)
+	if t.Operator == dags.OperatorTask {
+		kw := map[string]any{}
+		if old, ok := t.Config["kwargs"].(map[string]any); ok {
+			kw = maps.Clone(old)
+		}
+		maps.Copy(kw, vals)
+		mt.Config["kwargs"] = kw
+	} else {
+		maps.Copy(mt.Config, vals)
+	}
+	return &mt, nil
+}
+
+// PullMapped returns the values the mapped task instances of taskID pushed
+// under key, in map-index order.
+func (x storeXCom) PullMapped(ctx context.Context, taskID, key string) ([]any, error) {
+	rows, err := x.st.XComList(ctx, &store.XComListParams{DagID: x.key.DagID, RunID: x.key.RunID, TaskID: taskID})
+	if err != nil {
+		return nil, fmt.Errorf("pull xcom %q of mapped task %s: %w", key, taskID, err)
+	}
+	out := []any{}
+	for _, r := range rows {
+		if r.Key == key && r.MapIndex >= 0 {
+			out = append(out, r.Value)
+		}
+	}
+	return out, nil
+}
