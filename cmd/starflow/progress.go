@@ -73,6 +73,10 @@ func (p *runPrinter) event(e localrun.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	elapsed := e.Time.Sub(p.start).Seconds()
+	if e.Expanded > 0 {
+		fmt.Fprintf(p.w, "%8.3fs  %-*s  expanded into %d task instances\n", elapsed, p.idSize, e.TaskID, e.Expanded)
+		return
+	}
 	detail := ""
 	switch e.To {
 	case dags.TaskStateRunning:
@@ -82,7 +86,7 @@ func (p *runPrinter) event(e localrun.Event) {
 			detail = oneLine(e.Err.Error())
 		}
 	}
-	fmt.Fprintf(p.w, "%8.3fs  %-*s  %s", elapsed, p.idSize, e.TaskID, p.paint(e.To))
+	fmt.Fprintf(p.w, "%8.3fs  %-*s  %s", elapsed, p.idSize, instanceName(e.TaskID, e.MapIndex), p.paint(e.To))
 	if detail != "" {
 		fmt.Fprintf(p.w, "  %s", detail)
 	}
@@ -101,7 +105,7 @@ func (p *runPrinter) summary(res *localrun.Result, logDir string) {
 		if t.TryNumber > 0 {
 			dur = roundDuration(t.Duration).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", t.TaskID, t.State, t.TryNumber, dur)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", instanceName(t.TaskID, t.MapIndex), t.State, t.TryNumber, dur)
 	}
 	_ = tw.Flush()
 	counts := map[dags.TaskState]int{}
@@ -147,4 +151,13 @@ func oneLine(s string) string {
 		return s[:i] + " …"
 	}
 	return s
+}
+
+// instanceName names a task instance: its task id, with "[i]" for map
+// index i of a mapped task.
+func instanceName(taskID string, mapIndex int) string {
+	if mapIndex < 0 {
+		return taskID
+	}
+	return fmt.Sprintf("%s[%d]", taskID, mapIndex)
 }

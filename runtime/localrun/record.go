@@ -25,7 +25,7 @@ type Recorder struct {
 	info  operators.RunInfo
 
 	mu      sync.Mutex
-	pending []*store.TaskInstanceSetStateParams
+	pending []any // *store.TaskInstanceSetStateParams or *store.TaskInstanceExpandParams
 	wake    chan struct{}
 	done    chan struct{}
 	err     error
@@ -71,8 +71,13 @@ func NewRecorder(ctx context.Context, st store.Store, d *dags.DAG, src RecordSou
 
 // Event queues one state change for writing.
 func (r *Recorder) Event(e Event) {
+	key := store.TaskInstanceKey{DagID: r.dag.ID, RunID: r.info.RunID, TaskID: e.TaskID, MapIndex: e.MapIndex}
+	if e.Expanded > 0 {
+		r.queue(&store.TaskInstanceExpandParams{Key: key, From: []dags.TaskState{dags.TaskStateNone}, Count: e.Expanded})
+		return
+	}
 	p := &store.TaskInstanceSetStateParams{
-		Key:         store.TaskInstanceKey{DagID: r.dag.ID, RunID: r.info.RunID, TaskID: e.TaskID, MapIndex: store.NoMapIndex},
+		Key:         key,
 		To:          e.To,
 		TryNumber:   e.TryNumber,
 		NextRetryAt: time.Time{},
@@ -83,8 +88,14 @@ func (r *Recorder) Event(e Event) {
 	case e.To.Finished() || e.To == dags.TaskStateUpForRetry:
 		p.EndDate = e.Time
 	}
+	r.queue(p)
+}
+
+// queue adds a write (*store.TaskInstanceSetStateParams or
+// *store.TaskInstanceExpandParams) to the pending ones.
+func (r *Recorder) queue(w any) {
 	r.mu.Lock()
-	r.pending = append(r.pending, p)
+	r.pending = append(r.pending, w)
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -113,13 +124,34 @@ func (r *Recorder) flush(ctx context.Context) error {
 	batch := r.pending
 	r.pending = nil
 	r.mu.Unlock()
-	if len(batch) == 0 {
+	// Consecutive state changes go in one batch; an expansion is written
+	// in its place in the order, before the changes of its map indexes.
+	var states []*store.TaskInstanceSetStateParams
+	writeStates := func() error {
+		if len(states) == 0 {
+			return nil
+		}
+		_, err := r.store.TaskInstancesSetStates(ctx, states)
+		states = nil
+		if err != nil {
+			return fmt.Errorf("record task states: %w", err)
+		}
 		return nil
 	}
-	if _, err := r.store.TaskInstancesSetStates(ctx, batch); err != nil {
-		return fmt.Errorf("record task states: %w", err)
+	for _, w := range batch {
+		switch w := w.(type) {
+		case *store.TaskInstanceSetStateParams:
+			states = append(states, w)
+		case *store.TaskInstanceExpandParams:
+			if err := writeStates(); err != nil {
+				return err
+			}
+			if err := r.store.TaskInstanceExpand(ctx, w); err != nil {
+				return fmt.Errorf("record expansion: %w", err)
+			}
+		}
 	}
-	return nil
+	return writeStates()
 }
 
 // Close writes what is still queued, the run's final state, its XComs and
@@ -138,7 +170,7 @@ func (r *Recorder) Close(ctx context.Context, res *Result) error {
 		errs = append(errs, fmt.Errorf("record run state: %w", err))
 	}
 	for _, x := range res.XComs {
-		key := store.TaskInstanceKey{DagID: r.dag.ID, RunID: r.info.RunID, TaskID: x.TaskID, MapIndex: store.NoMapIndex}
+		key := store.TaskInstanceKey{DagID: r.dag.ID, RunID: r.info.RunID, TaskID: x.TaskID, MapIndex: x.MapIndex}
 		if err := r.store.XComSet(ctx, &store.XComSetParams{TaskInstanceKey: key, Key: x.Key, Value: x.Value}); err != nil {
 			errs = append(errs, fmt.Errorf("record XCom %s of %s: %w", x.Key, x.TaskID, err))
 		}
@@ -147,7 +179,7 @@ func (r *Recorder) Close(ctx context.Context, res *Result) error {
 		if t.LogPath == "" {
 			continue
 		}
-		key := store.TaskInstanceKey{DagID: r.dag.ID, RunID: r.info.RunID, TaskID: t.TaskID, MapIndex: store.NoMapIndex}
+		key := store.TaskInstanceKey{DagID: r.dag.ID, RunID: r.info.RunID, TaskID: t.TaskID, MapIndex: t.MapIndex}
 		for try := 1; try <= t.TryNumber; try++ {
 			if err := r.recordLog(ctx, key, try, filepath.Join(filepath.Dir(t.LogPath), fmt.Sprintf("attempt=%d.log", try))); err != nil {
 				errs = append(errs, err)

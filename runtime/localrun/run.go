@@ -41,7 +41,13 @@ type Options struct {
 
 // Event is one state change of a task instance.
 type Event struct {
-	TaskID    string
+	TaskID string
+	// MapIndex is the task instance's map index; -1 when not mapped.
+	MapIndex int
+	// Expanded, when not zero, reports that the mapped task TaskID was
+	// expanded into that many task instances (map indexes 0..Expanded-1);
+	// From and To are then empty.
+	Expanded  int
 	TryNumber int
 	From, To  dags.TaskState
 	Time      time.Time
@@ -81,13 +87,16 @@ type Result struct {
 
 // XComEntry is one XCom value a task pushed.
 type XComEntry struct {
-	TaskID, Key string
-	Value       any
+	TaskID   string
+	MapIndex int
+	Key      string
+	Value    any
 }
 
 // taskRun is what the loop knows of one task instance beyond its state.
 type taskRun struct {
 	task      *dags.Task
+	mapIndex  int
 	order     int
 	weight    int
 	try       int
@@ -99,8 +108,14 @@ type taskRun struct {
 }
 
 type completion struct {
-	taskID  string
+	tr      *taskRun
 	outcome executor.Outcome
+}
+
+// tiKey names one task instance of the run.
+type tiKey struct {
+	taskID   string
+	mapIndex int
 }
 
 // Run drives one run of d to its end and returns the final states. It
@@ -116,17 +131,19 @@ func Run(ctx context.Context, d *dags.DAG, run operators.RunInfo, opt Options) (
 }
 
 type runner struct {
-	dag   *dags.DAG
-	info  operators.RunInfo
-	opt   Options
-	tis   map[string]state.TI
-	runs  map[string]*taskRun
-	xcom  *memXCom
-	ready readyQueue
+	dag  *dags.DAG
+	info operators.RunInfo
+	opt  Options
+	tis  map[string]state.TI
+	runs map[string]*taskRun
+	// mapped holds the task instances of expanded mapped tasks, by map index.
+	mapped map[string][]*taskRun
+	xcom   *memXCom
+	ready  readyQueue
 
 	running int
-	retries map[string]*time.Timer
-	wake    chan string
+	retries map[tiKey]*time.Timer
+	wake    chan tiKey
 	done    chan completion
 	wg      sync.WaitGroup
 }
@@ -148,15 +165,17 @@ func newRunner(d *dags.DAG, info operators.RunInfo, opt Options) *runner {
 		opt:     opt,
 		tis:     make(map[string]state.TI, d.Len()),
 		runs:    make(map[string]*taskRun, d.Len()),
+		mapped:  map[string][]*taskRun{},
 		xcom:    newMemXCom(),
-		retries: map[string]*time.Timer{},
-		wake:    make(chan string, d.Len()+1),
+		retries: map[tiKey]*time.Timer{},
+		wake:    make(chan tiKey, d.Len()+1),
 		done:    make(chan completion, opt.Parallelism),
 	}
 	for i, t := range d.Tasks() {
 		r.tis[t.ID] = state.TI{State: dags.TaskStateNone}
 		r.runs[t.ID] = &taskRun{
 			task:      t,
+			mapIndex:  -1,
 			order:     i,
 			weight:    weights[t.ID],
 			fastEmpty: t.Operator == dags.OperatorEmpty && t.Callbacks == (dags.Callbacks{}),
@@ -185,10 +204,10 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		case c := <-r.done:
 			r.running--
 			r.finish(c)
-		case id := <-r.wake:
-			if _, ok := r.retries[id]; ok {
-				delete(r.retries, id)
-				r.apply(state.Evaluate(r.dag, r.tis, r.now(), []string{id}))
+		case k := <-r.wake:
+			if _, ok := r.retries[k]; ok {
+				delete(r.retries, k)
+				r.apply(state.Evaluate(r.dag, r.tis, r.now(), []string{k.taskID}))
 			}
 		case <-ctx.Done():
 			cancel()
@@ -212,34 +231,70 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	return res, nil
 }
 
+// instance returns the task instance a change or completion is about.
+func (r *runner) instance(taskID string, mapIndex int) *taskRun {
+	if mapIndex >= 0 {
+		if m := r.mapped[taskID]; mapIndex < len(m) {
+			return m[mapIndex]
+		}
+		return nil
+	}
+	return r.runs[taskID]
+}
+
+// tiState returns the state of one task instance.
+func (r *runner) tiState(tr *taskRun) state.TI {
+	ti := r.tis[tr.task.ID]
+	if tr.mapIndex >= 0 {
+		return ti.Mapped[tr.mapIndex]
+	}
+	return ti
+}
+
+// setTI records the state of one task instance.
+func (r *runner) setTI(tr *taskRun, ti state.TI) {
+	if tr.mapIndex >= 0 {
+		r.tis[tr.task.ID].Mapped[tr.mapIndex] = ti
+		return
+	}
+	r.tis[tr.task.ID] = ti
+}
+
 // apply records state changes decided by runtime/state and queues the
 // tasks that became scheduled.
 func (r *runner) apply(changes []state.Change) {
 	for len(changes) > 0 {
 		var more []string
 		for _, ch := range changes {
-			tr := r.runs[ch.TaskID]
-			ti := r.tis[ch.TaskID]
+			tr := r.instance(ch.TaskID, ch.MapIndex)
+			if tr == nil {
+				continue
+			}
+			ti := r.tiState(tr)
 			if ti.State != ch.From {
 				continue // decided twice in one batch; the first decision stands
+			}
+			if ch.To == dags.TaskStateScheduled && tr.task.IsMapped() && tr.mapIndex < 0 {
+				more = append(more, r.expand(tr)...)
+				continue
 			}
 			if ch.To == dags.TaskStateScheduled && tr.fastEmpty {
 				// Airflow never sends an empty task to a worker.
 				now := r.now()
 				tr.start, tr.end = now, now
 				ti.State = dags.TaskStateSuccess
-				r.tis[ch.TaskID] = ti
-				r.emit(Event{TaskID: ch.TaskID, TryNumber: tr.try, From: ch.From, To: dags.TaskStateSuccess, Time: now})
+				r.setTI(tr, ti)
+				r.emit(Event{TaskID: ch.TaskID, MapIndex: tr.mapIndex, TryNumber: tr.try, From: ch.From, To: dags.TaskStateSuccess, Time: now})
 				more = append(more, tr.task.Downstream...)
 				continue
 			}
 			ti.State = ch.To
-			r.tis[ch.TaskID] = ti
+			r.setTI(tr, ti)
 			if ch.To.Finished() {
 				tr.end = r.now()
 				more = append(more, tr.task.Downstream...)
 			}
-			r.emit(Event{TaskID: ch.TaskID, TryNumber: tr.try, From: ch.From, To: ch.To, Time: r.now()})
+			r.emit(Event{TaskID: ch.TaskID, MapIndex: tr.mapIndex, TryNumber: tr.try, From: ch.From, To: ch.To, Time: r.now()})
 			if ch.To == dags.TaskStateScheduled {
 				heap.Push(&r.ready, tr)
 			}
@@ -251,11 +306,65 @@ func (r *runner) apply(changes []state.Change) {
 	}
 }
 
+// expand turns the task instance of a mapped task whose upstream tasks are
+// done into one task instance per map index, as Airflow's scheduler does,
+// and returns the tasks to evaluate next: the mapped task itself (its new
+// task instances), or its downstream tasks when it expanded into nothing
+// (skipped) or could not be expanded (failed).
+func (r *runner) expand(tr *taskRun) []string {
+	t := tr.task
+	n, err := dags.MapLength(t, func(ref dags.XComRef) (any, error) {
+		key := ref.Key
+		if key == "" {
+			key = "return_value"
+		}
+		v, ok, err := r.pull(ref.TaskID, key)
+		if err == nil && !ok {
+			err = fmt.Errorf("task %s pushed no XCom %q to map over", ref.TaskID, key)
+		}
+		return v, err
+	})
+	now := r.now()
+	if err != nil || n == 0 {
+		to := dags.TaskStateSkipped
+		if err != nil {
+			to = dags.TaskStateFailed
+			tr.err = err
+		}
+		tr.start, tr.end = now, now
+		r.tis[t.ID] = state.TI{State: to}
+		r.emit(Event{TaskID: t.ID, MapIndex: -1, From: dags.TaskStateNone, To: to, Time: now, Err: err})
+		return t.Downstream
+	}
+	r.emit(Event{TaskID: t.ID, MapIndex: -1, Expanded: n, Time: now})
+	m := make([]*taskRun, n)
+	for i := range m {
+		m[i] = &taskRun{task: t, mapIndex: i, order: tr.order, weight: tr.weight, fastEmpty: tr.fastEmpty}
+	}
+	r.mapped[t.ID] = m
+	tis := make([]state.TI, n)
+	for i := range tis {
+		tis[i].State = dags.TaskStateNone
+	}
+	r.tis[t.ID] = state.TI{Mapped: tis}
+	return []string{t.ID}
+}
+
+// pull reads an XCom of the run as a task would, a mapped task's values
+// collected into a list.
+func (r *runner) pull(taskID, key string) (any, bool, error) {
+	if t := r.dag.Task(taskID); t != nil && t.IsMapped() {
+		return r.xcom.mappedValues(taskID, key), true, nil
+	}
+	v, ok := r.xcom.get(taskID, key)
+	return v, ok, nil
+}
+
 // dispatch starts tries while there is room.
 func (r *runner) dispatch(ctx context.Context) {
 	for r.running < r.opt.Parallelism && r.ready.Len() > 0 {
 		tr := heap.Pop(&r.ready).(*taskRun)
-		ti := r.tis[tr.task.ID]
+		ti := r.tiState(tr)
 		if ti.State != dags.TaskStateScheduled {
 			continue
 		}
@@ -264,44 +373,44 @@ func (r *runner) dispatch(ctx context.Context) {
 		tr.err = nil
 		ti.State = dags.TaskStateRunning
 		ti.TryNumber = tr.try
-		r.tis[tr.task.ID] = ti
-		r.xcom.clearTask(tr.task.ID)
+		r.setTI(tr, ti)
+		r.xcom.clearTask(tr.task.ID, tr.mapIndex)
 		logw, path, err := r.openLog(tr)
 		tr.logPath = path
-		r.emit(Event{TaskID: tr.task.ID, TryNumber: tr.try, From: dags.TaskStateScheduled, To: dags.TaskStateRunning, Time: tr.start, LogPath: path})
+		r.emit(Event{TaskID: tr.task.ID, MapIndex: tr.mapIndex, TryNumber: tr.try, From: dags.TaskStateScheduled, To: dags.TaskStateRunning, Time: tr.start, LogPath: path})
 		r.running++
 		if err != nil {
-			r.done <- completion{taskID: tr.task.ID, outcome: executor.Outcome{State: dags.TaskStateFailed, Err: err, Start: tr.start, End: r.now()}}
+			r.done <- completion{tr: tr, outcome: executor.Outcome{State: dags.TaskStateFailed, Err: err, Start: tr.start, End: r.now()}}
 			continue
 		}
 		try := &executor.Try{
 			DAG:         r.dag,
 			Task:        tr.task,
 			Run:         r.info,
-			MapIndex:    -1,
+			MapIndex:    tr.mapIndex,
 			TryNumber:   tr.try,
 			Log:         logw,
-			XCom:        taskXCom{store: r.xcom, taskID: tr.task.ID},
+			XCom:        taskXCom{store: r.xcom, taskID: tr.task.ID, mapIndex: tr.mapIndex},
 			Variables:   r.opt.Variables,
 			Connections: r.opt.Connections,
 			Functions:   r.opt.Functions,
 		}
 		r.wg.Add(1)
-		go func(id string) {
+		go func(tr *taskRun) {
 			defer r.wg.Done()
 			out := r.opt.Runner.Run(ctx, try)
 			if c, ok := logw.(io.Closer); ok {
 				_ = c.Close()
 			}
-			r.done <- completion{taskID: id, outcome: out}
-		}(tr.task.ID)
+			r.done <- completion{tr: tr, outcome: out}
+		}(tr)
 	}
 }
 
 // record stores a try's outcome without scheduling anything further.
 func (r *runner) record(c completion) (state.TI, *taskRun) {
-	tr := r.runs[c.taskID]
-	ti := r.tis[c.taskID]
+	tr := c.tr
+	ti := r.tiState(tr)
 	from := ti.State
 	ti.State = c.outcome.State
 	tr.end = c.outcome.End
@@ -309,8 +418,8 @@ func (r *runner) record(c completion) (state.TI, *taskRun) {
 	if ti.State == dags.TaskStateUpForRetry {
 		ti.NextRetryAt = c.outcome.End.Add(state.RetryDelay(tr.task, r.dag.ID, r.info.LogicalDate, tr.try))
 	}
-	r.tis[c.taskID] = ti
-	r.emit(Event{TaskID: c.taskID, TryNumber: tr.try, From: from, To: ti.State, Time: tr.end, Err: c.outcome.Err, LogPath: tr.logPath})
+	r.setTI(tr, ti)
+	r.emit(Event{TaskID: tr.task.ID, MapIndex: tr.mapIndex, TryNumber: tr.try, From: from, To: ti.State, Time: tr.end, Err: c.outcome.Err, LogPath: tr.logPath})
 	return ti, tr
 }
 
@@ -319,12 +428,12 @@ func (r *runner) finish(c completion) {
 	ti, tr := r.record(c)
 	switch ti.State {
 	case dags.TaskStateUpForRetry:
-		id := c.taskID
+		k := tiKey{tr.task.ID, tr.mapIndex}
 		delay := time.Until(ti.NextRetryAt)
 		if r.opt.Now != nil {
 			delay = ti.NextRetryAt.Sub(r.now())
 		}
-		r.retries[id] = time.AfterFunc(max(delay, 0), func() { r.wake <- id })
+		r.retries[k] = time.AfterFunc(max(delay, 0), func() { r.wake <- k })
 		return
 	case dags.TaskStateSuccess:
 		if len(c.outcome.Skip) > 0 {
@@ -359,6 +468,9 @@ func (r *runner) openLog(tr *taskRun) (io.Writer, string, error) {
 		return io.Discard, "", nil
 	}
 	dir := filepath.Join(r.opt.LogDir, "dag_id="+r.dag.ID, "run_id="+safePath(r.info.RunID), "task_id="+tr.task.ID)
+	if tr.mapIndex >= 0 {
+		dir = filepath.Join(dir, fmt.Sprintf("map_index=%d", tr.mapIndex))
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, "", fmt.Errorf("create task log folder: %w", err)
 	}
@@ -411,19 +523,27 @@ func (r *runner) result(start time.Time, final dags.DagRunState) *Result {
 		State:       final,
 		Start:       start,
 		End:         r.now(),
-		XCom:        r.xcom.get,
-		XComs:       r.xcom.entries(),
+		XCom: func(taskID, key string) (any, bool) {
+			v, ok, _ := r.pull(taskID, key)
+			return v, ok
+		},
+		XComs: r.xcom.entries(),
 	}
 	for _, t := range r.dag.Tasks() {
-		tr := r.runs[t.ID]
-		tres := TaskResult{TaskID: t.ID, MapIndex: -1, State: r.tis[t.ID].State, TryNumber: tr.try, Start: tr.start, End: tr.end, LogPath: tr.logPath}
-		if !tr.start.IsZero() && !tr.end.IsZero() {
-			tres.Duration = tr.end.Sub(tr.start)
+		trs := []*taskRun{r.runs[t.ID]}
+		if m, ok := r.mapped[t.ID]; ok {
+			trs = m
 		}
-		if tr.err != nil {
-			tres.Err = tr.err.Error()
+		for _, tr := range trs {
+			tres := TaskResult{TaskID: t.ID, MapIndex: tr.mapIndex, State: r.tiState(tr).State, TryNumber: tr.try, Start: tr.start, End: tr.end, LogPath: tr.logPath}
+			if !tr.start.IsZero() && !tr.end.IsZero() {
+				tres.Duration = tr.end.Sub(tr.start)
+			}
+			if tr.err != nil {
+				tres.Err = tr.err.Error()
+			}
+			res.Tasks = append(res.Tasks, tres)
 		}
-		res.Tasks = append(res.Tasks, tres)
 	}
 	return res
 }
@@ -444,8 +564,15 @@ func (r *runner) dagCallback(ctx context.Context, final dags.DagRunState) {
 			last = tr
 		}
 	}
-	c := r.opt.Runner.NewCall(&executor.Try{DAG: r.dag, Task: last.task, Run: r.info, MapIndex: -1, TryNumber: last.try,
-		XCom: taskXCom{store: r.xcom, taskID: last.task.ID}, Variables: r.opt.Variables, Connections: r.opt.Connections, Functions: r.opt.Functions})
+	for _, m := range r.mapped {
+		for _, tr := range m {
+			if tr.end.After(last.end) {
+				last = tr
+			}
+		}
+	}
+	c := r.opt.Runner.NewCall(&executor.Try{DAG: r.dag, Task: last.task, Run: r.info, MapIndex: last.mapIndex, TryNumber: last.try,
+		XCom: taskXCom{store: r.xcom, taskID: last.task.ID, mapIndex: last.mapIndex}, Variables: r.opt.Variables, Connections: r.opt.Connections, Functions: r.opt.Functions})
 	if _, err := r.opt.Functions.CallFunction(ctx, c, key, nil, nil); err != nil && r.opt.Runner.Logger != nil {
 		r.opt.Runner.Logger.Warn("DAG callback failed", "dag", r.dag.ID, "run", r.info.RunID, "err", err)
 	}
@@ -459,7 +586,10 @@ func (q readyQueue) Less(i, j int) bool {
 	if q[i].weight != q[j].weight {
 		return q[i].weight > q[j].weight
 	}
-	return q[i].order < q[j].order
+	if q[i].order != q[j].order {
+		return q[i].order < q[j].order
+	}
+	return q[i].mapIndex < q[j].mapIndex
 }
 func (q readyQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
 func (q *readyQueue) Push(x any)   { *q = append(*q, x.(*taskRun)) }

@@ -152,5 +152,12 @@ func ToPos(p syntax.Position) dags.Pos {
 
 // callerPos returns the position of the Starlark call of the running builtin.
 func callerPos(thread *starlark.Thread) dags.Pos {
+	// Skip builtins calling builtins (partial(...).expand calls the
+	// operator): the position is the user's call.
+	for i := 1; i < thread.CallStackDepth(); i++ {
+		if f := thread.CallFrame(i); f.Pos.Filename() != "<builtin>" {
+			return ToPos(f.Pos)
+		}
+	}
 	return ToPos(thread.CallFrame(1).Pos)
 }
