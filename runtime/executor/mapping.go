@@ -85,15 +85,9 @@ func mappedTask(ctx context.Context, c *operators.Call) (*dags.Task, error) {
 // PullMapped returns the values the mapped task instances of taskID pushed
 // under key, in map-index order.
 func (x storeXCom) PullMapped(ctx context.Context, taskID, key string) ([]any, error) {
-	rows, err := x.st.XComList(ctx, &store.XComListParams{DagID: x.key.DagID, RunID: x.key.RunID, TaskID: taskID})
+	v, _, err := store.PullXCom(ctx, x.st, x.key.DagID, x.key.RunID, taskID, key, true)
 	if err != nil {
-		return nil, fmt.Errorf("pull xcom %q of mapped task %s: %w", key, taskID, err)
+		return nil, err
 	}
-	out := []any{}
-	for _, r := range rows {
-		if r.Key == key && r.MapIndex >= 0 {
-			out = append(out, r.Value)
-		}
-	}
-	return out, nil
+	return v.([]any), nil
 }

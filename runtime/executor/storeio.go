@@ -255,17 +255,7 @@ type storeXCom struct {
 
 // Pull reads what taskID pushed under key in the same run (map index -1).
 func (x storeXCom) Pull(ctx context.Context, taskID, key string) (any, bool, error) {
-	v, err := x.st.XComGet(ctx, &store.XComGetParams{
-		TaskInstanceKey: store.TaskInstanceKey{DagID: x.key.DagID, RunID: x.key.RunID, TaskID: taskID, MapIndex: store.NoMapIndex},
-		Key:             key,
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("pull xcom %q of %s: %w", key, taskID, err)
-	}
-	return v.Value, true, nil
+	return store.PullXCom(ctx, x.st, x.key.DagID, x.key.RunID, taskID, key, false)
 }
 
 // Push stores value under key for this task instance.

@@ -118,82 +118,81 @@ func (s *Scheduler) advanceRun(ctx context.Context, run *store.DagRun, now time.
 	if d.DagrunTimeout > 0 && !run.StartDate.IsZero() && now.Sub(run.StartDate) > d.DagrunTimeout {
 		return s.timeOut(ctx, run, d, now, st)
 	}
-	rows, err := s.Store.TaskInstanceList(ctx, &store.TaskInstanceListParams{DagID: run.DagID, RunID: run.RunID})
-	if err != nil {
-		return err
-	}
-	if len(rows) < d.Len() {
-		// The process that created the run died before its task instances.
-		if err := s.createTaskInstances(ctx, d, run.DagID, run.RunID); err != nil {
-			return err
-		}
-		if rows, err = s.Store.TaskInstanceList(ctx, &store.TaskInstanceListParams{DagID: run.DagID, RunID: run.RunID}); err != nil {
-			return err
-		}
-	}
-	byID := make(map[string]*store.TaskInstance, len(rows))
-	tis := make(map[string]state.TI, len(rows))
-	active := 0
-	for _, r := range rows {
-		if r.MapIndex != store.NoMapIndex {
-			continue
-		}
-		byID[r.TaskID] = r
-		tis[r.TaskID] = state.TI{State: r.State, TryNumber: r.TryNumber, NextRetryAt: r.NextRetryAt}
-		switch r.State {
-		case dags.TaskStateScheduled, dags.TaskStateQueued, dags.TaskStateRunning:
-			active++
-		}
-	}
-	past, err := s.pastStates(ctx, d, run)
-	if err != nil {
-		return err
-	}
-	changes := s.decide(d, tis, byID, past, active, now)
-	if len(changes) > 0 {
-		applied, err := s.Store.TaskInstancesSetStates(ctx, changes)
+	for pass := 0; ; pass++ {
+		rows, err := s.Store.TaskInstanceList(ctx, &store.TaskInstanceListParams{DagID: run.DagID, RunID: run.RunID})
 		if err != nil {
 			return err
 		}
-		for i, ok := range applied {
-			if !ok {
-				// Someone else moved this task meanwhile; what we decided
-				// from the old state may be wrong, so decide again later.
-				s.Wake()
-				return nil
+		v := newRunView(rows)
+		if v.tasks < d.Len() && pass == 0 {
+			// The process that created the run died before its task instances.
+			if err := s.createTaskInstances(ctx, d, run.DagID, run.RunID); err != nil {
+				return err
 			}
-			if changes[i].To != dags.TaskStateQueued {
-				st.Scheduled++
+			continue
+		}
+		past, err := s.pastStates(ctx, d, run)
+		if err != nil {
+			return err
+		}
+		changes, expand := s.decide(ctx, d, v, past, now)
+		if len(changes) > 0 {
+			applied, err := s.Store.TaskInstancesSetStates(ctx, changes)
+			if err != nil {
+				return err
+			}
+			for i, ok := range applied {
+				if !ok {
+					// Someone else moved this task meanwhile; what we decided
+					// from the old state may be wrong, so decide again later.
+					s.Wake()
+					return nil
+				}
+				if changes[i].To != dags.TaskStateQueued {
+					st.Scheduled++
+				}
 			}
 		}
+		if len(expand) > 0 && pass < 8 {
+			// Mapped tasks to expand: write their task instances, then
+			// decide again over the new ones.
+			if err := s.expandMapped(ctx, d, run, v, expand, now); err != nil {
+				return err
+			}
+			continue
+		}
+		final := state.RunState(d, v.tis, now)
+		if !final.Finished() {
+			return nil
+		}
+		return s.finishRun(ctx, run, final, now, st)
 	}
-	final := state.RunState(d, tis, now)
-	if !final.Finished() {
-		return nil
-	}
-	return s.finishRun(ctx, run, final, now, st)
 }
 
-// decide runs the trigger rules over the run's task instances (tis is
+// decide runs the trigger rules over the run's task instances (v is
 // updated in place to the decided states) and returns the transitions to
-// write. Empty tasks without callbacks go straight to success, as Airflow's
-// scheduler does, and the tasks they unblock are decided in the same call.
-// No more tasks are scheduled than max_active_tasks allows.
-func (s *Scheduler) decide(d *dags.DAG, tis map[string]state.TI, rows map[string]*store.TaskInstance, past map[string]dags.TaskState, active int, now time.Time) []*store.TaskInstanceSetStateParams {
+// write, and the mapped tasks to expand. Empty tasks without callbacks go
+// straight to success, as Airflow's scheduler does, and the tasks they
+// unblock are decided in the same call. No more tasks are scheduled than
+// max_active_tasks, max_active_tis_per_dagrun and max_active_tis_per_dag
+// allow.
+func (s *Scheduler) decide(ctx context.Context, d *dags.DAG, v *runView, past map[string]dags.TaskState, now time.Time) ([]*store.TaskInstanceSetStateParams, []string) {
 	var out []*store.TaskInstanceSetStateParams
+	var expand []string
 	limit := d.MaxActiveTasks
 	if limit <= 0 {
 		limit = dags.DefaultMaxActiveTasks
 	}
-	pending := state.Evaluate(d, tis, now, nil)
+	var perDag map[string]int // active task instances of a task across the DAG's runs, read when needed
+	pending := state.Evaluate(d, v.tis, now, nil)
 	for len(pending) > 0 {
 		var more []string
 		for _, ch := range pending {
-			row := rows[ch.TaskID]
-			ti := tis[ch.TaskID]
-			if row == nil || ti.State != ch.From {
+			row := v.rows[tiKey{ch.TaskID, ch.MapIndex}]
+			if row == nil || v.state(ch.TaskID, ch.MapIndex) != ch.From {
 				continue
 			}
+			t := d.Task(ch.TaskID)
 			p := &store.TaskInstanceSetStateParams{
 				Key:           row.TaskInstanceKey,
 				From:          []dags.TaskState{ch.From},
@@ -201,38 +200,74 @@ func (s *Scheduler) decide(d *dags.DAG, tis map[string]state.TI, rows map[string
 				To:            ch.To,
 			}
 			if ch.To == dags.TaskStateScheduled {
-				t := d.Task(ch.TaskID)
 				if t.DependsOnPast && past != nil {
 					if prev := past[t.ID]; prev != dags.TaskStateSuccess && prev != dags.TaskStateSkipped {
 						continue // depends_on_past: waits for the same task of the previous run
 					}
 				}
+				if t.IsMapped() && ch.MapIndex < 0 {
+					expand = append(expand, t.ID) // upstream done: expand it, then decide its map indexes
+					continue
+				}
 				if t.Operator == dags.OperatorEmpty && t.Callbacks == (dags.Callbacks{}) {
 					p.To = dags.TaskStateSuccess
 					p.StartDate, p.EndDate = now, now
 				} else {
-					if active >= limit {
+					if v.active >= limit {
 						continue // max_active_tasks: stays as it is until a slot frees
 					}
-					active++
-					p.TryNumber = row.TryNumber + 1
+					if t.MaxActiveTIsPerDagrun > 0 && v.activeByTask[t.ID] >= t.MaxActiveTIsPerDagrun {
+						continue
+					}
+					if t.MaxActiveTIsPerDag > 0 {
+						if perDag == nil {
+							perDag = map[string]int{}
+						}
+						n, ok := perDag[t.ID]
+						if !ok {
+							var err error
+							if n, err = s.activeOfTask(ctx, d.ID, t.ID); err != nil {
+								s.Logger.Warn("max_active_tis_per_dag: cannot count; not scheduling", "dag", d.ID, "task", t.ID, "err", err)
+								continue
+							}
+						}
+						if n >= t.MaxActiveTIsPerDag {
+							perDag[t.ID] = n
+							continue
+						}
+						perDag[t.ID] = n + 1
+					}
+					v.active++
+					v.activeByTask[t.ID]++
+					if ch.From != dags.TaskStateUpForReschedule {
+						p.TryNumber = row.TryNumber + 1
+					} else {
+						p.TryNumber = row.TryNumber
+					}
 				}
 			} else if ch.To.Finished() {
 				p.EndDate = now
 			}
-			ti.State = p.To
-			tis[ch.TaskID] = ti
+			v.set(ch.TaskID, ch.MapIndex, p.To)
 			out = append(out, p)
 			if p.To.Finished() {
-				more = append(more, d.Task(ch.TaskID).Downstream...)
+				more = append(more, t.Downstream...)
 			}
 		}
 		pending = nil
 		if len(more) > 0 {
-			pending = state.Evaluate(d, tis, now, more)
+			pending = state.Evaluate(d, v.tis, now, more)
 		}
 	}
-	return out
+	return out, expand
+}
+
+// activeOfTask counts the scheduled, queued and running task instances of
+// one task across all runs of its DAG.
+func (s *Scheduler) activeOfTask(ctx context.Context, dagID, taskID string) (int, error) {
+	rows, err := s.Store.TaskInstanceList(ctx, &store.TaskInstanceListParams{DagID: dagID, TaskID: taskID,
+		States: []dags.TaskState{dags.TaskStateScheduled, dags.TaskStateQueued, dags.TaskStateRunning}})
+	return len(rows), err
 }
 
 // pastStates returns, when a task of d uses depends_on_past, the task

@@ -1,0 +1,142 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/runtime/state"
+	"github.com/starflow-dev/starflow/runtime/store"
+)
+
+// tiKey names one task instance of a run.
+type tiKey struct {
+	taskID   string
+	mapIndex int
+}
+
+// runView is one run's task instances as the scheduler decides over them.
+type runView struct {
+	rows map[tiKey]*store.TaskInstance
+	// tis is the evaluator's input: one entry per task, with the map
+	// indexes of an expanded mapped task in Mapped.
+	tis map[string]state.TI
+	// tasks counts the tasks with task instances.
+	tasks int
+	// active counts the scheduled, queued and running task instances, in
+	// all and per task.
+	active       int
+	activeByTask map[string]int
+}
+
+func newRunView(rows []*store.TaskInstance) *runView {
+	v := &runView{
+		rows:         make(map[tiKey]*store.TaskInstance, len(rows)),
+		tis:          make(map[string]state.TI, len(rows)),
+		activeByTask: map[string]int{},
+	}
+	width := map[string]int{}
+	for _, r := range rows {
+		v.rows[tiKey{r.TaskID, r.MapIndex}] = r
+		if r.MapIndex >= 0 {
+			width[r.TaskID] = max(width[r.TaskID], r.MapIndex+1)
+		}
+	}
+	for id, n := range width {
+		m := make([]state.TI, n)
+		for i := range m {
+			m[i].State = dags.TaskStateRemoved // a gap in the indexes
+		}
+		v.tis[id] = state.TI{Mapped: m}
+	}
+	for _, r := range rows {
+		ti := state.TI{State: r.State, TryNumber: r.TryNumber, NextRetryAt: r.NextRetryAt}
+		if r.MapIndex >= 0 {
+			v.tis[r.TaskID].Mapped[r.MapIndex] = ti
+		} else if _, mapped := width[r.TaskID]; !mapped {
+			v.tis[r.TaskID] = ti
+		}
+		switch r.State {
+		case dags.TaskStateScheduled, dags.TaskStateQueued, dags.TaskStateRunning:
+			v.active++
+			v.activeByTask[r.TaskID]++
+		}
+	}
+	v.tasks = len(v.tis)
+	return v
+}
+
+// state returns the state of one task instance.
+func (v *runView) state(taskID string, mapIndex int) dags.TaskState {
+	ti := v.tis[taskID]
+	if mapIndex >= 0 {
+		if mapIndex < len(ti.Mapped) {
+			return ti.Mapped[mapIndex].State
+		}
+		return ""
+	}
+	return ti.State
+}
+
+// set records a decided state.
+func (v *runView) set(taskID string, mapIndex int, s dags.TaskState) {
+	ti := v.tis[taskID]
+	if mapIndex >= 0 {
+		ti.Mapped[mapIndex].State = s
+		return
+	}
+	ti.State = s
+	v.tis[taskID] = ti
+}
+
+// expandMapped expands the mapped tasks whose upstream tasks are done:
+// one task instance per combination of the values they map over (as
+// Airflow's scheduler does when the upstream XComs are known). A task that
+// maps over nothing is skipped; one whose values cannot be read fails.
+func (s *Scheduler) expandMapped(ctx context.Context, d *dags.DAG, run *store.DagRun, v *runView, ids []string, now time.Time) error {
+	for _, id := range ids {
+		t := d.Task(id)
+		row := v.rows[tiKey{id, store.NoMapIndex}]
+		if t == nil || row == nil {
+			continue
+		}
+		n, err := dags.MapLength(t, func(ref dags.XComRef) (any, error) {
+			key := ref.Key
+			if key == "" {
+				key = "return_value"
+			}
+			up := d.Task(ref.TaskID)
+			val, ok, err := store.PullXCom(ctx, s.Store, run.DagID, run.RunID, ref.TaskID, key, up != nil && up.IsMapped())
+			if err == nil && !ok {
+				err = fmt.Errorf("task %s pushed no XCom %q to map over", ref.TaskID, key)
+			}
+			return val, err
+		})
+		if err != nil || n == 0 {
+			to := dags.TaskStateSkipped
+			if err != nil {
+				if ctx.Err() != nil {
+					return err
+				}
+				to = dags.TaskStateFailed
+				s.Logger.Warn("mapped task cannot expand", "dag", run.DagID, "run", run.RunID, "task", id, "err", err)
+			}
+			_, serr := s.Store.TaskInstanceSetState(ctx, &store.TaskInstanceSetStateParams{Key: row.TaskInstanceKey,
+				From: []dags.TaskState{row.State}, To: to, StartDate: now, EndDate: now})
+			if serr != nil && !errors.Is(serr, store.ErrStale) {
+				return serr
+			}
+			continue
+		}
+		err = s.Store.TaskInstanceExpand(ctx, &store.TaskInstanceExpandParams{Key: row.TaskInstanceKey, From: []dags.TaskState{row.State}, Count: n})
+		if err != nil && !errors.Is(err, store.ErrStale) {
+			return err
+		}
+		if err == nil {
+			s.Logger.Info("mapped task expanded", "dag", run.DagID, "run", run.RunID, "task", id, "task_instances", n)
+		}
+	}
+	return nil
+}
