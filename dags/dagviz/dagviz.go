@@ -103,11 +103,17 @@ func Mermaid(w io.Writer, d *dags.DAG, states map[string]dags.TaskState) error {
 	return err
 }
 
+// label names a task in a drawing: its id without its group's prefix, and
+// " [ ]" after a mapped task, as Airflow's graph marks one.
 func label(t *dags.Task) string {
+	id := t.ID
 	if t.Group != "" && strings.HasPrefix(t.ID, t.Group+".") {
-		return strings.TrimPrefix(t.ID, t.Group+".")
+		id = strings.TrimPrefix(t.ID, t.Group+".")
 	}
-	return t.ID
+	if t.IsMapped() {
+		id += " [ ]"
+	}
+	return id
 }
 
 func quote(s string) string {

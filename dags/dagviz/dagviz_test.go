@@ -1,6 +1,7 @@
 package dagviz_test
 
 import (
+	"io"
 	"strings"
 	"testing"
 
@@ -82,5 +83,26 @@ func TestTextSeparatesUnrelatedRoots(t *testing.T) {
 	want := "●  a\n●  b\n\n●  c\n"
 	if b.String() != want {
 		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
+	}
+}
+
+func TestMappedTasksAreMarkedInEveryDrawing(t *testing.T) {
+	d := dags.New("m", dags.Pos{})
+	d.AddTask(dags.NewTask("src", "task", dags.Pos{}))
+	m := dags.NewTask("each", "task", dags.Pos{})
+	m.Expand = []dags.MapArg{{Name: "x", Value: []any{int64(1)}}}
+	d.AddTask(m)
+	d.Connect("src", "each", dags.Pos{})
+	if fs := d.Finalize(); len(fs) > 0 {
+		t.Fatal(fs)
+	}
+	for name, draw := range map[string]func(io.Writer, *dags.DAG, map[string]dags.TaskState) error{"text": dagviz.Text, "dot": dagviz.DOT, "mermaid": dagviz.Mermaid} {
+		var b strings.Builder
+		if err := draw(&b, d, nil); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), "each [ ]") || strings.Contains(b.String(), "src [ ]") {
+			t.Errorf("%s drawing does not mark only the mapped task:\n%s", name, b.String())
+		}
 	}
 }

@@ -64,6 +64,9 @@ func Text(w io.Writer, d *dags.DAG, states map[string]dags.TaskState) error {
 			}
 		}
 		fmt.Fprintf(&b, "  %s", t.ID)
+		if t.IsMapped() {
+			b.WriteString(" [ ]")
+		}
 		if t.Operator != "" {
 			fmt.Fprintf(&b, " (%s)", t.Operator)
 		}
