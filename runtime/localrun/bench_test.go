@@ -64,3 +64,42 @@ func BenchmarkChainOperator1000(b *testing.B) {
 	}))
 	benchRun(b, benchDAG(b, "noop", 1000, true), &executor.TryRunner{Registry: reg})
 }
+
+// BenchmarkMapped1000 runs a task mapped over the 1,000-item list its
+// upstream returns, then a task that gets the 1,000 collected results: the
+// cost of expansion, per-index dispatch and collection.
+func BenchmarkMapped1000(b *testing.B) {
+	reg := operators.NewRegistry()
+	items := make([]any, 1000)
+	for i := range items {
+		items[i] = int64(i)
+	}
+	reg.Register("src", operators.OperatorFunc(func(context.Context, *operators.Call) (*operators.Result, error) {
+		return operators.Success(items), nil
+	}))
+	reg.Register("double", operators.OperatorFunc(func(_ context.Context, c *operators.Call) (*operators.Result, error) {
+		return operators.Success(c.Task.Config["x"].(int64) * 2), nil
+	}))
+	var got int
+	reg.Register("sum", operators.OperatorFunc(func(ctx context.Context, c *operators.Call) (*operators.Result, error) {
+		v, _, err := c.XCom.Pull(ctx, "each", "return_value")
+		got = len(v.([]any))
+		return operators.Success(nil), err
+	}))
+	d := dags.New("bench", dags.Pos{File: "bench.star", Line: 1})
+	d.AddTask(dags.NewTask("src", "src", dags.Pos{}))
+	each := dags.NewTask("each", "double", dags.Pos{})
+	each.Config["x"] = int64(0)
+	each.Expand = []dags.MapArg{{Name: "x", Value: dags.XComRef{TaskID: "src", Key: "return_value"}}}
+	d.AddTask(each)
+	d.AddTask(dags.NewTask("sum", "sum", dags.Pos{}))
+	d.Connect("src", "each", dags.Pos{})
+	d.Connect("each", "sum", dags.Pos{})
+	if fs := d.Finalize(); len(fs) > 0 {
+		b.Fatal(fs)
+	}
+	benchRun(b, d, &executor.TryRunner{Registry: reg})
+	if got != 1000 {
+		b.Fatalf("sum saw %d collected values, want 1000", got)
+	}
+}
