@@ -141,3 +141,49 @@ func TestSchedulerMappedTaskEdgeCases(t *testing.T) {
 		}
 	})
 }
+
+func TestMaxActiveTIsPerDagCapsATaskAcrossRuns(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, s store.Store) {
+		e := setup(t, s)
+		now := at("2024-01-03T00:00:10Z")
+		spec := mappedDAG("capped", []any{int64(1), int64(2), int64(3)}, 0)
+		spec.catchup = true
+		tweak := spec.tweak
+		spec.tweak = func(d *dags.DAG) {
+			tweak(d)
+			d.Task("m").MaxActiveTIsPerDag = 2
+		}
+		e.register(spec, now)
+		e.tick(now)
+		if n := len(e.runs("capped")); n != 2 {
+			t.Fatalf("%d runs, want 2", n)
+		}
+		maxActive := 0
+		// A slot freed in one run is taken by the other run at the next
+		// tick (the mini-scheduler advances only the finished task's run).
+		for range 10 {
+			ran := e.work(now, func(m queue.Message) dags.TaskState {
+				active, err := e.store.TaskInstanceList(e.ctx, &store.TaskInstanceListParams{DagID: "capped", TaskID: "m",
+					States: []dags.TaskState{dags.TaskStateScheduled, dags.TaskStateQueued, dags.TaskStateRunning}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				maxActive = max(maxActive, len(active))
+				return dags.TaskStateSuccess
+			})
+			e.tick(now)
+			if len(ran) == 0 {
+				break
+			}
+		}
+		for _, run := range e.runs("capped") {
+			if run.State != dags.DagRunStateSuccess {
+				t.Errorf("run %s: %s", run.RunID, run.State)
+			}
+		}
+		if maxActive != 2 {
+			t.Errorf("at most %d instances of m active across the two runs, want 2 (max_active_tis_per_dag)", maxActive)
+		}
+	})
+}
