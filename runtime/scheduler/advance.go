@@ -296,9 +296,11 @@ func (s *Scheduler) pastStates(ctx context.Context, d *dags.DAG, run *store.DagR
 	}
 	out := make(map[string]dags.TaskState, len(rows))
 	for _, r := range rows {
-		if r.MapIndex == store.NoMapIndex {
-			out[r.TaskID] = r.State
+		// A mapped task counts as succeeded when every map index did.
+		if prev, seen := out[r.TaskID]; seen && (prev != dags.TaskStateSuccess && prev != dags.TaskStateSkipped) {
+			continue
 		}
+		out[r.TaskID] = r.State
 	}
 	return out, nil
 }
