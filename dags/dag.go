@@ -158,12 +158,27 @@ func (d *DAG) Finalize() []Finding {
 			d.findings = append(d.findings, Finding{Pos: t.Pos, Rule: RuleInvalidValue,
 				Message: fmt.Sprintf("task_id %q must be 1-250 letters, digits, '_', '.' or '-'", t.ID)})
 		}
+		for _, u := range t.Outlets {
+			if err := CheckDatasetURI(u); err != nil {
+				d.findings = append(d.findings, Finding{Pos: t.Pos, Rule: RuleInvalidValue, Message: fmt.Sprintf("task %q: outlets: %v", t.ID, err)})
+			}
+		}
 		for _, v := range []struct {
 			name string
 			d    time.Duration
 		}{{"retry_delay", t.RetryDelay}, {"max_retry_delay", t.MaxRetryDelay}, {"execution_timeout", t.ExecutionTimeout}} {
 			if v.d < 0 {
 				d.findings = append(d.findings, Finding{Pos: t.Pos, Rule: RuleInvalidValue, Message: fmt.Sprintf("task %q: %s must not be negative, got %s", t.ID, v.name, FormatDuration(v.d))})
+			}
+		}
+	}
+	if d.Schedule.Kind == ScheduleDatasets {
+		if len(d.Schedule.Datasets) == 0 {
+			d.findings = append(d.findings, Finding{Pos: d.Pos, Rule: RuleSchedule, Message: fmt.Sprintf("DAG %q: a dataset schedule lists no dataset", d.ID)})
+		}
+		for _, u := range d.Schedule.Datasets {
+			if err := CheckDatasetURI(u); err != nil {
+				d.findings = append(d.findings, Finding{Pos: d.Pos, Rule: RuleSchedule, Message: fmt.Sprintf("DAG %q: schedule: %v", d.ID, err)})
 			}
 		}
 	}

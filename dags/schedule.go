@@ -40,7 +40,10 @@ type Schedule struct {
 	Expr string
 	// Every is the period of an interval schedule.
 	Every time.Duration
-	cron  cron.Schedule
+	// Datasets are the URIs of a ScheduleDatasets schedule; Expr is then
+	// "Dataset: uri, uri", as the UI shows it.
+	Datasets []string
+	cron     cron.Schedule
 }
 
 // ParseSchedule reads a schedule string: "" or "none" for manual only,

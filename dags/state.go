@@ -89,6 +89,9 @@ const (
 	RunTypeManual    RunType = "manual"
 	RunTypeScheduled RunType = "scheduled"
 	RunTypeBackfill  RunType = "backfill"
+	// RunTypeDatasetTriggered is a run created because the datasets a DAG
+	// is scheduled on were updated (Airflow's asset_triggered).
+	RunTypeDatasetTriggered RunType = "dataset_triggered"
 )
 
 // TriggerRule decides, from the states of a task's direct upstream tasks,

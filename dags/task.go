@@ -72,6 +72,9 @@ type Task struct {
 	Params                  map[string]any
 	DocMD                   string
 	Callbacks               Callbacks
+	// Outlets are the URIs of the datasets the task updates: each gets an
+	// event when a try of the task succeeds.
+	Outlets []string
 
 	// Expand, when not empty, makes the task mapped: it runs once per
 	// combination of these arguments' items (see MapValues).

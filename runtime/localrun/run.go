@@ -178,7 +178,7 @@ func newRunner(d *dags.DAG, info operators.RunInfo, opt Options) *runner {
 			mapIndex:  -1,
 			order:     i,
 			weight:    weights[t.ID],
-			fastEmpty: t.Operator == dags.OperatorEmpty && t.Callbacks == (dags.Callbacks{}),
+			fastEmpty: t.Operator == dags.OperatorEmpty && t.Callbacks == (dags.Callbacks{}) && len(t.Outlets) == 0,
 		}
 	}
 	return r

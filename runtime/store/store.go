@@ -203,6 +203,25 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.
 	Close() error
+
+	// Datasets (data-aware scheduling): events of updated datasets and,
+	// per DAG scheduled on datasets, the last event it consumed.
+
+	// DatasetEventsCreate records dataset events in one transaction and
+	// returns them with their ids.
+	DatasetEventsCreate(ctx context.Context, p *DatasetEventsCreateParams) ([]*DatasetEvent, error)
+	// DatasetEventList returns the events matching p, by id.
+	DatasetEventList(ctx context.Context, p *DatasetEventListParams) ([]*DatasetEvent, error)
+	// DatasetEventStats summarises the events matching p per URI, by URI;
+	// a URI without such events is absent.
+	DatasetEventStats(ctx context.Context, p *DatasetEventStatsParams) ([]*DatasetStat, error)
+	// DatasetConsumerGet returns the id of the last event the DAG consumed
+	// and whether it has a cursor at all.
+	DatasetConsumerGet(ctx context.Context, dagID string) (lastEventID int64, found bool, err error)
+	// DatasetConsumerAdvance moves a DAG's cursor from p.From to p.To
+	// (compare-and-set: ErrStale when the cursor is not at p.From, or
+	// exists already when p.From is 0 and the DAG had none).
+	DatasetConsumerAdvance(ctx context.Context, p *DatasetConsumerAdvanceParams) error
 }
 
 // TimeOrNow returns Truncate(t), or the current time when t is zero.

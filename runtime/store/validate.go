@@ -44,9 +44,9 @@ func (p *RunCreateParams) Normalize() error {
 		return fmt.Errorf("dag run %q/%q: dag_id and run_id are required: %w", p.DagID, p.RunID, ErrInvalid)
 	}
 	switch p.RunType {
-	case dags.RunTypeManual, dags.RunTypeScheduled, dags.RunTypeBackfill:
+	case dags.RunTypeManual, dags.RunTypeScheduled, dags.RunTypeBackfill, dags.RunTypeDatasetTriggered:
 	default:
-		return fmt.Errorf("dag run %s/%s: unknown run type %q (known: backfill, manual, scheduled): %w", p.DagID, p.RunID, p.RunType, ErrInvalid)
+		return fmt.Errorf("dag run %s/%s: unknown run type %q (known: backfill, dataset_triggered, manual, scheduled): %w", p.DagID, p.RunID, p.RunType, ErrInvalid)
 	}
 	if p.State == "" {
 		p.State = dags.DagRunStateQueued

@@ -32,20 +32,26 @@ var commonNames = [...]string{
 	"max_active_tis_per_dagrun",
 }
 
+// taskOnlyNames are keywords every task takes that default_args may not
+// hold: they describe one task, not a family of them.
+var taskOnlyNames = [...]string{"outlets"}
+
 // commonArgs holds the values given for the common keywords; nil means
 // not given. A later layer (group default_args, then the call itself)
 // overrides an earlier one (DAG default_args).
 type commonArgs struct {
 	vals [len(commonNames)]starlark.Value
+	// outlets is the task-only keyword outlets.
+	outlets starlark.Value
 }
 
 // pairs returns the UnpackArgs pairs of the common keywords, all optional.
 func (c *commonArgs) pairs() []any {
-	out := make([]any, 0, 2*len(commonNames))
+	out := make([]any, 0, 2*len(commonNames)+2)
 	for i, n := range commonNames {
 		out = append(out, n+"?", &c.vals[i])
 	}
-	return out
+	return append(out, "outlets?", &c.outlets)
 }
 
 // over returns c with the values given in top replacing its own.
@@ -54,6 +60,9 @@ func (c commonArgs) over(top *commonArgs) commonArgs {
 		if v != nil {
 			c.vals[i] = v
 		}
+	}
+	if top.outlets != nil {
+		c.outlets = top.outlets
 	}
 	return c
 }
@@ -72,6 +81,9 @@ func defaultArgsOf(fnName string, d *starlark.Dict) (commonArgs, error) {
 			return c, fmt.Errorf("%s: default_args keys must be strings, got %s", fnName, item[0].Type())
 		}
 		i := indexOf(known, string(k))
+		if indexOf(taskOnlyNames[:], string(k)) >= 0 {
+			return c, fmt.Errorf("%s: %s cannot be in default_args: pass it to the task that updates the datasets", fnName, string(k))
+		}
 		if i < 0 {
 			return c, unknownName(fmt.Sprintf("%s: unknown key %q in default_args", fnName, string(k)), string(k), known)
 		}
@@ -107,6 +119,13 @@ func (c *commonArgs) apply(what string, t *dags.Task, dagID string, register fun
 		if err := applyOne(t, def, dagID, name, v, register); err != nil {
 			return fmt.Errorf("%s: for parameter %s: %w", what, name, err)
 		}
+	}
+	if c.outlets != nil && c.outlets != starlark.None {
+		uris, err := datasetsOf(c.outlets)
+		if err != nil {
+			return fmt.Errorf("%s: for parameter outlets: %w", what, err)
+		}
+		t.Outlets = uris
 	}
 	return nil
 }

@@ -121,6 +121,9 @@ func dump(f *loader.File) string {
 			if t.Callbacks != (dags.Callbacks{}) {
 				settings = append(settings, "callbacks="+js(t.Callbacks))
 			}
+			if len(t.Outlets) > 0 {
+				settings = append(settings, "outlets="+js(t.Outlets))
+			}
 			if len(settings) > 0 {
 				fmt.Fprintf(&b, "    %s\n", strings.Join(settings, " "))
 			}

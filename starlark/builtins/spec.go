@@ -35,7 +35,7 @@ func NewOperator(spec operators.Spec) *Operator {
 	o := &Operator{spec: spec, err: spec.Validate()}
 	if o.err == nil {
 		for _, p := range spec.Params {
-			if slices.Contains(commonNames[:], p.Name) {
+			if slices.Contains(commonNames[:], p.Name) || slices.Contains(taskOnlyNames[:], p.Name) {
 				o.err = fmt.Errorf("operator spec %s: parameter %s is a common task keyword", spec.Kind, p.Name)
 				break
 			}
@@ -112,7 +112,7 @@ func (o *Operator) call(thread *starlark.Thread, args starlark.Tuple, kwargs []s
 		common commonArgs
 	)
 	vals := make([]starlark.Value, len(o.spec.Params))
-	pairs := make([]any, 0, 2+2*len(vals)+2*len(commonNames))
+	pairs := make([]any, 0, 4+2*len(vals)+2*len(commonNames))
 	pairs = append(pairs, "task_id", &taskID)
 	for i, p := range o.spec.Params {
 		n := p.Name

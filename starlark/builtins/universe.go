@@ -12,7 +12,7 @@ import (
 
 // Universe returns the authoring builtins, frozen, for the predeclared
 // environment of DAG files: dag, bash, task, branch, short_circuit, empty,
-// group, chain, cross_downstream and timedelta, and one builtin per spec
+// group, chain, cross_downstream, timedelta and dataset, and one builtin per spec
 // (an Operator named after the spec's Kind, which replaces a hand-written
 // builtin of the same name). The program that wires Starflow passes the
 // specs of its operator registry; there is no global list.
@@ -33,6 +33,7 @@ func Universe(specs ...operators.Spec) starlark.StringDict {
 		{"cross_downstream", crossDownstreamFn},
 		{"timedelta", timedeltaFn},
 		{"partial", partialFn},
+		{"dataset", datasetFn},
 	} {
 		u[b.name] = Safe(b.name, b.fn)
 	}

@@ -137,9 +137,20 @@ func dateOf(v starlark.Value, loc *time.Location) (time.Time, error) {
 }
 
 // scheduleOf reads a schedule: None, a preset, a cron expression, a
-// duration string, or a timedelta.
+// duration string, a timedelta, or a list of datasets.
 func scheduleOf(v starlark.Value) (dags.Schedule, error) {
 	switch v := v.(type) {
+	case *starlark.List, starlark.Tuple:
+		uris, err := datasetsOf(v)
+		if err != nil {
+			return dags.Schedule{}, err
+		}
+		if len(uris) == 0 {
+			return dags.Schedule{}, fmt.Errorf("an empty list of datasets never triggers a run: write None for manual runs only")
+		}
+		return dags.DatasetSchedule(uris), nil
+	case Dataset:
+		return dags.Schedule{}, fmt.Errorf("got a dataset, want a list of datasets: write [%s]", v)
 	case starlark.NoneType:
 		return dags.Schedule{Kind: dags.ScheduleNone}, nil
 	case starlark.String:
@@ -154,7 +165,7 @@ func scheduleOf(v starlark.Value) (dags.Schedule, error) {
 		}
 		return dags.ParseSchedule(dags.FormatDuration(d))
 	}
-	return dags.Schedule{}, fmt.Errorf("got %s, want None, a preset such as \"@daily\", a cron expression or a duration", v.Type())
+	return dags.Schedule{}, fmt.Errorf("got %s, want None, a preset such as \"@daily\", a cron expression, a duration or a list of datasets", v.Type())
 }
 
 // intOf reads a Starlark int that fits a Go int32 (counts and weights).

@@ -70,6 +70,8 @@ func Run(t *testing.T, h Harness) {
 		{"workers", testWorkers},
 		{"scheduler heartbeats", testSchedulerHeartbeats},
 		{"state counts", testStateCounts},
+		{"dataset events", testDatasetEvents},
+		{"dataset consumers", testDatasetConsumers},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,26 @@
+-- Datasets (data-aware scheduling): one row per dataset update, and per
+-- DAG scheduled on datasets the id of the last event its runs consumed.
+
+-- +goose Up
+CREATE TABLE dataset_event (
+    id               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    uri              TEXT        NOT NULL,
+    timestamp        TIMESTAMPTZ NOT NULL,
+    source_dag_id    TEXT        NOT NULL DEFAULT '',
+    source_run_id    TEXT        NOT NULL DEFAULT '',
+    source_task_id   TEXT        NOT NULL DEFAULT '',
+    source_map_index INTEGER     NOT NULL DEFAULT -1,
+    extra            TEXT        NOT NULL DEFAULT '{}'
+);
+
+CREATE INDEX dataset_event_uri ON dataset_event (uri, id);
+
+CREATE TABLE dataset_consumer (
+    dag_id        TEXT        NOT NULL PRIMARY KEY,
+    last_event_id BIGINT      NOT NULL,
+    updated_at    TIMESTAMPTZ NOT NULL
+);
+
+-- +goose Down
+DROP TABLE dataset_consumer;
+DROP TABLE dataset_event;
