@@ -26,8 +26,13 @@ func DatasetSchedule(uris []string) Schedule {
 			out = append(out, u)
 		}
 	}
-	return Schedule{Kind: ScheduleDatasets, Datasets: out, Expr: "Dataset: " + strings.Join(out, ", ")}
+	return Schedule{Kind: ScheduleDatasets, Datasets: out, Expr: DatasetSchedulePrefix + strings.Join(out, ", ")}
 }
+
+// DatasetSchedulePrefix starts the String of a dataset schedule ("Dataset:
+// s3://a, s3://b"), the form the store and the UI show; the scheduler
+// recognises the DAGs scheduled on datasets by it without parsing them.
+const DatasetSchedulePrefix = "Dataset: "
 
 // CheckDatasetURI reports a dataset URI Starflow does not accept: an empty
 // one, one with white space, or one longer than MaxDatasetURILen.

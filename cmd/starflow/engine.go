@@ -108,7 +108,7 @@ func newEngine(ctx context.Context, cfg engineConfig, logger *slog.Logger) (*eng
 
 	e.sched = scheduler.New(st, e.queue, e.versions, logger, scheduler.Config{ZombieTimeout: cfg.zombieTimeout, ReconcileAfter: cfg.reconcileAfter})
 	e.sched.Notifier = e.notifier
-	e.sched.Callbacks = &executor.RunCallbacks{Store: st, DAGs: e.versions, Runner: newTryRunner(logger), Logger: logger}
+	e.sched.Callbacks = &executor.RunCallbacks{Store: st, DAGs: e.versions, Runner: newTryRunner(logger), Logger: logger, DagRuns: e.sched.DagRuns()}
 	if cfg.parse {
 		e.processor = &dagprocessor.Processor{Store: st, Parser: dagfolder.New(l, filepath.Clean(cfg.dagsDir), e.versions), Logger: logger}
 	}
@@ -120,6 +120,7 @@ func newEngine(ctx context.Context, cfg engineConfig, logger *slog.Logger) (*eng
 			Runner:            newTryRunner(logger),
 			Notifier:          e.notifier,
 			AfterTry:          e.sched.AdvanceAndDispatch,
+			DagRuns:           e.sched.DagRuns(),
 			Queues:            cfg.queues,
 			Concurrency:       cfg.concurrency,
 			Hostname:          cfg.hostname,

@@ -16,6 +16,7 @@ import (
 	"github.com/starflow-dev/starflow/operators/function"
 	httpop "github.com/starflow-dev/starflow/operators/http"
 	sqlop "github.com/starflow-dev/starflow/operators/sql"
+	"github.com/starflow-dev/starflow/operators/trigger"
 	"github.com/starflow-dev/starflow/runtime/executor"
 	"github.com/starflow-dev/starflow/runtime/templates"
 	"github.com/starflow-dev/starflow/starlark/call"
@@ -54,6 +55,7 @@ func newRegistry() *operators.Registry {
 	branch.Register(r)
 	httpop.Register(r)
 	sqlop.Register(r)
+	trigger.Register(r)
 	return r
 }
 

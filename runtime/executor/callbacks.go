@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/operators"
 	"github.com/starflow-dev/starflow/runtime/envsecrets"
 	"github.com/starflow-dev/starflow/runtime/store"
 )
@@ -18,6 +19,8 @@ type RunCallbacks struct {
 	DAGs   DAGSource
 	Runner *TryRunner
 	Logger *slog.Logger
+	// DagRuns, when set, lets callbacks' calls reach other DAGs' runs.
+	DagRuns operators.DagRuns
 }
 
 // RunFinished calls the callback for run's final state, if the DAG has one.
@@ -43,7 +46,7 @@ func (r *RunCallbacks) RunFinished(ctx context.Context, run *store.DagRun) {
 	c := r.Runner.NewCall(&Try{DAG: d, Task: leaves[0], Run: runInfo(run), MapIndex: store.NoMapIndex,
 		XCom:        storeXCom{st: r.Store, key: store.TaskInstanceKey{DagID: run.DagID, RunID: run.RunID, TaskID: leaves[0].ID, MapIndex: store.NoMapIndex}},
 		Variables:   envsecrets.Variables{Next: storeVariables{st: r.Store}},
-		Connections: envsecrets.Connections{Next: storeConnections{st: r.Store}}, Functions: fns})
+		Connections: envsecrets.Connections{Next: storeConnections{st: r.Store}}, Functions: fns, DagRuns: r.DagRuns})
 	if _, err := fns.CallFunction(ctx, c, key, nil, nil); err != nil {
 		r.Logger.Warn("DAG callback failed", "dag", run.DagID, "run", run.RunID, "state", run.State, "err", err)
 	}

@@ -40,6 +40,8 @@ type Try struct {
 	Variables   operators.Variables
 	Connections operators.Connections
 	Functions   operators.FunctionRunner
+	// DagRuns reads and starts other DAGs' runs; nil where there are none.
+	DagRuns operators.DagRuns
 }
 
 // Outcome is how a try ended.
@@ -95,6 +97,7 @@ func (r *TryRunner) NewCall(t *Try) *operators.Call {
 		Variables:   t.Variables,
 		Connections: t.Connections,
 		Functions:   t.Functions,
+		DagRuns:     t.DagRuns,
 	}
 	if c.Log == nil {
 		c.Log = io.Discard

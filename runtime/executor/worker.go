@@ -73,6 +73,9 @@ type Worker struct {
 	// before its delivery is acknowledged: the scheduler's mini-scheduler.
 	// It logs its own errors.
 	AfterTry func(ctx context.Context, dagID, runID string)
+	// DagRuns, when set, lets operators read and start other DAGs' runs
+	// (trigger_dag, external_task_sensor): the scheduler's DagRuns.
+	DagRuns operators.DagRuns
 
 	// Queues are the named queues served (queue.DefaultQueue when empty).
 	Queues []string
@@ -584,8 +587,28 @@ func (l *loop) runTry(log *slog.Logger, d queue.Delivery, ti *store.TaskInstance
 		}
 		return false
 	}
+	if p.To == dags.TaskStateSuccess && len(try.Task.Outlets) > 0 {
+		l.recordDatasetEvents(log, key, try.Task.Outlets, out.End)
+	}
 	log.Info("try finished", "state", p.To, "duration", out.Duration())
 	return true
+}
+
+// recordDatasetEvents records one event per outlet of a task whose try
+// ended in success. The events are written before the try's finish is
+// acknowledged and published, so the scheduler that the publication wakes
+// sees them and starts the DAGs scheduled on the datasets.
+func (l *loop) recordDatasetEvents(log *slog.Logger, key store.TaskInstanceKey, outlets []string, at time.Time) {
+	events := make([]store.DatasetEventCreate, len(outlets))
+	for i, uri := range outlets {
+		events[i] = store.DatasetEventCreate{URI: uri, SourceDagID: key.DagID, SourceRunID: key.RunID, SourceTaskID: key.TaskID, SourceMapIndex: key.MapIndex}
+	}
+	if err := retryStore(l.stores, log, "record dataset events", func(ctx context.Context) error {
+		_, err := l.w.Store.DatasetEventsCreate(ctx, &store.DatasetEventsCreateParams{Events: events, Timestamp: at})
+		return err
+	}); err != nil {
+		log.Error("dataset events not recorded", "outlets", outlets, "err", err)
+	}
 }
 
 // prepare gathers what a try needs: the run, the DAG version and its task,
@@ -640,6 +663,7 @@ func (l *loop) prepare(ctx context.Context, d queue.Delivery, ti *store.TaskInst
 		Variables:   envsecrets.Variables{Next: storeVariables{st: l.w.Store, masker: l.w.Masker}},
 		Connections: envsecrets.Connections{Next: storeConnections{st: l.w.Store, masker: l.w.Masker}},
 		Functions:   fns,
+		DagRuns:     l.w.DagRuns,
 	}, nil
 }
 

@@ -207,7 +207,7 @@ func (s *Scheduler) startQueuedRuns(ctx context.Context, now time.Time, st *Tick
 		// Only as many of the oldest queued runs as may start; backfill
 		// runs are started by Backfill only.
 		runs, err := s.Store.RunList(ctx, &store.RunListParams{DagID: id, States: []dags.DagRunState{dags.DagRunStateQueued},
-			RunTypes: []dags.RunType{dags.RunTypeScheduled, dags.RunTypeManual}, OldestFirst: true, Limit: room})
+			RunTypes: []dags.RunType{dags.RunTypeScheduled, dags.RunTypeManual, dags.RunTypeDatasetTriggered}, OldestFirst: true, Limit: room})
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -85,6 +85,7 @@ type Scheduler struct {
 	advMu     sync.Mutex
 	advancing map[[2]string]bool
 	rec       reconcileState
+	ds        datasetState
 }
 
 // RunCallbacks runs a DAG's on_success_callback or on_failure_callback
@@ -136,6 +137,7 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (TickStats, error) 
 		fn   func(context.Context, time.Time, *TickStats) error
 	}{
 		{"create due runs", s.createDueRuns},
+		{"create dataset-triggered runs", s.createDatasetRuns},
 		{"start queued runs", s.startQueuedRuns},
 		{"fail zombies", s.failZombies},
 		{"advance running runs", s.advanceRunning},

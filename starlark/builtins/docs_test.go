@@ -13,6 +13,7 @@ import (
 	"github.com/starflow-dev/starflow/operators"
 	httpop "github.com/starflow-dev/starflow/operators/http"
 	sqlop "github.com/starflow-dev/starflow/operators/sql"
+	"github.com/starflow-dev/starflow/operators/trigger"
 	"github.com/starflow-dev/starflow/starlark/builtins"
 	"github.com/starflow-dev/starflow/starlark/call"
 	"github.com/starflow-dev/starflow/starlark/loader"
@@ -85,7 +86,7 @@ func TestDocExamplesLoad(t *testing.T) {
 
 // shippedSpecs are the specs of the operators cmd/starflow registers.
 func shippedSpecs() []operators.Spec {
-	return []operators.Spec{httpop.New().Spec(), sqlop.New().Spec()}
+	return []operators.Spec{httpop.New().Spec(), sqlop.New().Spec(), trigger.New().Spec()}
 }
 
 type example struct {

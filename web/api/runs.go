@@ -38,10 +38,10 @@ func (h *handler) runList(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, s := range q["run_type"] {
 		switch t := dags.RunType(s); t {
-		case dags.RunTypeManual, dags.RunTypeScheduled, dags.RunTypeBackfill:
+		case dags.RunTypeManual, dags.RunTypeScheduled, dags.RunTypeBackfill, dags.RunTypeDatasetTriggered:
 			p.RunTypes = append(p.RunTypes, t)
 		default:
-			h.fail(w, r, badf("run_type %q: want manual, scheduled or backfill", s))
+			h.fail(w, r, badf("run_type %q: want manual, scheduled, backfill or dataset_triggered", s))
 			return
 		}
 	}

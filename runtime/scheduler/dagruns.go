@@ -1,0 +1,106 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/operators"
+	"github.com/starflow-dev/starflow/runtime/queue"
+	"github.com/starflow-dev/starflow/runtime/store"
+)
+
+// DagRuns gives operators (trigger_dag, external_task_sensor) access to
+// other DAGs' runs through the store. A run it triggers is exactly what
+// `starflow dags trigger` creates: a queued manual run pinned to the DAG's
+// current version, with its task instances.
+type DagRuns struct {
+	S *Scheduler
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+var _ operators.DagRuns = (*DagRuns)(nil)
+
+// DagRuns returns the operators.DagRuns of s.
+func (s *Scheduler) DagRuns() *DagRuns { return &DagRuns{S: s} }
+
+func (d *DagRuns) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+// Trigger creates a queued manual run of p.DAGID and wakes the schedulers.
+// An unknown or inactive DAG is a final error (operators.Fail); a taken
+// run id or logical date wraps operators.ErrRunExists.
+func (d *DagRuns) Trigger(ctx context.Context, p operators.TriggerParams) (string, error) {
+	s := d.S
+	dag, err := s.Store.DAGGet(ctx, p.DAGID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", operators.Fail(fmt.Errorf("DAG %q does not exist (no DAG file defines it, or the DAG processor has not seen it yet)", p.DAGID))
+	case err != nil:
+		return "", err
+	case !dag.IsActive:
+		return "", operators.Fail(fmt.Errorf("DAG %q is not active: its file no longer defines it", p.DAGID))
+	}
+	run, err := s.Trigger(ctx, TriggerParams{DAGID: p.DAGID, LogicalDate: p.LogicalDate, RunID: p.RunID, Conf: p.Conf}, d.now())
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return "", fmt.Errorf("run %s of DAG %s: %w", p.RunID, p.DAGID, operators.ErrRunExists)
+	case errors.Is(err, store.ErrInvalid), errors.Is(err, store.ErrTooLarge):
+		return "", operators.Fail(err)
+	case err != nil:
+		return "", err
+	}
+	if s.Notifier != nil {
+		if err := s.Notifier.Publish(ctx, queue.Event{Kind: queue.EventRunCreated, DAGID: run.DagID, RunID: run.RunID}); err != nil {
+			s.Logger.Warn("publish run created", "dag", run.DagID, "run", run.RunID, "err", err)
+		}
+	}
+	return run.RunID, nil
+}
+
+// RunState returns the state of a run; an unknown run wraps
+// operators.ErrNoRun.
+func (d *DagRuns) RunState(ctx context.Context, dagID, runID string) (dags.DagRunState, error) {
+	run, err := d.S.Store.RunGet(ctx, dagID, runID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", fmt.Errorf("run %s of DAG %s: %w", runID, dagID, operators.ErrNoRun)
+	case errors.Is(err, store.ErrCorrupt) && run != nil:
+		return run.State, nil
+	case err != nil:
+		return "", err
+	}
+	return run.State, nil
+}
+
+// TaskState returns the state of task taskID in the run of dagID with the
+// given logical date, or the run's own state when taskID is empty.
+func (d *DagRuns) TaskState(ctx context.Context, dagID, taskID string, logicalDate time.Time) (dags.TaskState, bool, error) {
+	logical := store.Truncate(logicalDate)
+	runs, err := d.S.Store.RunList(ctx, &store.RunListParams{DagID: dagID, LogicalDateFrom: logical, LogicalDateTo: logical.Add(time.Microsecond), Limit: 2})
+	if err != nil {
+		return "", false, err
+	}
+	if len(runs) == 0 {
+		return "", false, nil
+	}
+	run := runs[0]
+	if taskID == "" {
+		return dags.TaskState(run.State), true, nil
+	}
+	ti, err := d.S.Store.TaskInstanceGet(ctx, store.TaskInstanceKey{DagID: dagID, RunID: run.RunID, TaskID: taskID, MapIndex: store.NoMapIndex})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", false, nil
+	case err != nil:
+		return "", false, err
+	}
+	return ti.State, true, nil
+}
