@@ -21,6 +21,9 @@ type runPrinter struct {
 	color  bool
 	start  time.Time
 	idSize int
+	// dagID is the DAG of the run; tasks of runs it triggers are shown as
+	// "<dag_id>/<task_id>".
+	dagID string
 }
 
 func newRunPrinter(w io.Writer, d *dags.DAG) *runPrinter {
@@ -28,7 +31,7 @@ func newRunPrinter(w io.Writer, d *dags.DAG) *runPrinter {
 	for _, t := range d.Tasks() {
 		size = max(size, len(t.ID))
 	}
-	return &runPrinter{w: w, color: isTerminal(w), start: time.Now(), idSize: min(size, 48)}
+	return &runPrinter{w: w, color: isTerminal(w), start: time.Now(), idSize: min(size, 48), dagID: d.ID}
 }
 
 // isTerminal reports whether w is a character device (a terminal) and
@@ -86,7 +89,11 @@ func (p *runPrinter) event(e localrun.Event) {
 			detail = oneLine(e.Err.Error())
 		}
 	}
-	fmt.Fprintf(p.w, "%8.3fs  %-*s  %s", elapsed, p.idSize, instanceName(e.TaskID, e.MapIndex), p.paint(e.To))
+	label := instanceName(e.TaskID, e.MapIndex)
+	if e.DAGID != "" && e.DAGID != p.dagID {
+		label = e.DAGID + "/" + label
+	}
+	fmt.Fprintf(p.w, "%8.3fs  %-*s  %s", elapsed, p.idSize, label, p.paint(e.To))
 	if detail != "" {
 		fmt.Fprintf(p.w, "  %s", detail)
 	}
@@ -118,10 +125,23 @@ func (p *runPrinter) summary(res *localrun.Result, logDir string) {
 			parts = append(parts, fmt.Sprintf("%d %s", n, s))
 		}
 	}
+	for _, e := range res.DatasetEvents {
+		fmt.Fprintf(p.w, "dataset updated: %s (by %s)\n", e.URI, e.TaskID)
+	}
 	fmt.Fprintf(p.w, "\nrun %s of %s: %s in %s (%s)\n", res.RunID, res.DAGID,
 		p.paintRun(res.State), roundDuration(res.End.Sub(res.Start)), strings.Join(parts, ", "))
 	if logDir != "" {
 		fmt.Fprintf(p.w, "task logs: %s\n", logDir)
+	}
+}
+
+// childSummary prints one line for a run that a task triggered.
+func (p *runPrinter) childSummary(res *localrun.Result) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "\ntriggered run %s of %s: %s in %s\n", res.RunID, res.DAGID, p.paintRun(res.State), roundDuration(res.End.Sub(res.Start)))
+	for _, e := range res.DatasetEvents {
+		fmt.Fprintf(p.w, "dataset updated: %s (by %s/%s)\n", e.URI, res.DAGID, e.TaskID)
 	}
 }
 

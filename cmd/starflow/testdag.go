@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/starflow-dev/starflow/runtime/localrun"
 	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/starlark/call"
+	"github.com/starflow-dev/starflow/starlark/loader"
 )
 
 func testDAGCommand() *cli.Command {
@@ -41,12 +44,17 @@ func testDAGCommand() *cli.Command {
 }
 
 // testDAGResult is the JSON object of `test-dag --json`, as the design fixes it.
+// dataset_events and triggered_runs are additions to it, present only
+// when the run updated datasets or triggered other DAGs.
 type testDAGResult struct {
-	DAGID       string           `json:"dag_id"`
-	RunID       string           `json:"run_id"`
-	LogicalDate string           `json:"logical_date"`
-	State       dags.DagRunState `json:"state"`
-	Tasks       []testDAGTask    `json:"tasks"`
+	DAGID         string                  `json:"dag_id"`
+	RunID         string                  `json:"run_id"`
+	LogicalDate   string                  `json:"logical_date"`
+	State         dags.DagRunState        `json:"state"`
+	Tasks         []testDAGTask           `json:"tasks"`
+	DatasetEvents []localrun.DatasetEvent `json:"dataset_events,omitempty"`
+	// TriggeredRuns are the runs trigger_dag tasks started, run here too.
+	TriggeredRuns []testDAGResult `json:"triggered_runs,omitempty"`
 }
 
 type testDAGTask struct {
@@ -110,19 +118,30 @@ func runTestDAG(c *cli.Context) error {
 		Variables:   envsecrets.Variables{},
 		Connections: envsecrets.Connections{},
 		LogDir:      logDir,
-		OnChange:    rec.Event,
 	}
 	out := c.App.Writer
 	var printer *runPrinter
 	if !c.Bool("json") {
 		printer = newRunPrinter(out, d)
 		fmt.Fprintf(out, "running %s (%d tasks), run %s\n\n", d.ID, d.Len(), info.RunID)
-		opts.OnChange = func(e localrun.Event) {
-			rec.Event(e)
+	}
+	// Runs that trigger_dag tasks start run here too, from the same DAG
+	// folder; their tasks show in the progress under their DAG's id.
+	childOpts := opts
+	if printer != nil {
+		childOpts.OnChange = printer.event
+	}
+	triggered := localrun.NewTriggered(ctx, folderDAGs(newLoader(logger), f, c.String("dags"), c.Args().First()), childOpts)
+	opts.DagRuns = triggered
+	opts.OnChange = func(e localrun.Event) {
+		rec.Event(e)
+		if printer != nil {
 			printer.event(e)
 		}
 	}
 	res, runErr := localrun.Run(ctx, d, info, opts)
+	children, childErr := triggered.Wait()
+	runErr = errors.Join(runErr, childErr)
 	if err := rec.Close(context.WithoutCancel(ctx), res); err != nil {
 		logger.Warn("the run was not fully recorded", "database", store.RedactURL(dbURL), "err", err)
 	}
@@ -132,10 +151,17 @@ func runTestDAG(c *cli.Context) error {
 	if c.Bool("json") {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(jsonResult(res)); err != nil {
+		j := jsonResult(res)
+		for _, ch := range children {
+			j.TriggeredRuns = append(j.TriggeredRuns, jsonResult(ch))
+		}
+		if err := enc.Encode(j); err != nil {
 			return internalError(err)
 		}
 	} else {
+		for _, ch := range children {
+			printer.childSummary(ch)
+		}
 		printer.summary(res, logDir)
 		fmt.Fprintf(out, "recorded in: %s\n", store.RedactURL(dbURL))
 	}
@@ -189,5 +215,42 @@ func jsonResult(res *localrun.Result) testDAGResult {
 	for i, t := range res.Tasks {
 		out.Tasks[i] = testDAGTask{TaskID: t.TaskID, MapIndex: t.MapIndex, State: t.State, TryNumber: t.TryNumber, DurationMS: t.Duration.Milliseconds()}
 	}
+	out.DatasetEvents = res.DatasetEvents
 	return out
+}
+
+// folderDAGs finds the DAGs trigger_dag names: first among those of f,
+// then in the DAG folder (parsed once, on first need), or in f's own
+// folder when there is no DAG folder.
+func folderDAGs(l *loader.Loader, f *loader.File, dagsFolder, path string) localrun.DAGFinder {
+	var (
+		mu  sync.Mutex
+		bag *loader.Bag
+		err error
+	)
+	return func(ctx context.Context, id string) (*dags.DAG, operators.FunctionRunner, error) {
+		if d := f.DAG(id); d != nil {
+			return d, call.New(f), nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if bag == nil && err == nil {
+			dir := dagsFolder
+			if st, serr := os.Stat(dir); serr != nil || !st.IsDir() {
+				dir = filepath.Dir(path)
+			}
+			bag = loader.NewBag(l, loader.DirSource(dir))
+			if _, err = bag.Refresh(ctx); err != nil {
+				err = fmt.Errorf("read the DAG folder %s: %w", dir, err)
+			}
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		d, file, ok := bag.DAG(id)
+		if !ok {
+			return nil, nil, fmt.Errorf("DAG %q: %w", id, localrun.ErrNoDAG)
+		}
+		return d, call.New(file), nil
+	}
 }

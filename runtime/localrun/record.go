@@ -175,6 +175,12 @@ func (r *Recorder) Close(ctx context.Context, res *Result) error {
 			errs = append(errs, fmt.Errorf("record XCom %s of %s: %w", x.Key, x.TaskID, err))
 		}
 	}
+	for _, e := range res.DatasetEvents {
+		if _, err := r.store.DatasetEventsCreate(ctx, &store.DatasetEventsCreateParams{Timestamp: e.Time, Events: []store.DatasetEventCreate{{
+			URI: e.URI, SourceDagID: r.dag.ID, SourceRunID: r.info.RunID, SourceTaskID: e.TaskID, SourceMapIndex: store.NoMapIndex}}}); err != nil {
+			errs = append(errs, fmt.Errorf("record dataset event %s of %s: %w", e.URI, e.TaskID, err))
+		}
+	}
 	for _, t := range res.Tasks {
 		if t.LogPath == "" {
 			continue

@@ -26,6 +26,9 @@ type Options struct {
 	Functions   operators.FunctionRunner
 	Variables   operators.Variables
 	Connections operators.Connections
+	// DagRuns lets tasks trigger and watch other DAGs' runs (trigger_dag):
+	// a Triggered runs them in this process.
+	DagRuns operators.DagRuns
 	// LogDir receives one log file per try; empty discards task logs.
 	LogDir string
 	// Echo, when set, also receives every task log line (tasks test shows
@@ -41,6 +44,10 @@ type Options struct {
 
 // Event is one state change of a task instance.
 type Event struct {
+	// DAGID and RunID name the run of the task: the run Run drives, or a
+	// run that a task of it triggered (see Triggered).
+	DAGID string
+	RunID string
 	TaskID string
 	// MapIndex is the task instance's map index; -1 when not mapped.
 	MapIndex int
@@ -83,6 +90,16 @@ type Result struct {
 	XCom func(taskID, key string) (any, bool)
 	// XComs lists every XCom the run's tasks pushed, by task and key.
 	XComs []XComEntry
+	// DatasetEvents are the dataset updates of the run: one per outlet of
+	// each task that ended in success, in the order they happened.
+	DatasetEvents []DatasetEvent
+}
+
+// DatasetEvent is a dataset updated by a task of a local run.
+type DatasetEvent struct {
+	URI    string    `json:"uri"`
+	TaskID string    `json:"task_id"`
+	Time   time.Time `json:"timestamp"`
 }
 
 // XComEntry is one XCom value a task pushed.
@@ -146,6 +163,7 @@ type runner struct {
 	wake    chan tiKey
 	done    chan completion
 	wg      sync.WaitGroup
+	events  []DatasetEvent
 }
 
 func newRunner(d *dags.DAG, info operators.RunInfo, opt Options) *runner {
@@ -394,6 +412,7 @@ func (r *runner) dispatch(ctx context.Context) {
 			Variables:   r.opt.Variables,
 			Connections: r.opt.Connections,
 			Functions:   r.opt.Functions,
+			DagRuns:     r.opt.DagRuns,
 		}
 		r.wg.Add(1)
 		go func(tr *taskRun) {
@@ -417,6 +436,11 @@ func (r *runner) record(c completion) (state.TI, *taskRun) {
 	tr.err = c.outcome.Err
 	if ti.State == dags.TaskStateUpForRetry {
 		ti.NextRetryAt = c.outcome.End.Add(state.RetryDelay(tr.task, r.dag.ID, r.info.LogicalDate, tr.try))
+	}
+	if ti.State == dags.TaskStateSuccess {
+		for _, uri := range tr.task.Outlets {
+			r.events = append(r.events, DatasetEvent{URI: uri, TaskID: tr.task.ID, Time: tr.end})
+		}
 	}
 	r.setTI(tr, ti)
 	r.emit(Event{TaskID: tr.task.ID, MapIndex: tr.mapIndex, TryNumber: tr.try, From: from, To: ti.State, Time: tr.end, Err: c.outcome.Err, LogPath: tr.logPath})
@@ -453,6 +477,7 @@ func (r *runner) stopTimers() {
 }
 
 func (r *runner) emit(e Event) {
+	e.DAGID, e.RunID = r.dag.ID, r.info.RunID
 	if r.opt.OnChange != nil {
 		r.opt.OnChange(e)
 	}
@@ -528,6 +553,7 @@ func (r *runner) result(start time.Time, final dags.DagRunState) *Result {
 			return v, ok
 		},
 		XComs: r.xcom.entries(),
+		DatasetEvents: r.events,
 	}
 	for _, t := range r.dag.Tasks() {
 		trs := []*taskRun{r.runs[t.ID]}
@@ -572,7 +598,8 @@ func (r *runner) dagCallback(ctx context.Context, final dags.DagRunState) {
 		}
 	}
 	c := r.opt.Runner.NewCall(&executor.Try{DAG: r.dag, Task: last.task, Run: r.info, MapIndex: last.mapIndex, TryNumber: last.try,
-		XCom: taskXCom{store: r.xcom, taskID: last.task.ID, mapIndex: last.mapIndex}, Variables: r.opt.Variables, Connections: r.opt.Connections, Functions: r.opt.Functions})
+		XCom: taskXCom{store: r.xcom, taskID: last.task.ID, mapIndex: last.mapIndex}, Variables: r.opt.Variables, Connections: r.opt.Connections, Functions: r.opt.Functions,
+		DagRuns: r.opt.DagRuns})
 	if _, err := r.opt.Functions.CallFunction(ctx, c, key, nil, nil); err != nil && r.opt.Runner.Logger != nil {
 		r.opt.Runner.Logger.Warn("DAG callback failed", "dag", r.dag.ID, "run", r.info.RunID, "err", err)
 	}
