@@ -46,8 +46,8 @@ type Options struct {
 type Event struct {
 	// DAGID and RunID name the run of the task: the run Run drives, or a
 	// run that a task of it triggered (see Triggered).
-	DAGID string
-	RunID string
+	DAGID  string
+	RunID  string
 	TaskID string
 	// MapIndex is the task instance's map index; -1 when not mapped.
 	MapIndex int
@@ -552,7 +552,7 @@ func (r *runner) result(start time.Time, final dags.DagRunState) *Result {
 			v, ok, _ := r.pull(taskID, key)
 			return v, ok
 		},
-		XComs: r.xcom.entries(),
+		XComs:         r.xcom.entries(),
 		DatasetEvents: r.events,
 	}
 	for _, t := range r.dag.Tasks() {
