@@ -60,11 +60,12 @@ dag(
     build = build,
     schedule = "@hourly",
     start_date = %q,
+    end_date = %q,  # exactly faultRuns runs, even when the clock passes an hour meanwhile
     catchup = True,
     max_active_runs = 16,
     default_args = {"retries": %d, "retry_delay": "1s"},
 )
-`, ranLog, start.Format(time.RFC3339), faultRetries)
+`, ranLog, start.Format(time.RFC3339), start.Add((faultRuns-1)*time.Hour).Format(time.RFC3339), faultRetries)
 }
 
 // TestDistributedFaults is the issue's end-to-end fault test: two
