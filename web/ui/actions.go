@@ -9,13 +9,21 @@ import (
 	"github.com/starflow-dev/starflow/runtime/scheduler"
 )
 
-// clear clears one task instance (form fields: downstream, upstream,
-// only_failed) so it runs again, then sends the user back to return.
+// clear clears one task (form fields: downstream, upstream, only_failed)
+// so it runs again, then sends the user back to return. The scheduler
+// clears whole tasks: for a mapped task, every map index is cleared, even
+// when the form came from one map index's page (map_index is checked and
+// logged only; the page says so).
 func (h *handler) clear(w http.ResponseWriter, r *http.Request) {
 	if !h.allowed(w, r, permClear) || !h.canAct(w, r) {
 		return
 	}
 	dagID, runID, taskID := r.PathValue("dag"), r.PathValue("run"), r.PathValue("task")
+	mapIndex, err := mapIndexParam(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	var opts [3]bool
 	for i, name := range []string{"downstream", "upstream", "only_failed"} {
 		v, err := formBool(r, name)
@@ -37,17 +45,22 @@ func (h *handler) clear(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fmt.Errorf("clear %s/%s/%s: %w", dagID, runID, taskID, err))
 		return
 	}
-	h.Logger.Info("ui: cleared task instances", "dag_id", dagID, "run_id", runID, "task_id", taskID, "cleared", len(keys), "user", userName(r))
+	h.Logger.Info("ui: cleared task instances", "dag_id", dagID, "run_id", runID, "task_id", taskID, "from_map_index", mapIndex, "cleared", len(keys), "user", userName(r))
 	h.done(w, r, dagURL(dagID, "grid"))
 }
 
-// mark marks one task instance success or failed (form fields: state,
-// downstream).
+// mark marks one task success or failed (form fields: state, downstream).
+// As with clear, a mapped task is marked as a whole: every map index.
 func (h *handler) mark(w http.ResponseWriter, r *http.Request) {
 	if !h.allowed(w, r, permMark) || !h.canAct(w, r) {
 		return
 	}
 	dagID, runID, taskID := r.PathValue("dag"), r.PathValue("run"), r.PathValue("task")
+	mapIndex, err := mapIndexParam(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	state := dags.TaskState(r.FormValue("state"))
 	if state != dags.TaskStateSuccess && state != dags.TaskStateFailed {
 		h.fail(w, r, errorf(http.StatusBadRequest, "state must be success or failed, not %q", state))
@@ -63,7 +76,7 @@ func (h *handler) mark(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fmt.Errorf("mark %s/%s/%s %s: %w", dagID, runID, taskID, state, err))
 		return
 	}
-	h.Logger.Info("ui: marked task instances", "dag_id", dagID, "run_id", runID, "task_id", taskID, "state", state, "marked", len(keys), "user", userName(r))
+	h.Logger.Info("ui: marked task instances", "dag_id", dagID, "run_id", runID, "task_id", taskID, "state", state, "from_map_index", mapIndex, "marked", len(keys), "user", userName(r))
 	h.done(w, r, dagURL(dagID, "grid"))
 }
 

@@ -43,11 +43,21 @@ type graphNode struct {
 	Operator string         `json:"operator"`
 	Group    string         `json:"group,omitempty"`
 	State    dags.TaskState `json:"state"`
+	// Mapped is set for a mapped task; MapCount is its number of map
+	// indexes once expanded (the label then reads "id [n]") and Title
+	// their states.
+	Mapped   bool   `json:"mapped,omitempty"`
+	MapCount int    `json:"map_count,omitempty"`
+	Title    string `json:"title,omitempty"`
 }
 
-// graphStates is the JSON graph.js polls while the run is going.
+// graphStates is the JSON graph.js polls while the run is going. An
+// expanded mapped task's state is the aggregate of its map indexes (see
+// statePriority), with their number in Counts and their states in Titles.
 type graphStates struct {
 	States map[string]dags.TaskState `json:"states"`
+	Counts map[string]int            `json:"counts,omitempty"`
+	Titles map[string]string         `json:"titles,omitempty"`
 	Live   bool                      `json:"live"`
 }
 
@@ -93,11 +103,12 @@ func (h *handler) graph(w http.ResponseWriter, r *http.Request) {
 		g.Live = states.Live
 	}
 	for _, t := range d.Tasks() {
-		n := graphNode{ID: t.ID, Operator: t.Operator, Group: t.Group, State: dags.TaskStateNone}
+		n := graphNode{ID: t.ID, Operator: t.Operator, Group: t.Group, State: dags.TaskStateNone, Mapped: t.IsMapped()}
 		if states != nil {
 			if s, ok := states.States[t.ID]; ok {
 				n.State = s
 			}
+			n.MapCount, n.Title = states.Counts[t.ID], states.Titles[t.ID]
 		}
 		g.Nodes = append(g.Nodes, n)
 		for _, down := range t.Downstream {
@@ -114,10 +125,17 @@ func (h *handler) loadStates(ctx context.Context, run *store.DagRun) (*graphStat
 		return nil, fmt.Errorf("list task instances of %s/%s: %w", run.DagID, run.RunID, err)
 	}
 	out := &graphStates{States: make(map[string]dags.TaskState, len(tis)), Live: !run.State.Finished()}
-	for _, ti := range tis {
-		if ti.MapIndex == store.NoMapIndex {
-			out.States[ti.TaskID] = ti.State
-		}
+	mapped, plain := mappedByTask(tis)
+	for id, ti := range plain {
+		out.States[id] = ti.State
+	}
+	if len(mapped) > 0 {
+		out.Counts = make(map[string]int, len(mapped))
+		out.Titles = make(map[string]string, len(mapped))
+	}
+	for id, list := range mapped {
+		sum := summarize(list)
+		out.States[id], out.Counts[id], out.Titles[id] = sum.State, sum.Count, sum.Title()
 	}
 	return out, nil
 }

@@ -46,16 +46,23 @@ type gridRow struct {
 	Operator string
 	// Depth is the task's task-group nesting, for indentation.
 	Depth int
-	Cells []gridCell
+	// Mapped is set for a mapped task (marked "[ ]" as Airflow does).
+	Mapped bool
+	Cells  []gridCell
 }
 
-// gridCell is one task instance; an empty State means the run has no
-// instance of the task (it was added to the DAG later).
+// gridCell is one task instance, or the map indexes of an expanded mapped
+// task; an empty State means the run has no instance of the task (it was
+// added to the DAG later).
 type gridCell struct {
 	State dags.TaskState
 	// Class is the cell's CSS class, computed once here rather than by a
 	// template call per cell.
 	Class string
+	// Count is the number of map indexes of a mapped task (0 otherwise);
+	// State is then their aggregate and Title their states.
+	Count int
+	Title string
 }
 
 func (h *handler) grid(w http.ResponseWriter, r *http.Request) {
@@ -134,23 +141,31 @@ func gridRows(order []*dags.Task, tis [][]*store.TaskInstance) []*gridRow {
 	rows := make([]*gridRow, 0, len(order))
 	for _, t := range order {
 		index[t.ID] = len(rows)
-		rows = append(rows, &gridRow{TaskID: t.ID, Operator: t.Operator, Depth: depth(t.Group), Cells: emptyCells(len(tis))})
+		rows = append(rows, &gridRow{TaskID: t.ID, Operator: t.Operator, Depth: depth(t.Group), Mapped: t.IsMapped(), Cells: emptyCells(len(tis))})
 	}
 	var extra []*gridRow
+	rowOf := func(ti *store.TaskInstance) *gridRow {
+		i, ok := index[ti.TaskID]
+		if !ok {
+			i = len(rows)
+			index[ti.TaskID] = i
+			row := &gridRow{TaskID: ti.TaskID, Operator: ti.Operator, Cells: emptyCells(len(tis))}
+			rows = append(rows, row)
+			extra = append(extra, row)
+		}
+		return rows[i]
+	}
 	for col, list := range tis {
+		mapped, plain := mappedByTask(list)
 		for _, ti := range list {
-			if ti.MapIndex != store.NoMapIndex {
-				continue // mapped instances are shown on the task instance page
+			if p, ok := plain[ti.TaskID]; ok && p == ti {
+				rowOf(ti).Cells[col] = gridCell{State: ti.State, Class: "c " + stateClass(ti.State)}
+			} else if m := mapped[ti.TaskID]; ti.MapIndex >= 0 && m[0] == ti {
+				sum := summarize(m)
+				row := rowOf(ti)
+				row.Mapped = true
+				row.Cells[col] = gridCell{State: sum.State, Class: "c mapped " + stateClass(sum.State), Count: sum.Count, Title: sum.Title()}
 			}
-			i, ok := index[ti.TaskID]
-			if !ok {
-				i = len(rows)
-				index[ti.TaskID] = i
-				row := &gridRow{TaskID: ti.TaskID, Operator: ti.Operator, Cells: emptyCells(len(tis))}
-				rows = append(rows, row)
-				extra = append(extra, row)
-			}
-			rows[i].Cells[col] = gridCell{State: ti.State, Class: "c " + stateClass(ti.State)}
 		}
 	}
 	if len(extra) > 1 {
@@ -176,15 +191,41 @@ func depth(group string) int {
 }
 
 // detailsPanel is the panel of one grid cell: the task instance, its run
-// and the actions on it.
+// and the actions on it. For an expanded mapped task it is either one map
+// index (TI set, MapIndex >= 0) or the task's summary (TI nil): Mapped and
+// Summary hold every map index either way.
 type detailsPanel struct {
-	DAG  *store.DAG
-	Run  *store.DagRun
-	TI   *store.TaskInstance
-	Task *dags.Task
+	DAG    *store.DAG
+	Run    *store.DagRun
+	TaskID string
+	// MapIndex is the shown task instance's map index; -1 for a task that
+	// is not mapped and for a mapped task's summary.
+	MapIndex int
+	// TI is the shown task instance; nil for a mapped task's summary.
+	TI *store.TaskInstance
+	// Mapped lists an expanded mapped task's map indexes in order, and
+	// Summary aggregates them; both empty for other tasks.
+	Mapped  []*store.TaskInstance
+	Summary *mappedSummary
+	Task    *dags.Task
 	// Return is where the action forms send the user back to.
 	Return string
 }
+
+// Label names the shown task instance: "task", "task [i]" for one map
+// index, "task [n]" (n map indexes) for a mapped task's summary.
+func (p *detailsPanel) Label() string {
+	switch {
+	case p.TI != nil && p.MapIndex >= 0:
+		return fmt.Sprintf("%s [%d]", p.TaskID, p.MapIndex)
+	case p.TI == nil && p.Summary != nil:
+		return fmt.Sprintf("%s [%d]", p.TaskID, p.Summary.Count)
+	}
+	return p.TaskID
+}
+
+// MapURL is the page of map index i of the shown task.
+func (p *detailsPanel) MapURL(i int) string { return mapTIURL(p.DAG.DagID, p.Run.RunID, p.TaskID, i) }
 
 func (h *handler) gridDetails(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -194,7 +235,12 @@ func (h *handler) gridDetails(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errorf(http.StatusBadRequest, "run_id and task_id are required"))
 		return
 	}
-	p, err := h.loadDetails(ctx, dagID, runID, taskID)
+	mapIndex, err := mapIndexParam(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p, err := h.loadDetails(ctx, dagID, runID, taskID, mapIndex)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -203,7 +249,9 @@ func (h *handler) gridDetails(w http.ResponseWriter, r *http.Request) {
 	h.fragment(w, r, "grid", "details", p)
 }
 
-func (h *handler) loadDetails(ctx context.Context, dagID, runID, taskID string) (*detailsPanel, error) {
+// loadDetails reads one task instance of a run with its DAG, run and
+// task. Map index -1 of an expanded mapped task is its summary.
+func (h *handler) loadDetails(ctx context.Context, dagID, runID, taskID string, mapIndex int) (*detailsPanel, error) {
 	dag, err := h.Store.DAGGet(ctx, dagID)
 	if err != nil {
 		return nil, err
@@ -212,11 +260,36 @@ func (h *handler) loadDetails(ctx context.Context, dagID, runID, taskID string) 
 	if err != nil {
 		return nil, err
 	}
-	ti, err := h.Store.TaskInstanceGet(ctx, store.TaskInstanceKey{DagID: dagID, RunID: runID, TaskID: taskID, MapIndex: store.NoMapIndex})
+	list, err := h.Store.TaskInstanceList(ctx, &store.TaskInstanceListParams{DagID: dagID, RunID: runID, TaskID: taskID})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list task instances of %s in %s/%s: %w", taskID, dagID, runID, err)
 	}
-	p := &detailsPanel{DAG: dag, Run: run, TI: ti}
+	key := store.TaskInstanceKey{DagID: dagID, RunID: runID, TaskID: taskID, MapIndex: mapIndex}
+	mapped, plain := mappedByTask(list)
+	p := &detailsPanel{DAG: dag, Run: run, TaskID: taskID, MapIndex: mapIndex, Mapped: mapped[taskID]}
+	if len(p.Mapped) > 0 {
+		p.Summary = summarize(p.Mapped)
+	}
+	switch {
+	case mapIndex == store.NoMapIndex && plain[taskID] != nil:
+		p.TI = plain[taskID]
+	case mapIndex == store.NoMapIndex && p.Summary != nil:
+		// the summary of a mapped task
+	case mapIndex == store.NoMapIndex:
+		return nil, fmt.Errorf("task instance %s: %w", key, store.ErrNotFound)
+	default:
+		for _, ti := range p.Mapped {
+			if ti.MapIndex == mapIndex {
+				p.TI = ti
+			}
+		}
+		if p.TI == nil {
+			if p.Summary != nil {
+				return nil, fmt.Errorf("task instance %s: %w (the task has map indexes 0 to %d)", key, store.ErrNotFound, p.Mapped[len(p.Mapped)-1].MapIndex)
+			}
+			return nil, fmt.Errorf("task instance %s: %w (the task has no map indexes in this run)", key, store.ErrNotFound)
+		}
+	}
 	if d, err := h.DAGs.DAG(ctx, dagID, run.SourceHash); err == nil {
 		p.Task = d.Task(taskID)
 	}

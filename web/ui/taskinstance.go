@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"unicode/utf8"
@@ -38,10 +39,13 @@ type tiPage struct {
 	// empty once it has finished.
 	Poll     string
 	Rendered []renderedField
-	XComs    []*store.XCom
+	// MapArgs are a map index's values of the mapped arguments (not
+	// templated, as in Airflow).
+	MapArgs []renderedField
+	XComs   []*store.XCom
 }
 
-func (p *tiPage) title() string { return p.TI.TaskID + " · " + p.Run.RunID }
+func (p *tiPage) title() string { return p.Label() + " · " + p.Run.RunID }
 
 // renderedField is one templated field of the task, rendered for the run.
 type renderedField struct {
@@ -54,13 +58,23 @@ type renderedField struct {
 func (h *handler) taskInstance(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	dagID, runID, taskID := r.PathValue("dag"), r.PathValue("run"), r.PathValue("task")
-	d, err := h.loadDetails(ctx, dagID, runID, taskID)
+	mapIndex, err := mapIndexParam(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	d.Return = tiURL(dagID, runID, taskID)
+	d, err := h.loadDetails(ctx, dagID, runID, taskID, mapIndex)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	d.Return = mapTIURL(dagID, runID, taskID, mapIndex)
 	p := &tiPage{detailsPanel: *d}
+	if d.TI == nil {
+		// A mapped task's summary: its map indexes, each linked.
+		h.render(w, r, http.StatusOK, "ti", p)
+		return
+	}
 	for i := 1; i <= d.TI.TryNumber; i++ {
 		p.Tries = append(p.Tries, i)
 	}
@@ -79,12 +93,21 @@ func (h *handler) taskInstance(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if p.XComs, err = h.Store.XComList(ctx, &store.XComListParams{DagID: dagID, RunID: runID, TaskID: taskID}); err != nil {
+	if p.XComs, err = h.Store.XComList(ctx, &store.XComListParams{DagID: dagID, RunID: runID, TaskID: taskID, MapIndex: &mapIndex}); err != nil {
 		h.fail(w, r, fmt.Errorf("list XComs: %w", err))
 		return
 	}
-	p.Rendered = h.renderFields(ctx, d)
+	p.Rendered, p.MapArgs = h.renderFields(ctx, d)
 	h.render(w, r, http.StatusOK, "ti", p)
+}
+
+// TryURL is the page of one try of the shown task instance.
+func (p *tiPage) TryURL(try int) string {
+	q := url.Values{"try": {strconv.Itoa(try)}}
+	if p.MapIndex >= 0 {
+		q.Set("map_index", strconv.Itoa(p.MapIndex))
+	}
+	return "?" + q.Encode()
 }
 
 // tryLive reports whether try of ti may still write to its log.
@@ -168,7 +191,11 @@ func (h *handler) readLog(ctx context.Context, key store.TaskInstanceKey, try in
 }
 
 func logPollURL(key store.TaskInstanceKey, try int, offset int64) string {
-	return tiURL(key.DagID, key.RunID, key.TaskID) + "/_log?try=" + strconv.Itoa(try) + "&offset=" + strconv.FormatInt(offset, 10)
+	u := tiURL(key.DagID, key.RunID, key.TaskID) + "/_log?try=" + strconv.Itoa(try) + "&offset=" + strconv.FormatInt(offset, 10)
+	if key.MapIndex >= 0 {
+		u += "&map_index=" + strconv.Itoa(key.MapIndex)
+	}
+	return u
 }
 
 // logChunkView is a poll's answer: the new output, and the poller to put
@@ -184,7 +211,12 @@ type logChunkView struct {
 // are always in the last answer.
 func (h *handler) taskLog(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	key := store.TaskInstanceKey{DagID: r.PathValue("dag"), RunID: r.PathValue("run"), TaskID: r.PathValue("task"), MapIndex: store.NoMapIndex}
+	mapIndex, err := mapIndexParam(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	key := store.TaskInstanceKey{DagID: r.PathValue("dag"), RunID: r.PathValue("run"), TaskID: r.PathValue("task"), MapIndex: mapIndex}
 	q := r.URL.Query()
 	try, err1 := strconv.Atoi(q.Get("try"))
 	offset, err2 := strconv.ParseInt(q.Get("offset"), 10, 64)
@@ -216,14 +248,15 @@ func (h *handler) taskLog(w http.ResponseWriter, r *http.Request) {
 // configuration values, and the string values of its maps such as env)
 // with the run's template context, as the worker would. A field that fails
 // to render shows its template and the error. Secret variables never
-// appear: their values are masked.
-func (h *handler) renderFields(ctx context.Context, d *detailsPanel) []renderedField {
+// appear: their values are masked. For a map index of a mapped task it
+// also returns the values of the mapped arguments.
+func (h *handler) renderFields(ctx context.Context, d *detailsPanel) (fields, mapArgs []renderedField) {
 	if d.Task == nil {
-		return nil
+		return nil, nil
 	}
 	dag, err := h.DAGs.DAG(ctx, d.DAG.DagID, d.Run.SourceHash)
 	if err != nil {
-		return []renderedField{{Name: "(all)", Error: err.Error()}}
+		return []renderedField{{Name: "(all)", Error: err.Error()}}, nil
 	}
 	masker := secrets.NewMasker()
 	params := map[string]any{}
@@ -240,7 +273,7 @@ func (h *handler) renderFields(ctx context.Context, d *detailsPanel) []renderedF
 		MapIndex:  d.TI.MapIndex,
 		TryNumber: max(d.TI.TryNumber, 1),
 		Params:    params,
-		XCom:      readOnlyXCom{st: h.Store, key: d.TI.TaskInstanceKey},
+		XCom:      readOnlyXCom{st: h.Store, key: d.TI.TaskInstanceKey, dag: dag},
 		Variables: maskedVariables{st: h.Store, masker: masker},
 	}
 	renderer := templates.NewRenderer(call)
@@ -277,27 +310,57 @@ func (h *handler) renderFields(ctx context.Context, d *detailsPanel) []renderedF
 			}
 		}
 	}
+	return out, mappedArgs(ctx, call, masker)
+}
+
+// mappedArgs returns the values a map index of a mapped task runs with,
+// masked, by name.
+func mappedArgs(ctx context.Context, call *operators.Call, masker *secrets.Masker) []renderedField {
+	if !call.Task.IsMapped() || call.MapIndex < 0 {
+		return nil
+	}
+	vals, err := dags.MapValues(call.Task, call.MapIndex, func(ref dags.XComRef) (any, error) {
+		key := ref.Key
+		if key == "" {
+			key = store.ReturnValueKey
+		}
+		v, ok, err := call.XCom.Pull(ctx, ref.TaskID, key)
+		if err == nil && !ok {
+			err = fmt.Errorf("task %s pushed no XCom %q to map over", ref.TaskID, key)
+		}
+		return v, err
+	})
+	if err != nil {
+		return []renderedField{{Name: "(mapped)", Error: err.Error()}}
+	}
+	names := make([]string, 0, len(vals))
+	for k := range vals {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	out := make([]renderedField, 0, len(names))
+	for _, k := range names {
+		text, ok := vals[k].(string)
+		if !ok {
+			text = prettyJSON(vals[k])
+		}
+		out = append(out, renderedField{Name: k, Rendered: masker.Mask(text)})
+	}
 	return out
 }
 
-// readOnlyXCom lets templates pull XComs of the run; pushing is refused.
+// readOnlyXCom lets templates pull XComs of the run, a mapped task's as
+// the list of its map indexes' values (as the worker does); pushing is
+// refused.
 type readOnlyXCom struct {
 	st  store.Store
 	key store.TaskInstanceKey
+	dag *dags.DAG
 }
 
 func (x readOnlyXCom) Pull(ctx context.Context, taskID, key string) (any, bool, error) {
-	v, err := x.st.XComGet(ctx, &store.XComGetParams{
-		TaskInstanceKey: store.TaskInstanceKey{DagID: x.key.DagID, RunID: x.key.RunID, TaskID: taskID, MapIndex: store.NoMapIndex},
-		Key:             key,
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("pull xcom %q of %s: %w", key, taskID, err)
-	}
-	return v.Value, true, nil
+	t := x.dag.Task(taskID)
+	return store.PullXCom(ctx, x.st, x.key.DagID, x.key.RunID, taskID, key, t != nil && t.IsMapped())
 }
 
 func (x readOnlyXCom) Push(context.Context, string, any) error {

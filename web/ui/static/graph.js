@@ -22,8 +22,14 @@
   var g = new dagre.graphlib.Graph();
   g.setGraph({ rankdir: "LR", nodesep: 18, ranksep: 60 });
   g.setDefaultEdgeLabel(function () { return {}; });
+  // A mapped task's label carries its map index count: "add_one [3]"
+  // ("add_one [ ]" until it is expanded), as Airflow's graph does.
+  function label(id, mapped, count) {
+    if (count) return id + " [" + count + "]";
+    return mapped ? id + " [ ]" : id;
+  }
   data.nodes.forEach(function (n) {
-    var w = Math.max(width(n.id, "12.5px system-ui,sans-serif"), width(n.operator, "10.5px system-ui,sans-serif"));
+    var w = Math.max(width(label(n.id, n.mapped, n.map_count || 99999), "12.5px system-ui,sans-serif"), width(n.operator, "10.5px system-ui,sans-serif"));
     g.setNode(n.id, { width: Math.ceil(w) + 24, height: 40, node: n });
   });
   (data.edges || []).forEach(function (e) { g.setEdge(e[0], e[1]); });
@@ -65,30 +71,32 @@
     var grp = el("g", { "class": "node s-" + (n.node.state || "none"), "data-task": id,
       transform: "translate(" + (n.x - n.width / 2) + "," + (n.y - n.height / 2) + ")" }, svg);
     var title = el("title", {}, grp);
-    title.textContent = id + " · " + (n.node.state || "none");
+    title.textContent = id + " · " + (n.node.title || n.node.state || "none");
     el("rect", { width: n.width, height: n.height, rx: 5, ry: 5 }, grp);
-    var t = el("text", { x: 12, y: 17 }, grp); t.textContent = id;
+    var t = el("text", { x: 12, y: 17, "class": "label" }, grp); t.textContent = label(id, n.node.mapped, n.node.map_count);
     var o = el("text", { x: 12, y: 32, "class": "op" }, grp); o.textContent = n.node.operator;
     if (data.task_url) {
       grp.addEventListener("click", function () {
         window.location.href = data.task_url.replace("{task}", encodeURIComponent(id));
       });
     }
-    nodes[id] = { g: grp, title: title };
+    nodes[id] = { g: grp, title: title, text: t, mapped: n.node.mapped };
   });
   box.setAttribute("data-ready", "true");
 
-  function paint(states) {
+  function paint(st) {
+    var states = st.states || {}, counts = st.counts || {}, titles = st.titles || {};
     Object.keys(nodes).forEach(function (id) {
       var s = states[id] || "none";
       nodes[id].g.setAttribute("class", "node s-" + s);
-      nodes[id].title.textContent = id + " · " + s;
+      nodes[id].title.textContent = id + " · " + (titles[id] || s);
+      nodes[id].text.textContent = label(id, nodes[id].mapped, counts[id]);
     });
   }
   function poll() {
     fetch(data.states_url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
-      .then(function (st) { paint(st.states || {}); if (st.live) setTimeout(poll, 2000); })
+      .then(function (st) { paint(st); if (st.live) setTimeout(poll, 2000); })
       .catch(function () { setTimeout(poll, 5000); });
   }
   if (data.live && data.states_url) setTimeout(poll, 2000);
