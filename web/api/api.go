@@ -64,6 +64,8 @@ var routes = []Route{
 	{"GET", "/dags/{dag_id}/dagRuns/{dag_run_id}", auth.PermRead, (*handler).runGet},
 	{"GET", "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances", auth.PermRead, (*handler).tiList},
 	{"GET", "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}", auth.PermRead, (*handler).tiGet},
+	{"GET", "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/listMapped", auth.PermRead, (*handler).tiListMapped},
+	{"GET", "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}", auth.PermRead, (*handler).tiGet},
 	{"GET", "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{try_number}", auth.PermRead, (*handler).tiLog},
 	{"GET", "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries", auth.PermRead, (*handler).xcomList},
 	{"GET", "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries/{xcom_key}", auth.PermRead, (*handler).xcomGet},

@@ -16,7 +16,7 @@ import (
 
 // known fills every path parameter with an object the fixture has.
 var known = map[string]string{
-	"dag_id": "pipeline", "dag_run_id": runID, "task_id": "extract", "try_number": "1", "xcom_key": "return_value",
+	"dag_id": "pipeline", "dag_run_id": runID, "task_id": "extract", "map_index": "-1", "try_number": "1", "xcom_key": "return_value",
 	"variable_key": "region", "connection_id": "warehouse", "pool_name": "db",
 }
 
@@ -93,7 +93,7 @@ func TestEveryRouteChecksCredentialsAndRoles(t *testing.T) {
 					}
 					for _, m := range param.FindAllStringSubmatch(rt.Pattern, -1) {
 						unknown := "nope"
-						if m[1] == "try_number" {
+						if m[1] == "try_number" || m[1] == "map_index" {
 							unknown = "9"
 						}
 						r := e.do(t, auth.RoleAdmin, rt.Method, fill(rt, map[string]string{m[1]: unknown}), body)

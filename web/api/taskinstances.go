@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -45,10 +46,16 @@ func (h *handler) tiList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"task_instances": out, "total_entries": len(list)})
 }
 
-// tiKey reads a task instance's key from the path and ?map_index.
+// tiKey reads a task instance's key from the path: its map index from the
+// {map_index} segment (Airflow's getMappedTaskInstance) or ?map_index,
+// -1 (not mapped) when neither is given.
 func tiKey(r *http.Request) (store.TaskInstanceKey, error) {
 	k := store.TaskInstanceKey{DagID: r.PathValue("dag_id"), RunID: r.PathValue("dag_run_id"), TaskID: r.PathValue("task_id"), MapIndex: store.NoMapIndex}
-	if s := r.URL.Query().Get("map_index"); s != "" {
+	s := r.PathValue("map_index")
+	if s == "" {
+		s = r.URL.Query().Get("map_index")
+	}
+	if s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < store.NoMapIndex {
 			return k, badf("map_index %q: want -1 (not mapped) or more", s)
@@ -58,7 +65,8 @@ func tiKey(r *http.Request) (store.TaskInstanceKey, error) {
 	return k, nil
 }
 
-// tiGet serves GET .../taskInstances/{task_id}, with ?map_index.
+// tiGet serves GET .../taskInstances/{task_id} (with ?map_index) and
+// .../taskInstances/{task_id}/{map_index}.
 func (h *handler) tiGet(w http.ResponseWriter, r *http.Request) {
 	k, err := tiKey(r)
 	if err != nil {
@@ -71,6 +79,54 @@ func (h *handler) tiGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, tiOut(ti))
+}
+
+// tiListMapped serves GET .../taskInstances/{task_id}/listMapped, as
+// Airflow's getMappedTaskInstances: the map indexes (0 and up) of a mapped
+// task in map-index order, with ?state (repeatable), ?limit and ?offset.
+// A task that is not mapped, or not expanded yet, has none: an empty list.
+// A task without task instances in the run is 404.
+func (h *handler) tiListMapped(w http.ResponseWriter, r *http.Request) {
+	pg, err := pageOf(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	dagID, runID, taskID := r.PathValue("dag_id"), r.PathValue("dag_run_id"), r.PathValue("task_id")
+	if _, err := h.Store.RunGet(r.Context(), dagID, runID); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var states []dags.TaskState
+	for _, s := range r.URL.Query()["state"] {
+		st := dags.TaskState(s)
+		if !st.Valid() {
+			h.fail(w, r, badf("state %q is not a task instance state", s))
+			return
+		}
+		states = append(states, st)
+	}
+	all, err := h.Store.TaskInstanceList(r.Context(), &store.TaskInstanceListParams{DagID: dagID, RunID: runID, TaskID: taskID})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if len(all) == 0 {
+		h.fail(w, r, &notFound{"run " + dagID + "/" + runID + " has no task " + strconv.Quote(taskID)})
+		return
+	}
+	var list []*store.TaskInstance
+	for _, ti := range all {
+		if ti.MapIndex >= 0 && (len(states) == 0 || slices.Contains(states, ti.State)) {
+			list = append(list, ti)
+		}
+	}
+	slices.SortFunc(list, func(a, b *store.TaskInstance) int { return a.MapIndex - b.MapIndex })
+	out := make([]*TaskInstance, 0, min(len(list), pg.limit))
+	for _, ti := range slice(list, pg) {
+		out = append(out, tiOut(ti))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"task_instances": out, "total_entries": len(list)})
 }
 
 // clearBody is the body of POST /dags/{dag_id}/clearTaskInstances.

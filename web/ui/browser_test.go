@@ -314,6 +314,32 @@ func TestBrowser(t *testing.T) {
 	b.screenshot("#graph", graph)
 	keepInDocs(t, graph, "screenshot-graph.png")
 
+	t.Log("run the mapping example: a mapped task's cell, details and graph node")
+	b.trigger("example_dynamic_task_mapping")
+	b.waitFor("the mapping run to finish", `document.querySelectorAll("#grid th.run a.bar.s-queued,#grid th.run a.bar.s-running").length===0`, 90*time.Second)
+	if got := b.text(`#grid tr[data-task="add_one"] td.c.mapped:last-child.s-success`); got != "[3]" {
+		t.Errorf("the add_one cell reads %q, want [3]", got)
+	}
+	b.do("open the details of add_one",
+		chromedp.Click(chromedp.CSS(`#grid tr[data-task="add_one"] td.c:last-child`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ti-details[data-task="add_one"][data-mapped="3"]`)),
+	)
+	if n := b.count(`#ti-details table.mapped-list tr[data-map-index]`); n != 3 {
+		t.Errorf("the details panel lists %d map indexes, want 3", n)
+	}
+	b.do("open add_one [1]", chromedp.Click(chromedp.CSS(`#ti-details tr[data-map-index="1"] a`)), chromedp.WaitVisible(chromedp.CSS("#log")))
+	if title := b.text("h2.ti-title"); !strings.HasPrefix(title, "add_one [1]") {
+		t.Errorf("the task instance page is titled %q", title)
+	}
+	b.do("open the mapping graph",
+		chromedp.Navigate(b.url+"/dags/example_dynamic_task_mapping/graph"),
+		chromedp.WaitVisible(chromedp.CSS(`#graph[data-ready="true"] svg`)),
+	)
+	// SVG text has no innerText: read its textContent.
+	if got := b.eval(`(function(){var t=document.querySelector('#graph svg g.node.s-success[data-task="add_one"] text.label');return t?t.textContent:null})()`); got != "add_one [3]" {
+		t.Errorf("the add_one node reads %q, want add_one [3]", got)
+	}
+
 	t.Log("a viewer sees no trigger button")
 	b.do("log out", chromedp.Click(chromedp.CSS("header .who button")), chromedp.WaitVisible(chromedp.CSS("#login-form")))
 	b.login("victor", "victor-password")
