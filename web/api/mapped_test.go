@@ -86,4 +86,19 @@ func TestMappedTaskInstances(t *testing.T) {
 	if len(entries) != 1 || entries[0].(map[string]any)["value"] != 101.0 || entries[0].(map[string]any)["map_index"] != 1.0 {
 		t.Errorf("XComs of load[1] = %v", x)
 	}
+
+	// Marking a mapped task marks every map index (the scheduler acts on
+	// whole tasks).
+	r := e.do(t, auth.RoleOp, "POST", "/api/v1/dags/pipeline/updateTaskInstancesState", map[string]any{"dag_run_id": runID, "task_id": "load", "new_state": "success"})
+	if r.code != http.StatusOK {
+		t.Fatalf("mark load: status %d: %s", r.code, r.body)
+	}
+	for i := range 3 {
+		ti, err := e.store.TaskInstanceGet(ctx, mk(i))
+		if err != nil || ti.State != dags.TaskStateSuccess {
+			t.Errorf("load[%d] after mark: %v %v", i, ti, err)
+		}
+	}
+	expectError(t, e.do(t, auth.RoleOp, "POST", "/api/v1/dags/pipeline/updateTaskInstancesState", map[string]any{"dag_run_id": runID, "task_id": "nope", "new_state": "success"}),
+		http.StatusNotFound, `no task "nope"`)
 }

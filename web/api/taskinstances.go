@@ -228,8 +228,15 @@ func (h *handler) tiMark(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if _, err := h.Store.TaskInstanceGet(r.Context(), store.TaskInstanceKey{DagID: dagID, RunID: body.RunID, TaskID: body.TaskID, MapIndex: store.NoMapIndex}); err != nil {
+	// Any task instance of the task will do: an expanded mapped task has
+	// map indexes 0 and up only, and MarkState marks every one of them.
+	tis, err := h.Store.TaskInstanceList(r.Context(), &store.TaskInstanceListParams{DagID: dagID, RunID: body.RunID, TaskID: body.TaskID, Limit: 1})
+	if err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	if len(tis) == 0 {
+		h.fail(w, r, &notFound{"run " + dagID + "/" + body.RunID + " has no task " + strconv.Quote(body.TaskID)})
 		return
 	}
 	if h.Scheduler == nil {
