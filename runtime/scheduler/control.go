@@ -34,6 +34,11 @@ type ClearParams struct {
 	Downstream, Upstream bool
 	// RunID, when set, narrows the selection to that one run.
 	RunID string
+	// MapIndexes, when set, narrows the task instances of the tasks
+	// TaskRegex matches to these map indexes (one mapped task instance, as
+	// Airflow's clear of a map index); tasks added by Downstream or
+	// Upstream are cleared whole.
+	MapIndexes []int
 	// DryRun returns what would be cleared without changing anything.
 	DryRun bool
 }
@@ -69,7 +74,7 @@ func (s *Scheduler) Clear(ctx context.Context, p ClearParams) ([]store.TaskInsta
 		if run.RunType == dags.RunTypeBackfill {
 			reopen = dags.DagRunStateRunning
 		}
-		keys, err := s.clearRun(ctx, run, sel.tasks, p.OnlyFailed, p.DryRun, reopen)
+		keys, err := s.clearRun(ctx, run, sel.tasks, mapIndexFilter(re, p.MapIndexes), p.OnlyFailed, p.DryRun, reopen)
 		out = append(out, keys...)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("clear run %s/%s: %w", run.DagID, run.RunID, err))
@@ -79,6 +84,20 @@ func (s *Scheduler) Clear(ctx context.Context, p ClearParams) ([]store.TaskInsta
 		s.Wake()
 	}
 	return out, errors.Join(errs...)
+}
+
+// mapIndexFilter keeps, of the tasks re matches (every task when re is
+// nil), only the given map indexes; nil when there are none to keep.
+func mapIndexFilter(re *regexp.Regexp, indexes []int) func(*store.TaskInstance) bool {
+	if len(indexes) == 0 {
+		return nil
+	}
+	return func(r *store.TaskInstance) bool {
+		if re != nil && !re.MatchString(r.TaskID) {
+			return true
+		}
+		return slices.Contains(indexes, r.MapIndex)
+	}
 }
 
 func compileTaskRegex(expr string) (*regexp.Regexp, error) {
@@ -162,7 +181,7 @@ func failedState(s dags.TaskState) bool {
 // clearRun resets the task instances of run whose task pick selects (only
 // the failed ones when onlyFailed) and, when it reset any, moves the run
 // back to reopen if it had finished.
-func (s *Scheduler) clearRun(ctx context.Context, run *store.DagRun, pick func(*dags.DAG) map[string]bool,
+func (s *Scheduler) clearRun(ctx context.Context, run *store.DagRun, pick func(*dags.DAG) map[string]bool, keep func(*store.TaskInstance) bool,
 	onlyFailed, dryRun bool, reopen dags.DagRunState) ([]store.TaskInstanceKey, error) {
 	d, err := s.DAGs.DAG(ctx, run.DagID, run.SourceHash)
 	if err != nil {
@@ -181,7 +200,7 @@ func (s *Scheduler) clearRun(ctx context.Context, run *store.DagRun, pick func(*
 		var changes []*store.TaskInstanceSetStateParams
 		for _, r := range rows {
 			t := d.Task(r.TaskID)
-			if !ids[r.TaskID] || t == nil || r.State == dags.TaskStateNone || onlyFailed && !failedState(r.State) {
+			if !ids[r.TaskID] || t == nil || r.State == dags.TaskStateNone || onlyFailed && !failedState(r.State) || keep != nil && !keep(r) {
 				continue
 			}
 			changes = append(changes, &store.TaskInstanceSetStateParams{Key: r.TaskInstanceKey, From: []dags.TaskState{r.State},
@@ -252,6 +271,9 @@ type MarkParams struct {
 	State dags.TaskState
 	// Downstream marks every task downstream of TaskID as well.
 	Downstream bool
+	// MapIndexes, when set, marks only these map indexes of TaskID (the
+	// tasks downstream are marked whole).
+	MapIndexes []int
 }
 
 // MarkState sets a task instance (and, with Downstream, every one
@@ -292,6 +314,9 @@ func (s *Scheduler) MarkState(ctx context.Context, p MarkParams) ([]store.TaskIn
 		}
 		var changes []*store.TaskInstanceSetStateParams
 		for _, r := range rows {
+			if len(p.MapIndexes) > 0 && r.TaskID == p.TaskID && !slices.Contains(p.MapIndexes, r.MapIndex) {
+				continue
+			}
 			if targets[r.TaskID] && r.State != p.State {
 				changes = append(changes, &store.TaskInstanceSetStateParams{Key: r.TaskInstanceKey, From: []dags.TaskState{r.State},
 					FromTryNumber: r.TryNumber, To: p.State, EndDate: now})
@@ -329,7 +354,7 @@ func (s *Scheduler) MarkState(ctx context.Context, p MarkParams) ([]store.TaskIn
 			after[id] = !targets[id]
 		}
 		pick := func(*dags.DAG) map[string]bool { return after }
-		again, err := s.clearRun(ctx, run, pick, true, false, dags.DagRunStateRunning)
+		again, err := s.clearRun(ctx, run, pick, nil, true, false, dags.DagRunStateRunning)
 		if err != nil {
 			return marked, err
 		}
@@ -544,7 +569,7 @@ func (b *backfill) rerun(ctx context.Context, r *store.DagRun) error {
 		return nil
 	}
 	all := taskSelection{}
-	keys, err := b.s.clearRun(ctx, r, all.tasks, onlyFailed, false, dags.DagRunStateQueued)
+	keys, err := b.s.clearRun(ctx, r, all.tasks, nil, onlyFailed, false, dags.DagRunStateQueued)
 	if err != nil {
 		return fmt.Errorf("clear run %s: %w", r.RunID, err)
 	}

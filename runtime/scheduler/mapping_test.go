@@ -7,6 +7,7 @@ import (
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/runtime/queue"
+	"github.com/starflow-dev/starflow/runtime/scheduler"
 	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/runtime/store/testdb"
 )
@@ -184,6 +185,35 @@ func TestMaxActiveTIsPerDagCapsATaskAcrossRuns(t *testing.T) {
 		}
 		if maxActive != 2 {
 			t.Errorf("at most %d instances of m active across the two runs, want 2 (max_active_tis_per_dag)", maxActive)
+		}
+	})
+}
+
+func TestClearAndMarkOneMapIndex(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, s store.Store) {
+		e := setup(t, s)
+		now := at("2024-01-02T00:00:10Z")
+		e.register(mappedDAG("one", []any{int64(1), int64(2), int64(3)}, 0), now)
+		e.tick(now)
+		e.work(now, succeed)
+		run := e.runs("one")[0]
+		keys, err := e.sched.Clear(e.ctx, scheduler.ClearParams{DAGID: "one", TaskRegex: "^m$", MapIndexes: []int{1}, Downstream: true})
+		if err != nil || len(keys) != 2 {
+			t.Fatalf("Clear = %v, %v; want m[1] and r", keys, err)
+		}
+		if got := e.mappedStates("one", run.RunID); got != "m[0]=success/1 m[1]=none/1 m[2]=success/1 r=none/1 src=success/1" {
+			t.Errorf("after clearing m[1]: %s", got)
+		}
+		e.tick(now)
+		if ran := strings.Join(e.work(now, succeed), " "); ran != "m:2 r:2" {
+			t.Errorf("after the clear ran %q, want m[1] and r again", ran)
+		}
+		if _, err := e.sched.MarkState(e.ctx, scheduler.MarkParams{DAGID: "one", RunID: run.RunID, TaskID: "m", State: dags.TaskStateFailed, MapIndexes: []int{2}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.mappedStates("one", run.RunID); !strings.Contains(got, "m[0]=success/1 m[1]=success/2 m[2]=failed/1") {
+			t.Errorf("after marking m[2] failed: %s", got)
 		}
 	})
 }

@@ -9,11 +9,10 @@ import (
 	"github.com/starflow-dev/starflow/runtime/scheduler"
 )
 
-// clear clears one task (form fields: downstream, upstream, only_failed)
-// so it runs again, then sends the user back to return. The scheduler
-// clears whole tasks: for a mapped task, every map index is cleared, even
-// when the form came from one map index's page (map_index is checked and
-// logged only; the page says so).
+// clear clears one task (form fields: downstream, upstream, only_failed,
+// map_index) so it runs again, then sends the user back to return. With a
+// map index only that task instance of a mapped task is cleared (and the
+// downstream tasks whole); without one, every map index.
 func (h *handler) clear(w http.ResponseWriter, r *http.Request) {
 	if !h.allowed(w, r, permClear) || !h.canAct(w, r) {
 		return
@@ -40,17 +39,18 @@ func (h *handler) clear(w http.ResponseWriter, r *http.Request) {
 		Downstream: opts[0],
 		Upstream:   opts[1],
 		OnlyFailed: opts[2],
+		MapIndexes: mapIndexes(mapIndex),
 	})
 	if err != nil {
 		h.fail(w, r, fmt.Errorf("clear %s/%s/%s: %w", dagID, runID, taskID, err))
 		return
 	}
-	h.Logger.Info("ui: cleared task instances", "dag_id", dagID, "run_id", runID, "task_id", taskID, "from_map_index", mapIndex, "cleared", len(keys), "user", userName(r))
+	h.Logger.Info("ui: cleared task instances", "dag_id", dagID, "run_id", runID, "task_id", taskID, "map_index", mapIndex, "cleared", len(keys), "user", userName(r))
 	h.done(w, r, dagURL(dagID, "grid"))
 }
 
-// mark marks one task success or failed (form fields: state, downstream).
-// As with clear, a mapped task is marked as a whole: every map index.
+// mark marks one task success or failed (form fields: state, downstream,
+// map_index). As with clear, a map index narrows it to that task instance.
 func (h *handler) mark(w http.ResponseWriter, r *http.Request) {
 	if !h.allowed(w, r, permMark) || !h.canAct(w, r) {
 		return
@@ -71,12 +71,13 @@ func (h *handler) mark(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	keys, err := h.Scheduler.MarkState(r.Context(), scheduler.MarkParams{DAGID: dagID, RunID: runID, TaskID: taskID, State: state, Downstream: downstream})
+	keys, err := h.Scheduler.MarkState(r.Context(), scheduler.MarkParams{DAGID: dagID, RunID: runID, TaskID: taskID, State: state, Downstream: downstream,
+		MapIndexes: mapIndexes(mapIndex)})
 	if err != nil {
 		h.fail(w, r, fmt.Errorf("mark %s/%s/%s %s: %w", dagID, runID, taskID, state, err))
 		return
 	}
-	h.Logger.Info("ui: marked task instances", "dag_id", dagID, "run_id", runID, "task_id", taskID, "state", state, "from_map_index", mapIndex, "marked", len(keys), "user", userName(r))
+	h.Logger.Info("ui: marked task instances", "dag_id", dagID, "run_id", runID, "task_id", taskID, "state", state, "map_index", mapIndex, "marked", len(keys), "user", userName(r))
 	h.done(w, r, dagURL(dagID, "grid"))
 }
 
@@ -94,4 +95,13 @@ func (h *handler) canAct(w http.ResponseWriter, r *http.Request) bool {
 	}
 	h.fail(w, r, errorf(http.StatusServiceUnavailable, "this webserver has no scheduler to carry out actions"))
 	return false
+}
+
+// mapIndexes is the scheduler's selection for a form's map index: nil
+// (every task instance) for -1.
+func mapIndexes(mapIndex int) []int {
+	if mapIndex < 0 {
+		return nil
+	}
+	return []int{mapIndex}
 }

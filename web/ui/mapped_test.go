@@ -131,7 +131,7 @@ func TestMappedTaskInstancePage(t *testing.T) {
 		`href="?map_index=1&try=1" class="try active"`,
 		// the mapped argument of index 1: numbers' second item
 		`data-mapped-arg="x"`, `<pre class="code">20</pre>`,
-		`<input type="hidden" name="map_index" value="1">`, "not only [1]",
+		`<input type="hidden" name="map_index" value="1">`, "Clear and mark act on [1] only",
 		`class="map-link active s-success" title="[1] success">1</a>`)
 	mustNotContain(t, body, "log of index zero", "xcom-of-zero", `id="log-poller"`)
 
@@ -179,25 +179,46 @@ func TestMappedTaskInstancePage(t *testing.T) {
 	}
 }
 
-// Clear acts on the whole task: clearing from one map index's page clears
-// every map index, as the page says.
-func TestClearFromMapIndexClearsTheTask(t *testing.T) {
+// Clearing from one map index's page clears that task instance only (and
+// the tasks downstream); clearing from the summary clears every index.
+func TestClearFromMapIndexClearsThatIndexOnly(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, examplesDir(t))
 	ctx := context.Background()
 	run := mappedRun(t, e)
 	page := "/dags/example_dynamic_task_mapping/runs/" + url.PathEscape(run.RunID) + "/tasks/add_one"
+	states := func() []dags.TaskState {
+		var out []dags.TaskState
+		for i := range 3 {
+			ti, err := e.store.TaskInstanceGet(ctx, store.TaskInstanceKey{DagID: run.DagID, RunID: run.RunID, TaskID: "add_one", MapIndex: i})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, ti.State)
+		}
+		return out
+	}
+	before := states()
 	rec := post(t, e.as(auth.RoleOp), page+"/clear", url.Values{"map_index": {"2"}, "return": {page + "?map_index=2"}})
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != page+"?map_index=2" {
 		t.Fatalf("clear: status %d location %q body %s", rec.Code, rec.Header().Get("Location"), rec.Body)
 	}
-	for i := range 3 {
-		ti, err := e.store.TaskInstanceGet(ctx, store.TaskInstanceKey{DagID: run.DagID, RunID: run.RunID, TaskID: "add_one", MapIndex: i})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ti.State != dags.TaskStateNone {
-			t.Errorf("add_one[%d] is %s after clear, want none", i, ti.State)
+	if got := states(); got[0] != before[0] || got[1] != before[1] || got[2] != dags.TaskStateNone {
+		t.Errorf("after clearing [2]: %v (before %v), want only [2] back to none", got, before)
+	}
+	rec = post(t, e.as(auth.RoleOp), page+"/mark", url.Values{"map_index": {"2"}, "state": {"failed"}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("mark: status %d body %s", rec.Code, rec.Body)
+	}
+	if got := states(); got[0] != before[0] || got[2] != dags.TaskStateFailed {
+		t.Errorf("after marking [2] failed: %v", got)
+	}
+	if rec := post(t, e.as(auth.RoleOp), page+"/clear", url.Values{}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("clear all: status %d", rec.Code)
+	}
+	for i, s := range states() {
+		if s != dags.TaskStateNone {
+			t.Errorf("add_one[%d] is %s after clearing the whole task, want none", i, s)
 		}
 	}
 }
