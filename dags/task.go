@@ -23,12 +23,44 @@ const (
 	MaxRetryDelayCap = 24 * time.Hour
 )
 
-// Callbacks names the Starlark functions to call on a state change. Each
-// value is a function key (see Task.Function); empty means none.
+// Callback is one thing to do on a state change: call a Starlark
+// function (Function, its function key; see Task.Function) or send a
+// notification through a built-in notifier (Notifier). Exactly one is set.
+type Callback struct {
+	Function string    `json:"function,omitempty"`
+	Notifier *Notifier `json:"notifier,omitempty"`
+}
+
+// Notifier kinds.
+const (
+	NotifierWebhook = "webhook"
+	NotifierEmail   = "email"
+)
+
+// Notifier is a built-in notifier, Airflow's notifier classes
+// (SlackWebhookNotifier, SmtpNotifier) as data: its kind, the connection
+// it sends through, and its own arguments as plain values (strings in
+// them are templates rendered with the task context when it sends).
+type Notifier struct {
+	Kind   string         `json:"kind"`
+	ConnID string         `json:"conn_id"`
+	Args   map[string]any `json:"args,omitempty"`
+}
+
+// Callbacks lists what to do on each state change, in order. A DAG file
+// may pass one function, one notifier or a list of them, as Airflow
+// accepts a callable or a list; a single function keeps the function key
+// it always had. OnSLAMiss is only set on DAGs (sla_miss_callback).
 type Callbacks struct {
-	OnSuccess string `json:"on_success_callback,omitempty"`
-	OnFailure string `json:"on_failure_callback,omitempty"`
-	OnRetry   string `json:"on_retry_callback,omitempty"`
+	OnSuccess []Callback `json:"on_success_callback,omitempty"`
+	OnFailure []Callback `json:"on_failure_callback,omitempty"`
+	OnRetry   []Callback `json:"on_retry_callback,omitempty"`
+	OnSLAMiss []Callback `json:"sla_miss_callback,omitempty"`
+}
+
+// IsZero reports whether there is no callback at all.
+func (c Callbacks) IsZero() bool {
+	return len(c.OnSuccess) == 0 && len(c.OnFailure) == 0 && len(c.OnRetry) == 0 && len(c.OnSLAMiss) == 0
 }
 
 // XComRef is an argument that is filled at run time with an XCom value of
@@ -75,6 +107,9 @@ type Task struct {
 	// Outlets are the URIs of the datasets the task updates: each gets an
 	// event when a try of the task succeeds.
 	Outlets []string
+	// SLA is how long after its run's data interval ends the task should
+	// have succeeded (scheduled runs only); zero means no SLA.
+	SLA time.Duration
 
 	// Expand, when not empty, makes the task mapped: it runs once per
 	// combination of these arguments' items (see MapValues).

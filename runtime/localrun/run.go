@@ -196,7 +196,7 @@ func newRunner(d *dags.DAG, info operators.RunInfo, opt Options) *runner {
 			mapIndex:  -1,
 			order:     i,
 			weight:    weights[t.ID],
-			fastEmpty: t.Operator == dags.OperatorEmpty && t.Callbacks == (dags.Callbacks{}) && len(t.Outlets) == 0,
+			fastEmpty: t.Operator == dags.OperatorEmpty && t.Callbacks.IsZero() && len(t.Outlets) == 0,
 		}
 	}
 	return r

@@ -209,7 +209,7 @@ func (s *Scheduler) decide(ctx context.Context, d *dags.DAG, v *runView, past ma
 					expand = append(expand, t.ID) // upstream done: expand it, then decide its map indexes
 					continue
 				}
-				if t.Operator == dags.OperatorEmpty && t.Callbacks == (dags.Callbacks{}) && len(t.Outlets) == 0 {
+				if t.Operator == dags.OperatorEmpty && t.Callbacks.IsZero() && len(t.Outlets) == 0 {
 					p.To = dags.TaskStateSuccess
 					p.StartDate, p.EndDate = now, now
 				} else {

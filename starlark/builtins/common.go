@@ -30,6 +30,7 @@ var commonNames = [...]string{
 	"on_retry_callback",
 	"max_active_tis_per_dag",
 	"max_active_tis_per_dagrun",
+	"sla",
 }
 
 // taskOnlyNames are keywords every task takes that default_args may not
@@ -247,25 +248,25 @@ func applyOne(t, def *dags.Task, dagID, name string, v starlark.Value, register 
 		}
 		t.DocMD, err = stringOf(v)
 	case "on_success_callback", "on_failure_callback", "on_retry_callback":
-		var fn starlark.Callable
-		if fn, err = callableOf(v); err != nil {
+		var items []callbackItem
+		if items, err = callbacksOf(v); err != nil {
 			return err
 		}
-		key := ""
-		if fn != nil {
-			key = callbackKey(dagID, t, name)
-			if register != nil {
-				register(key, fn)
-			}
-		}
+		cbs := modelCallbacks(items, callbackKey(dagID, t, name), register)
 		switch name {
 		case "on_success_callback":
-			t.Callbacks.OnSuccess = key
+			t.Callbacks.OnSuccess = cbs
 		case "on_failure_callback":
-			t.Callbacks.OnFailure = key
+			t.Callbacks.OnFailure = cbs
 		default:
-			t.Callbacks.OnRetry = key
+			t.Callbacks.OnRetry = cbs
 		}
+	case "sla":
+		if none {
+			t.SLA = 0
+			return nil
+		}
+		t.SLA, err = durationOf(v)
 	}
 	return err
 }

@@ -100,6 +100,7 @@ func dagFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, k
 		timezone                            = "UTC"
 		dagrunTimeout        starlark.Value = starlark.None
 		onSuccess, onFailure starlark.Value = starlark.None, starlark.None
+		onSLAMiss            starlark.Value = starlark.None
 		isPausedUponCreation bool
 	)
 	if err := unpack(fn.Name(), args, kwargs, 2,
@@ -120,6 +121,7 @@ func dagFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, k
 		"dagrun_timeout?", &dagrunTimeout,
 		"on_success_callback?", &onSuccess,
 		"on_failure_callback?", &onFailure,
+		"sla_miss_callback?", &onSLAMiss,
 		"is_paused_upon_creation?", &isPausedUponCreation,
 	); err != nil {
 		return nil, err
@@ -181,20 +183,17 @@ func dagFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, k
 	for _, cb := range []struct {
 		name string
 		v    starlark.Value
-		set  *string
+		set  *[]dags.Callback
 	}{
 		{"on_success_callback", onSuccess, &d.Callbacks.OnSuccess},
 		{"on_failure_callback", onFailure, &d.Callbacks.OnFailure},
+		{"sla_miss_callback", onSLAMiss, &d.Callbacks.OnSLAMiss},
 	} {
-		c, err := callableOf(cb.v)
+		items, err := callbacksOf(cb.v)
 		if err != nil {
 			return nil, fmt.Errorf("dag: for parameter %s: %w", cb.name, err)
 		}
-		if c != nil {
-			key := dagID + ":" + cb.name
-			s.register(b, key, c)
-			*cb.set = key
-		}
+		*cb.set = modelCallbacks(items, dagID+":"+cb.name, func(key string, fn starlark.Callable) { s.register(b, key, fn) })
 	}
 	if prev, dup := s.byID[dagID]; dup {
 		b.findings = append(b.findings, dags.Finding{Pos: pos, Rule: dags.RuleDuplicateDAG,

@@ -81,7 +81,7 @@ func dump(f *loader.File) string {
 		if len(d.Params) > 0 {
 			fmt.Fprintf(&b, "  params=%s\n", js(d.Params))
 		}
-		if d.Callbacks != (dags.Callbacks{}) {
+		if !d.Callbacks.IsZero() {
 			fmt.Fprintf(&b, "  callbacks=%s\n", js(d.Callbacks))
 		}
 		for _, t := range d.Tasks() {
@@ -115,10 +115,11 @@ func dump(f *loader.File) string {
 			add("queue", t.Queue, def.Queue)
 			add("depends_on_past", t.DependsOnPast, def.DependsOnPast)
 			add("doc_md", t.DocMD, def.DocMD)
+			add("sla", t.SLA, def.SLA)
 			if len(t.Params) > 0 {
 				settings = append(settings, "params="+js(t.Params))
 			}
-			if t.Callbacks != (dags.Callbacks{}) {
+			if !t.Callbacks.IsZero() {
 				settings = append(settings, "callbacks="+js(t.Callbacks))
 			}
 			if len(t.Outlets) > 0 {

@@ -34,6 +34,8 @@ func Universe(specs ...operators.Spec) starlark.StringDict {
 		{"timedelta", timedeltaFn},
 		{"partial", partialFn},
 		{"dataset", datasetFn},
+		{"webhook_notifier", webhookNotifierFn},
+		{"email_notifier", emailNotifierFn},
 	} {
 		u[b.name] = Safe(b.name, b.fn)
 	}

@@ -199,14 +199,3 @@ func boolOf(v starlark.Value) (bool, error) {
 	return bool(b), nil
 }
 
-// callableOf reads a callback: None or a callable.
-func callableOf(v starlark.Value) (starlark.Callable, error) {
-	if v == starlark.None {
-		return nil, nil
-	}
-	c, ok := v.(starlark.Callable)
-	if !ok {
-		return nil, fmt.Errorf("got %s, want a function or None", v.Type())
-	}
-	return c, nil
-}
