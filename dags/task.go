@@ -37,6 +37,14 @@ const (
 	NotifierEmail   = "email"
 )
 
+// Default texts of the notifiers: templates rendered with the task
+// context of the callback.
+const (
+	DefaultNotifierText    = "Task {{ ti.task_id }} of DAG {{ ti.dag_id }} (run {{ run_id }}, try {{ ti.try_number }}) is {{ ti.state }}{% if exception %}: {{ exception }}{% endif %}"
+	DefaultNotifierSubject = "Starflow: {{ ti.dag_id }}.{{ ti.task_id }} is {{ ti.state }}"
+	DefaultNotifierHTML    = "<p>Task <b>{{ ti.task_id }}</b> of DAG <b>{{ ti.dag_id }}</b> (run {{ run_id }}, try {{ ti.try_number }}) is <b>{{ ti.state }}</b>.</p>{% if exception %}<pre>{{ exception | escape }}</pre>{% endif %}"
+)
+
 // Notifier is a built-in notifier, Airflow's notifier classes
 // (SlackWebhookNotifier, SmtpNotifier) as data: its kind, the connection
 // it sends through, and its own arguments as plain values (strings in

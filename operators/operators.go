@@ -113,6 +113,15 @@ type Call struct {
 	FirstStart time.Time
 	// RescheduleCount is how many times this try was rescheduled so far.
 	RescheduleCount int
+
+	// State, set when the call runs callbacks and notifiers, is the state
+	// they are about: the try's final state for a task callback, the run's
+	// for a DAG callback, the task instance's current one for an SLA miss.
+	// Empty while the operator runs ("running" in templates).
+	State dags.TaskState
+	// Exception is why the try failed, for failure and retry callbacks
+	// (the `exception` of the template context); empty otherwise.
+	Exception string
 }
 
 // TriggerParams describes a run of another DAG to start.

@@ -25,8 +25,12 @@ func taskInstance(ctx context.Context, c *operators.Call) *object {
 		maxTries = c.Task.Retries
 	}
 	pull := func(va *exec.VarArgs) (any, error) { return xcomPull(ctx, c, taskID, va) }
+	state := "running"
+	if c.State != "" {
+		state = string(c.State)
+	}
 	return &object{
-		repr: fmt.Sprintf("<TaskInstance: %s.%s %s [running]>", dagID, taskID, c.Run.RunID),
+		repr: fmt.Sprintf("<TaskInstance: %s.%s %s [%s]>", dagID, taskID, c.Run.RunID, state),
 		attrs: map[string]any{
 			"dag_id":     dagID,
 			"task_id":    taskID,
@@ -34,7 +38,7 @@ func taskInstance(ctx context.Context, c *operators.Call) *object {
 			"try_number": c.TryNumber,
 			"map_index":  c.MapIndex,
 			"max_tries":  maxTries,
-			"state":      "running",
+			"state":      state,
 			"xcom_pull":  pull,
 		},
 	}

@@ -54,6 +54,10 @@ func (r *Renderer) Context(ctx context.Context) map[string]any {
 	ti := taskInstance(ctx, r.call)
 	data["ti"] = ti
 	data["task_instance"] = ti
+	data["exception"] = None
+	if r.call.Exception != "" {
+		data["exception"] = r.call.Exception
+	}
 	data["var"] = &object{repr: "<var>", attrs: map[string]any{
 		"value": &variables{ctx: ctx, vars: r.call.Variables},
 		"json":  &variables{ctx: ctx, vars: r.call.Variables, json: true},

@@ -38,14 +38,6 @@ func (n *Notifier) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable typ
 // Model returns the notifier as the model holds it.
 func (n *Notifier) Model() *dags.Notifier { return n.n }
 
-// Defaults of the notifiers' texts: templates rendered with the task
-// context of the callback.
-const (
-	DefaultNotifierText    = "Task {{ ti.task_id }} of DAG {{ ti.dag_id }} (run {{ run_id }}, try {{ ti.try_number }}) is {{ ti.state }}{% if exception %}: {{ exception }}{% endif %}"
-	DefaultNotifierSubject = "Starflow: {{ ti.dag_id }}.{{ ti.task_id }} is {{ ti.state }}"
-	DefaultNotifierHTML    = "<p>Task <b>{{ ti.task_id }}</b> of DAG <b>{{ ti.dag_id }}</b> (run {{ run_id }}, try {{ ti.try_number }}) is <b>{{ ti.state }}</b>.</p>{% if exception %}<pre>{{ exception | e }}</pre>{% endif %}"
-)
-
 // webhookNotifierFn implements webhook_notifier(conn_id, text=..., payload=None).
 func webhookNotifierFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var (
@@ -73,7 +65,7 @@ func webhookNotifierFn(thread *starlark.Thread, fn *starlark.Builtin, args starl
 		}
 		n.Args["payload"] = p
 	default:
-		s := DefaultNotifierText
+		s := dags.DefaultNotifierText
 		if text != starlark.None {
 			var err error
 			if s, err = stringOf(text); err != nil {
@@ -91,8 +83,8 @@ func emailNotifierFn(thread *starlark.Thread, fn *starlark.Builtin, args starlar
 	var (
 		connID  string
 		to      starlark.Value
-		subject = DefaultNotifierSubject
-		html    = DefaultNotifierHTML
+		subject = dags.DefaultNotifierSubject
+		html    = dags.DefaultNotifierHTML
 		from    string
 	)
 	if err := unpack(fn.Name(), args, kwargs, 2, "conn_id", &connID, "to", &to,
