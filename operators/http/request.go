@@ -247,7 +247,9 @@ func requestError(ctx context.Context, method, shown string, timeout time.Durati
 // ResolveURL returns the URL a request for raw goes to: raw itself when
 // it is absolute or conn is nil, otherwise raw joined to the connection's
 // base URL, as Do resolves it.
-func ResolveURL(conn *operators.Connection, raw string) (*url.URL, error) { return resolveURL(conn, raw) }
+func ResolveURL(conn *operators.Connection, raw string) (*url.URL, error) {
+	return resolveURL(conn, raw)
+}
 
 // resolveURL returns raw, joined to the connection's base URL when conn
 // is given and raw is not absolute: the connection's host (which may hold

@@ -23,31 +23,45 @@ type RunCallbacks struct {
 	DagRuns operators.DagRuns
 }
 
-// RunFinished calls the callback for run's final state, if the DAG has one.
+// RunFinished runs the callbacks and notifiers for run's final state, if
+// the DAG has any.
 func (r *RunCallbacks) RunFinished(ctx context.Context, run *store.DagRun) {
 	d, err := r.DAGs.DAG(ctx, run.DagID, run.SourceHash)
 	if err != nil {
 		r.Logger.Warn("DAG callback skipped: no DAG", "dag", run.DagID, "run", run.RunID, "err", err)
 		return
 	}
-	key := d.Callbacks.OnSuccess
+	cbs, name := d.Callbacks.OnSuccess, "on_success_callback"
 	if run.State == dags.DagRunStateFailed {
-		key = d.Callbacks.OnFailure
+		cbs, name = d.Callbacks.OnFailure, "on_failure_callback"
 	}
 	leaves := d.Leaves()
-	if key == "" || len(leaves) == 0 {
+	if len(cbs) == 0 || len(leaves) == 0 {
 		return
 	}
-	fns, err := r.DAGs.Functions(ctx, run.SourceHash)
-	if err != nil {
-		r.Logger.Warn("DAG callback skipped: no functions", "dag", run.DagID, "run", run.RunID, "err", err)
-		return
+	c := r.call(ctx, d, leaves[0], run, 0)
+	c.State = dags.TaskState(run.State)
+	if run.State == dags.DagRunStateFailed {
+		c.Exception = "task_failure"
 	}
-	c := r.Runner.NewCall(&Try{DAG: d, Task: leaves[0], Run: runInfo(run), MapIndex: store.NoMapIndex,
-		XCom:        storeXCom{st: r.Store, key: store.TaskInstanceKey{DagID: run.DagID, RunID: run.RunID, TaskID: leaves[0].ID, MapIndex: store.NoMapIndex}},
+	r.Runner.RunCallbacks(ctx, c, "DAG "+name, cbs)
+}
+
+// call builds the call a DAG-level callback runs with: the context of
+// task t of run, with the run's XComs, variables, connections and, when
+// the DAG's functions can be loaded, its function runner.
+func (r *RunCallbacks) call(ctx context.Context, d *dags.DAG, t *dags.Task, run *store.DagRun, tryNumber int) *operators.Call {
+	var fns operators.FunctionRunner
+	if f, err := r.DAGs.Functions(ctx, run.SourceHash); err != nil {
+		r.Logger.Warn("DAG callback: no functions (function callbacks fail, notifiers still run)", "dag", run.DagID, "run", run.RunID, "err", err)
+	} else {
+		fns = f
+	}
+	if tryNumber < 0 {
+		tryNumber = 0
+	}
+	return r.Runner.NewCall(&Try{DAG: d, Task: t, Run: runInfo(run), MapIndex: store.NoMapIndex, TryNumber: tryNumber,
+		XCom:        storeXCom{st: r.Store, key: store.TaskInstanceKey{DagID: run.DagID, RunID: run.RunID, TaskID: t.ID, MapIndex: store.NoMapIndex}},
 		Variables:   envsecrets.Variables{Next: storeVariables{st: r.Store}},
 		Connections: envsecrets.Connections{Next: storeConnections{st: r.Store}}, Functions: fns, DagRuns: r.DagRuns})
-	if _, err := fns.CallFunction(ctx, c, key, nil, nil); err != nil {
-		r.Logger.Warn("DAG callback failed", "dag", run.DagID, "run", run.RunID, "state", run.State, "err", err)
-	}
 }

@@ -30,7 +30,7 @@ func TestRunCallbacksCallTheDAGCallbackOfTheFinalState(t *testing.T) {
 	d.AddTask(dags.NewTask("a", "op", dags.Pos{File: "cb.star", Line: 2}))
 	d.AddTask(dags.NewTask("b", "op", dags.Pos{File: "cb.star", Line: 3}))
 	d.Connect("a", "b", dags.Pos{})
-	d.Callbacks = dags.Callbacks{OnSuccess: "cb:on_success_callback", OnFailure: "cb:on_failure_callback"}
+	d.Callbacks = dags.Callbacks{OnSuccess: []dags.Callback{{Function: "cb:on_success_callback"}}, OnFailure: []dags.Callback{{Function: "cb:on_failure_callback"}}}
 	d.Finalize()
 	fns := &recordingFunctions{}
 	rc := &executor.RunCallbacks{Store: testdb.SQLite(t), DAGs: callbackSource{dag: d, fns: fns},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/operators"
+	"github.com/starflow-dev/starflow/operators/notify"
 	"github.com/starflow-dev/starflow/runtime/state"
 )
 
@@ -25,6 +26,9 @@ type TryRunner struct {
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Notify sends the notifications of built-in notifiers; nil means a
+	// notify.Sender with its defaults.
+	Notify *notify.Sender
 }
 
 // Try is one try of one task instance.
@@ -158,7 +162,7 @@ func (r *TryRunner) Run(ctx context.Context, t *Try) Outcome {
 		c.Logf("error: %v", err)
 		c.Logf("task %s try %d ended %s after %s", t.Task.ID, t.TryNumber, out.State, out.Duration().Round(time.Millisecond))
 	}
-	r.runCallback(ctx, c, out.State)
+	r.runCallback(ctx, c, out)
 	return out
 }
 
@@ -197,22 +201,78 @@ func (r *TryRunner) execute(ctx context.Context, c *operators.Call, out *Outcome
 
 var errTimeout = errors.New("execution_timeout")
 
-// runCallback calls the task's callback for the final state of the try, if
-// it has one. Callback errors are logged and otherwise ignored, as Airflow.
-func (r *TryRunner) runCallback(ctx context.Context, c *operators.Call, state dags.TaskState) {
-	var key, name string
-	switch state {
+// runCallback runs the task's callbacks and notifiers for the final state
+// of the try, if it has any. Their errors are logged and otherwise
+// ignored, as Airflow does.
+func (r *TryRunner) runCallback(ctx context.Context, c *operators.Call, out Outcome) {
+	var cbs []dags.Callback
+	var name string
+	switch out.State {
 	case dags.TaskStateSuccess:
-		key, name = c.Task.Callbacks.OnSuccess, "on_success_callback"
+		cbs, name = c.Task.Callbacks.OnSuccess, "on_success_callback"
 	case dags.TaskStateFailed:
-		key, name = c.Task.Callbacks.OnFailure, "on_failure_callback"
+		cbs, name = c.Task.Callbacks.OnFailure, "on_failure_callback"
 	case dags.TaskStateUpForRetry:
-		key, name = c.Task.Callbacks.OnRetry, "on_retry_callback"
+		cbs, name = c.Task.Callbacks.OnRetry, "on_retry_callback"
 	}
-	if key == "" || c.Functions == nil {
+	if len(cbs) == 0 {
 		return
 	}
-	if _, err := c.Functions.CallFunction(ctx, c, key, nil, nil); err != nil {
-		c.Logf("%s failed: %v", name, err)
+	c.State = out.State
+	if out.Err != nil {
+		c.Exception = out.Err.Error()
 	}
+	r.RunCallbacks(ctx, c, name, cbs)
+}
+
+// RunCallbacks runs cbs, the callbacks called name ("on_failure_callback"),
+// in order with the call c: functions through c.Functions, notifiers
+// through r.Notify. A failure is written to c's log and r.Logger and does
+// not stop the others; nothing here panics.
+func (r *TryRunner) RunCallbacks(ctx context.Context, c *operators.Call, name string, cbs []dags.Callback) {
+	for _, cb := range cbs {
+		var err error
+		what := name
+		switch {
+		case cb.Notifier != nil:
+			what = name + ": " + notify.Describe(cb.Notifier)
+			sender := r.Notify
+			if sender == nil {
+				sender = &notify.Sender{}
+			}
+			if err = sender.Send(ctx, c, cb.Notifier); err == nil {
+				c.Logf("%s: sent", what)
+			}
+		case cb.Function == "":
+			continue
+		case c.Functions == nil:
+			err = errors.New("no function runner to call it")
+		default:
+			err = r.callFunction(ctx, c, cb.Function)
+		}
+		if err != nil {
+			c.Logf("%s failed: %v", what, err)
+			if r.Logger != nil {
+				r.Logger.Warn("callback failed", "dag", c.Run.DAGID, "run", c.Run.RunID, "task", taskID(c), "callback", what, "err", err)
+			}
+		}
+	}
+}
+
+// callFunction calls a callback function, turning a panic into an error.
+func (r *TryRunner) callFunction(ctx context.Context, c *operators.Call, key string) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", errPanic, p)
+		}
+	}()
+	_, err = c.Functions.CallFunction(ctx, c, key, nil, nil)
+	return err
+}
+
+func taskID(c *operators.Call) string {
+	if c.Task == nil {
+		return ""
+	}
+	return c.Task.ID
 }

@@ -42,7 +42,7 @@ func setup(t *testing.T, op operators.OperatorFunc, tweak func(*dags.Task)) (*ex
 	d.Params = map[string]any{"a": "dag", "b": "dag", "c": "dag"}
 	task := dags.NewTask("t", "op", dags.Pos{File: "d.star", Line: 2})
 	task.Params = map[string]any{"b": "task", "c": "task"}
-	task.Callbacks = dags.Callbacks{OnSuccess: "ok_cb", OnFailure: "fail_cb", OnRetry: "retry_cb"}
+	task.Callbacks = dags.Callbacks{OnSuccess: []dags.Callback{{Function: "ok_cb"}}, OnFailure: []dags.Callback{{Function: "fail_cb"}}, OnRetry: []dags.Callback{{Function: "retry_cb"}}}
 	if tweak != nil {
 		tweak(task)
 	}

@@ -575,13 +575,14 @@ func (r *runner) result(start time.Time, final dags.DagRunState) *Result {
 }
 
 // dagCallback runs the DAG's on_success_callback or on_failure_callback
-// with the context of the last task that finished.
+// (functions and notifiers) with the context of the last task that
+// finished.
 func (r *runner) dagCallback(ctx context.Context, final dags.DagRunState) {
-	key := r.dag.Callbacks.OnSuccess
+	cbs, name := r.dag.Callbacks.OnSuccess, "on_success_callback"
 	if final == dags.DagRunStateFailed {
-		key = r.dag.Callbacks.OnFailure
+		cbs, name = r.dag.Callbacks.OnFailure, "on_failure_callback"
 	}
-	if key == "" || r.opt.Functions == nil {
+	if len(cbs) == 0 {
 		return
 	}
 	var last *taskRun
@@ -592,17 +593,22 @@ func (r *runner) dagCallback(ctx context.Context, final dags.DagRunState) {
 	}
 	for _, m := range r.mapped {
 		for _, tr := range m {
-			if tr.end.After(last.end) {
+			if last == nil || tr.end.After(last.end) {
 				last = tr
 			}
 		}
 	}
+	if last == nil {
+		return
+	}
 	c := r.opt.Runner.NewCall(&executor.Try{DAG: r.dag, Task: last.task, Run: r.info, MapIndex: last.mapIndex, TryNumber: last.try,
 		XCom: taskXCom{store: r.xcom, taskID: last.task.ID, mapIndex: last.mapIndex}, Variables: r.opt.Variables, Connections: r.opt.Connections, Functions: r.opt.Functions,
 		DagRuns: r.opt.DagRuns})
-	if _, err := r.opt.Functions.CallFunction(ctx, c, key, nil, nil); err != nil && r.opt.Runner.Logger != nil {
-		r.opt.Runner.Logger.Warn("DAG callback failed", "dag", r.dag.ID, "run", r.info.RunID, "err", err)
+	c.State = dags.TaskState(final)
+	if final == dags.DagRunStateFailed {
+		c.Exception = "task_failure"
 	}
+	r.opt.Runner.RunCallbacks(ctx, c, "DAG "+name, cbs)
 }
 
 // readyQueue orders scheduled tasks by priority weight, then topological order.

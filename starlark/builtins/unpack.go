@@ -198,4 +198,3 @@ func boolOf(v starlark.Value) (bool, error) {
 	}
 	return bool(b), nil
 }
-

@@ -270,10 +270,11 @@ func TestCancellation(t *testing.T) {
 func TestCallbacks(t *testing.T) {
 	t.Parallel()
 	r, f, c, _, log := setup(t)
-	key := f.DAGs[0].Task("divide").Callbacks.OnFailure
-	if key != "calls/divide:on_failure_callback" {
-		t.Fatalf("callback key = %q", key)
+	cbs := f.DAGs[0].Task("divide").Callbacks.OnFailure
+	if len(cbs) != 1 || cbs[0].Function != "calls/divide:on_failure_callback" {
+		t.Fatalf("callbacks = %+v", cbs)
 	}
+	key := cbs[0].Function
 	c.Task = f.DAGs[0].Task("divide")
 	if _, err := r.CallFunction(context.Background(), c, key, nil, nil); err != nil {
 		t.Fatal(err)
