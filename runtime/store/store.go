@@ -222,6 +222,15 @@ type Store interface {
 	// (compare-and-set: ErrStale when the cursor is not at p.From, or
 	// exists already when p.From is 0 and the DAG had none).
 	DatasetConsumerAdvance(ctx context.Context, p *DatasetConsumerAdvanceParams) error
+
+	// SLA misses (task keyword sla, DAG keyword sla_miss_callback).
+
+	// SLAMissRecord records an SLA miss once: created is false when the
+	// task instance's miss was recorded before (by this or another
+	// scheduler), so that its callback runs once.
+	SLAMissRecord(ctx context.Context, p *SLAMissRecordParams) (created bool, err error)
+	// SLAMissList returns SLA misses, latest deadline first.
+	SLAMissList(ctx context.Context, p *SLAMissListParams) ([]*SLAMiss, error)
 }
 
 // TimeOrNow returns Truncate(t), or the current time when t is zero.

@@ -72,6 +72,7 @@ func Run(t *testing.T, h Harness) {
 		{"state counts", testStateCounts},
 		{"dataset events", testDatasetEvents},
 		{"dataset consumers", testDatasetConsumers},
+		{"SLA misses", testSLAMisses},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
