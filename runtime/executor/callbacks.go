@@ -2,6 +2,8 @@ package executor
 
 import (
 	"context"
+	"fmt"
+	"time"
 	"log/slog"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -64,4 +66,24 @@ func (r *RunCallbacks) call(ctx context.Context, d *dags.DAG, t *dags.Task, run 
 		XCom:        storeXCom{st: r.Store, key: store.TaskInstanceKey{DagID: run.DagID, RunID: run.RunID, TaskID: t.ID, MapIndex: store.NoMapIndex}},
 		Variables:   envsecrets.Variables{Next: storeVariables{st: r.Store}},
 		Connections: envsecrets.Connections{Next: storeConnections{st: r.Store}}, Functions: fns, DagRuns: r.DagRuns})
+}
+
+// SLAMissed runs the DAG's sla_miss_callback (functions and notifiers)
+// for one recorded miss, with the context of the task instance that
+// missed its SLA: ti.state is its state when the miss was recorded and
+// `exception` says which deadline it missed.
+func (r *RunCallbacks) SLAMissed(ctx context.Context, run *store.DagRun, ti *store.TaskInstance, miss *store.SLAMiss) {
+	d, err := r.DAGs.DAG(ctx, run.DagID, run.SourceHash)
+	if err != nil {
+		r.Logger.Warn("sla_miss_callback skipped: no DAG", "dag", run.DagID, "run", run.RunID, "err", err)
+		return
+	}
+	t := d.Task(miss.TaskID)
+	if t == nil || len(d.Callbacks.OnSLAMiss) == 0 {
+		return
+	}
+	c := r.call(ctx, d, t, run, ti.TryNumber)
+	c.State = miss.State
+	c.Exception = fmt.Sprintf("SLA missed: not done by %s", miss.Deadline.UTC().Format(time.RFC3339))
+	r.Runner.RunCallbacks(ctx, c, "sla_miss_callback", d.Callbacks.OnSLAMiss)
 }

@@ -86,6 +86,7 @@ type Scheduler struct {
 	advancing map[[2]string]bool
 	rec       reconcileState
 	ds        datasetState
+	sla       slaState
 }
 
 // RunCallbacks runs a DAG's on_success_callback or on_failure_callback
@@ -141,6 +142,7 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (TickStats, error) 
 		{"start queued runs", s.startQueuedRuns},
 		{"fail zombies", s.failZombies},
 		{"advance running runs", s.advanceRunning},
+		{"record SLA misses", s.checkSLAs},
 		{"reconcile the queue", s.reconcileStep},
 		{"dispatch", s.dispatchStep},
 	}
