@@ -45,6 +45,7 @@ func dagsCommand() *cli.Command {
 				Action: runDagsListImportErrors,
 			},
 			dagsListRunsCommand(),
+			dagsSLAMissesCommand(),
 			dagsTriggerCommand(),
 			dagsPauseCommand(true),
 			dagsPauseCommand(false),

@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,6 +44,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitfor":    cmdWaitfor,
 			"httpserver": cmdHTTPServer,
+			"hookserver": cmdHookServer,
 			"pgurl":      func(ts *testscript.TestScript, neg bool, args []string) { cmdPGURL(t, ts, neg, args) },
 		},
 		RequireExplicitExec: false,
@@ -128,6 +131,37 @@ func cmdHTTPServer(ts *testscript.TestScript, neg bool, args []string) {
 	srv := httptest.NewServer(mux)
 	ts.Defer(srv.Close)
 	ts.Setenv(args[0], srv.URL)
+	ts.Setenv(args[0]+"_HOST", strings.TrimPrefix(srv.URL, "http://"))
+}
+
+// cmdHookServer is the script command
+//
+//	hookserver VAR
+//
+// It starts a webhook receiver on loopback for the rest of the script and
+// sets VAR_HOST to its host:port. Every request appends one line to the
+// file hooks.log of the script's folder: its path, a space and its body.
+// A path that contains "fail" is answered 500.
+func cmdHookServer(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: hookserver VAR")
+	}
+	path := ts.MkAbs("hooks.log")
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err == nil {
+			fmt.Fprintf(f, "%s %s\n", r.URL.Path, body)
+			f.Close()
+		}
+		mu.Unlock()
+		if strings.Contains(r.URL.Path, "fail") {
+			http.Error(w, "hook is down", http.StatusInternalServerError)
+		}
+	}))
+	ts.Defer(srv.Close)
 	ts.Setenv(args[0]+"_HOST", strings.TrimPrefix(srv.URL, "http://"))
 }
 

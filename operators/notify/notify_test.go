@@ -333,3 +333,40 @@ func TestEmailTimesOut(t *testing.T) {
 		t.Errorf("err = %v after %s, want a timeout", err, time.Since(start))
 	}
 }
+
+func TestSlackWebhookConnectionPutsTheTokenInThePath(t *testing.T) {
+	t.Parallel()
+	paths := make(chan string, 2)
+	fail := false
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, _, ok := r.BasicAuth(); ok {
+			t.Error("the token was sent as basic auth")
+		}
+		paths <- r.URL.Path
+		mu.Lock()
+		defer mu.Unlock()
+		if fail {
+			http.Error(w, "no such hook", http.StatusNotFound)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	addr := srv.Listener.Addr().(*net.TCPAddr)
+	cs := conns{"slack": {ID: "slack", Type: "slackwebhook", Host: "127.0.0.1/services", Port: addr.Port, Schema: "http", Password: "T0/B0/sekrit"}}
+	n := &dags.Notifier{Kind: dags.NotifierWebhook, ConnID: "slack", Args: map[string]any{"text": "hi"}}
+	var s notify.Sender
+	if err := s.Send(context.Background(), failedCall(cs), n); err != nil {
+		t.Fatal(err)
+	}
+	if p := <-paths; p != "/services/T0/B0/sekrit" {
+		t.Errorf("posted to %q, want /services/T0/B0/sekrit", p)
+	}
+	mu.Lock()
+	fail = true
+	mu.Unlock()
+	err := s.Send(context.Background(), failedCall(cs), n)
+	<-paths
+	if err == nil || !strings.Contains(err.Error(), "status 404") || strings.Contains(err.Error(), "sekrit") {
+		t.Errorf("err = %v, want a 404 without the token", err)
+	}
+}

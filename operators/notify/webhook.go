@@ -3,7 +3,11 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -20,7 +24,17 @@ func (s *Sender) webhook(ctx context.Context, c *operators.Call, n *dags.Notifie
 	if err != nil {
 		return fmt.Errorf("webhook notifier: %w", err)
 	}
-	target, err := httpop.ResolveURL(conn, "")
+	slack := slices.Contains(SlackWebhookTypes, conn.Type)
+	req := &httpop.Request{Method: "POST", ConnID: n.ConnID, Headers: map[string]string{"Content-Type": "application/json"}}
+	var target *url.URL
+	if slack {
+		target, err = slackURL(conn)
+		if err == nil {
+			req.ConnID, req.URL = "", target.String()
+		}
+	} else {
+		target, err = httpop.ResolveURL(conn, "")
+	}
 	if err != nil {
 		return fmt.Errorf("webhook notifier: connection %q has no usable URL (set its host, e.g. https://hooks.example.com/services/…)", n.ConnID)
 	}
@@ -41,12 +55,8 @@ func (s *Sender) webhook(ctx context.Context, c *operators.Call, n *dags.Notifie
 	if err != nil {
 		return fmt.Errorf("webhook notifier: payload: %w", err)
 	}
-	resp, err := httpop.Do(ctx, s.Client, c, &httpop.Request{
-		Method:  "POST",
-		ConnID:  n.ConnID,
-		Headers: map[string]string{"Content-Type": "application/json"},
-		Body:    data,
-	})
+	req.Body = data
+	resp, err := httpop.Do(ctx, s.Client, c, req)
 	if err != nil {
 		return fmt.Errorf("webhook notifier: %s", scrub(err.Error()))
 	}
@@ -55,6 +65,43 @@ func (s *Sender) webhook(ctx context.Context, c *operators.Call, n *dags.Notifie
 			scrub(httpop.Excerpt(resp.Body)))
 	}
 	return nil
+}
+
+// SlackWebhookTypes are the connection types of Airflow's Slack incoming
+// webhook connections: the URL is the host (default hooks.slack.com/services,
+// scheme from the schema, default https) followed by the password, the
+// webhook token "T000/B000/XXXX", which is no basic auth.
+var SlackWebhookTypes = []string{"slackwebhook", "slack_webhook"}
+
+// slackURL is the webhook URL of a Slack webhook connection.
+func slackURL(conn *operators.Connection) (*url.URL, error) {
+	host := strings.TrimSpace(conn.Host)
+	if host == "" {
+		host = "hooks.slack.com/services"
+	}
+	if !strings.Contains(host, "://") {
+		scheme := conn.Schema
+		if scheme == "" {
+			scheme = "https"
+		}
+		if conn.Port != 0 {
+			h, path, _ := strings.Cut(host, "/")
+			host = h + ":" + strconv.Itoa(conn.Port)
+			if path != "" {
+				host += "/" + path
+			}
+		}
+		host = scheme + "://" + host
+	}
+	full := strings.TrimSuffix(host, "/")
+	if conn.Password != "" {
+		full += "/" + strings.TrimPrefix(conn.Password, "/")
+	}
+	u, err := url.Parse(full)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("bad Slack webhook URL")
+	}
+	return u, nil
 }
 
 // urlScrubber returns a function that replaces the secrets of a webhook

@@ -3,8 +3,8 @@ package executor
 import (
 	"context"
 	"fmt"
-	"time"
 	"log/slog"
+	"time"
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/operators"
