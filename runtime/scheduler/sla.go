@@ -11,11 +11,6 @@ import (
 	"github.com/starflow-dev/starflow/runtime/store"
 )
 
-// SLACheckInterval is how often, by the tick's clock, the scheduler looks
-// for SLA misses: one query for the running scheduled runs, and work only
-// for the runs whose DAG version has a task with an sla.
-const SLACheckInterval = 10 * time.Second
-
 // SLACallbacks runs a DAG's sla_miss_callback. The scheduler calls it
 // once per recorded miss when its Callbacks implement it.
 type SLACallbacks interface {
@@ -24,8 +19,7 @@ type SLACallbacks interface {
 
 // slaState is what the SLA check remembers between ticks.
 type slaState struct {
-	mu        sync.Mutex
-	lastCheck time.Time
+	mu sync.Mutex
 	// noSLA holds the DAG versions ("dag_id\x00source hash") without any
 	// task sla: their runs cost nothing after the first look.
 	noSLA map[string]bool
@@ -35,21 +29,22 @@ type slaState struct {
 	settled map[[2]string]map[string]bool
 }
 
-// checkSLAs records the SLA misses of running scheduled runs: a task with
-// an sla whose instance has not succeeded (or been skipped) by the run's
-// data_interval_end + sla. Each miss is recorded once in the store, and
-// the DAG's sla_miss_callback runs for the scheduler that recorded it.
+// checkSLAs records the SLA misses of queued and running scheduled runs:
+// a task with an sla whose instance has not succeeded (or been skipped)
+// by the run's data_interval_end + sla, or succeeded after it. Each miss
+// is recorded once in the store, and the DAG's sla_miss_callback runs for
+// the scheduler that recorded it.
+//
+// Its cost per tick is one query for those runs; a DAG version without
+// any sla is remembered and costs nothing more, and a run is read again
+// only while one of its deadlines is due and undecided.
 func (s *Scheduler) checkSLAs(ctx context.Context, now time.Time, _ *TickStats) error {
 	s.sla.mu.Lock()
 	defer s.sla.mu.Unlock()
-	if last := s.sla.lastCheck; !last.IsZero() && !now.Before(last) && now.Sub(last) < SLACheckInterval {
-		return nil
-	}
-	s.sla.lastCheck = now
 	if s.sla.noSLA == nil || len(s.sla.noSLA) > 10000 {
 		s.sla.noSLA = map[string]bool{}
 	}
-	runs, err := s.Store.RunList(ctx, &store.RunListParams{States: []dags.DagRunState{dags.DagRunStateRunning},
+	runs, err := s.Store.RunList(ctx, &store.RunListParams{States: []dags.DagRunState{dags.DagRunStateQueued, dags.DagRunStateRunning},
 		RunTypes: []dags.RunType{dags.RunTypeScheduled}})
 	if err != nil {
 		return err
@@ -119,12 +114,14 @@ func (s *Scheduler) recordMisses(ctx context.Context, run *store.DagRun, d *dags
 		if ti == nil {
 			continue // not created yet; the next check sees it
 		}
-		if ti.State == dags.TaskStateSuccess || ti.State == dags.TaskStateSkipped {
+		deadline := run.DataIntervalEnd.Add(t.SLA)
+		inTime := ti.State == dags.TaskStateSuccess && !ti.EndDate.After(deadline)
+		if inTime || ti.State == dags.TaskStateSkipped {
 			done[t.ID] = true
 			continue
 		}
 		miss := &store.SLAMissRecordParams{DagID: run.DagID, RunID: run.RunID, TaskID: t.ID, LogicalDate: run.LogicalDate,
-			Deadline: run.DataIntervalEnd.Add(t.SLA), State: ti.State, RecordedAt: now}
+			Deadline: deadline, State: ti.State, RecordedAt: now}
 		created, err := s.Store.SLAMissRecord(ctx, miss)
 		if err != nil {
 			errs = append(errs, err)

@@ -40,8 +40,9 @@ var _ scheduler.SLACallbacks = (*slaRecorder)(nil)
 
 // TestSLAMissRecordedOnce: a daily run whose "slow" task is still running
 // an hour after its interval ended misses its 1h SLA: one record and one
-// callback, however many ticks and schedulers see it; "fast" succeeded
-// before its 30m deadline and "free" has no SLA, so neither misses.
+// callback, however many ticks and schedulers see it; "late" succeeded
+// after its 10s deadline, a miss too; "fast" succeeded before its 30m
+// deadline and "free" has no SLA, so neither misses.
 func TestSLAMissRecordedOnce(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s store.Store) {
@@ -49,10 +50,11 @@ func TestSLAMissRecordedOnce(t *testing.T) {
 		cbs := &slaRecorder{}
 		e.sched.Callbacks = cbs
 		e.sched.Config.ZombieTimeout = 24 * time.Hour // slow runs on without heartbeats
-		start := at("2024-01-02T00:00:30Z")
-		e.register(dagSpec{id: "sla", schedule: "@daily", start: "2024-01-01", tasks: "fast slow free", tweak: func(d *dags.DAG) {
+		start := at("2024-01-02T00:00:05Z")
+		e.register(dagSpec{id: "sla", schedule: "@daily", start: "2024-01-01", tasks: "fast slow late free", tweak: func(d *dags.DAG) {
 			d.Task("fast").SLA = 30 * time.Minute
 			d.Task("slow").SLA = time.Hour
+			d.Task("late").SLA = 10 * time.Second
 			d.Callbacks.OnSLAMiss = []dags.Callback{{Function: "sla:sla_miss_callback"}}
 		}}, start)
 		e.tick(start)
@@ -63,8 +65,8 @@ func TestSLAMissRecordedOnce(t *testing.T) {
 		runID := runs[0].RunID
 		// A worker starts every task; fast and free finish, slow runs on.
 		ds, err := e.queue.Receive(e.ctx, queue.ReceiveParams{Consumer: "w", Queues: []string{"default"}, Max: 10})
-		if err != nil || len(ds) != 3 {
-			t.Fatalf("received %d deliveries (%v), want 3", len(ds), err)
+		if err != nil || len(ds) != 4 {
+			t.Fatalf("received %d deliveries (%v), want 4", len(ds), err)
 		}
 		for _, d := range ds {
 			key := store.TaskInstanceKey{DagID: d.DAGID, RunID: d.RunID, TaskID: d.TaskID, MapIndex: d.MapIndex}
@@ -79,10 +81,12 @@ func TestSLAMissRecordedOnce(t *testing.T) {
 				}
 			}
 		}
-		// Before slow's deadline (fast's has passed, but fast succeeded).
+		// Before slow's deadline: fast succeeded in time, late after its
+		// deadline of 00:00:10.
 		e.tick(at("2024-01-02T00:45:00Z"))
-		if got := cbs.got(); len(got) != 0 {
-			t.Fatalf("misses before any deadline passed undone: %v", got)
+		lateMiss := runID + "/late@00:00:success"
+		if got := cbs.got(); len(got) != 1 || got[0] != lateMiss {
+			t.Fatalf("misses at 00:45: %v, want [%s]", got, lateMiss)
 		}
 		// After it: one miss, however many ticks, and a second scheduler
 		// on the same store does not record or call it again.
@@ -96,8 +100,8 @@ func TestSLAMissRecordedOnce(t *testing.T) {
 			}
 		}
 		want := runID + "/slow@01:00:running"
-		if got := cbs.got(); len(got) != 1 || got[0] != want {
-			t.Errorf("callbacks %v, want [%s]", got, want)
+		if got := cbs.got(); len(got) != 2 || got[1] != want {
+			t.Errorf("callbacks %v, want [%s %s]", got, lateMiss, want)
 		}
 		if got := otherCbs.got(); len(got) != 0 {
 			t.Errorf("the second scheduler called back %v, want nothing", got)
@@ -106,9 +110,9 @@ func TestSLAMissRecordedOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(list) != 1 || list[0].TaskID != "slow" || list[0].State != dags.TaskStateRunning ||
+		if len(list) != 2 || list[0].TaskID != "slow" || list[1].TaskID != "late" || list[0].State != dags.TaskStateRunning ||
 			!list[0].Deadline.Equal(at("2024-01-02T01:00:00Z")) || !list[0].RecordedAt.Equal(at("2024-01-02T01:00:30Z")) {
-			t.Errorf("recorded misses %+v, want slow's alone, deadline 01:00, recorded 01:00:30", list)
+			t.Errorf("recorded misses %+v, want slow's (deadline 01:00, recorded 01:00:30) and late's", list)
 		}
 	})
 }
