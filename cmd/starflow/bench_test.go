@@ -36,7 +36,7 @@ func loadBenchDAG(b *testing.B, src string) (*loader.File, *dags.DAG) {
 func runBenchDAG(b *testing.B, f *loader.File, d *dags.DAG) {
 	b.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	opts := localrun.Options{Runner: newTryRunner(logger), Functions: call.New(f)}
+	opts := localrun.Options{Runner: newTryRunner(logger, nil), Functions: call.New(f)}
 	info, err := manualRun(d, "2024-01-01", "")
 	if err != nil {
 		b.Fatal(err)

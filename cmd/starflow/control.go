@@ -48,7 +48,7 @@ func controlScheduler(st store.Store, logger *slog.Logger, dagsDir string) (*sch
 	q := memqueue.New()
 	_ = q.Close()
 	s := scheduler.New(st, q, versions, logger, scheduler.Config{})
-	s.Callbacks = &executor.RunCallbacks{Store: st, DAGs: versions, Runner: newTryRunner(logger), Logger: logger, DagRuns: s.DagRuns()}
+	s.Callbacks = &executor.RunCallbacks{Store: st, DAGs: versions, Runner: newTryRunner(logger, nil), Logger: logger, DagRuns: s.DagRuns()}
 	return s, versions
 }
 

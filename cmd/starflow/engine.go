@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/starflow-dev/starflow/internal/dagfolder"
+	sqlop "github.com/starflow-dev/starflow/operators/sql"
 	"github.com/starflow-dev/starflow/runtime/dagprocessor"
 	"github.com/starflow-dev/starflow/runtime/executor"
 	"github.com/starflow-dev/starflow/runtime/queue"
@@ -57,12 +58,15 @@ type engineConfig struct {
 // engine is a wired Starflow: store, queue, DAG versions, and the parts
 // the daemon runs (DAG processor, scheduler, worker).
 type engine struct {
-	cfg       engineConfig
-	logger    *slog.Logger
-	store     store.Store
-	queue     queue.Queue
-	notifier  queue.Notifier
-	versions  *call.Versions
+	cfg      engineConfig
+	logger   *slog.Logger
+	store    store.Store
+	queue    queue.Queue
+	notifier queue.Notifier
+	versions *call.Versions
+	// sqlPools are the worker's pooled PostgreSQL connections (sql
+	// operator and sql module), closed after the worker stops.
+	sqlPools  *sqlop.Pools
 	sched     *scheduler.Scheduler
 	processor *dagprocessor.Processor
 	worker    *executor.Worker
@@ -106,9 +110,13 @@ func newEngine(ctx context.Context, cfg engineConfig, logger *slog.Logger) (*eng
 		return call.Bundle{Dir: dir, EntryFile: v.EntryFile, Files: v.Files}, nil
 	}, versionCacheSize)
 
+	if cfg.work {
+		e.sqlPools = sqlop.NewPools(0)
+		e.versions.SQL = e.sqlPools
+	}
 	e.sched = scheduler.New(st, e.queue, e.versions, logger, scheduler.Config{ZombieTimeout: cfg.zombieTimeout, ReconcileAfter: cfg.reconcileAfter})
 	e.sched.Notifier = e.notifier
-	e.sched.Callbacks = &executor.RunCallbacks{Store: st, DAGs: e.versions, Runner: newTryRunner(logger), Logger: logger, DagRuns: e.sched.DagRuns()}
+	e.sched.Callbacks = &executor.RunCallbacks{Store: st, DAGs: e.versions, Runner: newTryRunner(logger, e.sqlPools), Logger: logger, DagRuns: e.sched.DagRuns()}
 	if cfg.parse {
 		e.processor = &dagprocessor.Processor{Store: st, Parser: dagfolder.New(l, filepath.Clean(cfg.dagsDir), e.versions), Logger: logger}
 	}
@@ -117,7 +125,7 @@ func newEngine(ctx context.Context, cfg engineConfig, logger *slog.Logger) (*eng
 			Store:             st,
 			Queue:             e.queue,
 			DAGs:              e.versions,
-			Runner:            newTryRunner(logger),
+			Runner:            newTryRunner(logger, e.sqlPools),
 			Notifier:          e.notifier,
 			AfterTry:          e.sched.AdvanceAndDispatch,
 			DagRuns:           e.sched.DagRuns(),
@@ -192,6 +200,7 @@ func (e *engine) run(ctx context.Context) error {
 }
 
 func (e *engine) close() {
+	e.sqlPools.Close()
 	if e.notifier != nil {
 		_ = e.notifier.Close()
 	}

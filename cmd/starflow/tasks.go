@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/starflow-dev/starflow/dags"
+	sqlop "github.com/starflow-dev/starflow/operators/sql"
 	"github.com/starflow-dev/starflow/runtime/envsecrets"
 	"github.com/starflow-dev/starflow/runtime/localrun"
 	"github.com/starflow-dev/starflow/starlark/call"
@@ -62,9 +63,13 @@ func runTasksTest(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	pools := sqlop.NewPools(0) // sql tasks of the run share connections
+	defer pools.Close()
+	runner := call.New(f)
+	runner.SQL = pools
 	res, err := localrun.RunTask(ctx, d, taskID, info, localrun.Options{
-		Runner:      newTryRunner(logger),
-		Functions:   call.New(f),
+		Runner:      newTryRunner(logger, pools),
+		Functions:   runner,
 		Variables:   envsecrets.Variables{},
 		Connections: envsecrets.Connections{},
 		Echo:        c.App.Writer,

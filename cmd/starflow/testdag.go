@@ -16,6 +16,7 @@ import (
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/operators"
+	sqlop "github.com/starflow-dev/starflow/operators/sql"
 	"github.com/starflow-dev/starflow/runtime/envsecrets"
 	"github.com/starflow-dev/starflow/runtime/localrun"
 	"github.com/starflow-dev/starflow/runtime/store"
@@ -112,9 +113,13 @@ func runTestDAG(c *cli.Context) error {
 		return storeError(err)
 	}
 
+	pools := sqlop.NewPools(0) // sql tasks of the run share connections
+	defer pools.Close()
+	runner := call.New(f)
+	runner.SQL = pools
 	opts := localrun.Options{
-		Runner:      newTryRunner(logger),
-		Functions:   call.New(f),
+		Runner:      newTryRunner(logger, pools),
+		Functions:   runner,
 		Variables:   envsecrets.Variables{},
 		Connections: envsecrets.Connections{},
 		LogDir:      logDir,

@@ -47,23 +47,28 @@ func newLeveledLogger(c *cli.Context, level slog.Level) *slog.Logger {
 }
 
 // newRegistry returns the operators Starflow ships.
-func newRegistry() *operators.Registry {
+func newRegistry() *operators.Registry { return newPooledRegistry(nil) }
+
+// newPooledRegistry returns the operators Starflow ships, the sql operator
+// taking its connections from pools (nil: a connection per try).
+func newPooledRegistry(pools *sqlop.Pools) *operators.Registry {
 	r := operators.NewRegistry()
 	bash.Register(r)
 	empty.Register(r)
 	function.Register(r)
 	branch.Register(r)
 	httpop.Register(r)
-	sqlop.Register(r)
+	sqlop.RegisterPooled(r, pools)
 	trigger.Register(r)
 	return r
 }
 
-// newTryRunner wires the operators and the template engine.
-func newTryRunner(logger *slog.Logger) *executor.TryRunner {
+// newTryRunner wires the operators and the template engine; the sql
+// operator uses pools (nil: a connection per try), which the caller owns.
+func newTryRunner(logger *slog.Logger, pools *sqlop.Pools) *executor.TryRunner {
 	engine := templates.NewEngine()
 	return &executor.TryRunner{
-		Registry:    newRegistry(),
+		Registry:    newPooledRegistry(pools),
 		NewRenderer: func(c *operators.Call) operators.Renderer { return engine.Renderer(c) },
 		Logger:      logger,
 	}

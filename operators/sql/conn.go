@@ -34,17 +34,7 @@ var ignoredExtras = []string{
 // connID, read through c.Connections. The caller closes it. Errors never
 // contain the connection's password.
 func Connect(ctx context.Context, c *operators.Call, connID string) (*pgx.Conn, error) {
-	if connID == "" {
-		return nil, errors.New("no conn_id given")
-	}
-	if c == nil || c.Connections == nil {
-		return nil, fmt.Errorf("connection %q: no connections are available", connID)
-	}
-	conn, err := c.Connections.Get(ctx, connID)
-	if err != nil {
-		return nil, fmt.Errorf("connection %q: %w", connID, err)
-	}
-	cfg, err := connConfig(conn)
+	conn, cfg, err := connectionConfig(ctx, c, connID)
 	if err != nil {
 		return nil, err
 	}
@@ -53,6 +43,26 @@ func Connect(ctx context.Context, c *operators.Call, connID string) (*pgx.Conn, 
 		return nil, fmt.Errorf("connection %q: connect to %s: %s", connID, describeConn(conn), scrub(err.Error(), conn.Password))
 	}
 	return pc, nil
+}
+
+// connectionConfig reads connection connID through c.Connections and
+// returns it with its pgx configuration.
+func connectionConfig(ctx context.Context, c *operators.Call, connID string) (*operators.Connection, *pgx.ConnConfig, error) {
+	if connID == "" {
+		return nil, nil, errors.New("no conn_id given")
+	}
+	if c == nil || c.Connections == nil {
+		return nil, nil, fmt.Errorf("connection %q: no connections are available", connID)
+	}
+	conn, err := c.Connections.Get(ctx, connID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connection %q: %w", connID, err)
+	}
+	cfg, err := connConfig(conn)
+	if err != nil {
+		return nil, nil, err
+	}
+	return conn, cfg, nil
 }
 
 // connConfig builds the pgx configuration of a connection: host, port,

@@ -24,19 +24,27 @@ const (
 )
 
 // Operator runs SQL statements against PostgreSQL. The zero value is
-// ready to use.
-type Operator struct{}
+// ready to use and opens a connection per try.
+type Operator struct {
+	// Pools, when set, gives tries pooled connections instead; the
+	// program that owns it closes it.
+	Pools *Pools
+}
 
 var (
 	_ operators.Operator  = (*Operator)(nil)
 	_ operators.Specified = (*Operator)(nil)
 )
 
-// New returns an sql operator.
+// New returns an sql operator that opens a connection per try.
 func New() *Operator { return &Operator{} }
 
 // Register adds a new sql operator to r under Kind.
 func Register(r *operators.Registry) { r.Register(Kind, New()) }
+
+// RegisterPooled adds an sql operator whose tries take their connections
+// from pools (nil: a connection per try) to r under Kind.
+func RegisterPooled(r *operators.Registry, pools *Pools) { r.Register(Kind, &Operator{Pools: pools}) }
 
 // Spec describes the arguments of sql tasks.
 func (*Operator) Spec() operators.Spec {
@@ -63,7 +71,8 @@ func (*Operator) Spec() operators.Spec {
 	}
 }
 
-// Execute runs the task's statements on a connection of its own. A
+// Execute runs the task's statements on a connection of its own, or a
+// pooled one when o.Pools is set. A
 // PostgreSQL error fails the try (retries apply) with its SQLSTATE code
 // and message in the log; a malformed task fails it for good.
 func (o *Operator) Execute(ctx context.Context, c *operators.Call) (*operators.Result, error) {
@@ -92,11 +101,11 @@ func (o *Operator) Execute(ctx context.Context, c *operators.Call) (*operators.R
 		return nil, operators.Fail(fmt.Errorf("sql: parameters: %w", err))
 	}
 	connID := args.String("conn_id")
-	pc, err := Connect(ctx, c, connID)
+	pc, release, err := o.Pools.Session(ctx, c, connID)
 	if err != nil {
 		return nil, fmt.Errorf("sql: %w", err)
 	}
-	defer closeConn(pc)
+	defer release()
 	c.Logf("Connected to %s through connection %s", pc.Config().Database, connID)
 
 	run := &runner{call: c, params: params, fetch: args.String("fetch"), asDict: args.Bool("as_dict")}
@@ -275,17 +284,23 @@ func queryArgs(v any) ([]any, error) {
 
 // Query runs one statement on connection connID and returns its rows as
 // dicts keyed by column name. parameters is nil, a list or a dict, as for
-// the operator.
+// the operator. It opens a connection of its own; Pools.Query shares one.
 func Query(ctx context.Context, c *operators.Call, connID, query string, parameters any) ([]map[string]any, error) {
+	return (*Pools)(nil).Query(ctx, c, connID, query, parameters)
+}
+
+// Query is the package's Query on a connection of the pools (a new one
+// when p is nil).
+func (p *Pools) Query(ctx context.Context, c *operators.Call, connID, query string, parameters any) ([]map[string]any, error) {
 	params, err := queryArgs(parameters)
 	if err != nil {
 		return nil, fmt.Errorf("parameters: %w", err)
 	}
-	pc, err := Connect(ctx, c, connID)
+	pc, release, err := p.Session(ctx, c, connID)
 	if err != nil {
 		return nil, err
 	}
-	defer closeConn(pc)
+	defer release()
 	query, args, err := bind(ctx, pc, query, params)
 	if err != nil {
 		return nil, err
@@ -310,17 +325,24 @@ func Query(ctx context.Context, c *operators.Call, connID, query string, paramet
 }
 
 // Exec runs one statement on connection connID and returns the number of
-// rows it affected. parameters is nil, a list or a dict.
+// rows it affected. parameters is nil, a list or a dict. It opens a
+// connection of its own; Pools.Exec shares one.
 func Exec(ctx context.Context, c *operators.Call, connID, query string, parameters any) (int64, error) {
+	return (*Pools)(nil).Exec(ctx, c, connID, query, parameters)
+}
+
+// Exec is the package's Exec on a connection of the pools (a new one when
+// p is nil).
+func (p *Pools) Exec(ctx context.Context, c *operators.Call, connID, query string, parameters any) (int64, error) {
 	params, err := queryArgs(parameters)
 	if err != nil {
 		return 0, fmt.Errorf("parameters: %w", err)
 	}
-	pc, err := Connect(ctx, c, connID)
+	pc, release, err := p.Session(ctx, c, connID)
 	if err != nil {
 		return 0, err
 	}
-	defer closeConn(pc)
+	defer release()
 	query, args, err := bind(ctx, pc, query, params)
 	if err != nil {
 		return 0, err

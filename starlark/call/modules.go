@@ -25,6 +25,7 @@ const runtimeKey = "starflow.call.task"
 type taskEnv struct {
 	ctx  context.Context
 	call *operators.Call
+	sql  *sqlop.Pools // nil: a connection per call
 }
 
 // envOf returns the task a thread runs for, or an error naming fn when
@@ -250,7 +251,7 @@ func sqlQuery(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple
 	if err != nil {
 		return nil, err
 	}
-	rows, err := sqlop.Query(env.ctx, env.call, connID, query, params)
+	rows, err := env.sql.Query(env.ctx, env.call, connID, query, params)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", fn.Name(), err)
 	}
@@ -272,7 +273,7 @@ func sqlExecute(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tup
 	if err != nil {
 		return nil, err
 	}
-	n, err := sqlop.Exec(env.ctx, env.call, connID, query, params)
+	n, err := env.sql.Exec(env.ctx, env.call, connID, query, params)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", fn.Name(), err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/operators"
+	sqlop "github.com/starflow-dev/starflow/operators/sql"
 	"github.com/starflow-dev/starflow/starlark/builtins"
 	"github.com/starflow-dev/starflow/starlark/loader"
 )
@@ -23,6 +24,9 @@ type FileFunc func(ctx context.Context, c *operators.Call) (*loader.File, error)
 // concurrent use.
 type Runner struct {
 	files FileFunc
+	// SQL, when set, gives the sql module of task functions pooled
+	// connections (shared with the sql operator); set it before use.
+	SQL *sqlop.Pools
 }
 
 var _ operators.FunctionRunner = (*Runner)(nil)
@@ -64,7 +68,7 @@ func (r *Runner) CallFunction(ctx context.Context, c *operators.Call, key string
 
 	thread := &starlark.Thread{Name: key}
 	builtins.SetRuntime(thread)
-	thread.SetLocal(runtimeKey, &taskEnv{ctx: ctx, call: c})
+	thread.SetLocal(runtimeKey, &taskEnv{ctx: ctx, call: c, sql: r.SQL})
 	thread.Print = func(_ *starlark.Thread, msg string) { c.Logf("%s", msg) }
 
 	sargs := make(starlark.Tuple, 0, len(args)+1)

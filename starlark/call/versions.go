@@ -10,6 +10,7 @@ import (
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/operators"
+	sqlop "github.com/starflow-dev/starflow/operators/sql"
 	"github.com/starflow-dev/starflow/starlark/loader"
 )
 
@@ -51,6 +52,10 @@ type Versions struct {
 	inflight map[string]*flight
 
 	evaluations atomic.Int64
+
+	// SQL, when set, is given to the function runners of the versions
+	// (Runner.SQL); set it before use.
+	SQL *sqlop.Pools
 }
 
 // version is one cached result: a loaded file, or the permanent error of
@@ -111,7 +116,9 @@ func (v *Versions) Functions(ctx context.Context, sourceHash string) (operators.
 	if err != nil {
 		return nil, err
 	}
-	return New(f), nil
+	r := New(f)
+	r.SQL = v.SQL
+	return r, nil
 }
 
 // File returns the loaded file of the version sourceHash, fetching and
