@@ -2,6 +2,8 @@ package operators
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -68,6 +70,11 @@ type Param struct {
 	// Choices, when not empty, are the only strings a ParamString accepts;
 	// a typo gets a "did you mean" hint.
 	Choices []string
+	// XCom parameters also accept `t.output` of another task, as the
+	// whole value or inside its lists and dicts: Config then holds
+	// dags.XComRef values there, the DAG gets the edge t >> this task, and
+	// Args.Resolve replaces them by the pulled values when the task runs.
+	XCom bool
 	// Doc is a one-line description for references and error hints.
 	Doc string
 }
@@ -289,6 +296,7 @@ func describe(v any) string {
 type Args struct {
 	spec *Spec
 	vals map[string]any
+	refs map[string]bool // XCom parameters holding XCom references
 }
 
 // Args checks config (a Task.Config) against s. A value of the wrong
@@ -313,6 +321,14 @@ func (s *Spec) Args(config map[string]any) (*Args, error) {
 			}
 			v = p.Default
 		}
+		if p.XCom && HasXComRef(v) {
+			if a.refs == nil {
+				a.refs = map[string]bool{}
+			}
+			a.refs[p.Name] = true
+			a.vals[p.Name] = v // checked by Resolve
+			continue
+		}
 		cv, err := p.Check(v)
 		if err != nil {
 			return nil, Fail(fmt.Errorf("%s: for parameter %s: %w", s.Kind, p.Name, err))
@@ -320,6 +336,118 @@ func (s *Spec) Args(config map[string]any) (*Args, error) {
 		a.vals[p.Name] = cv
 	}
 	return a, nil
+}
+
+// Resolve replaces the XCom references in the values of XCom parameters
+// by the values they name, pulled through c.XCom, and checks the result
+// against the parameter's type. A string parameter whose XCom is not a
+// string gets its JSON text; an XCom that is None (or absent) as the
+// whole value leaves the parameter unset. Call it after Render: pulled
+// values are data, not templates.
+func (a *Args) Resolve(ctx context.Context, c *Call) error {
+	for i := range a.spec.Params {
+		p := &a.spec.Params[i]
+		if !a.refs[p.Name] {
+			continue
+		}
+		v, err := ResolveXComs(ctx, c, a.vals[p.Name])
+		if err != nil {
+			return fmt.Errorf("%s: for parameter %s: %w", a.spec.Kind, p.Name, err)
+		}
+		delete(a.refs, p.Name)
+		if v == nil {
+			if p.Required {
+				return Fail(fmt.Errorf("%s: for parameter %s: the XCom it refers to is None", a.spec.Kind, p.Name))
+			}
+			delete(a.vals, p.Name)
+			continue
+		}
+		if _, isString := v.(string); p.Type == ParamString && !isString {
+			data, err := json.Marshal(v)
+			if err != nil {
+				return Fail(fmt.Errorf("%s: for parameter %s: XCom value: %w", a.spec.Kind, p.Name, err))
+			}
+			v = string(data)
+		}
+		cv, err := p.Check(v)
+		if err != nil {
+			return Fail(fmt.Errorf("%s: for parameter %s: XCom value: %w", a.spec.Kind, p.Name, err))
+		}
+		a.vals[p.Name] = cv
+	}
+	return nil
+}
+
+// HasXComRef reports whether v, a Config value, is or holds (in its lists
+// and dicts) a dags.XComRef.
+func HasXComRef(v any) bool {
+	switch x := v.(type) {
+	case dags.XComRef, *dags.XComRef:
+		return true
+	case []any:
+		for _, e := range x {
+			if HasXComRef(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for _, e := range x {
+			if HasXComRef(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ResolveXComs returns v with every dags.XComRef in it (at any depth of
+// lists and dicts) replaced by the XCom value it names, pulled through
+// c.XCom; a missing XCom is nil. Containers are copied.
+func ResolveXComs(ctx context.Context, c *Call, v any) (any, error) {
+	return resolveXComs(ctx, c, v, 0)
+}
+
+func resolveXComs(ctx context.Context, c *Call, x any, depth int) (any, error) {
+	if depth > 64 {
+		return nil, errors.New("value nested too deeply")
+	}
+	switch x := x.(type) {
+	case dags.XComRef:
+		if c == nil || c.XCom == nil {
+			return nil, fmt.Errorf("no XCom store to pull %s.output from", x.TaskID)
+		}
+		v, _, err := c.XCom.Pull(ctx, x.TaskID, x.Key)
+		if err != nil {
+			return nil, fmt.Errorf("pull XCom %q of task %q: %w", x.Key, x.TaskID, err)
+		}
+		return v, nil
+	case *dags.XComRef:
+		if x == nil {
+			return nil, nil
+		}
+		return resolveXComs(ctx, c, *x, depth)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			v, err := resolveXComs(ctx, c, e, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			v, err := resolveXComs(ctx, c, e, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = v
+		}
+		return out, nil
+	}
+	return x, nil
 }
 
 // Has reports whether the parameter has a value (given, or a default).

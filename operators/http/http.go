@@ -46,12 +46,12 @@ func (*Operator) Spec() operators.Spec {
 				Doc: "the HTTP method"},
 			{Name: "http_conn_id", Type: operators.ParamString,
 				Doc: "a connection giving the base URL (host, schema, port), basic auth (login, password) and headers (extras)"},
-			{Name: "headers", Type: operators.ParamDict, Templated: true,
-				Doc: "request headers; the values are templates"},
-			{Name: "data", Type: operators.ParamString, Templated: true,
-				Doc: "the request body, a template"},
-			{Name: "json", Type: operators.ParamAny, Templated: true,
-				Doc: "a JSON-like value sent as the JSON body (strings in it are templates)"},
+			{Name: "headers", Type: operators.ParamDict, Templated: true, XCom: true,
+				Doc: "request headers; the values are templates (or t.output)"},
+			{Name: "data", Type: operators.ParamString, Templated: true, XCom: true,
+				Doc: "the request body, a template, or t.output (a value that is not a string is sent as its JSON text)"},
+			{Name: "json", Type: operators.ParamAny, Templated: true, XCom: true,
+				Doc: "a JSON-like value sent as the JSON body (strings in it are templates; t.output anywhere in it)"},
 			{Name: "response_check", Type: operators.ParamFunction,
 				Doc: "a function called with the response dict; a falsy result fails the try"},
 			{Name: "response_filter", Type: operators.ParamFunction,
@@ -77,6 +77,9 @@ func (o *Operator) Execute(ctx context.Context, c *operators.Call) (*operators.R
 		return nil, err
 	}
 	if err := args.Render(ctx, c); err != nil {
+		return nil, err
+	}
+	if err := args.Resolve(ctx, c); err != nil {
 		return nil, err
 	}
 	req := &Request{

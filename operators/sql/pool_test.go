@@ -48,7 +48,10 @@ func TestPoolsReuseConnections(t *testing.T) {
 	t.Parallel()
 	cs := setup(t)
 	app := fmt.Sprintf("starflow-pool-test-%d", time.Now().UnixNano())
-	cs["pg"].Extra = map[string]any{"application_name": app}
+	if cs["pg"].Extra == nil {
+		cs["pg"].Extra = map[string]any{}
+	}
+	cs["pg"].Extra["application_name"] = app // besides the test schema's search_path
 	pools := sqlop.NewPools(3)
 	op := &sqlop.Operator{Pools: pools}
 	if _, err := op.Execute(context.Background(), pooledCall(cs, map[string]any{"sql": "CREATE TABLE hits (n int)", "conn_id": "pg", "fetch": "none"})); err != nil {

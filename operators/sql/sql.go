@@ -53,12 +53,12 @@ func (*Operator) Spec() operators.Spec {
 		Doc:        "Runs SQL statements on PostgreSQL; the rows of the last one are the XCom.",
 		Positional: 1,
 		Params: []operators.Param{
-			{Name: "sql", Type: operators.ParamStringOrList, Required: true, Templated: true,
-				Doc: "a statement, or a list of statements run in order; templates"},
+			{Name: "sql", Type: operators.ParamStringOrList, Required: true, Templated: true, XCom: true,
+				Doc: "a statement, or a list of statements run in order; templates (or t.output)"},
 			{Name: "conn_id", Type: operators.ParamString, Required: true,
 				Doc: "the postgres connection (host, port, schema as the database, login, password, extras as libpq parameters)"},
-			{Name: "parameters", Type: operators.ParamAny, Templated: true,
-				Doc: "a list for $1, $2, ... or a dict for @name placeholders, passed to every statement"},
+			{Name: "parameters", Type: operators.ParamAny, Templated: true, XCom: true,
+				Doc: "a list for $1, $2, ... or a dict for @name placeholders, passed to every statement; t.output as the whole value or as items"},
 			{Name: "fetch", Type: operators.ParamString, Default: FetchAll, Choices: []string{FetchNone, FetchOne, FetchAll},
 				Doc: "what the XCom holds: all rows of the last statement, the first one, or none"},
 			{Name: "as_dict", Type: operators.ParamBool, Default: false,
@@ -85,6 +85,9 @@ func (o *Operator) Execute(ctx context.Context, c *operators.Call) (*operators.R
 		return nil, err
 	}
 	if err := args.Render(ctx, c); err != nil {
+		return nil, err
+	}
+	if err := args.Resolve(ctx, c); err != nil {
 		return nil, err
 	}
 	stmts := args.Strings("sql")

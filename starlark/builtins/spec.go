@@ -129,6 +129,11 @@ func (o *Operator) call(thread *starlark.Thread, args starlark.Tuple, kwargs []s
 	// Convert before creating the task, so a bad argument leaves no task.
 	cfg := make(map[string]any, len(vals))
 	var funcs []specFunc
+	var refs []*XComArg
+	onXCom := func(x *XComArg) (any, error) {
+		refs = append(refs, x)
+		return x.Ref(), nil
+	}
 	for i := range o.spec.Params {
 		p := &o.spec.Params[i]
 		v := vals[i]
@@ -149,6 +154,14 @@ func (o *Operator) call(thread *starlark.Thread, args starlark.Tuple, kwargs []s
 			funcs = append(funcs, specFunc{name: p.Name, fn: fn})
 			continue
 		}
+		if p.XCom && hasXComArg(v, 0) {
+			x, err := xcomValue(p, v, onXCom)
+			if err != nil {
+				return nil, fmt.Errorf("%s: for parameter %s: %w", name, p.Name, err)
+			}
+			cfg[p.Name] = x
+			continue
+		}
 		x, err := specValue(p, v)
 		if err != nil {
 			return nil, fmt.Errorf("%s: for parameter %s: %w", name, p.Name, err)
@@ -167,7 +180,59 @@ func (o *Operator) call(thread *starlark.Thread, args starlark.Tuple, kwargs []s
 		cfg[f.name] = key
 	}
 	t.task.Config = cfg
+	for _, r := range refs {
+		if r.task.builder != t.builder {
+			return nil, fmt.Errorf("%s: %s.output belongs to DAG %q, not to DAG %q", name, r.task.task.ID, r.task.builder.dag.ID, t.builder.dag.ID)
+		}
+		t.builder.dag.Connect(r.task.task.ID, t.task.ID, t.task.Pos)
+	}
 	return t, nil
+}
+
+// hasXComArg reports whether v is or holds (in lists, tuples and dicts)
+// a t.output.
+func hasXComArg(v starlark.Value, depth int) bool {
+	if depth > maxDepth {
+		return false
+	}
+	switch x := v.(type) {
+	case *XComArg:
+		return true
+	case *starlark.Dict:
+		for _, item := range x.Items() {
+			if hasXComArg(item[1], depth+1) {
+				return true
+			}
+		}
+	default:
+		if elems, ok := asList(v); ok {
+			for _, e := range elems {
+				if hasXComArg(e, depth+1) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// xcomValue converts the value of an XCom parameter that holds t.output:
+// the shape must fit the parameter's type (a dict for a dict, a list for a
+// list); the references become dags.XComRef values, checked once resolved.
+func xcomValue(p *operators.Param, v starlark.Value, onXCom func(*XComArg) (any, error)) (any, error) {
+	if _, whole := v.(*XComArg); !whole {
+		_, isDict := v.(*starlark.Dict)
+		_, isList := asList(v)
+		switch {
+		case p.Type == operators.ParamDict && !isDict:
+			return nil, fmt.Errorf("got %s, want dict", v.Type())
+		case (p.Type == operators.ParamList || p.Type == operators.ParamStringOrList) && !isList:
+			return nil, fmt.Errorf("got %s, want list", v.Type())
+		case p.Type != operators.ParamDict && p.Type != operators.ParamList && p.Type != operators.ParamStringOrList && p.Type != operators.ParamAny:
+			return nil, fmt.Errorf("t.output can only be the whole value of a %s parameter", p.Type)
+		}
+	}
+	return toGo(v, onXCom, 0)
 }
 
 // want names what a parameter accepts, for error messages.

@@ -124,55 +124,11 @@ func wantsContext(fn starlark.Callable) bool {
 
 // argument converts one argument, pulling the XComs it refers to.
 func (r *Runner) argument(ctx context.Context, c *operators.Call, a any) (starlark.Value, error) {
-	resolved, err := resolveXComs(ctx, c, a, 0)
+	resolved, err := operators.ResolveXComs(ctx, c, a)
 	if err != nil {
 		return nil, err
 	}
 	return builtins.FromGo(resolved)
-}
-
-// resolveXComs returns x with every dags.XComRef replaced by its value.
-func resolveXComs(ctx context.Context, c *operators.Call, x any, depth int) (any, error) {
-	if depth > 64 {
-		return nil, errors.New("argument nested too deeply")
-	}
-	switch x := x.(type) {
-	case dags.XComRef:
-		if c.XCom == nil {
-			return nil, fmt.Errorf("no XCom store to pull %s.output from", x.TaskID)
-		}
-		v, _, err := c.XCom.Pull(ctx, x.TaskID, x.Key)
-		if err != nil {
-			return nil, fmt.Errorf("pull XCom %q of task %q: %w", x.Key, x.TaskID, err)
-		}
-		return v, nil
-	case *dags.XComRef:
-		if x == nil {
-			return nil, nil
-		}
-		return resolveXComs(ctx, c, *x, depth)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			v, err := resolveXComs(ctx, c, e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = v
-		}
-		return out, nil
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			v, err := resolveXComs(ctx, c, e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = v
-		}
-		return out, nil
-	}
-	return x, nil
 }
 
 // runtimeError turns a Starlark error into a one-line Go error at the
