@@ -370,3 +370,34 @@ func TestSlackWebhookConnectionPutsTheTokenInThePath(t *testing.T) {
 		t.Errorf("err = %v, want a 404 without the token", err)
 	}
 }
+
+func TestDefaultTextsRender(t *testing.T) {
+	t.Parallel()
+	srv := newSMTPServer(t, "")
+	cs := conns{"smtp": {ID: "smtp", Host: "127.0.0.1", Port: srv.port()}}
+	n := &dags.Notifier{Kind: dags.NotifierEmail, ConnID: "smtp", Args: map[string]any{"to": "ops@example.com"}}
+	var s notify.Sender
+	if err := s.Send(context.Background(), failedCall(cs), n); err != nil {
+		t.Fatal(err)
+	}
+	msgs := srv.received()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	parsed, err := mail.ReadMessage(strings.NewReader(msgs[0].data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := parsed.Header.Get("Subject"); got != "Starflow: etl.load is failed" {
+		t.Errorf("default subject %q", got)
+	}
+	body, _ := io.ReadAll(quotedprintable.NewReader(parsed.Body))
+	for _, want := range []string{"<b>load</b>", "<b>etl</b>", "try 2", "<b>failed</b>", "<pre>exit status 3</pre>"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("default body %q lacks %q", body, want)
+		}
+	}
+	if msgs[0].from != "starflow@localhost" {
+		t.Errorf("from %q", msgs[0].from)
+	}
+}
