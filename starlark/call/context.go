@@ -7,6 +7,7 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
+	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/operators"
 	"github.com/starflow-dev/starflow/starlark/builtins"
 )
@@ -18,8 +19,8 @@ const isoLayout = "2006-01-02T15:04:05.999999-07:00"
 // contextAttrs lists the attributes of the task context.
 var contextAttrs = []string{
 	"conf", "conn", "dag_id", "data_interval_end", "data_interval_start", "ds", "ds_nodash",
-	"log", "logical_date", "map_index", "params", "run_id", "task_id", "try_number", "ts",
-	"var", "xcom_pull", "xcom_push",
+	"exception", "log", "logical_date", "map_index", "params", "run_id", "state", "task_id",
+	"try_number", "ts", "var", "xcom_pull", "xcom_push",
 }
 
 // taskContext is the ctx argument of a task function: the values of the
@@ -100,6 +101,16 @@ func (t *taskContext) Attr(name string) (starlark.Value, error) {
 		return starlark.MakeInt(c.TryNumber), nil
 	case "map_index":
 		return starlark.MakeInt(c.MapIndex), nil
+	case "state":
+		if c.State == "" {
+			return starlark.String(dags.TaskStateRunning), nil
+		}
+		return starlark.String(c.State), nil
+	case "exception":
+		if c.Exception == "" {
+			return starlark.None, nil
+		}
+		return starlark.String(c.Exception), nil
 	case "params":
 		if t.params == nil {
 			v, err := builtins.FromGo(orEmpty(c.Params))

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/operators"
 	"github.com/starflow-dev/starflow/starlark/call"
 	"github.com/starflow-dev/starflow/starlark/loader"
@@ -81,6 +82,7 @@ def identity(x):
 
 def notify(ctx):
     ctx.log("failed: " + ctx.task_id)
+    ctx.log("state=%s exception=%s" % (ctx.state, ctx.exception))
 
 def build():
     p = task(produce)
@@ -276,10 +278,11 @@ func TestCallbacks(t *testing.T) {
 	}
 	key := cbs[0].Function
 	c.Task = f.DAGs[0].Task("divide")
+	c.State, c.Exception = dags.TaskStateFailed, "division by zero"
 	if _, err := r.CallFunction(context.Background(), c, key, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(log.String(), "failed: divide\n") {
+	if !strings.Contains(log.String(), "failed: divide\nstate=failed exception=division by zero\n") {
 		t.Errorf("callback log = %q", log.String())
 	}
 }
