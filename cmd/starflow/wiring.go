@@ -15,6 +15,7 @@ import (
 	"github.com/starflow-dev/starflow/operators/empty"
 	"github.com/starflow-dev/starflow/operators/function"
 	httpop "github.com/starflow-dev/starflow/operators/http"
+	"github.com/starflow-dev/starflow/operators/sensors"
 	sqlop "github.com/starflow-dev/starflow/operators/sql"
 	"github.com/starflow-dev/starflow/operators/trigger"
 	"github.com/starflow-dev/starflow/runtime/executor"
@@ -60,6 +61,7 @@ func newPooledRegistry(pools *sqlop.Pools) *operators.Registry {
 	httpop.Register(r)
 	sqlop.RegisterPooled(r, pools)
 	trigger.Register(r)
+	sensors.Register(r)
 	return r
 }
 

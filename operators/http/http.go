@@ -142,8 +142,8 @@ func (o *Operator) Execute(ctx context.Context, c *operators.Call) (*operators.R
 		if err != nil {
 			return nil, fmt.Errorf("http: response_check: %w", err)
 		}
-		if !truthy(ok) {
-			return nil, fmt.Errorf("http: response_check returned %s", pyRepr(ok))
+		if !operators.Truthy(ok) {
+			return nil, fmt.Errorf("http: response_check returned %s", operators.PyRepr(ok))
 		}
 	}
 	if args.Has("response_filter") {
@@ -163,42 +163,4 @@ func hasHeader(h map[string]string, name string) bool {
 		}
 	}
 	return false
-}
-
-// truthy reports whether a function's plain result is true in Python's
-// sense.
-func truthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case string:
-		return x != ""
-	case int64:
-		return x != 0
-	case float64:
-		return x != 0
-	case []any:
-		return len(x) > 0
-	case map[string]any:
-		return len(x) > 0
-	}
-	return true
-}
-
-// pyRepr prints a falsy result the way the DAG author wrote it.
-func pyRepr(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "None"
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case string:
-		return fmt.Sprintf("%q", x)
-	}
-	return fmt.Sprint(v)
 }

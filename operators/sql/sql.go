@@ -327,6 +327,45 @@ func (p *Pools) Query(ctx context.Context, c *operators.Call, connID, query stri
 	return out, nil
 }
 
+// QueryFirstRow runs one statement on connection connID and returns its
+// first row as a list of values in column order, converted as the
+// operator converts them, or nil when the statement returned no row.
+// parameters is nil, a list or a dict, as for the operator. It is what
+// sql_sensor pokes with.
+func QueryFirstRow(ctx context.Context, c *operators.Call, connID, query string, parameters any) ([]any, error) {
+	params, err := queryArgs(parameters)
+	if err != nil {
+		return nil, fmt.Errorf("parameters: %w", err)
+	}
+	pc, err := Connect(ctx, c, connID)
+	if err != nil {
+		return nil, err
+	}
+	defer closeConn(pc)
+	query, args, err := bind(ctx, pc, query, params)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := pc.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var first []any
+	if rows.Next() {
+		row, err := readRow(rows, false)
+		if err != nil {
+			return nil, err
+		}
+		first = row.([]any)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return first, nil
+}
+
 // Exec runs one statement on connection connID and returns the number of
 // rows it affected. parameters is nil, a list or a dict. It opens a
 // connection of its own; Pools.Exec shares one.

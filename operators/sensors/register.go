@@ -1,0 +1,25 @@
+package sensors
+
+import "github.com/starflow-dev/starflow/operators"
+
+// Kinds lists the sensor kinds Register adds.
+var Kinds = []string{FileKind, HTTPKind, SQLKind, ExternalTaskKind, TimeDeltaKind, DateTimeKind}
+
+// New returns the sensors with the real clock, by kind.
+func New() map[string]operators.Operator {
+	return map[string]operators.Operator{
+		FileKind:         &FileSensor{},
+		HTTPKind:         &HTTPSensor{},
+		SQLKind:          &SQLSensor{},
+		ExternalTaskKind: &ExternalTaskSensor{},
+		TimeDeltaKind:    &TimeDeltaSensor{},
+		DateTimeKind:     &DateTimeSensor{},
+	}
+}
+
+// Register adds every sensor to r under its kind.
+func Register(r *operators.Registry) {
+	for kind, op := range New() {
+		r.Register(kind, op)
+	}
+}
