@@ -222,7 +222,8 @@ const maxBackoffSeconds = float64(dags.MaxDuration / time.Second)
 //	wait = min_backoff + sha1("dag#task#started#poke_count") % min_backoff
 //
 // so the wait lies in [min_backoff, 2*min_backoff - 1] seconds, then is
-// capped by the time left before the timeout and by max_wait. The jitter
+// capped by the time left before the timeout (but at least a second) and
+// by max_wait. The jitter
 // is deterministic: the same sensor, start and poke count give the same
 // wait. started is written in RFC 3339 (UTC, nanoseconds) in the hash.
 func NextInterval(set Settings, dagID, taskID string, started time.Time, pokeCount int, elapsed time.Duration) time.Duration {
@@ -235,8 +236,10 @@ func NextInterval(set Settings, dagID, taskID string, started time.Time, pokeCou
 	h := new(big.Int).SetBytes(sum[:])
 	jitter := new(big.Int).Mod(h, big.NewInt(minBackoff)).Int64()
 	wait := time.Duration(minBackoff+jitter) * time.Second
+	// At least a second, so that a sensor at its timeout still moves on
+	// to the poke that times it out.
 	left := set.Timeout - elapsed.Truncate(time.Second)
-	wait = max(0, min(wait, left))
+	wait = max(time.Second, min(wait, left))
 	if set.MaxWait > 0 {
 		wait = min(wait, set.MaxWait)
 	}
