@@ -267,8 +267,8 @@ func TestExternalTaskSensor(t *testing.T) {
 	}
 
 	for cfg, want := range map[string]map[string]any{
-		`unknown state "sucess"`:            {"external_dag_id": "up", "allowed_states": []any{"sucess"}},
-		"in allowed_states and in":          {"external_dag_id": "up", "failed_states": []any{"success"}},
+		`unknown state "sucess"`:             {"external_dag_id": "up", "allowed_states": []any{"sucess"}},
+		"in allowed_states and in":           {"external_dag_id": "up", "failed_states": []any{"success"}},
 		"no access to other DAGs' runs here": {"external_dag_id": "up"},
 	} {
 		c, _ := newCall(sensors.ExternalTaskKind, want)

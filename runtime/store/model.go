@@ -134,6 +134,11 @@ type TaskInstance struct {
 	NextRetryAt time.Time     `json:"next_retry_at"`
 	HeartbeatAt time.Time     `json:"heartbeat_at"`
 	UpdatedAt   time.Time     `json:"updated_at"`
+	// RescheduleCount is how many times the current try went to
+	// up_for_reschedule (a sensor in reschedule mode). While it is above
+	// zero, StartDate is the start of the try's first run: a move to
+	// running does not overwrite it.
+	RescheduleCount int `json:"reschedule_count"`
 }
 
 // XCom is one cross-task value.

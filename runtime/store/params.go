@@ -185,6 +185,13 @@ type TaskInstanceListParams struct {
 // Fields that are zero are left unchanged, except NextRetryAt, which every
 // transition writes (zero clears it). When EndDate is set, the duration is
 // computed from the start date.
+//
+// A move to up_for_reschedule increments the instance's RescheduleCount; a
+// move to none or to another try number resets it. While it is above zero,
+// a move to running keeps the StartDate of the try's first run instead of
+// writing p.StartDate, so that a rescheduled sensor's timeout and duration
+// count from its first poke; up_for_reschedule's time to run again is
+// NextRetryAt.
 type TaskInstanceSetStateParams struct {
 	Key           TaskInstanceKey
 	From          []dags.TaskState

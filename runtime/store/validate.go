@@ -170,7 +170,7 @@ func (p *TaskInstanceSetStateParams) Matches(ti *TaskInstance) bool {
 		(p.TryNumber == 0 || ti.TryNumber == p.TryNumber) &&
 		(p.Hostname == "" || ti.Hostname == p.Hostname) &&
 		(p.PID == 0 || ti.PID == p.PID) &&
-		(p.StartDate.IsZero() || ti.StartDate.Equal(p.StartDate)) &&
+		(p.StartDate.IsZero() || ti.StartDate.Equal(p.StartDate) || p.To == dags.TaskStateRunning && ti.RescheduleCount > 0) &&
 		(p.EndDate.IsZero() || ti.EndDate.Equal(p.EndDate))
 }
 

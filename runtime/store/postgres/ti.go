@@ -15,7 +15,7 @@ import (
 
 const tiCols = `dag_id, run_id, task_id, map_index, state, try_number, max_tries, hostname, pid, pool,
 	pool_slots, priority_weight, queue, operator, logical_date, queued_at, start_date, end_date,
-	duration_us, next_retry_at, heartbeat_at, updated_at`
+	duration_us, next_retry_at, heartbeat_at, updated_at, reschedule_count`
 
 // prefixed returns cols with every column qualified by alias.
 func prefixed(alias, cols string) string {
@@ -32,7 +32,7 @@ func scanTI(r pgx.Row) (*store.TaskInstance, error) {
 	var dur *int64
 	if err := r.Scan(&ti.DagID, &ti.RunID, &ti.TaskID, &ti.MapIndex, &ti.State, &ti.TryNumber, &ti.MaxTries,
 		&ti.Hostname, &ti.PID, &ti.Pool, &ti.PoolSlots, &ti.PriorityWeight, &ti.Queue, &ti.Operator,
-		&ld, &qa, &sd, &ed, &dur, &nr, &hb, &ua); err != nil {
+		&ld, &qa, &sd, &ed, &dur, &nr, &hb, &ua, &ti.RescheduleCount); err != nil {
 		return nil, err
 	}
 	ti.LogicalDate, ti.QueuedAt, ti.StartDate, ti.EndDate = tget(ld), tget(qa), tget(sd), tget(ed)
@@ -148,7 +148,10 @@ func taskInstanceListSQL(p *store.TaskInstanceListParams) (string, []any) {
 	return `SELECT ` + tiCols + ` FROM task_instance` + b.where() + ` ORDER BY dag_id, run_id, task_id, map_index` + b.page(p.Limit, p.Offset), b.args
 }
 
-// setStateSQL is the compare-and-set transition of one task instance.
+// setStateSQL is the compare-and-set transition of one task instance. A
+// move to up_for_reschedule counts in reschedule_count, which a new try
+// number or a move to none resets; while it is above zero a move to
+// running keeps the first start_date.
 const setStateSQL = `UPDATE task_instance SET
 	state = $1,
 	try_number = COALESCE($2, try_number),
@@ -156,7 +159,10 @@ const setStateSQL = `UPDATE task_instance SET
 	hostname = COALESCE($4, hostname),
 	pid = COALESCE($5, pid),
 	queued_at = COALESCE($6, queued_at),
-	start_date = COALESCE($7, start_date),
+	start_date = CASE WHEN $1 = 'running' AND reschedule_count > 0 AND start_date IS NOT NULL THEN start_date
+		ELSE COALESCE($7, start_date) END,
+	reschedule_count = CASE WHEN $1 = 'up_for_reschedule' THEN reschedule_count + 1
+		WHEN $1 = 'none' OR ($2::int IS NOT NULL AND $2 <> try_number) THEN 0 ELSE reschedule_count END,
 	end_date = CASE WHEN $8::timestamptz IS NOT NULL THEN $8 WHEN $1 = 'running' THEN NULL ELSE end_date END,
 	duration_us = CASE
 		WHEN $8::timestamptz IS NOT NULL THEN (EXTRACT(EPOCH FROM ($8 - COALESCE($7, start_date))) * 1000000)::bigint

@@ -14,14 +14,14 @@ import (
 
 const tiCols = `dag_id, run_id, task_id, map_index, state, try_number, max_tries, hostname, pid, pool,
 	pool_slots, priority_weight, queue, operator, logical_date, queued_at, start_date, end_date,
-	duration_us, next_retry_at, heartbeat_at, updated_at`
+	duration_us, next_retry_at, heartbeat_at, updated_at, reschedule_count`
 
 func scanTI(r scanner) (*store.TaskInstance, error) {
 	var ti store.TaskInstance
 	var ld, qa, sd, ed, dur, nr, hb, ua sql.NullInt64
 	if err := r.Scan(&ti.DagID, &ti.RunID, &ti.TaskID, &ti.MapIndex, &ti.State, &ti.TryNumber, &ti.MaxTries,
 		&ti.Hostname, &ti.PID, &ti.Pool, &ti.PoolSlots, &ti.PriorityWeight, &ti.Queue, &ti.Operator,
-		&ld, &qa, &sd, &ed, &dur, &nr, &hb, &ua); err != nil {
+		&ld, &qa, &sd, &ed, &dur, &nr, &hb, &ua, &ti.RescheduleCount); err != nil {
 		return nil, err
 	}
 	ti.LogicalDate, ti.QueuedAt, ti.StartDate, ti.EndDate = tget(ld), tget(qa), tget(sd), tget(ed)
@@ -145,7 +145,9 @@ func (s *Store) TaskInstanceList(ctx context.Context, p *store.TaskInstanceListP
 }
 
 // setStateSQL is the compare-and-set transition of one task instance. The
-// state list is expanded by setState.
+// state list is expanded by setState. A move to up_for_reschedule counts
+// in reschedule_count, which a new try number or a move to none resets;
+// while it is above zero a move to running keeps the first start_date.
 const setStateSQL = `UPDATE task_instance SET
 	state = :to,
 	try_number = COALESCE(:try, try_number),
@@ -153,7 +155,10 @@ const setStateSQL = `UPDATE task_instance SET
 	hostname = COALESCE(:host, hostname),
 	pid = COALESCE(:pid, pid),
 	queued_at = COALESCE(:queued, queued_at),
-	start_date = COALESCE(:start, start_date),
+	start_date = CASE WHEN :to = 'running' AND reschedule_count > 0 AND start_date IS NOT NULL THEN start_date
+		ELSE COALESCE(:start, start_date) END,
+	reschedule_count = CASE WHEN :to = 'up_for_reschedule' THEN reschedule_count + 1
+		WHEN :to = 'none' OR (:try IS NOT NULL AND :try <> try_number) THEN 0 ELSE reschedule_count END,
 	end_date = CASE WHEN :end IS NOT NULL THEN :end WHEN :to = 'running' THEN NULL ELSE end_date END,
 	duration_us = CASE WHEN :end IS NOT NULL THEN :end - COALESCE(:start, start_date)
 		WHEN :to = 'running' THEN NULL ELSE duration_us END,

@@ -57,6 +57,7 @@ func Run(t *testing.T, h Harness) {
 		{"concurrent claims", testConcurrentClaims},
 		{"heartbeats", testHeartbeat},
 		{"task instance counts", testCounts},
+		{"reschedules", testReschedule},
 		{"task logs", testTaskLogs},
 		{"xcom", testXCom},
 		{"xcom limits", testXComLimits},
