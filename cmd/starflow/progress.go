@@ -47,14 +47,15 @@ func isTerminal(w io.Writer) bool {
 
 // stateColors follows Airflow's UI colours as closely as 16 colours allow.
 var stateColors = map[dags.TaskState]string{
-	dags.TaskStateSuccess:        "\x1b[32m", // green
-	dags.TaskStateFailed:         "\x1b[31m", // red
-	dags.TaskStateUpstreamFailed: "\x1b[33m", // orange
-	dags.TaskStateSkipped:        "\x1b[35m", // pink
-	dags.TaskStateUpForRetry:     "\x1b[93m", // gold
-	dags.TaskStateRunning:        "\x1b[92m", // lime
-	dags.TaskStateScheduled:      "\x1b[90m", // tan
-	dags.TaskStateQueued:         "\x1b[90m", // grey
+	dags.TaskStateSuccess:         "\x1b[32m", // green
+	dags.TaskStateFailed:          "\x1b[31m", // red
+	dags.TaskStateUpstreamFailed:  "\x1b[33m", // orange
+	dags.TaskStateSkipped:         "\x1b[35m", // pink
+	dags.TaskStateUpForRetry:      "\x1b[93m", // gold
+	dags.TaskStateUpForReschedule: "\x1b[36m", // turquoise
+	dags.TaskStateRunning:         "\x1b[92m", // lime
+	dags.TaskStateScheduled:       "\x1b[90m", // tan
+	dags.TaskStateQueued:          "\x1b[90m", // grey
 }
 
 func (p *runPrinter) paint(s dags.TaskState) string {
@@ -84,6 +85,11 @@ func (p *runPrinter) event(e localrun.Event) {
 	switch e.To {
 	case dags.TaskStateRunning:
 		detail = fmt.Sprintf("try %d", e.TryNumber)
+		if e.Reschedules > 0 {
+			detail += fmt.Sprintf(" (after %d reschedules)", e.Reschedules)
+		}
+	case dags.TaskStateUpForReschedule:
+		detail = fmt.Sprintf("try %d runs again in %s", e.TryNumber, roundDuration(max(0, e.RescheduleAt.Sub(e.Time))))
 	case dags.TaskStateUpForRetry, dags.TaskStateFailed:
 		if e.Err != nil {
 			detail = oneLine(e.Err.Error())

@@ -46,12 +46,21 @@ type Try struct {
 	Functions   operators.FunctionRunner
 	// DagRuns reads and starts other DAGs' runs; nil where there are none.
 	DagRuns operators.DagRuns
+
+	// FirstStart is when the try first started, kept across reschedules
+	// (operators.Call.FirstStart); zero means now.
+	FirstStart time.Time
+	// RescheduleCount is how many times the try was rescheduled so far.
+	RescheduleCount int
 }
 
 // Outcome is how a try ended.
 type Outcome struct {
-	// State is success, skipped, up_for_retry or failed.
+	// State is success, skipped, up_for_retry, up_for_reschedule or
+	// failed.
 	State dags.TaskState
+	// RescheduleAt is when an up_for_reschedule try is to run again.
+	RescheduleAt time.Time
 	// Err is why the try failed (nil for success and skipped).
 	Err error
 	// ReturnValue is the operator's return value, already pushed as XCom.
@@ -102,6 +111,12 @@ func (r *TryRunner) NewCall(t *Try) *operators.Call {
 		Connections: t.Connections,
 		Functions:   t.Functions,
 		DagRuns:     t.DagRuns,
+
+		FirstStart:      t.FirstStart,
+		RescheduleCount: t.RescheduleCount,
+	}
+	if c.FirstStart.IsZero() {
+		c.FirstStart = r.now()
 	}
 	if c.Log == nil {
 		c.Log = io.Discard
@@ -126,6 +141,19 @@ func (r *TryRunner) Run(ctx context.Context, t *Try) Outcome {
 	case err == nil:
 		if res == nil {
 			res = operators.Success(nil)
+		}
+		if !res.RescheduleAt.IsZero() {
+			if res.State != "" && res.State != dags.TaskStateSuccess || res.ReturnValue != nil || len(res.Skip) > 0 {
+				err = operators.Fail(fmt.Errorf("operator %s returned a reschedule with a state, a return value or skips", t.Task.Operator))
+				break
+			}
+			out.State, out.RescheduleAt = dags.TaskStateUpForReschedule, res.RescheduleAt
+			if res.Message != "" {
+				c.Logf("%s", res.Message)
+			}
+			c.Logf("task %s try %d ended up_for_reschedule after %s; it runs again at %s", t.Task.ID, t.TryNumber,
+				out.Duration().Round(time.Millisecond), res.RescheduleAt.UTC().Format(time.RFC3339))
+			break
 		}
 		out.State = dags.TaskStateSuccess
 		if res.State == dags.TaskStateSkipped {

@@ -538,12 +538,17 @@ func (l *loop) runTry(log *slog.Logger, d queue.Delivery, ti *store.TaskInstance
 
 	tl := newTaskLog(l.stores, l.w.Store, key, d.TryNumber, l.w.Masker, l.w.LogDir, log)
 	defer tl.Close()
-	fmt.Fprintf(tl, "%s: starting try %d of %d on %s (pid %d)\n", key, d.TryNumber, ti.MaxTries, l.hostname, l.pid)
+	if ti.RescheduleCount > 0 {
+		fmt.Fprintf(tl, "%s: resuming try %d of %d after %d reschedules on %s (pid %d)\n", key, d.TryNumber, ti.MaxTries, ti.RescheduleCount, l.hostname, l.pid)
+	} else {
+		fmt.Fprintf(tl, "%s: starting try %d of %d on %s (pid %d)\n", key, d.TryNumber, ti.MaxTries, l.hostname, l.pid)
+	}
 
 	var out Outcome
 	try, err := l.prepare(tryCtx, d, ti)
 	if err == nil {
 		try.Log = tl
+		try.FirstStart, try.RescheduleCount = ti.StartDate, ti.RescheduleCount
 		out = l.w.Runner.Run(tryCtx, try)
 	} else {
 		now := l.w.now()
@@ -564,7 +569,8 @@ func (l *loop) runTry(log *slog.Logger, d queue.Delivery, ti *store.TaskInstance
 		Key: key, From: []dags.TaskState{dags.TaskStateRunning}, FromTryNumber: d.TryNumber,
 		To: out.State, EndDate: out.End,
 	}
-	interrupted := errors.Is(cause, errShutdown) && out.State != dags.TaskStateSuccess && out.State != dags.TaskStateSkipped
+	interrupted := errors.Is(cause, errShutdown) && out.State != dags.TaskStateSuccess && out.State != dags.TaskStateSkipped &&
+		out.State != dags.TaskStateUpForReschedule
 	switch {
 	case interrupted:
 		fmt.Fprintf(tl, "%v; the task will be retried without using up a retry\n", errShutdown)
@@ -572,6 +578,10 @@ func (l *loop) runTry(log *slog.Logger, d queue.Delivery, ti *store.TaskInstance
 		p.To, p.EndDate, p.NextRetryAt, p.MaxTries = dags.TaskStateUpForRetry, now, now, ti.MaxTries+1
 	case out.State == dags.TaskStateUpForRetry:
 		p.NextRetryAt = out.End.Add(state.RetryDelay(try.Task, key.DagID, try.Run.LogicalDate, d.TryNumber))
+	case out.State == dags.TaskStateUpForReschedule:
+		// The slot is freed now; the scheduler runs the same try again
+		// (same try number) once NextRetryAt has come.
+		p.NextRetryAt = out.RescheduleAt
 	}
 	if len(out.Skip) > 0 && !interrupted {
 		l.skip(log, key, out.Skip)
@@ -708,9 +718,10 @@ func (l *loop) heartbeatLoop(ctx context.Context, log *slog.Logger, key store.Ta
 }
 
 // skip marks the listed downstream tasks skipped where they have not
-// started: in state none, scheduled or up_for_retry, every map index.
+// started: in state none, scheduled, up_for_retry or up_for_reschedule,
+// every map index.
 func (l *loop) skip(log *slog.Logger, key store.TaskInstanceKey, taskIDs []string) {
-	from := []dags.TaskState{dags.TaskStateNone, dags.TaskStateScheduled, dags.TaskStateUpForRetry}
+	from := []dags.TaskState{dags.TaskStateNone, dags.TaskStateScheduled, dags.TaskStateUpForRetry, dags.TaskStateUpForReschedule}
 	want := make(map[string]bool, len(taskIDs))
 	for _, id := range taskIDs {
 		want[id] = true

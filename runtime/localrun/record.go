@@ -87,6 +87,8 @@ func (r *Recorder) Event(e Event) {
 		p.StartDate = e.Time
 	case e.To.Finished() || e.To == dags.TaskStateUpForRetry:
 		p.EndDate = e.Time
+	case e.To == dags.TaskStateUpForReschedule:
+		p.EndDate, p.NextRetryAt = e.Time, e.RescheduleAt
 	}
 	r.queue(p)
 }

@@ -62,6 +62,10 @@ type Event struct {
 	Err error
 	// LogPath is the try's log file, when there is one.
 	LogPath string
+	// RescheduleAt is when an up_for_reschedule task runs its try again.
+	RescheduleAt time.Time
+	// Reschedules is how many times the try was rescheduled so far.
+	Reschedules int
 }
 
 // TaskResult is the final state of one task instance.
@@ -122,6 +126,10 @@ type taskRun struct {
 	err       error
 	logPath   string
 	fastEmpty bool
+	// resume is set while the task waits in up_for_reschedule: its next
+	// run continues the same try, from the same start.
+	resume      bool
+	reschedules int
 }
 
 type completion struct {
@@ -217,6 +225,8 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 
 	r.apply(state.Evaluate(r.dag, r.tis, r.now(), nil))
 	r.dispatch(runCtx)
+	// retries holds the timers of up_for_retry and up_for_reschedule
+	// tasks alike: both are scheduled again when theirs fires.
 	for r.running > 0 || r.ready.Len() > 0 || len(r.retries) > 0 {
 		select {
 		case c := <-r.done:
@@ -386,19 +396,28 @@ func (r *runner) dispatch(ctx context.Context) {
 		if ti.State != dags.TaskStateScheduled {
 			continue
 		}
-		tr.try++
-		tr.start = r.now()
+		now := r.now()
+		resume := tr.resume
+		if resume {
+			// Back from up_for_reschedule: the same try, its first start kept.
+			tr.resume = false
+		} else {
+			tr.try++
+			tr.start = now
+			tr.reschedules = 0
+		}
 		tr.err = nil
 		ti.State = dags.TaskStateRunning
 		ti.TryNumber = tr.try
 		r.setTI(tr, ti)
 		r.xcom.clearTask(tr.task.ID, tr.mapIndex)
-		logw, path, err := r.openLog(tr)
+		logw, path, err := r.openLog(tr, resume)
 		tr.logPath = path
-		r.emit(Event{TaskID: tr.task.ID, MapIndex: tr.mapIndex, TryNumber: tr.try, From: dags.TaskStateScheduled, To: dags.TaskStateRunning, Time: tr.start, LogPath: path})
+		r.emit(Event{TaskID: tr.task.ID, MapIndex: tr.mapIndex, TryNumber: tr.try, From: dags.TaskStateScheduled, To: dags.TaskStateRunning, Time: now, LogPath: path,
+			Reschedules: tr.reschedules})
 		r.running++
 		if err != nil {
-			r.done <- completion{tr: tr, outcome: executor.Outcome{State: dags.TaskStateFailed, Err: err, Start: tr.start, End: r.now()}}
+			r.done <- completion{tr: tr, outcome: executor.Outcome{State: dags.TaskStateFailed, Err: err, Start: now, End: r.now()}}
 			continue
 		}
 		try := &executor.Try{
@@ -413,6 +432,9 @@ func (r *runner) dispatch(ctx context.Context) {
 			Connections: r.opt.Connections,
 			Functions:   r.opt.Functions,
 			DagRuns:     r.opt.DagRuns,
+
+			FirstStart:      tr.start,
+			RescheduleCount: tr.reschedules,
 		}
 		r.wg.Add(1)
 		go func(tr *taskRun) {
@@ -434,8 +456,13 @@ func (r *runner) record(c completion) (state.TI, *taskRun) {
 	ti.State = c.outcome.State
 	tr.end = c.outcome.End
 	tr.err = c.outcome.Err
-	if ti.State == dags.TaskStateUpForRetry {
+	switch ti.State {
+	case dags.TaskStateUpForRetry:
 		ti.NextRetryAt = c.outcome.End.Add(state.RetryDelay(tr.task, r.dag.ID, r.info.LogicalDate, tr.try))
+	case dags.TaskStateUpForReschedule:
+		ti.NextRetryAt = c.outcome.RescheduleAt
+		tr.resume = true
+		tr.reschedules++
 	}
 	if ti.State == dags.TaskStateSuccess {
 		for _, uri := range tr.task.Outlets {
@@ -443,7 +470,8 @@ func (r *runner) record(c completion) (state.TI, *taskRun) {
 		}
 	}
 	r.setTI(tr, ti)
-	r.emit(Event{TaskID: tr.task.ID, MapIndex: tr.mapIndex, TryNumber: tr.try, From: from, To: ti.State, Time: tr.end, Err: c.outcome.Err, LogPath: tr.logPath})
+	r.emit(Event{TaskID: tr.task.ID, MapIndex: tr.mapIndex, TryNumber: tr.try, From: from, To: ti.State, Time: tr.end, Err: c.outcome.Err, LogPath: tr.logPath,
+		RescheduleAt: c.outcome.RescheduleAt, Reschedules: tr.reschedules})
 	return ti, tr
 }
 
@@ -451,7 +479,7 @@ func (r *runner) record(c completion) (state.TI, *taskRun) {
 func (r *runner) finish(c completion) {
 	ti, tr := r.record(c)
 	switch ti.State {
-	case dags.TaskStateUpForRetry:
+	case dags.TaskStateUpForRetry, dags.TaskStateUpForReschedule:
 		k := tiKey{tr.task.ID, tr.mapIndex}
 		delay := time.Until(ti.NextRetryAt)
 		if r.opt.Now != nil {
@@ -485,7 +513,8 @@ func (r *runner) emit(e Event) {
 
 // openLog creates the try's log file: LogDir/dag_id=D/run_id=R/task_id=T/attempt=N.log,
 // the layout Airflow users know.
-func (r *runner) openLog(tr *taskRun) (io.Writer, string, error) {
+// A resumed try (back from up_for_reschedule) appends to its log.
+func (r *runner) openLog(tr *taskRun, resume bool) (io.Writer, string, error) {
 	if r.opt.LogDir == "" {
 		if r.opt.Echo != nil {
 			return &lockedWriter{w: r.opt.Echo}, "", nil
@@ -500,7 +529,11 @@ func (r *runner) openLog(tr *taskRun) (io.Writer, string, error) {
 		return nil, "", fmt.Errorf("create task log folder: %w", err)
 	}
 	path := filepath.Join(dir, fmt.Sprintf("attempt=%d.log", tr.try))
-	f, err := os.Create(path)
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if resume {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND // a rescheduled try goes on in its log
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
 	if err != nil {
 		return nil, "", fmt.Errorf("create task log: %w", err)
 	}

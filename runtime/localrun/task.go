@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/operators"
@@ -13,6 +14,8 @@ import (
 // RunTask runs one try of one task alone, ignoring its upstream tasks and
 // its retries, as `starflow tasks test` does: nothing upstream has run, so
 // XCom pulls find nothing. A try that would be retried is reported failed.
+// A try that ends up_for_reschedule (a sensor in reschedule mode) waits
+// until its time and runs again, as the same try.
 func RunTask(ctx context.Context, d *dags.DAG, taskID string, run operators.RunInfo, opt Options) (*TaskResult, error) {
 	if opt.Runner == nil {
 		return nil, fmt.Errorf("localrun: no TryRunner")
@@ -23,11 +26,11 @@ func RunTask(ctx context.Context, d *dags.DAG, taskID string, run operators.RunI
 		return nil, fmt.Errorf("DAG %s has no task %q", d.ID, taskID)
 	}
 	tr.try = 1
-	logw, path, err := r.openLog(tr)
+	logw, path, err := r.openLog(tr, false)
 	if err != nil {
 		return nil, err
 	}
-	out := opt.Runner.Run(ctx, &executor.Try{
+	try := &executor.Try{
 		DAG:         d,
 		Task:        tr.task,
 		Run:         r.info,
@@ -38,12 +41,27 @@ func RunTask(ctx context.Context, d *dags.DAG, taskID string, run operators.RunI
 		Variables:   opt.Variables,
 		Connections: opt.Connections,
 		Functions:   opt.Functions,
-	})
+		FirstStart:  r.now(),
+	}
+	out := opt.Runner.Run(ctx, try)
+	start := out.Start
+	for out.State == dags.TaskStateUpForReschedule {
+		try.RescheduleCount++
+		r.emit(Event{TaskID: taskID, TryNumber: 1, From: dags.TaskStateRunning, To: out.State, Time: out.End,
+			RescheduleAt: out.RescheduleAt, Reschedules: try.RescheduleCount})
+		if err := sleepUntil(ctx, r, out.RescheduleAt); err != nil {
+			out.State, out.Err = dags.TaskStateFailed, fmt.Errorf("interrupted while up_for_reschedule: %w", err)
+			break
+		}
+		r.emit(Event{TaskID: taskID, TryNumber: 1, From: dags.TaskStateScheduled, To: dags.TaskStateRunning, Time: r.now(),
+			Reschedules: try.RescheduleCount})
+		out = opt.Runner.Run(ctx, try)
+	}
 	if c, ok := logw.(io.Closer); ok {
 		_ = c.Close()
 	}
-	res := &TaskResult{TaskID: taskID, MapIndex: -1, State: out.State, TryNumber: 1, Start: out.Start, End: out.End,
-		Duration: out.Duration(), LogPath: path}
+	res := &TaskResult{TaskID: taskID, MapIndex: -1, State: out.State, TryNumber: 1, Start: start, End: out.End,
+		Duration: out.End.Sub(start), LogPath: path}
 	if res.State == dags.TaskStateUpForRetry {
 		res.State = dags.TaskStateFailed
 	}
@@ -51,4 +69,20 @@ func RunTask(ctx context.Context, d *dags.DAG, taskID string, run operators.RunI
 		res.Err = out.Err.Error()
 	}
 	return res, nil
+}
+
+// sleepUntil waits until the runner's clock reads at, or ctx ends.
+func sleepUntil(ctx context.Context, r *runner, at time.Time) error {
+	d := at.Sub(r.now())
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

@@ -240,6 +240,8 @@ func (s *Scheduler) decide(ctx context.Context, d *dags.DAG, v *runView, past ma
 					v.active++
 					v.activeByTask[t.ID]++
 					if ch.From != dags.TaskStateUpForReschedule {
+						// A new try; a rescheduled sensor runs its
+						// current try again, as Airflow's schedule_tis.
 						p.TryNumber = row.TryNumber + 1
 					} else {
 						p.TryNumber = row.TryNumber
