@@ -165,7 +165,7 @@ func (e *env) work(now time.Time, outcome func(m queue.Message) dags.TaskState) 
 			}
 			to := outcome(d.Message)
 			p := &store.TaskInstanceSetStateParams{Key: key, From: []dags.TaskState{dags.TaskStateRunning}, FromTryNumber: d.TryNumber, To: to, EndDate: now}
-			if to == dags.TaskStateUpForRetry {
+			if to == dags.TaskStateUpForRetry || to == dags.TaskStateUpForReschedule {
 				p.NextRetryAt = now.Add(time.Minute)
 			}
 			if _, err := e.store.TaskInstanceSetState(e.ctx, p); err != nil {
