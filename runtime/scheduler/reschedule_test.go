@@ -62,7 +62,9 @@ func TestRescheduleKeepsTheTryNumber(t *testing.T) {
 // and no Starlark functions.
 type workerDAGs struct{ *versions }
 
-func (workerDAGs) Functions(context.Context, string) (operators.FunctionRunner, error) { return nil, nil }
+func (workerDAGs) Functions(context.Context, string) (operators.FunctionRunner, error) {
+	return nil, nil
+}
 
 // TestRescheduleFreesTheWorkerSlot runs a real file sensor in reschedule
 // mode through the scheduler and a worker of one slot: the sensor pokes,
