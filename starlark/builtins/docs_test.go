@@ -12,6 +12,7 @@ import (
 
 	"github.com/starflow-dev/starflow/operators"
 	httpop "github.com/starflow-dev/starflow/operators/http"
+	"github.com/starflow-dev/starflow/operators/sensors"
 	sqlop "github.com/starflow-dev/starflow/operators/sql"
 	"github.com/starflow-dev/starflow/operators/trigger"
 	"github.com/starflow-dev/starflow/starlark/builtins"
@@ -86,7 +87,12 @@ func TestDocExamplesLoad(t *testing.T) {
 
 // shippedSpecs are the specs of the operators cmd/starflow registers.
 func shippedSpecs() []operators.Spec {
-	return []operators.Spec{httpop.New().Spec(), sqlop.New().Spec(), trigger.New().Spec()}
+	r := operators.NewRegistry()
+	httpop.Register(r)
+	sqlop.Register(r)
+	trigger.Register(r)
+	sensors.Register(r)
+	return r.Specs()
 }
 
 type example struct {
