@@ -164,3 +164,46 @@ func TestRescheduleFreesTheWorkerSlot(t *testing.T) {
 		}
 	})
 }
+
+// TestExternalTaskSensorReadsTheStore pokes another DAG's task and run
+// through the store-backed DagRuns that workers use.
+func TestExternalTaskSensorReadsTheStore(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, s store.Store) {
+		e := setup(t, s)
+		now := at("2024-01-05T00:00:00Z")
+		e.register(dagSpec{id: "upstream", schedule: "None", tasks: "load"}, now)
+		ld := at("2024-01-04T00:00:00Z")
+		if _, err := e.sched.Trigger(e.ctx, scheduler.TriggerParams{DAGID: "upstream", LogicalDate: ld}, now); err != nil {
+			t.Fatal(err)
+		}
+		e.tick(now)
+		poke := func(config map[string]any) *operators.Result {
+			t.Helper()
+			task := dags.NewTask("wait", sensors.ExternalTaskKind, dags.Pos{})
+			task.Config = config
+			c := &operators.Call{Task: task, Run: operators.RunInfo{DAGID: "downstream", LogicalDate: ld.Add(time.Hour)},
+				MapIndex: -1, TryNumber: 1, Log: io.Discard, DagRuns: e.sched.DagRuns()}
+			res, err := (&sensors.ExternalTaskSensor{}).Execute(e.ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		task := map[string]any{"external_dag_id": "upstream", "external_task_id": "load", "execution_delta": "1h", "mode": "reschedule"}
+		run := map[string]any{"external_dag_id": "upstream", "execution_delta": "1h", "mode": "reschedule"}
+		if res := poke(task); res.RescheduleAt.IsZero() {
+			t.Errorf("task queued: %+v, want a reschedule", res)
+		}
+		if res := poke(map[string]any{"external_dag_id": "upstream", "external_task_id": "load", "mode": "reschedule"}); res.RescheduleAt.IsZero() {
+			t.Errorf("no run at that date: %+v, want a reschedule", res)
+		}
+		e.work(now, succeed)
+		if res := poke(task); res.State != dags.TaskStateSuccess {
+			t.Errorf("task succeeded: %+v, want success", res)
+		}
+		if res := poke(run); res.State != dags.TaskStateSuccess {
+			t.Errorf("run succeeded: %+v, want success", res)
+		}
+	})
+}
