@@ -113,6 +113,10 @@ type Call struct {
 	FirstStart time.Time
 	// RescheduleCount is how many times this try was rescheduled so far.
 	RescheduleCount int
+	// Mapped names the arguments whose values a mapped task instance got
+	// from expand (function keyword arguments for task(), operator
+	// arguments otherwise). As in Airflow, they are not templated.
+	Mapped map[string]bool
 
 	// State, set when the call runs callbacks and notifiers, is the state
 	// they are about: the try's final state for a task callback, the run's
@@ -161,6 +165,15 @@ func (c *Call) Logf(format string, args ...any) {
 		return
 	}
 	fmt.Fprintf(c.Log, format+"\n", args...)
+}
+
+// RenderArg renders the string value of argument name, unless the
+// argument is mapped (Call.Mapped), whose values are used as they are.
+func (c *Call) RenderArg(ctx context.Context, name, s string) (string, error) {
+	if c.Mapped[name] {
+		return s, nil
+	}
+	return c.Render(ctx, s)
 }
 
 // Render renders s with the call's renderer; without one s is returned as is.

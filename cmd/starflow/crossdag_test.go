@@ -69,9 +69,18 @@ dag(dag_id = "consumer", build = consumer, schedule = [a, b])
 // on databaseURL with the DAG folder above, until the test ends.
 func startEngine(t *testing.T, databaseURL string) *engine {
 	t.Helper()
+	return startEngineWith(t, databaseURL, map[string]string{"crossdag.star": crossDAGSource})
+}
+
+// startEngineWith runs standalone's engine on databaseURL with a DAG
+// folder holding files (name to source), until the test ends.
+func startEngineWith(t *testing.T, databaseURL string, files map[string]string) *engine {
+	t.Helper()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "crossdag.star"), []byte(crossDAGSource), 0o644); err != nil {
-		t.Fatal(err)
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {

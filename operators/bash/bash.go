@@ -170,7 +170,7 @@ func readConfig(ctx context.Context, c *operators.Call) (*config, error) {
 	if !ok || strings.TrimSpace(cmd) == "" {
 		return nil, operators.Fail(fmt.Errorf("bash: bash_command must be a non-empty string, got %s", describe(conf["bash_command"])))
 	}
-	rendered, err := c.Render(ctx, cmd)
+	rendered, err := c.RenderArg(ctx, "bash_command", cmd)
 	if err != nil {
 		return nil, fmt.Errorf("bash: bash_command: %w", err)
 	}
@@ -188,7 +188,7 @@ func readConfig(ctx context.Context, c *operators.Call) (*config, error) {
 			if k == "" || strings.ContainsAny(k, "=\x00") {
 				return nil, operators.Fail(fmt.Errorf("bash: env has an invalid variable name %q", k))
 			}
-			v, err := c.Render(ctx, s)
+			v, err := c.RenderArg(ctx, "env", s)
 			if err != nil {
 				return nil, fmt.Errorf("bash: env[%q]: %w", k, err)
 			}
@@ -209,7 +209,7 @@ func readConfig(ctx context.Context, c *operators.Call) (*config, error) {
 	switch v := conf["cwd"].(type) {
 	case nil:
 	case string:
-		if cfg.cwd, err = c.Render(ctx, v); err != nil {
+		if cfg.cwd, err = c.RenderArg(ctx, "cwd", v); err != nil {
 			return nil, fmt.Errorf("bash: cwd: %w", err)
 		}
 	default:

@@ -69,19 +69,26 @@ func Call(ctx context.Context, c *operators.Call) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s %q: args: %w", kind, c.Task.ID, err)
 	}
-	rkwargs, err := operators.RenderValue(ctx, c, kwargs)
-	if err != nil {
-		return nil, fmt.Errorf("%s %q: kwargs: %w", kind, c.Task.ID, err)
+	rkwargs := map[string]any(nil)
+	if kwargs != nil {
+		rkwargs = make(map[string]any, len(kwargs))
+		for k, v := range kwargs {
+			if c.Mapped[k] {
+				rkwargs[k] = v // mapped values are not templated, as in Airflow
+				continue
+			}
+			r, err := operators.RenderValue(ctx, c, v)
+			if err != nil {
+				return nil, fmt.Errorf("%s %q: kwargs: [%q]: %w", kind, c.Task.ID, k, err)
+			}
+			rkwargs[k] = r
+		}
 	}
 	var a []any
 	if rargs != nil {
 		a = rargs.([]any)
 	}
-	var kw map[string]any
-	if rkwargs != nil {
-		kw = rkwargs.(map[string]any)
-	}
-	v, err := c.Functions.CallFunction(ctx, c, c.Task.Function, a, kw)
+	v, err := c.Functions.CallFunction(ctx, c, c.Task.Function, a, rkwargs)
 	if err != nil {
 		return nil, fmt.Errorf("%s %q: %w", kind, c.Task.ID, err)
 	}

@@ -182,3 +182,17 @@ func TestRegister(t *testing.T) {
 		t.Errorf("registered %T, want *function.Operator", op)
 	}
 }
+
+func TestMappedKeywordArgumentsAreNotTemplated(t *testing.T) {
+	t.Parallel()
+	runner := &fakeRunner{}
+	c := setup(t, map[string]any{"kwargs": map[string]any{"day": "{{ ds }}", "item": "{{ ds }}"}}, runner)
+	c.Mapped = map[string]bool{"item": true}
+	if _, err := New().Execute(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	got := runner.calls[0].kwargs
+	if got["day"] != "2024-01-15" || got["item"] != "{{ ds }}" {
+		t.Errorf("kwargs = %v; want day rendered and the mapped item as it is", got)
+	}
+}

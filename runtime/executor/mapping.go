@@ -67,6 +67,10 @@ func mappedTask(ctx context.Context, c *operators.Call) (*dags.Task, error) {
 	if err != nil {
 		return nil, operators.Fail(err)
 	}
+	c.Mapped = make(map[string]bool, len(vals))
+	for k := range vals {
+		c.Mapped[k] = true
+	}
 	mt := *t
 	mt.Config = maps.Clone(t.Config)
 	if t.Operator == dags.OperatorTask {
