@@ -154,3 +154,38 @@ func TestTwoProcessesShareOneFile(t *testing.T) {
 		}
 	}
 }
+
+// Processes started together on a new database file (standalone and a CLI
+// command, say) must not both create its schema: one migrates, the others
+// wait for the lock and find the schema made.
+func TestOpeningANewFileTogetherMigratesOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := "sqlite://" + filepath.Join(t.TempDir(), "starflow.db")
+	const n = 6
+	errs := make(chan error, n)
+	stores := make(chan *sqlite.Store, n)
+	var start sync.WaitGroup
+	start.Add(1)
+	for range n {
+		go func() {
+			start.Wait()
+			s, err := sqlite.Open(ctx, url, store.Options{})
+			errs <- err
+			stores <- s
+		}()
+	}
+	start.Done()
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("open: %v", err)
+		}
+		if s := <-stores; s != nil {
+			st, err := s.SchemaStatus(ctx)
+			if err != nil || st.Current != st.Latest {
+				t.Errorf("schema status %+v, %v; want the latest version", st, err)
+			}
+			s.Close()
+		}
+	}
+}

@@ -113,7 +113,7 @@ func Open(ctx context.Context, rawURL string, opts store.Options) (*Store, error
 		s.Close()
 		return nil, err
 	}
-	if err := s.mig.Ensure(ctx, opts.Migrate); err != nil {
+	if err := s.withMigrationLock(ctx, func() error { return s.mig.Ensure(ctx, opts.Migrate) }); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("SQLite %s: %w", path, err)
 	}
@@ -151,7 +151,12 @@ func (s *Store) SchemaStatus(ctx context.Context) (store.SchemaStatus, error) {
 
 // Migrate upgrades the schema.
 func (s *Store) Migrate(ctx context.Context) error {
-	versions, err := s.mig.Up(ctx)
+	var versions []int64
+	err := s.withMigrationLock(ctx, func() error {
+		var err error
+		versions, err = s.mig.Up(ctx)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -159,6 +164,20 @@ func (s *Store) Migrate(ctx context.Context) error {
 		s.log.InfoContext(ctx, "migrated metadata database", "path", s.path, "versions", versions)
 	}
 	return nil
+}
+
+// withMigrationLock runs fn holding the database's migration lock (see
+// lockMigrations); an in-memory database needs none.
+func (s *Store) withMigrationLock(ctx context.Context, fn func() error) error {
+	if s.path == ":memory:" {
+		return fn()
+	}
+	unlock, err := lockMigrations(ctx, s.path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return fn()
 }
 
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE).
