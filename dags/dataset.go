@@ -34,6 +34,17 @@ func DatasetSchedule(uris []string) Schedule {
 // recognises the DAGs scheduled on datasets by it without parsing them.
 const DatasetSchedulePrefix = "Dataset: "
 
+// DatasetsOfSchedule returns the URIs of a dataset schedule from its
+// String form ("Dataset: s3://a, s3://b"), and false for other schedules.
+// URIs hold no white space, so ", " separates them unambiguously.
+func DatasetsOfSchedule(expr string) ([]string, bool) {
+	rest, ok := strings.CutPrefix(expr, DatasetSchedulePrefix)
+	if !ok {
+		return nil, false
+	}
+	return strings.Split(rest, ", "), true
+}
+
 // CheckDatasetURI reports a dataset URI Starflow does not accept: an empty
 // one, one with white space, or one longer than MaxDatasetURILen.
 func CheckDatasetURI(uri string) error {

@@ -74,6 +74,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			lintCommand(),
 			testDAGCommand(),
 			dagsCommand(),
+			datasetsCommand(),
 			tasksCommand(),
 			dbCommand(),
 			variablesCommand(),
