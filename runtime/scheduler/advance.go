@@ -119,11 +119,11 @@ func (s *Scheduler) advanceRun(ctx context.Context, run *store.DagRun, now time.
 		return s.timeOut(ctx, run, d, now, st)
 	}
 	for pass := 0; ; pass++ {
-		rows, err := s.Store.TaskInstanceList(ctx, &store.TaskInstanceListParams{DagID: run.DagID, RunID: run.RunID})
+		rows, err := s.Store.TaskInstanceStates(ctx, run.DagID, run.RunID)
 		if err != nil {
 			return err
 		}
-		v := newRunView(rows)
+		v := newRunView(run.DagID, run.RunID, rows)
 		if v.tasks < d.Len() && pass == 0 {
 			// The process that created the run died before its task instances.
 			if err := s.createTaskInstances(ctx, d, run.DagID, run.RunID); err != nil {
@@ -194,7 +194,7 @@ func (s *Scheduler) decide(ctx context.Context, d *dags.DAG, v *runView, past ma
 			}
 			t := d.Task(ch.TaskID)
 			p := &store.TaskInstanceSetStateParams{
-				Key:           row.TaskInstanceKey,
+				Key:           v.key(row),
 				From:          []dags.TaskState{ch.From},
 				FromTryNumber: row.TryNumber,
 				To:            ch.To,

@@ -19,7 +19,8 @@ type tiKey struct {
 
 // runView is one run's task instances as the scheduler decides over them.
 type runView struct {
-	rows map[tiKey]*store.TaskInstance
+	dagID, runID string
+	rows         map[tiKey]*store.TaskInstanceState
 	// tis is the evaluator's input: one entry per task, with the map
 	// indexes of an expanded mapped task in Mapped.
 	tis map[string]state.TI
@@ -31,14 +32,17 @@ type runView struct {
 	activeByTask map[string]int
 }
 
-func newRunView(rows []*store.TaskInstance) *runView {
+func newRunView(dagID, runID string, rows []store.TaskInstanceState) *runView {
 	v := &runView{
-		rows:         make(map[tiKey]*store.TaskInstance, len(rows)),
+		dagID:        dagID,
+		runID:        runID,
+		rows:         make(map[tiKey]*store.TaskInstanceState, len(rows)),
 		tis:          make(map[string]state.TI, len(rows)),
 		activeByTask: map[string]int{},
 	}
 	width := map[string]int{}
-	for _, r := range rows {
+	for i := range rows {
+		r := &rows[i]
 		v.rows[tiKey{r.TaskID, r.MapIndex}] = r
 		if r.MapIndex >= 0 {
 			width[r.TaskID] = max(width[r.TaskID], r.MapIndex+1)
@@ -51,7 +55,8 @@ func newRunView(rows []*store.TaskInstance) *runView {
 		}
 		v.tis[id] = state.TI{Mapped: m}
 	}
-	for _, r := range rows {
+	for i := range rows {
+		r := &rows[i]
 		ti := state.TI{State: r.State, TryNumber: r.TryNumber, NextRetryAt: r.NextRetryAt}
 		if r.MapIndex >= 0 {
 			v.tis[r.TaskID].Mapped[r.MapIndex] = ti
@@ -66,6 +71,11 @@ func newRunView(rows []*store.TaskInstance) *runView {
 	}
 	v.tasks = len(v.tis)
 	return v
+}
+
+// key names one task instance of the run.
+func (v *runView) key(r *store.TaskInstanceState) store.TaskInstanceKey {
+	return store.TaskInstanceKey{DagID: v.dagID, RunID: v.runID, TaskID: r.TaskID, MapIndex: r.MapIndex}
 }
 
 // state returns the state of one task instance.
@@ -123,14 +133,14 @@ func (s *Scheduler) expandMapped(ctx context.Context, d *dags.DAG, run *store.Da
 				to = dags.TaskStateFailed
 				s.Logger.Warn("mapped task cannot expand", "dag", run.DagID, "run", run.RunID, "task", id, "err", err)
 			}
-			_, serr := s.Store.TaskInstanceSetState(ctx, &store.TaskInstanceSetStateParams{Key: row.TaskInstanceKey,
+			_, serr := s.Store.TaskInstanceSetState(ctx, &store.TaskInstanceSetStateParams{Key: v.key(row),
 				From: []dags.TaskState{row.State}, To: to, StartDate: now, EndDate: now})
 			if serr != nil && !errors.Is(serr, store.ErrStale) {
 				return serr
 			}
 			continue
 		}
-		err = s.Store.TaskInstanceExpand(ctx, &store.TaskInstanceExpandParams{Key: row.TaskInstanceKey, From: []dags.TaskState{row.State}, Count: n})
+		err = s.Store.TaskInstanceExpand(ctx, &store.TaskInstanceExpandParams{Key: v.key(row), From: []dags.TaskState{row.State}, Count: n})
 		if err != nil && !errors.Is(err, store.ErrStale) {
 			return err
 		}

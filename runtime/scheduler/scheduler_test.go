@@ -564,8 +564,9 @@ func TestDependsOnPastWaitsForThePreviousRun(t *testing.T) {
 	}
 }
 
-// pausingStore holds the first TaskInstanceList of a run, after reading it,
-// until released: an advance that decided from a list that is already old.
+// pausingStore holds the first TaskInstanceStates of a run, after reading
+// it, until released: an advance that decided from a list that is already
+// old.
 type pausingStore struct {
 	store.Store
 	once    sync.Once
@@ -573,14 +574,12 @@ type pausingStore struct {
 	release chan struct{}
 }
 
-func (p *pausingStore) TaskInstanceList(ctx context.Context, q *store.TaskInstanceListParams) ([]*store.TaskInstance, error) {
-	tis, err := p.Store.TaskInstanceList(ctx, q)
-	if q.RunID != "" {
-		p.once.Do(func() {
-			close(p.read)
-			<-p.release
-		})
-	}
+func (p *pausingStore) TaskInstanceStates(ctx context.Context, dagID, runID string) ([]store.TaskInstanceState, error) {
+	tis, err := p.Store.TaskInstanceStates(ctx, dagID, runID)
+	p.once.Do(func() {
+		close(p.read)
+		<-p.release
+	})
 	return tis, err
 }
 

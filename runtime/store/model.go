@@ -222,3 +222,13 @@ type SchemaStatus struct {
 
 // UpToDate reports whether the schema is exactly the binary's.
 func (s SchemaStatus) UpToDate() bool { return s.Current == s.Latest }
+
+// TaskInstanceState is the part of a task instance the scheduler decides
+// over (see Store.TaskInstanceStates).
+type TaskInstanceState struct {
+	TaskID      string
+	MapIndex    int
+	State       dags.TaskState
+	TryNumber   int
+	NextRetryAt time.Time
+}

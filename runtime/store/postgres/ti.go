@@ -403,3 +403,31 @@ func (s *Store) TaskInstanceExpand(ctx context.Context, p *store.TaskInstanceExp
 	}
 	return nil
 }
+
+// TaskInstanceStates returns the scheduler's view of a run's task instances.
+func (s *Store) TaskInstanceStates(ctx context.Context, dagID, runID string) ([]store.TaskInstanceState, error) {
+	var out []store.TaskInstanceState
+	err := s.do(ctx, func(int) error {
+		rows, err := s.pool.Query(ctx, `SELECT task_id, map_index, state, try_number, next_retry_at FROM task_instance
+			WHERE dag_id = $1 AND run_id = $2 ORDER BY task_id, map_index`, dagID, runID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out = out[:0]
+		for rows.Next() {
+			var st store.TaskInstanceState
+			var nr *time.Time
+			if err := rows.Scan(&st.TaskID, &st.MapIndex, &st.State, &st.TryNumber, &nr); err != nil {
+				return err
+			}
+			st.NextRetryAt = tget(nr)
+			out = append(out, st)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("task instance states of %s/%s: %w", dagID, runID, err)
+	}
+	return out, nil
+}

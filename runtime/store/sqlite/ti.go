@@ -407,3 +407,27 @@ func (s *Store) TaskInstanceExpand(ctx context.Context, p *store.TaskInstanceExp
 	}
 	return nil
 }
+
+// TaskInstanceStates returns the scheduler's view of a run's task instances.
+func (s *Store) TaskInstanceStates(ctx context.Context, dagID, runID string) ([]store.TaskInstanceState, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT task_id, map_index, state, try_number, next_retry_at FROM task_instance
+		WHERE dag_id = ? AND run_id = ? ORDER BY task_id, map_index`, dagID, runID)
+	if err != nil {
+		return nil, fmt.Errorf("task instance states of %s/%s: %w", dagID, runID, err)
+	}
+	defer rows.Close()
+	var out []store.TaskInstanceState
+	for rows.Next() {
+		var st store.TaskInstanceState
+		var nr sql.NullInt64
+		if err := rows.Scan(&st.TaskID, &st.MapIndex, &st.State, &st.TryNumber, &nr); err != nil {
+			return nil, fmt.Errorf("task instance states of %s/%s: %w", dagID, runID, err)
+		}
+		st.NextRetryAt = tget(nr)
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("task instance states of %s/%s: %w", dagID, runID, err)
+	}
+	return out, nil
+}

@@ -49,6 +49,7 @@ func Run(t *testing.T, h Harness) {
 		{"corrupt conf", testCorruptConf},
 		{"task instance creation", testTaskInstancesCreate},
 		{"task instance expansion", testTaskInstanceExpand},
+		{"task instance states of a run", testTaskInstanceStates},
 		{"task instance transitions", testTaskInstanceSetState},
 		{"task instance stale transitions", testTaskInstanceStale},
 		{"batch transitions", testTaskInstancesSetStates},

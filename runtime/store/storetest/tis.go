@@ -534,3 +534,52 @@ func testTaskInstanceExpand(t *testing.T, h Harness) {
 		}
 	}
 }
+
+func testTaskInstanceStates(t *testing.T, h Harness) {
+	s := h.open(t)
+	ctx := ctxT(t)
+	mustRun(t, s, "etl", "r", 0)
+	mustRun(t, s, "etl", "other", 1)
+	for _, runID := range []string{"r", "other"} {
+		if _, err := s.TaskInstancesCreate(ctx, &store.TaskInstancesCreateParams{DagID: "etl", RunID: runID, Tasks: []store.TaskInstanceCreate{
+			{TaskID: "b", MapIndex: store.NoMapIndex, MaxTries: 2},
+			{TaskID: "a", MapIndex: 1},
+			{TaskID: "a", MapIndex: 0, State: dags.TaskStateScheduled},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	retry := store.Truncate(base.Add(time.Minute))
+	for _, p := range []store.TaskInstanceSetStateParams{
+		{To: dags.TaskStateScheduled},
+		{To: dags.TaskStateQueued},
+		{To: dags.TaskStateRunning, TryNumber: 1, StartDate: base},
+		{To: dags.TaskStateUpForRetry, EndDate: base, NextRetryAt: retry},
+	} {
+		p.Key = key("etl", "r", "b")
+		if _, err := s.TaskInstanceSetState(ctx, &p); err != nil {
+			t.Fatalf("→ %s: %v", p.To, err)
+		}
+	}
+	got, err := s.TaskInstanceStates(ctx, "etl", "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.TaskInstanceState{
+		{TaskID: "a", MapIndex: 0, State: dags.TaskStateScheduled},
+		{TaskID: "a", MapIndex: 1, State: dags.TaskStateNone},
+		{TaskID: "b", MapIndex: store.NoMapIndex, State: dags.TaskStateUpForRetry, TryNumber: 1, NextRetryAt: retry},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("TaskInstanceStates = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.TaskID != w.TaskID || g.MapIndex != w.MapIndex || g.State != w.State || g.TryNumber != w.TryNumber || !g.NextRetryAt.Equal(w.NextRetryAt) {
+			t.Errorf("row %d = %+v, want %+v", i, g, w)
+		}
+	}
+	if got, err := s.TaskInstanceStates(ctx, "etl", "nope"); err != nil || len(got) != 0 {
+		t.Errorf("states of a missing run = %v, %v; want none", got, err)
+	}
+}
