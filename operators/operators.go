@@ -146,6 +146,10 @@ type DagRuns interface {
 	// RunState returns the state of a run (queued, running, success or
 	// failed); an unknown run is an error wrapping ErrNoRun.
 	RunState(ctx context.Context, dagID, runID string) (dags.DagRunState, error)
+	// Reset clears every task instance of an existing run so that it runs
+	// again, its run back to queued (trigger_dag's reset_dag_run). An
+	// unknown run is an error wrapping ErrNoRun.
+	Reset(ctx context.Context, dagID, runID string) error
 	// TaskState returns the state of task taskID (map index -1) in the run
 	// of dagID with the given logical date; found is false when there is
 	// no such run or task instance. An empty taskID asks for the run's

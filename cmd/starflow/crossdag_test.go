@@ -40,7 +40,9 @@ def ids():
     first = trigger_dag(task_id = "first", trigger_dag_id = "child", trigger_run_id = "fixed")
     again = trigger_dag(task_id = "again", trigger_dag_id = "child", trigger_run_id = "fixed", skip_when_already_exists = True)
     clash = trigger_dag(task_id = "clash", trigger_dag_id = "child", trigger_run_id = "fixed")
-    first >> [again, clash]
+    reset = trigger_dag(task_id = "reset", trigger_dag_id = "child", trigger_run_id = "fixed", reset_dag_run = True,
+                        wait_for_completion = True, poke_interval = "0.1s")
+    first >> [again, clash, reset]
     trigger_dag(task_id = "unknown", trigger_dag_id = "no_such_dag", retries = 2, retry_delay = "1s")
 
 dag(dag_id = "ids", build = ids, schedule = "@once", start_date = "2024-01-01")
@@ -209,10 +211,14 @@ func TestTriggerDagThroughSchedulerAndWorker(t *testing.T) {
 		// A taken run id: skipped with skip_when_already_exists, failed
 		// without; an unknown DAG fails at once, whatever its retries.
 		waitRun(t, e, "ids", once)
-		for task, want := range map[string]dags.TaskState{"first": dags.TaskStateSuccess, "again": dags.TaskStateSkipped, "clash": dags.TaskStateFailed, "unknown": dags.TaskStateFailed} {
+		for task, want := range map[string]dags.TaskState{"first": dags.TaskStateSuccess, "again": dags.TaskStateSkipped, "clash": dags.TaskStateFailed, "unknown": dags.TaskStateFailed, "reset": dags.TaskStateSuccess} {
 			if ti := taskOf(t, e, "ids", once, task); ti.State != want {
 				t.Errorf("ids.%s is %s, want %s", task, ti.State, want)
 			}
+		}
+		reset := taskOf(t, e, "ids", once, "reset")
+		if log := taskLog(t, e, reset.TaskInstanceKey, 1); !strings.Contains(log, "clearing it (reset_dag_run)") || !strings.Contains(log, "Run fixed of DAG child is success") {
+			t.Errorf("reset's log does not show the cleared run ending in success:\n%s", log)
 		}
 		unknown := taskOf(t, e, "ids", once, "unknown")
 		if unknown.TryNumber != 1 {

@@ -62,6 +62,8 @@ func (*Operator) Spec() operators.Spec {
 				Doc: "run states that make the task succeed when waiting"},
 			{Name: "failed_states", Type: operators.ParamStringOrList, Default: []any{string(dags.DagRunStateFailed)},
 				Doc: "run states that make the task fail when waiting"},
+			{Name: "reset_dag_run", Type: operators.ParamBool, Default: false,
+				Doc: "when the run exists already, clear it so that it runs again (instead of failing)"},
 			{Name: "skip_when_already_exists", Type: operators.ParamBool, Default: false,
 				Doc: "skip the task, instead of failing it, when the run exists already"},
 		},
@@ -119,10 +121,19 @@ func (o *Operator) Execute(ctx context.Context, c *operators.Call) (*operators.R
 	c.Logf("Triggering DAG %s: run %s, logical date %s", dagID, runID, logical.Format(time.RFC3339))
 	got, err := c.DagRuns.Trigger(ctx, operators.TriggerParams{DAGID: dagID, RunID: runID, LogicalDate: logical, Conf: conf})
 	switch {
+	case errors.Is(err, operators.ErrRunExists) && args.Bool("reset_dag_run"):
+		// As Airflow: clear the existing run so that it runs again.
+		c.Logf("Run %s of DAG %s exists already: clearing it (reset_dag_run)", runID, dagID)
+		if err := c.DagRuns.Reset(ctx, dagID, runID); err != nil {
+			return nil, fmt.Errorf("trigger_dag: reset run %s of DAG %s: %w", runID, dagID, err)
+		}
+		if got, err = c.DagRuns.Trigger(ctx, operators.TriggerParams{DAGID: dagID, RunID: runID, LogicalDate: logical, Conf: conf}); err != nil && !errors.Is(err, operators.ErrRunExists) {
+			return nil, fmt.Errorf("trigger_dag: %w", err)
+		}
 	case errors.Is(err, operators.ErrRunExists) && args.Bool("skip_when_already_exists"):
 		return operators.Skipped(fmt.Sprintf("run %s of DAG %s exists already (skip_when_already_exists)", runID, dagID)), nil
 	case errors.Is(err, operators.ErrRunExists):
-		return nil, fmt.Errorf("trigger_dag: run %s of DAG %s exists already (pass skip_when_already_exists = True to skip instead)", runID, dagID)
+		return nil, fmt.Errorf("trigger_dag: run %s of DAG %s exists already (pass reset_dag_run = True to run it again, or skip_when_already_exists = True to skip)", runID, dagID)
 	case err != nil:
 		if operators.IsFinal(err) {
 			return nil, operators.Fail(fmt.Errorf("trigger_dag: %w", err))

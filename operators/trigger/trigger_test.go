@@ -2,6 +2,7 @@ package trigger_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -153,5 +154,30 @@ func TestExistingRunAndUnknownDAG(t *testing.T) {
 	c.Task.Config = map[string]any{"trigger_dag_id": "child"}
 	if _, err := trigger.New().Execute(context.Background(), c); !operators.IsFinal(err) {
 		t.Errorf("without DagRuns: %v, want a final error", err)
+	}
+}
+
+func TestResetDagRunRunsAnExistingRunAgain(t *testing.T) {
+	t.Parallel()
+	c, runs := setup(t, map[string]any{"trigger_dag_id": "child", "trigger_run_id": "fixed", "wait_for_completion": true, "poke_interval": 10 * time.Millisecond})
+	if _, err := trigger.New().Execute(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	c.Task.Config["reset_dag_run"] = true
+	res, err := trigger.New().Execute(context.Background(), c)
+	if err != nil || res.ReturnValue != "fixed" {
+		t.Fatalf("with reset_dag_run: %+v, %v; want the run fixed again", res, err)
+	}
+	results, err := runs.Wait()
+	if err != nil || len(results) != 2 {
+		t.Fatalf("child ran %d times (%v), want twice: once, then again after the reset", len(results), err)
+	}
+	for _, r := range results {
+		if r.RunID != "fixed" || r.State != dags.DagRunStateSuccess {
+			t.Errorf("child run %s: %s", r.RunID, r.State)
+		}
+	}
+	if err := runs.Reset(context.Background(), "child", "nope"); !errors.Is(err, operators.ErrNoRun) {
+		t.Errorf("reset of an unknown run: %v, want ErrNoRun", err)
 	}
 }

@@ -49,6 +49,9 @@ type childRun struct {
 	err    error
 	mu     sync.Mutex
 	states map[string]dags.TaskState // live task states, by task id
+	// reset is set (under Triggered.mu) when reset_dag_run replaced the
+	// run: it is still reported by Wait, but no longer found by its ids.
+	reset bool
 }
 
 // NewTriggered returns the DagRuns of in-process runs: the runs it starts
@@ -85,7 +88,7 @@ func (t *Triggered) Trigger(ctx context.Context, p operators.TriggerParams) (str
 
 	t.mu.Lock()
 	for _, r := range t.runs {
-		if r.info.DAGID == d.ID && (r.info.RunID == runID || r.info.LogicalDate.Equal(logical)) {
+		if !r.reset && r.info.DAGID == d.ID && (r.info.RunID == runID || r.info.LogicalDate.Equal(logical)) {
 			t.mu.Unlock()
 			return "", fmt.Errorf("run %s of DAG %s: %w", runID, d.ID, operators.ErrRunExists)
 		}
@@ -122,6 +125,24 @@ func (t *Triggered) Trigger(ctx context.Context, p operators.TriggerParams) (str
 	return runID, nil
 }
 
+// Reset forgets a triggered run, once it has ended, so that the next
+// Trigger with its run id runs the DAG again (reset_dag_run).
+func (t *Triggered) Reset(ctx context.Context, dagID, runID string) error {
+	run := t.find1(func(r *childRun) bool { return r.info.DAGID == dagID && r.info.RunID == runID })
+	if run == nil {
+		return fmt.Errorf("run %s of DAG %s: %w", runID, dagID, operators.ErrNoRun)
+	}
+	select {
+	case <-run.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	run.reset = true
+	return nil
+}
+
 // RunState returns a triggered run's state: running until it ends.
 func (t *Triggered) RunState(ctx context.Context, dagID, runID string) (dags.DagRunState, error) {
 	run := t.find1(func(r *childRun) bool { return r.info.DAGID == dagID && r.info.RunID == runID })
@@ -156,7 +177,7 @@ func (t *Triggered) find1(match func(*childRun) bool) *childRun {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, r := range t.runs {
-		if match(r) {
+		if !r.reset && match(r) {
 			return r
 		}
 	}

@@ -65,6 +65,21 @@ func (d *DagRuns) Trigger(ctx context.Context, p operators.TriggerParams) (strin
 	return run.RunID, nil
 }
 
+// Reset clears every task instance of a run, as `starflow tasks clear`
+// does for it: they run again with a full retry budget, and the run goes
+// back to queued if it had finished.
+func (d *DagRuns) Reset(ctx context.Context, dagID, runID string) error {
+	if _, err := d.S.Store.RunGet(ctx, dagID, runID); errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("run %s of DAG %s: %w", runID, dagID, operators.ErrNoRun)
+	} else if err != nil && !errors.Is(err, store.ErrCorrupt) {
+		return err
+	}
+	if _, err := d.S.Clear(ctx, ClearParams{DAGID: dagID, RunID: runID}); err != nil {
+		return fmt.Errorf("reset run %s of DAG %s: %w", runID, dagID, err)
+	}
+	return nil
+}
+
 // RunState returns the state of a run; an unknown run wraps
 // operators.ErrNoRun.
 func (d *DagRuns) RunState(ctx context.Context, dagID, runID string) (dags.DagRunState, error) {
