@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -67,14 +68,23 @@ func runTasksTest(c *cli.Context) error {
 	defer pools.Close()
 	runner := call.New(f)
 	runner.SQL = pools
-	res, err := localrun.RunTask(ctx, d, taskID, info, localrun.Options{
+	opts := localrun.Options{
 		Runner:      newTryRunner(logger, pools),
 		Functions:   runner,
 		Variables:   envsecrets.Variables{},
 		Connections: envsecrets.Connections{},
-		Echo:        c.App.Writer,
-	})
-	if err != nil {
+	}
+	// A trigger_dag task runs its target DAG here too, from the same DAG
+	// folder, without echoing that run's task logs.
+	triggered := localrun.NewTriggered(ctx, folderDAGs(newLoader(logger), f, c.String("dags"), c.Args().Get(0)), opts)
+	opts.DagRuns = triggered
+	opts.Echo = c.App.Writer
+	res, err := localrun.RunTask(ctx, d, taskID, info, opts)
+	children, childErr := triggered.Wait()
+	for _, ch := range children {
+		fmt.Fprintf(c.App.Writer, "triggered run %s of %s: %s\n", ch.RunID, ch.DAGID, ch.State)
+	}
+	if err = errors.Join(err, childErr); err != nil {
 		return internalError(err)
 	}
 	fmt.Fprintf(c.App.Writer, "\ntask %s of %s: %s in %s\n", taskID, d.ID, res.State, res.Duration.Round(time.Millisecond))

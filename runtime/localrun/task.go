@@ -41,6 +41,7 @@ func RunTask(ctx context.Context, d *dags.DAG, taskID string, run operators.RunI
 		Variables:   opt.Variables,
 		Connections: opt.Connections,
 		Functions:   opt.Functions,
+		DagRuns:     opt.DagRuns,
 		FirstStart:  r.now(),
 	}
 	out := opt.Runner.Run(ctx, try)
