@@ -12,7 +12,9 @@ const MaxMapLength = 1024
 // MapArg is one argument a mapped task is expanded over (Airflow's
 // expand(name = value)). Value is a list, a dict (each item becomes a
 // [key, value] pair, in key order) or an XComRef to another task's value,
-// which must be a list or a dict at run time.
+// which must be a list or a dict at run time. A MapArg with an empty Name
+// is Airflow's expand_kwargs: Value is a list (or an XComRef to one) of
+// dicts, each item giving several arguments at once.
 type MapArg struct {
 	Name  string `json:"name"`
 	Value any    `json:"value"`
@@ -120,8 +122,20 @@ func MapValues(t *Task, i int, resolve XComResolver) (map[string]any, error) {
 	out := make(map[string]any, len(lists))
 	for j := len(lists) - 1; j >= 0; j-- {
 		k := len(lists[j])
-		out[t.Expand[j].Name] = lists[j][i%k]
+		at := i % k
+		item := lists[j][at]
 		i /= k
+		if t.Expand[j].Name != "" {
+			out[t.Expand[j].Name] = item
+			continue
+		}
+		kw, ok := item.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("expand_kwargs: item %d is a %s, want a dict of arguments", at, TypeName(item))
+		}
+		for name, v := range kw {
+			out[name] = v
+		}
 	}
 	return out, nil
 }

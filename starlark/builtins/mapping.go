@@ -2,6 +2,7 @@ package builtins
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -146,6 +147,77 @@ func (t *Task) expand(kwargs []starlark.Tuple) error {
 	return nil
 }
 
+// expandKwargsMethod returns t.expand_kwargs, Airflow's expand_kwargs:
+// t runs once per dict of a list (or of an upstream output), each dict
+// giving several arguments at once.
+func (t *Task) expandKwargsMethod() *starlark.Builtin {
+	return Safe("expand_kwargs", func(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var over starlark.Value
+		if err := starlark.UnpackPositionalArgs("expand_kwargs", args, kwargs, 1, &over); err != nil {
+			return nil, err
+		}
+		if err := t.expandKwargs(over); err != nil {
+			return nil, err
+		}
+		return t, nil
+	})
+}
+
+// expandKwargs records a list of argument dicts as t's one mapped argument.
+func (t *Task) expandKwargs(over starlark.Value) error {
+	if err := t.checkOpen("expand_kwargs"); err != nil {
+		return err
+	}
+	if t.task.IsMapped() {
+		return fmt.Errorf("expand_kwargs: task %s is already mapped", t.task.ID)
+	}
+	switch t.task.Operator {
+	case dags.OperatorBranch, dags.OperatorShortCircuit:
+		return fmt.Errorf("expand_kwargs: %s tasks cannot be mapped", t.task.Operator)
+	}
+	var refs []*XComArg
+	var value any
+	switch v := over.(type) {
+	case *XComArg:
+		refs = append(refs, v)
+		value = v.Ref()
+	case *starlark.List, starlark.Tuple:
+		got, err := toGo(v, func(x *XComArg) (any, error) {
+			return nil, fmt.Errorf("%s.output inside the list: map over the output itself (expand_kwargs(t.output))", x.task.task.ID)
+		}, 0)
+		if err != nil {
+			return fmt.Errorf("expand_kwargs: %w", err)
+		}
+		fkw, _ := t.task.Config["kwargs"].(map[string]any)
+		for i, item := range got.([]any) {
+			kw, ok := item.(map[string]any)
+			if !ok {
+				return fmt.Errorf("expand_kwargs: item %d is a %s, want a dict of arguments", i, dags.TypeName(item))
+			}
+			for name := range kw {
+				if t.task.Operator == dags.OperatorTask {
+					if _, dup := fkw[name]; dup {
+						return fmt.Errorf("expand_kwargs: item %d: argument %s is also given as a constant (kwargs or partial)", i, name)
+					}
+				} else if _, known := t.task.Config[name]; !known {
+					return unknownName(fmt.Sprintf("expand_kwargs: item %d: %s has no argument %s", i, t.task.Operator, name), name, configNames(t.task))
+				}
+			}
+		}
+		if len(got.([]any)) > dags.MaxMapLength {
+			return fmt.Errorf("expand_kwargs: task %s expands into more than %d task instances (max_map_length)", t.task.ID, dags.MaxMapLength)
+		}
+		value = got
+	default:
+		return fmt.Errorf("expand_kwargs: got %s, want a list of dicts or a task's output", over.Type())
+	}
+	if err := t.connectRefs("expand_kwargs", refs); err != nil {
+		return err
+	}
+	t.task.Expand = []dags.MapArg{{Value: value}}
+	return nil
+}
+
 // configNames lists the operator arguments of t.
 func configNames(t *dags.Task) []string {
 	names := make([]string, 0, len(t.Config))
@@ -193,16 +265,19 @@ func (p *Partial) Truth() starlark.Bool { return starlark.True }
 // Hash fails: partials are not hashable.
 func (p *Partial) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable type: partial") }
 
-// Attr returns expand.
+// Attr returns expand and expand_kwargs.
 func (p *Partial) Attr(name string) (starlark.Value, error) {
-	if name == "expand" {
+	switch name {
+	case "expand":
 		return Safe("expand", p.expand), nil
+	case "expand_kwargs":
+		return Safe("expand_kwargs", p.expandKwargs), nil
 	}
 	return nil, nil
 }
 
 // AttrNames lists the attributes.
-func (p *Partial) AttrNames() []string { return []string{"expand"} }
+func (p *Partial) AttrNames() []string { return []string{"expand", "expand_kwargs"} }
 
 // placeholders are tried, in order, for a mapped argument whose items are
 // not known at parse time, until the operator accepts one.
@@ -215,6 +290,64 @@ var placeholders = []func() starlark.Value{
 	func() starlark.Value { return starlark.None },
 }
 
+// missingArg matches UnpackArgs' error for a required parameter not given.
+var missingArg = regexp.MustCompile(`missing argument for ([A-Za-z_][A-Za-z0-9_]*)`)
+
+// sample is a value for a mapped argument while the operator builds the
+// task: an item of the mapped values (which also checks its type), or a
+// placeholder when no item is known at parse time.
+type sample struct {
+	name  string
+	value starlark.Value
+	next  int // the next placeholder to try; -1 when value is an item
+}
+
+// build calls the operator with the constant arguments and the samples of
+// the mapped ones. A placeholder the operator refuses is replaced by the
+// next one, and a required argument the operator misses while every known
+// sample is given is added with a placeholder when open is set (the
+// mapped values come at run time, as dicts of expand_kwargs).
+func (p *Partial) build(thread *starlark.Thread, what string, samples []*sample, open bool) (*Task, error) {
+	for _, kv := range p.kwargs {
+		for _, sm := range samples {
+			if string(kv[0].(starlark.String)) == sm.name {
+				return nil, fmt.Errorf("%s: for parameter %s: also given to partial; give it once", what, sm.name)
+			}
+		}
+	}
+	for attempt := 0; attempt < 64; attempt++ {
+		call := append([]starlark.Tuple(nil), p.kwargs...)
+		for _, sm := range samples {
+			call = append(call, starlark.Tuple{starlark.String(sm.name), sm.value})
+		}
+		v, err := starlark.Call(thread, p.op, p.args, call)
+		if err == nil {
+			t, ok := v.(*Task)
+			if !ok {
+				return nil, fmt.Errorf("%s: %s returned %s, not a task", what, p.op.Name(), v.Type())
+			}
+			return t, nil
+		}
+		retried := false
+		for _, sm := range samples {
+			if sm.next >= 0 && sm.next < len(placeholders) && strings.Contains(err.Error(), "parameter "+sm.name+":") {
+				sm.value = placeholders[sm.next]()
+				sm.next++
+				retried = true
+				break
+			}
+		}
+		if m := missingArg.FindStringSubmatch(err.Error()); !retried && open && m != nil {
+			samples = append(samples, &sample{name: m[1], value: placeholders[0](), next: 1})
+			retried = true
+		}
+		if !retried {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("%s: %s accepts no placeholder for the mapped arguments", what, p.op.Name())
+}
+
 // expand calls the operator with the constant arguments and, for each
 // mapped argument, a sample item (its first one, which also checks its
 // type), then maps the task it made.
@@ -225,62 +358,51 @@ func (p *Partial) expand(thread *starlark.Thread, fn *starlark.Builtin, args sta
 	if len(kwargs) == 0 {
 		return nil, fmt.Errorf("expand: give at least one keyword argument to map over")
 	}
-	if p.op.Name() == dags.OperatorTask {
-		// task(): the mapped names are the function's keyword arguments.
-		v, err := starlark.Call(thread, p.op, p.args, p.kwargs)
-		if err != nil {
-			return nil, err
-		}
-		t, ok := v.(*Task)
-		if !ok {
-			return nil, fmt.Errorf("expand: %s returned %s, not a task", p.op.Name(), v.Type())
-		}
-		return t, t.expand(kwargs)
-	}
-	for _, kv := range p.kwargs {
-		for _, m := range kwargs {
-			if kv[0] == m[0] {
-				return nil, fmt.Errorf("expand: for parameter %s: also given to partial; give it once", m[0].(starlark.String).GoString())
+	var samples []*sample
+	if p.op.Name() != dags.OperatorTask { // for task() the names are the function's arguments
+		for _, kv := range kwargs {
+			sm := &sample{name: string(kv[0].(starlark.String)), value: firstItem(kv[1]), next: -1}
+			if sm.value == nil {
+				sm.value, sm.next = placeholders[0](), 1
 			}
+			samples = append(samples, sm)
 		}
 	}
-	samples := make([]starlark.Value, len(kwargs))
-	tried := make([]int, len(kwargs)) // next placeholder per argument; -1 when the sample is an item
-	for i, kv := range kwargs {
-		if s := firstItem(kv[1]); s != nil {
-			samples[i], tried[i] = s, -1
+	t, err := p.build(thread, "expand", samples, false)
+	if err != nil {
+		return nil, err
+	}
+	return t, t.expand(kwargs)
+}
+
+// expandKwargs is expand_kwargs(list of dicts | t.output): the first dict's
+// entries are the samples; with an output, the operator's required
+// arguments get placeholders until run time.
+func (p *Partial) expandKwargs(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var over starlark.Value
+	if err := starlark.UnpackPositionalArgs("expand_kwargs", args, kwargs, 1, &over); err != nil {
+		return nil, err
+	}
+	var samples []*sample
+	open := false
+	if p.op.Name() != dags.OperatorTask {
+		if d, ok := firstItem(over).(*starlark.Dict); ok {
+			for _, kv := range d.Items() {
+				k, ok := kv[0].(starlark.String)
+				if !ok {
+					return nil, fmt.Errorf("expand_kwargs: argument names must be strings, got %s", kv[0].Type())
+				}
+				samples = append(samples, &sample{name: string(k), value: kv[1], next: -1})
+			}
 		} else {
-			samples[i], tried[i] = placeholders[0](), 1
+			open = true
 		}
 	}
-	for {
-		call := append(append([]starlark.Tuple(nil), p.kwargs...), make([]starlark.Tuple, len(kwargs))...)
-		for i, kv := range kwargs {
-			call[len(p.kwargs)+i] = starlark.Tuple{kv[0], samples[i]}
-		}
-		v, err := starlark.Call(thread, p.op, p.args, call)
-		if err == nil {
-			t, ok := v.(*Task)
-			if !ok {
-				return nil, fmt.Errorf("expand: %s returned %s, not a task", p.op.Name(), v.Type())
-			}
-			return t, t.expand(kwargs)
-		}
-		// A placeholder the operator refused: try the next one.
-		retried := false
-		for i, kv := range kwargs {
-			name := string(kv[0].(starlark.String))
-			if tried[i] >= 0 && tried[i] < len(placeholders) && strings.Contains(err.Error(), "parameter "+name+":") {
-				samples[i] = placeholders[tried[i]]()
-				tried[i]++
-				retried = true
-				break
-			}
-		}
-		if !retried {
-			return nil, err
-		}
+	t, err := p.build(thread, "expand_kwargs", samples, open)
+	if err != nil {
+		return nil, err
 	}
+	return t, t.expandKwargs(over)
 }
 
 // firstItem returns the first item of a literal list, tuple or dict (as a

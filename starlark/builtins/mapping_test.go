@@ -97,3 +97,74 @@ func TestExpandErrorsPointAtTheCall(t *testing.T) {
 		})
 	}
 }
+
+func TestExpandKwargs(t *testing.T) {
+	t.Parallel()
+	f := loadSource(t, specLoader(probeSpec()), `
+def commands():
+    return [{"bash_command": "echo a"}]
+
+def add(x, y = 0):
+    return x + y
+
+def build():
+    c = task(commands)
+    lit = task(add, task_id = "lit").expand_kwargs([{"x": 1, "y": 2}, {"x": 3}])
+    out = partial(bash, task_id = "say").expand_kwargs(c.output)
+    p = partial(probe, task_id = "p").expand_kwargs([{"url": "http://a", "count": 1}])
+    c >> lit
+
+dag(dag_id = "m", build = build)
+`)
+	if len(f.Errors) > 0 {
+		t.Fatalf("errors: %v", f.Errors)
+	}
+	d := f.DAGs[0]
+	lit := d.Task("lit")
+	v, err := dags.MapValues(lit, 1, nil)
+	if err != nil || !reflect.DeepEqual(v, map[string]any{"x": int64(3)}) {
+		t.Errorf("MapValues(lit, 1) = %v, %v; want the second dict", v, err)
+	}
+	if n, err := dags.MapLength(lit, nil); n != 2 || err != nil {
+		t.Errorf("MapLength(lit) = %d, %v", n, err)
+	}
+	say := d.Task("say")
+	if !reflect.DeepEqual(say.Expand, []dags.MapArg{{Value: dags.XComRef{TaskID: "commands", Key: "return_value"}}}) || !reflect.DeepEqual(say.Upstream, []string{"commands"}) {
+		t.Errorf("say: expand %#v, upstream %v", say.Expand, say.Upstream)
+	}
+	v, err = dags.MapValues(say, 0, func(dags.XComRef) (any, error) { return []any{map[string]any{"bash_command": "echo b"}}, nil })
+	if err != nil || v["bash_command"] != "echo b" {
+		t.Errorf("MapValues(say, 0) = %v, %v", v, err)
+	}
+	if _, err := dags.MapValues(say, 0, func(dags.XComRef) (any, error) { return []any{"echo"}, nil }); err == nil || !strings.Contains(err.Error(), "item 0 is a string, want a dict of arguments") {
+		t.Errorf("a non-dict item at run time: %v", err)
+	}
+	if p := d.Task("p"); p.Config["count"] != int64(1) || !p.IsMapped() {
+		t.Errorf("partial(probe).expand_kwargs: config %v", p.Config)
+	}
+}
+
+func TestExpandKwargsErrors(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ body, want string }{
+		{`task(f, task_id = "t").expand_kwargs([1])`, "expand_kwargs: item 0 is a int, want a dict of arguments"},
+		{`task(f, task_id = "t").expand_kwargs({"x": 1})`, "expand_kwargs: got dict, want a list of dicts or a task's output"},
+		{`task(f, task_id = "t", kwargs = {"x": 1}).expand_kwargs([{"x": 2}])`, "argument x is also given as a constant"},
+		{`bash(task_id = "b", bash_command = "x").expand_kwargs([{"bash_comand": "y"}])`, "bash has no argument bash_comand (did you mean bash_command?)"},
+		{`partial(bash, task_id = "b").expand_kwargs([{"bash_command": 3}])`, "bash: for parameter bash_command: got int, want string"},
+		{`task(f, task_id = "t").expand_kwargs()`, "expand_kwargs: got 0 arguments, want 1"},
+	}
+	for _, c := range cases {
+		t.Run(c.body, func(t *testing.T) {
+			t.Parallel()
+			src := "def build():\n    " + c.body + "\ndef f(x = 0, y = 0):\n    return x\ndag(dag_id = \"m\", build = build)\n"
+			f := loadSource(t, specLoader(), src)
+			if len(f.Errors) != 1 {
+				t.Fatalf("errors = %v, want one", f.Errors)
+			}
+			if got := f.Errors[0].Error(); !strings.Contains(got, c.want) {
+				t.Errorf("error = %q, want it to contain %q", got, c.want)
+			}
+		})
+	}
+}

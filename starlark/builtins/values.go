@@ -51,13 +51,15 @@ func (t *Task) Attr(name string) (starlark.Value, error) {
 		return t.expandMethod(), nil
 	case "partial":
 		return t.partialMethod(), nil
+	case "expand_kwargs":
+		return t.expandKwargsMethod(), nil
 	}
 	return nil, nil
 }
 
 // AttrNames lists the attributes.
 func (t *Task) AttrNames() []string {
-	return []string{"dag_id", "expand", "output", "partial", "task_id"}
+	return []string{"dag_id", "expand", "expand_kwargs", "output", "partial", "task_id"}
 }
 
 // Binary implements >> and <<.
