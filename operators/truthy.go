@@ -1,6 +1,9 @@
 package operators
 
-import "fmt"
+import (
+	"fmt"
+	"reflect"
+)
 
 // Truthy reports whether a plain value (what a Starlark function returns
 // through a FunctionRunner, a JSON value, a database cell) is true in
@@ -25,6 +28,21 @@ func Truthy(v any) bool {
 		return len(x) > 0
 	case map[string]any:
 		return len(x) > 0
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Slice, reflect.Map, reflect.Array, reflect.String:
+		return rv.Len() > 0
+	case reflect.Bool:
+		return rv.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return rv.Int() != 0
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return rv.Uint() != 0
+	case reflect.Float32, reflect.Float64:
+		return rv.Float() != 0
+	case reflect.Pointer, reflect.Interface:
+		return !rv.IsNil()
 	}
 	return true
 }

@@ -3,7 +3,6 @@ package branch
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"strings"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -118,7 +117,7 @@ func (*ShortCircuit) Execute(ctx context.Context, c *operators.Call) (*operators
 	if err != nil {
 		return nil, err
 	}
-	if Truthy(v) {
+	if operators.Truthy(v) {
 		res := operators.Success(v)
 		res.Message = fmt.Sprintf("condition is %s: proceeding with downstream tasks", describe(v))
 		return res, nil
@@ -134,46 +133,6 @@ func (*ShortCircuit) Execute(ctx context.Context, c *operators.Call) (*operators
 	}
 	res.Message = fmt.Sprintf("condition is %s: skipping %s (%s)", describe(v), scope, list(res.Skip))
 	return res, nil
-}
-
-// Truthy reports whether v is true in Python's sense: nil, false, zero
-// numbers, and empty strings, lists and maps are false; everything else is
-// true.
-func Truthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case string:
-		return x != ""
-	case int64:
-		return x != 0
-	case int:
-		return x != 0
-	case float64:
-		return x != 0
-	case []any:
-		return len(x) > 0
-	case map[string]any:
-		return len(x) > 0
-	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Slice, reflect.Map, reflect.Array, reflect.String:
-		return rv.Len() > 0
-	case reflect.Bool:
-		return rv.Bool()
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return rv.Int() != 0
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return rv.Uint() != 0
-	case reflect.Float32, reflect.Float64:
-		return rv.Float() != 0
-	case reflect.Pointer, reflect.Interface:
-		return !rv.IsNil()
-	}
-	return true
 }
 
 // describe prints a function result for a message, Python-style.
