@@ -33,6 +33,7 @@ func tasksCommand() *cli.Command {
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "date", Usage: "the logical date (2024-01-01 or RFC 3339); default today at 00:00 UTC"},
 					&cli.StringFlag{Name: "conf", Usage: "the run's conf as a JSON object"},
+					&cli.IntFlag{Name: "map-index", Value: -1, Usage: "the task instance of a mapped task to run (its mapped values must be literal)"},
 					dagsFolderFlag(),
 				},
 				Action: runTasksTest,
@@ -79,7 +80,10 @@ func runTasksTest(c *cli.Context) error {
 	triggered := localrun.NewTriggered(ctx, folderDAGs(newLoader(logger), f, c.String("dags"), c.Args().Get(0)), opts)
 	opts.DagRuns = triggered
 	opts.Echo = c.App.Writer
-	res, err := localrun.RunTask(ctx, d, taskID, info, opts)
+	res, err := localrun.RunTask(ctx, d, taskID, c.Int("map-index"), info, opts)
+	if errors.Is(err, localrun.ErrBadMapIndex) {
+		return usageError("%v", err)
+	}
 	children, childErr := triggered.Wait()
 	for _, ch := range children {
 		fmt.Fprintf(c.App.Writer, "triggered run %s of %s: %s\n", ch.RunID, ch.DAGID, ch.State)

@@ -95,7 +95,7 @@ func TestRunTaskWaitsThroughReschedules(t *testing.T) {
 	r := &rescheduler{}
 	runner := setup(t, map[string]script{"sense": r.op})
 	d := build(t, "sense", []string{"wait"}, nil, nil)
-	res, err := localrun.RunTask(context.Background(), d, "wait", runInfo(), localrun.Options{Runner: runner})
+	res, err := localrun.RunTask(context.Background(), d, "wait", -1, runInfo(), localrun.Options{Runner: runner})
 	if err != nil {
 		t.Fatal(err)
 	}
