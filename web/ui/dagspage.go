@@ -43,6 +43,8 @@ type dagRow struct {
 	// URL is the DAG's base path (/dags/{id}).
 	URL      string
 	Schedule string
+	// Datasets link the datasets of a dataset schedule to their view.
+	Datasets []link
 	// Next is the next run's logical date, NextAfter when it may start.
 	Next, NextAfter string
 	Tags            []tagLink
@@ -64,6 +66,9 @@ func newDAGRow(d *store.DAG, runs []stateCount) *dagRow {
 	r := &dagRow{DAG: d, Runs: runs, URL: dagURL(d.DagID), Schedule: d.Schedule, Next: "—"}
 	if r.Schedule == "" {
 		r.Schedule = "None"
+	}
+	if uris, ok := dags.DatasetsOfSchedule(d.Schedule); ok {
+		r.Datasets = datasetLinks(uris)
 	}
 	if !d.Next.LogicalDate.IsZero() {
 		r.Next, r.NextAfter = fmtTime(d.Next.LogicalDate), fmtTime(d.Next.CreateAfter)

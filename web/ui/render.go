@@ -33,7 +33,7 @@ type pages struct {
 }
 
 // pageFiles lists the templates/ files that are pages (each but layout).
-var pageFiles = []string{"dags", "grid", "graph", "ti", "trigger", "source", "variables", "connections", "pools", "workers", "error", "login"}
+var pageFiles = []string{"dags", "grid", "graph", "ti", "trigger", "source", "variables", "connections", "pools", "workers", "datasets", "error", "login"}
 
 func mustParsePages() *pages {
 	p, err := parsePages()
@@ -130,7 +130,8 @@ var funcs = template.FuncMap{
 	"query":      func(k, v string) string { return url.QueryEscape(k) + "=" + url.QueryEscape(v) },
 	"add":        func(a, b int) int { return a + b },
 	"tabs": func(v *view, d *store.DAG, tab string) tabsData {
-		return tabsData{DAG: d, Tab: tab, CanTrigger: v.Can(string(permTrigger))}
+		uris, _ := dags.DatasetsOfSchedule(d.Schedule)
+		return tabsData{DAG: d, Tab: tab, CanTrigger: v.Can(string(permTrigger)), Datasets: datasetLinks(uris)}
 	},
 	"item":       func(v *view, x any) item { return item{V: v, X: x} },
 	"prettyJSON": prettyJSON,
@@ -258,6 +259,8 @@ type tabsData struct {
 	DAG        *store.DAG
 	Tab        string
 	CanTrigger bool
+	// Datasets link the datasets the DAG is scheduled on to their view.
+	Datasets []link
 }
 
 // item pairs the page's view with one element, for templates that need

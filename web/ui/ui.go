@@ -83,6 +83,7 @@ func (h *handler) routes() {
 	m.HandleFunc("GET /connections", h.connections)
 	m.HandleFunc("GET /pools", h.pools)
 	m.HandleFunc("GET /workers", h.workers)
+	m.HandleFunc("GET /datasets", h.datasets)
 }
 
 func (h *handler) redirectToGrid(w http.ResponseWriter, r *http.Request) {
