@@ -49,7 +49,7 @@ type eventRow struct {
 	// DagURL is the source DAG's grid, TaskURL the source task
 	// instance's page; empty when the event names no source.
 	DagURL, TaskURL string
-	Extra                   string
+	Extra           string
 }
 
 // datasetDetail is one dataset: its newest events and the DAGs scheduled
