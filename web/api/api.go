@@ -86,6 +86,8 @@ var routes = []Route{
 	{"PATCH", "/pools/{pool_name}", auth.PermAdmin, (*handler).poolPatch},
 	{"DELETE", "/pools/{pool_name}", auth.PermAdmin, (*handler).poolDelete},
 	{"GET", "/workers", auth.PermRead, (*handler).workerList},
+	{"GET", "/datasets", auth.PermRead, (*handler).datasetList},
+	{"GET", "/datasets/events", auth.PermRead, (*handler).datasetEvents},
 }
 
 // Routes returns every endpoint, with patterns relative to Prefix.

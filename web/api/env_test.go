@@ -63,12 +63,20 @@ func newEnv(t testing.TB) *env { return newEnvOn(t, testdb.SQLite(t)) }
 // newEnvOn builds the fixture on st.
 func newEnvOn(t testing.TB, st store.Store) *env {
 	t.Helper()
-	ctx := context.Background()
-	logger := quietLogger()
 	dir, err := filepath.Abs(filepath.Join("testdata", "dags"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newEnvDir(t, st, dir)
+}
+
+// newEnvDir builds the fixture on st with the DAG folder dir, which must
+// define the testdata folder's DAGs.
+func newEnvDir(t testing.TB, st store.Store, dir string) *env {
+	t.Helper()
+	ctx := context.Background()
+	logger := quietLogger()
+	var err error
 	l := loader.New(loader.Options{Logger: logger})
 	versions := call.NewVersions(l, func(ctx context.Context, hash string) (call.Bundle, error) {
 		v, err := st.DAGVersionGet(ctx, hash)
