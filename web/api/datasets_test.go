@@ -82,7 +82,7 @@ func TestDatasetsAPI(t *testing.T) {
 					"event_count": 0.0, "first_event_time": nil, "last_event_time": nil, "last_event": nil},
 				map[string]any{"uri": "s3://b/orders", "consumer_dags": []any{map[string]any{"dag_id": "report"}},
 					"producing_tasks": []any{map[string]any{"dag_id": "pipeline", "task_id": "load"}},
-					"event_count": 2.0, "first_event_time": ts(0), "last_event_time": ts(2), "last_event": event(2)},
+					"event_count":     2.0, "first_event_time": ts(0), "last_event_time": ts(2), "last_event": event(2)},
 				map[string]any{"uri": "s3://b/other", "consumer_dags": []any{}, "producing_tasks": []any{},
 					"event_count": 1.0, "first_event_time": ts(1), "last_event_time": ts(1), "last_event": event(1)},
 			}}
