@@ -358,4 +358,8 @@ func TestBrowser(t *testing.T) {
 	if n := b.count(".trigger-button") + b.count(".clear-button") + b.count(".mark-success-button"); n != 0 {
 		t.Errorf("a viewer sees %d trigger, clear or mark buttons on the grid", n)
 	}
+	b.do("open the datasets page as a viewer", chromedp.Click(chromedp.CSS(`header nav a[href="/datasets"]`)), chromedp.WaitVisible(chromedp.CSS("table.datasets")))
+	if n := b.count(`header nav a.active[href="/datasets"]`); n != 1 {
+		t.Error("the Datasets page does not highlight its navigation link")
+	}
 }

@@ -69,6 +69,8 @@ func TestDatasetsPage(t *testing.T) {
 	src := func(uri, task string, mapIndex int) store.DatasetEventCreate {
 		return store.DatasetEventCreate{URI: uri, SourceDagID: "orders_etl", SourceRunID: run.RunID, SourceTaskID: task, SourceMapIndex: mapIndex}
 	}
+	// An update from before orders_report existed: it does not count for it.
+	recordEvents(t, e.store, day, store.DatasetEventCreate{URI: customersURI, SourceMapIndex: store.NoMapIndex})
 	first := recordEvents(t, e.store, at, src(ordersURI, "load_orders", store.NoMapIndex))
 	recordEvents(t, e.store, at.Add(time.Second), src(ordersURI, "load_orders", 2),
 		store.DatasetEventCreate{URI: "s3://elsewhere/x", SourceMapIndex: store.NoMapIndex, Extra: map[string]any{"rows": 42}})
@@ -90,7 +92,7 @@ func TestDatasetsPage(t *testing.T) {
 			`<a href="`+tiPage+`">orders_etl.load_orders</a>`, `<a href="/dags/orders_etl/grid">orders_etl.load_orders</a>`,
 			`<a href="/dags/orders_report/grid">orders_report</a>`)
 		customers := rowOf(body, "data-dataset", customersURI)
-		mustContain(t, customers, `<td class="events">0</td>`, `<td class="last-producer">—</td>`, `<a href="/dags/orders_report/grid">orders_report</a>`)
+		mustContain(t, customers, `<td class="events">1</td>`, fmtSecond(day), `<td class="last-producer">—</td>`, `<a href="/dags/orders_report/grid">orders_report</a>`)
 		other := rowOf(body, "data-dataset", "s3://elsewhere/x")
 		mustContain(t, other, `<td class="events">1</td>`, `<td class="last-producer">—</td>`, `<td class="consumers">—</td>`)
 	})
