@@ -81,7 +81,8 @@ func listDatasets(c *cli.Context, s store.Store) ([]*datasetRow, error) {
 			r.LastProducer = last[0].SourceDagID + "." + last[0].SourceTaskID
 		}
 	}
-	all, err := s.DAGList(c.Context, &store.DAGListParams{})
+	active := true // as the scheduler: a DAG no file defines any more consumes nothing
+	all, err := s.DAGList(c.Context, &store.DAGListParams{Active: &active})
 	if err != nil {
 		return nil, err
 	}
