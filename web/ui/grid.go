@@ -212,6 +212,28 @@ type detailsPanel struct {
 	Return string
 }
 
+// mapNavWidth is how many map indexes on each side of the shown one the
+// task-instance page links to; a task with more shows "…" for the rest.
+const mapNavWidth = 10
+
+// MapNav returns the map indexes the task-instance page links to: those
+// within mapNavWidth of the shown one, so that a task with 1,000 map
+// indexes does not render 1,000 links; the first and last are always in.
+// Gaps are nil entries, drawn as "…".
+func (p *detailsPanel) MapNav() []*store.TaskInstance {
+	var out []*store.TaskInstance
+	last := len(p.Mapped) - 1
+	for i, ti := range p.Mapped {
+		near := ti.MapIndex >= p.MapIndex-mapNavWidth && ti.MapIndex <= p.MapIndex+mapNavWidth
+		if near || i == 0 || i == last {
+			out = append(out, ti)
+		} else if len(out) > 0 && out[len(out)-1] != nil {
+			out = append(out, nil)
+		}
+	}
+	return out
+}
+
 // Label names the shown task instance: "task", "task [i]" for one map
 // index, "task [n]" (n map indexes) for a mapped task's summary.
 func (p *detailsPanel) Label() string {

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -45,5 +47,35 @@ func TestSummarize(t *testing.T) {
 	}
 	if len(statePriority) != len(dags.AllTaskStates) {
 		t.Errorf("statePriority has %d states, dags.AllTaskStates %d: rank every state", len(statePriority), len(dags.AllTaskStates))
+	}
+}
+
+func TestMapNavLinksOnlyNearbyIndexes(t *testing.T) {
+	t.Parallel()
+	var mapped []*store.TaskInstance
+	for i := range 1000 {
+		mapped = append(mapped, &store.TaskInstance{TaskInstanceKey: store.TaskInstanceKey{TaskID: "m", MapIndex: i}})
+	}
+	nav := func(cur int) string {
+		p := &detailsPanel{MapIndex: cur, Mapped: mapped}
+		var out []string
+		for _, ti := range p.MapNav() {
+			if ti == nil {
+				out = append(out, "…")
+			} else {
+				out = append(out, fmt.Sprint(ti.MapIndex))
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	if got, want := nav(500), "0 … 490 491 492 493 494 495 496 497 498 499 500 501 502 503 504 505 506 507 508 509 510 … 999"; got != want {
+		t.Errorf("nav around 500:\n got  %s\n want %s", got, want)
+	}
+	if got, want := nav(0), "0 1 2 3 4 5 6 7 8 9 10 … 999"; got != want {
+		t.Errorf("nav at 0:\n got  %s\n want %s", got, want)
+	}
+	p := &detailsPanel{MapIndex: 1, Mapped: mapped[:3]}
+	if got := len(p.MapNav()); got != 3 {
+		t.Errorf("a small task links all %d indexes, want 3", got)
 	}
 }
