@@ -75,6 +75,8 @@ type DatasetEventListParams struct {
 	AfterID     int64
 	NewestFirst bool
 	Limit       int
+	// Offset skips that many events of the order (paging).
+	Offset int
 }
 
 // DatasetEventStatsParams selects the events DatasetEventStats

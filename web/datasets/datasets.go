@@ -220,10 +220,9 @@ func Consumers(ctx context.Context, st store.Store, uri string) ([]*Progress, er
 
 // Events returns a page of uri's events (every dataset's when uri is
 // empty): offset events skipped, then at most limit, newest first when
-// newestFirst, else oldest first. The store pages by id only, so the
-// skipped events are read too.
+// newestFirst, else oldest first.
 func Events(ctx context.Context, st store.Store, uri string, newestFirst bool, limit, offset int) ([]*store.DatasetEvent, error) {
-	p := &store.DatasetEventListParams{NewestFirst: newestFirst, Limit: limit + offset}
+	p := &store.DatasetEventListParams{NewestFirst: newestFirst, Limit: limit, Offset: offset}
 	if uri != "" {
 		p.URIs = []string{uri}
 	}
@@ -231,8 +230,8 @@ func Events(ctx context.Context, st store.Store, uri string, newestFirst bool, l
 	if err != nil {
 		return nil, fmt.Errorf("dataset events: %w", err)
 	}
-	if offset >= len(list) {
-		return []*store.DatasetEvent{}, nil
+	if list == nil {
+		list = []*store.DatasetEvent{}
 	}
-	return list[offset:], nil
+	return list, nil
 }

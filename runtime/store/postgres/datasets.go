@@ -81,7 +81,7 @@ func (s *Store) DatasetEventList(ctx context.Context, p *store.DatasetEventListP
 		order = " ORDER BY id DESC"
 	}
 	q := `SELECT id, uri, timestamp, source_dag_id, source_run_id, source_task_id, source_map_index, extra FROM dataset_event` +
-		b.where() + order + b.page(p.Limit, 0)
+		b.where() + order + b.page(p.Limit, max(p.Offset, 0))
 	var out []*store.DatasetEvent
 	err := s.do(ctx, func(int) error {
 		rows, err := s.pool.Query(ctx, q, b.args...)

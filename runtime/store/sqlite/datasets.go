@@ -65,8 +65,8 @@ func (s *Store) DatasetEventList(ctx context.Context, p *store.DatasetEventListP
 	} else {
 		q += " ORDER BY id"
 	}
-	q += " LIMIT ?"
-	args = append(args, limit(p.Limit))
+	q += " LIMIT ? OFFSET ?"
+	args = append(args, limit(p.Limit), max(p.Offset, 0))
 	rows, err := s.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list dataset events: %w", err)

@@ -47,6 +47,13 @@ func testDatasetEvents(t *testing.T, h Harness) {
 	if err != nil || len(newest) != 1 || newest[0].ID != later[0].ID {
 		t.Errorf("newest raw event = %v, %v; want id %d", newest, err, later[0].ID)
 	}
+	paged, err := s.DatasetEventList(ctx, &store.DatasetEventListParams{NewestFirst: true, Limit: 1, Offset: 1})
+	if err != nil || len(paged) != 1 || paged[0].ID != created[1].ID {
+		t.Errorf("second newest event (offset 1) = %v, %v; want id %d", paged, err, created[1].ID)
+	}
+	if past, err := s.DatasetEventList(ctx, &store.DatasetEventListParams{Offset: 3}); err != nil || len(past) != 0 {
+		t.Errorf("offset past the end = %v, %v; want none", past, err)
+	}
 	after, err := s.DatasetEventList(ctx, &store.DatasetEventListParams{AfterID: created[1].ID})
 	if err != nil || len(after) != 1 || after[0].ID != later[0].ID {
 		t.Errorf("events after %d = %v, %v; want only %d", created[1].ID, after, err, later[0].ID)
