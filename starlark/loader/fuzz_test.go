@@ -14,6 +14,7 @@ import (
 // and run with every go test; go test -fuzz=FuzzLoad explores further.
 func FuzzLoad(f *testing.F) {
 	f.Add([]byte(goodDAG))
+	f.Add([]byte(mappingDAG))
 	l := loader.New(loader.Options{MaxSteps: 200_000, Timeout: 2 * time.Second, Logger: discardLogger()})
 	f.Fuzz(func(t *testing.T, src []byte) {
 		files := map[string]string{
@@ -44,3 +45,25 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// mappingDAG seeds the fuzzer with the issue 7 authoring features: mapping,
+// partials, datasets and notifiers.
+const mappingDAG = `
+d = dataset("s3://b/k")
+
+def nums():
+    return [1, 2]
+
+def add(x, y = 0):
+    return x + y
+
+def build():
+    n = task(nums)
+    m = task(add).partial(y = 1).expand(x = n.output)
+    k = task(add, task_id = "k").expand_kwargs([{"x": 1}, {"x": 2, "y": 3}])
+    b = partial(bash, task_id = "b", max_active_tis_per_dag = 2).expand(bash_command = ["echo 1"])
+    e = empty(task_id = "e", outlets = [d], on_failure_callback = webhook_notifier("hook", text = "{{ ti.task_id }}"))
+    n >> [k, b] >> e
+
+dag(dag_id = "mapped", build = build, schedule = [d], sla_miss_callback = webhook_notifier("hook"))
+`
