@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -118,6 +119,7 @@ func (s *Scheduler) advanceRun(ctx context.Context, run *store.DagRun, now time.
 	if d.DagrunTimeout > 0 && !run.StartDate.IsZero() && now.Sub(run.StartDate) > d.DagrunTimeout {
 		return s.timeOut(ctx, run, d, now, st)
 	}
+	revised := map[string]bool{} // mapped tasks whose length this advance checked
 	for pass := 0; ; pass++ {
 		rows, err := s.Store.TaskInstanceStates(ctx, run.DagID, run.RunID)
 		if err != nil {
@@ -135,7 +137,7 @@ func (s *Scheduler) advanceRun(ctx context.Context, run *store.DagRun, now time.
 		if err != nil {
 			return err
 		}
-		changes, expand := s.decide(ctx, d, v, past, now)
+		changes, expand := s.decide(ctx, d, v, past, revised, now)
 		if len(changes) > 0 {
 			applied, err := s.Store.TaskInstancesSetStates(ctx, changes)
 			if err != nil {
@@ -154,9 +156,9 @@ func (s *Scheduler) advanceRun(ctx context.Context, run *store.DagRun, now time.
 			}
 		}
 		if len(expand) > 0 && pass < 8 {
-			// Mapped tasks to expand: write their task instances, then
-			// decide again over the new ones.
-			if err := s.expandMapped(ctx, d, run, v, expand, now); err != nil {
+			// Mapped tasks to expand (or, after a clear, to expand again):
+			// write their task instances, then decide again over them.
+			if err := s.expandMapped(ctx, d, run, v, expand, revised, now); err != nil {
 				return err
 			}
 			continue
@@ -176,7 +178,7 @@ func (s *Scheduler) advanceRun(ctx context.Context, run *store.DagRun, now time.
 // unblock are decided in the same call. No more tasks are scheduled than
 // max_active_tasks, max_active_tis_per_dagrun and max_active_tis_per_dag
 // allow.
-func (s *Scheduler) decide(ctx context.Context, d *dags.DAG, v *runView, past map[string]dags.TaskState, now time.Time) ([]*store.TaskInstanceSetStateParams, []string) {
+func (s *Scheduler) decide(ctx context.Context, d *dags.DAG, v *runView, past map[string]dags.TaskState, revised map[string]bool, now time.Time) ([]*store.TaskInstanceSetStateParams, []string) {
 	var out []*store.TaskInstanceSetStateParams
 	var expand []string
 	limit := d.MaxActiveTasks
@@ -207,6 +209,14 @@ func (s *Scheduler) decide(ctx context.Context, d *dags.DAG, v *runView, past ma
 				}
 				if t.IsMapped() && ch.MapIndex < 0 {
 					expand = append(expand, t.ID) // upstream done: expand it, then decide its map indexes
+					continue
+				}
+				if t.IsMapped() && !revised[t.ID] && v.fresh(t.ID) {
+					// Expanded, but nothing of it ran since (a clear): its
+					// upstream may now give another length; check first.
+					if !slices.Contains(expand, t.ID) {
+						expand = append(expand, t.ID)
+					}
 					continue
 				}
 				if t.Operator == dags.OperatorEmpty && t.Callbacks.IsZero() && len(t.Outlets) == 0 {

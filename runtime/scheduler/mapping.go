@@ -90,6 +90,21 @@ func (v *runView) state(taskID string, mapIndex int) dags.TaskState {
 	return ti.State
 }
 
+// fresh reports whether every task instance of the expanded mapped task
+// taskID is in state none or removed: expanded, but nothing ran since.
+func (v *runView) fresh(taskID string) bool {
+	m := v.tis[taskID].Mapped
+	if m == nil {
+		return false
+	}
+	for _, ti := range m {
+		if ti.State != dags.TaskStateNone && ti.State != dags.TaskStateRemoved {
+			return false
+		}
+	}
+	return true
+}
+
 // set records a decided state.
 func (v *runView) set(taskID string, mapIndex int, s dags.TaskState) {
 	ti := v.tis[taskID]
@@ -105,25 +120,21 @@ func (v *runView) set(taskID string, mapIndex int, s dags.TaskState) {
 // one task instance per combination of the values they map over (as
 // Airflow's scheduler does when the upstream XComs are known). A task that
 // maps over nothing is skipped; one whose values cannot be read fails.
-func (s *Scheduler) expandMapped(ctx context.Context, d *dags.DAG, run *store.DagRun, v *runView, ids []string, now time.Time) error {
+func (s *Scheduler) expandMapped(ctx context.Context, d *dags.DAG, run *store.DagRun, v *runView, ids []string, revised map[string]bool, now time.Time) error {
 	for _, id := range ids {
 		t := d.Task(id)
 		row := v.rows[tiKey{id, store.NoMapIndex}]
+		if t != nil && row == nil {
+			revised[id] = true
+			if err := s.reviseMapped(ctx, d, run, v, t, now); err != nil {
+				return err
+			}
+			continue
+		}
 		if t == nil || row == nil {
 			continue
 		}
-		n, err := dags.MapLength(t, func(ref dags.XComRef) (any, error) {
-			key := ref.Key
-			if key == "" {
-				key = "return_value"
-			}
-			up := d.Task(ref.TaskID)
-			val, ok, err := store.PullXCom(ctx, s.Store, run.DagID, run.RunID, ref.TaskID, key, up != nil && up.IsMapped())
-			if err == nil && !ok {
-				err = fmt.Errorf("task %s pushed no XCom %q to map over", ref.TaskID, key)
-			}
-			return val, err
-		})
+		n, err := s.mapLength(ctx, d, run, t)
 		if err != nil || n == 0 {
 			to := dags.TaskStateSkipped
 			if err != nil {
@@ -147,6 +158,80 @@ func (s *Scheduler) expandMapped(ctx context.Context, d *dags.DAG, run *store.Da
 		if err == nil {
 			s.Logger.Info("mapped task expanded", "dag", run.DagID, "run", run.RunID, "task", id, "task_instances", n)
 		}
+	}
+	return nil
+}
+
+// mapLength computes how many task instances the mapped task t expands into
+// in run, reading the upstream XComs it maps over.
+func (s *Scheduler) mapLength(ctx context.Context, d *dags.DAG, run *store.DagRun, t *dags.Task) (int, error) {
+	return dags.MapLength(t, func(ref dags.XComRef) (any, error) {
+		key := ref.Key
+		if key == "" {
+			key = "return_value"
+		}
+		up := d.Task(ref.TaskID)
+		val, ok, err := store.PullXCom(ctx, s.Store, run.DagID, run.RunID, ref.TaskID, key, up != nil && up.IsMapped())
+		if err == nil && !ok {
+			err = fmt.Errorf("task %s pushed no XCom %q to map over", ref.TaskID, key)
+		}
+		return val, err
+	})
+}
+
+// reviseMapped matches an expanded mapped task that was cleared to the
+// length its upstream gives now, as Airflow's scheduler revises map
+// indexes: new indexes are created, those beyond the length become removed
+// (and removed ones within it come back). A length of zero skips the task.
+func (s *Scheduler) reviseMapped(ctx context.Context, d *dags.DAG, run *store.DagRun, v *runView, t *dags.Task, now time.Time) error {
+	n, err := s.mapLength(ctx, d, run, t)
+	if err != nil && ctx.Err() != nil {
+		return err
+	}
+	have := len(v.tis[t.ID].Mapped)
+	var changes []*store.TaskInstanceSetStateParams
+	for i, ti := range v.tis[t.ID].Mapped {
+		key := store.TaskInstanceKey{DagID: run.DagID, RunID: run.RunID, TaskID: t.ID, MapIndex: i}
+		to := ti.State
+		switch {
+		case err != nil:
+			to = dags.TaskStateFailed
+		case n == 0:
+			to = dags.TaskStateSkipped
+		case i >= n:
+			to = dags.TaskStateRemoved
+		case ti.State == dags.TaskStateRemoved:
+			to = dags.TaskStateNone
+		}
+		if to != ti.State {
+			p := &store.TaskInstanceSetStateParams{Key: key, From: []dags.TaskState{ti.State}, To: to}
+			if to.Finished() {
+				p.EndDate = now
+			}
+			changes = append(changes, p)
+		}
+	}
+	if err != nil {
+		s.Logger.Warn("mapped task cannot expand again", "dag", run.DagID, "run", run.RunID, "task", t.ID, "err", err)
+	}
+	if len(changes) > 0 {
+		if _, err := s.Store.TaskInstancesSetStates(ctx, changes); err != nil {
+			return err
+		}
+	}
+	if err == nil && n > have {
+		weights := d.PriorityWeights()
+		more := make([]store.TaskInstanceCreate, 0, n-have)
+		for i := have; i < n; i++ {
+			more = append(more, store.TaskInstanceCreate{TaskID: t.ID, MapIndex: i, MaxTries: t.Retries + 1, Pool: t.Pool,
+				PoolSlots: t.PoolSlots, PriorityWeight: weights[t.ID], Queue: t.Queue, Operator: t.Operator})
+		}
+		if _, err := s.Store.TaskInstancesCreate(ctx, &store.TaskInstancesCreateParams{DagID: run.DagID, RunID: run.RunID, Tasks: more}); err != nil {
+			return err
+		}
+	}
+	if err == nil && n != have {
+		s.Logger.Info("mapped task expanded again", "dag", run.DagID, "run", run.RunID, "task", t.ID, "task_instances", n, "before", have)
 	}
 	return nil
 }

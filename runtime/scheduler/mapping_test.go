@@ -217,3 +217,49 @@ func TestClearAndMarkOneMapIndex(t *testing.T) {
 		}
 	})
 }
+
+func TestAClearedMappedTaskExpandsAgainToItsUpstreamsNewLength(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, s store.Store) {
+		e := setup(t, s)
+		now := at("2024-01-02T00:00:10Z")
+		e.register(mappedDAG("again", dags.XComRef{TaskID: "src", Key: "return_value"}, 0), now)
+		e.tick(now)
+		run := e.runs("again")[0]
+		items := []any{"a", "b", "c"}
+		push := func(m queue.Message) dags.TaskState {
+			return e.pushing(map[string]any{"src": items}, nil)(m)
+		}
+		e.work(now, push)
+		if got := e.mappedStates("again", run.RunID); got != "m[0]=success/1 m[1]=success/1 m[2]=success/1 r=success/1 src=success/1" {
+			t.Fatalf("first run: %s", got)
+		}
+		// The upstream now returns two items: m[2] is removed.
+		items = []any{"a", "b"}
+		if _, err := e.sched.Clear(e.ctx, scheduler.ClearParams{DAGID: "again"}); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			e.tick(now)
+			e.work(now, push)
+		}
+		if got := e.mappedStates("again", run.RunID); got != "m[0]=success/2 m[1]=success/2 m[2]=removed/1 r=success/2 src=success/2" {
+			t.Errorf("after a clear with 2 items: %s", got)
+		}
+		// Four items: m[2] comes back and m[3] is new.
+		items = []any{"a", "b", "c", "d"}
+		if _, err := e.sched.Clear(e.ctx, scheduler.ClearParams{DAGID: "again"}); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			e.tick(now)
+			e.work(now, push)
+		}
+		if got := e.mappedStates("again", run.RunID); got != "m[0]=success/3 m[1]=success/3 m[2]=success/2 m[3]=success/1 r=success/3 src=success/3" {
+			t.Errorf("after a clear with 4 items: %s", got)
+		}
+		if r := e.runs("again")[0]; r.State != dags.DagRunStateSuccess {
+			t.Errorf("run %s", r.State)
+		}
+	})
+}

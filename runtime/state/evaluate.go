@@ -134,13 +134,17 @@ func (e *evaluator) mappedState(id string, i int) dags.TaskState {
 }
 
 // countUpstream counts the states of t's direct upstream task instances;
-// every task instance of an expanded mapped task counts, as in Airflow.
+// every task instance of an expanded mapped task counts, as in Airflow,
+// except the map indexes removed when the task expanded again to a shorter
+// length: they are no longer part of it.
 func (e *evaluator) countUpstream(t *dags.Task) UpstreamCounts {
 	var c UpstreamCounts
 	for _, u := range t.Upstream {
 		if m := e.tis[u].Mapped; m != nil {
 			for i := range m {
-				c.add(e.mappedState(u, i))
+				if s := e.mappedState(u, i); s != dags.TaskStateRemoved {
+					c.add(s)
+				}
 			}
 			continue
 		}

@@ -33,6 +33,7 @@ func TestEveryMappedTaskInstanceCountsAsAnUpstream(t *testing.T) {
 		{"[success,failed,success]", []string{"r none upstream_failed"}},
 		{"[success,skipped]", []string{"r none skipped"}},
 		{"[]", []string{"r none scheduled"}}, // expanded into nothing: no upstream instance, all_success holds
+		{"[success,success,removed]", []string{"r none scheduled"}}, // a removed map index is no longer part of the task
 	}
 	for _, c := range cases {
 		t.Run(c.mapped, func(t *testing.T) {
