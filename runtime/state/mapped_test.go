@@ -32,7 +32,7 @@ func TestEveryMappedTaskInstanceCountsAsAnUpstream(t *testing.T) {
 		{"[success,running,success]", nil},
 		{"[success,failed,success]", []string{"r none upstream_failed"}},
 		{"[success,skipped]", []string{"r none skipped"}},
-		{"[]", []string{"r none scheduled"}}, // expanded into nothing: no upstream instance, all_success holds
+		{"[]", []string{"r none scheduled"}},                        // expanded into nothing: no upstream instance, all_success holds
 		{"[success,success,removed]", []string{"r none scheduled"}}, // a removed map index is no longer part of the task
 	}
 	for _, c := range cases {
