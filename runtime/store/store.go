@@ -235,6 +235,18 @@ type Store interface {
 	SLAMissRecord(ctx context.Context, p *SLAMissRecordParams) (created bool, err error)
 	// SLAMissList returns SLA misses, latest deadline first.
 	SLAMissList(ctx context.Context, p *SLAMissListParams) ([]*SLAMiss, error)
+
+	// Sessions (logout): ids of web sessions ended before their expiry,
+	// which the webserver refuses although their cookies are still signed.
+
+	// SessionRevoke records that the session id is revoked until expires
+	// (idempotent: revoking it again keeps the later expiry) and deletes
+	// the revoked sessions whose expiry has passed. An empty id or a zero
+	// expiry is an error wrapping ErrInvalid.
+	SessionRevoke(ctx context.Context, id string, expires time.Time) error
+	// SessionRevoked reports whether the session id was revoked (and not
+	// yet purged after its expiry).
+	SessionRevoked(ctx context.Context, id string) (bool, error)
 }
 
 // TimeOrNow returns Truncate(t), or the current time when t is zero.

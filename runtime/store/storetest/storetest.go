@@ -75,6 +75,7 @@ func Run(t *testing.T, h Harness) {
 		{"dataset events", testDatasetEvents},
 		{"dataset consumers", testDatasetConsumers},
 		{"SLA misses", testSLAMisses},
+		{"revoked sessions", testRevokedSessions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
