@@ -21,6 +21,10 @@ type Backend interface {
 	// APITokenGetByHash returns the token with the given hash or an error
 	// wrapping store.ErrNotFound.
 	APITokenGetByHash(ctx context.Context, hash string) (*store.APIToken, error)
+	// SessionRevoke records that a session id is revoked until expires.
+	SessionRevoke(ctx context.Context, id string, expires time.Time) error
+	// SessionRevoked reports whether a session id was revoked.
+	SessionRevoked(ctx context.Context, id string) (bool, error)
 }
 
 // LoginPageFunc writes the login page. CSRFToken(r) gives the token its
@@ -42,9 +46,11 @@ type Options struct {
 	Secure bool
 	// SessionTTL is how long a session lasts; default 12 hours.
 	SessionTTL time.Duration
-	// CacheTTL is how long a looked-up user or token is trusted before it
-	// is read again; default 2 seconds. Deleting a user or token takes
-	// effect after at most this long.
+	// CacheTTL is how long a looked-up user or token, or the answer that
+	// a session is not revoked, is trusted before it is read again;
+	// default 2 seconds. Deleting a user or token, or logging out through
+	// another webserver process, takes effect after at most this long (a
+	// logout through this process takes effect at once).
 	CacheTTL time.Duration
 	// LoginPage renders /login; nil uses a minimal built-in form.
 	LoginPage LoginPageFunc
@@ -70,6 +76,14 @@ type Authenticator struct {
 	mu     sync.Mutex
 	users  map[string]cached
 	tokens map[string]cached
+	// revoked caches, per session id, whether the session was revoked.
+	revoked map[string]revocation
+}
+
+// revocation is a cached answer of Backend.SessionRevoked.
+type revocation struct {
+	revoked bool
+	until   time.Time
 }
 
 type cached struct {
@@ -107,6 +121,7 @@ func New(o Options) (*Authenticator, error) {
 		now:       o.Now,
 		users:     map[string]cached{},
 		tokens:    map[string]cached{},
+		revoked:   map[string]revocation{},
 	}
 	if a.ttl <= 0 {
 		a.ttl = 12 * time.Hour
@@ -173,6 +188,63 @@ func (a *Authenticator) lookupToken(ctx context.Context, token string) (*store.U
 	a.tokens[hash] = cached{user: u, err: err, until: now.Add(a.cacheTTL)}
 	a.mu.Unlock()
 	return u, err
+}
+
+// checkRevoked returns errBadCookie when s was revoked (logged out).
+//
+// "Not revoked" is cached for cacheTTL, so a logout through another
+// webserver process is seen after at most that long; "revoked" is cached
+// until the session expires, since it cannot change back. A logout through
+// this Authenticator updates the cache at once (see revoke).
+//
+// A store error fails closed: it is returned (not errBadCookie), so the
+// middleware logs it and refuses the request with a 500 instead of letting
+// a possibly revoked session through.
+func (a *Authenticator) checkRevoked(ctx context.Context, s *session) error {
+	now := a.now()
+	a.mu.Lock()
+	c, ok := a.revoked[s.ID]
+	a.mu.Unlock()
+	if !ok || !now.Before(c.until) {
+		rev, err := a.backend.SessionRevoked(ctx, s.ID)
+		if err != nil {
+			return fmt.Errorf("check whether the session of %q is revoked: %w", s.Username, err)
+		}
+		c = revocation{revoked: rev, until: now.Add(a.cacheTTL)}
+		if rev {
+			c.until = time.Unix(s.Expires, 0)
+		}
+		a.mu.Lock()
+		// A logout that raced with this lookup wins: never replace a
+		// cached "revoked" with an older "not revoked".
+		if old, ok := a.revoked[s.ID]; !ok || !old.revoked {
+			if len(a.revoked) >= maxCache {
+				a.revoked = map[string]revocation{}
+			}
+			a.revoked[s.ID] = c
+		}
+		a.mu.Unlock()
+	}
+	if c.revoked {
+		return errBadCookie
+	}
+	return nil
+}
+
+// revoke records in the store that s is revoked until it expires, then in
+// the cache, so that it is refused at once by this Authenticator.
+func (a *Authenticator) revoke(ctx context.Context, s *session) error {
+	expires := time.Unix(s.Expires, 0)
+	if err := a.backend.SessionRevoke(ctx, s.ID, expires); err != nil {
+		return fmt.Errorf("revoke the session of %q: %w", s.Username, err)
+	}
+	a.mu.Lock()
+	if len(a.revoked) >= maxCache {
+		a.revoked = map[string]revocation{}
+	}
+	a.revoked[s.ID] = revocation{revoked: true, until: expires}
+	a.mu.Unlock()
+	return nil
 }
 
 // Forget drops a user's cached entry, so that a change made through this

@@ -25,6 +25,8 @@ func (a *Authenticator) Login() http.Handler {
 			if _, _, err := a.sessionUser(r); err == nil {
 				http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
 				return
+			} else if !errors.Is(err, errBadCookie) {
+				a.log.Error("authenticate session", "err", err)
 			}
 			a.showLogin(w, r, http.StatusOK, "")
 		case http.MethodPost:
@@ -90,8 +92,11 @@ func (a *Authenticator) postLogin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
-// Logout serves /logout: a POST with the session's CSRF token clears the
-// session cookie and redirects (303) to /login.
+// Logout serves /logout: a POST with the session's CSRF token revokes the
+// session in the store, so that a copy of its cookie is refused from then
+// on, clears the session cookie and redirects (303) to /login. When the
+// store cannot record the revocation it answers 500 and keeps the cookie,
+// so that the user knows the session is still alive and can try again.
 func (a *Authenticator) Logout() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -99,9 +104,16 @@ func (a *Authenticator) Logout() http.Handler {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		if s, ok := a.readSession(r); ok && !checkCSRF(r, a.csrfFor(s.ID)) {
-			http.Error(w, "missing or invalid CSRF token", http.StatusForbidden)
-			return
+		if s, ok := a.readSession(r); ok {
+			if !checkCSRF(r, a.csrfFor(s.ID)) {
+				http.Error(w, "missing or invalid CSRF token", http.StatusForbidden)
+				return
+			}
+			if err := a.revoke(r.Context(), s); err != nil {
+				a.log.Error("logout", "user", s.Username, "err", err)
+				http.Error(w, "cannot end the session now; please try again", http.StatusInternalServerError)
+				return
+			}
 		}
 		http.SetCookie(w, a.cookie(r, SessionCookie, "", -1))
 		http.Redirect(w, r, "/login", http.StatusSeeOther)

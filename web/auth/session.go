@@ -94,7 +94,10 @@ func (a *Authenticator) newSession(u *store.User) (value string, s session, err 
 	return a.sign("session", b), s, nil
 }
 
-// readSession returns the valid session of r, if any.
+// readSession returns the session of r when its cookie is signed by this
+// key and not expired. It does not look at the store: sessionUser also
+// checks that the session was not revoked and its user's password did not
+// change.
 func (a *Authenticator) readSession(r *http.Request) (*session, bool) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil {
@@ -111,11 +114,17 @@ func (a *Authenticator) readSession(r *http.Request) (*session, bool) {
 	return &s, true
 }
 
-// sessionUser authenticates r's session cookie.
+// sessionUser authenticates r's session cookie: signed, not expired, not
+// revoked by a logout, and made with the user's current password. It
+// returns errBadCookie for a session that is not valid and another error
+// when the store cannot tell.
 func (a *Authenticator) sessionUser(r *http.Request) (*User, *session, error) {
 	s, ok := a.readSession(r)
 	if !ok {
 		return nil, nil, errBadCookie
+	}
+	if err := a.checkRevoked(r.Context(), s); err != nil {
+		return nil, nil, err
 	}
 	u, err := a.lookupUser(r.Context(), s.Username)
 	if err != nil {
