@@ -17,7 +17,7 @@ func (s *Store) SessionRevoke(ctx context.Context, id string, expires time.Time)
 		return err
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx, _ int) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM revoked_session WHERE expires_at < $1`, now()); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM revoked_session WHERE expires_at < $1`, now().Add(-store.RevokedSessionGrace)); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO revoked_session (id, expires_at) VALUES ($1, $2)

@@ -16,7 +16,7 @@ func (s *Store) SessionRevoke(ctx context.Context, id string, expires time.Time)
 		return err
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM revoked_session WHERE expires_at < ?`, tv(now())); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM revoked_session WHERE expires_at < ?`, tv(now().Add(-store.RevokedSessionGrace))); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO revoked_session (id, expires_at) VALUES (?, ?)
