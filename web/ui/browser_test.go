@@ -327,6 +327,9 @@ func TestBrowser(t *testing.T) {
 	if n := b.count(`#ti-details table.mapped-list tr[data-map-index]`); n != 3 {
 		t.Errorf("the details panel lists %d map indexes, want 3", n)
 	}
+	mappedShot := filepath.Join(shots, "mapping-grid.png")
+	b.screenshot(".grid-layout", mappedShot)
+	keepInDocs(t, mappedShot, "screenshot-mapped.png")
 	b.do("open add_one [1]", chromedp.Click(chromedp.CSS(`#ti-details tr[data-map-index="1"] a`)), chromedp.WaitVisible(chromedp.CSS("#log")))
 	if title := b.text("h2.ti-title"); !strings.HasPrefix(title, "add_one [1]") {
 		t.Errorf("the task instance page is titled %q", title)
