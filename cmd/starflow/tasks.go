@@ -12,10 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/starflow-dev/starflow/dags"
-	sqlop "github.com/starflow-dev/starflow/operators/sql"
-	"github.com/starflow-dev/starflow/runtime/envsecrets"
 	"github.com/starflow-dev/starflow/runtime/localrun"
-	"github.com/starflow-dev/starflow/starlark/call"
 	"github.com/starflow-dev/starflow/starlark/loader"
 )
 
@@ -65,16 +62,8 @@ func runTasksTest(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	pools := sqlop.NewPools(0) // sql tasks of the run share connections
-	defer pools.Close()
-	runner := call.New(f)
-	runner.SQL = pools
-	opts := localrun.Options{
-		Runner:      newTryRunner(logger, pools),
-		Functions:   runner,
-		Variables:   envsecrets.Variables{},
-		Connections: envsecrets.Connections{},
-	}
+	opts, closePools := localOptions(logger, f)
+	defer closePools()
 	// A trigger_dag task runs its target DAG here too, from the same DAG
 	// folder, without echoing that run's task logs.
 	triggered := localrun.NewTriggered(ctx, folderDAGs(newLoader(logger), f, c.String("dags"), c.Args().Get(0)), opts)

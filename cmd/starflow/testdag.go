@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -113,17 +114,9 @@ func runTestDAG(c *cli.Context) error {
 		return storeError(err)
 	}
 
-	pools := sqlop.NewPools(0) // sql tasks of the run share connections
-	defer pools.Close()
-	runner := call.New(f)
-	runner.SQL = pools
-	opts := localrun.Options{
-		Runner:      newTryRunner(logger, pools),
-		Functions:   runner,
-		Variables:   envsecrets.Variables{},
-		Connections: envsecrets.Connections{},
-		LogDir:      logDir,
-	}
+	opts, closePools := localOptions(logger, f)
+	defer closePools()
+	opts.LogDir = logDir
 	out := c.App.Writer
 	var printer *runPrinter
 	if !c.Bool("json") {
@@ -258,4 +251,20 @@ func folderDAGs(l *loader.Loader, f *loader.File, dagsFolder, path string) local
 		}
 		return d, call.New(file), nil
 	}
+}
+
+// localOptions are the options of an in-process run of f's DAGs (test-dag,
+// tasks test): task functions of f, variables and connections from the
+// environment, and a pool of sql connections the run's tasks share, which
+// the returned function closes.
+func localOptions(logger *slog.Logger, f *loader.File) (localrun.Options, func()) {
+	pools := sqlop.NewPools(0)
+	runner := call.New(f)
+	runner.SQL = pools
+	return localrun.Options{
+		Runner:      newTryRunner(logger, pools),
+		Functions:   runner,
+		Variables:   envsecrets.Variables{},
+		Connections: envsecrets.Connections{},
+	}, func() { pools.Close() }
 }
