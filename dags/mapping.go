@@ -106,6 +106,16 @@ func MapLength(t *Task, resolve XComResolver) (int, error) {
 // index i enumerates the cross product with the last argument varying
 // fastest.
 func MapValues(t *Task, i int, resolve XComResolver) (map[string]any, error) {
+	return MapValuesWith(t, i, resolve, nil)
+}
+
+// ItemMapper applies the map function of a mapped argument (XComRef.MapFn)
+// to one item.
+type ItemMapper func(fnKey string, item any) (any, error)
+
+// MapValuesWith is MapValues with the items of arguments that map over
+// `t.output.map(fn)` passed through mapItem first.
+func MapValuesWith(t *Task, i int, resolve XComResolver, mapItem ItemMapper) (map[string]any, error) {
 	lists := make([][]any, len(t.Expand))
 	n := 1
 	for j, a := range t.Expand {
@@ -125,6 +135,16 @@ func MapValues(t *Task, i int, resolve XComResolver) (map[string]any, error) {
 		at := i % k
 		item := lists[j][at]
 		i /= k
+		if ref, ok := t.Expand[j].Value.(XComRef); ok && ref.MapFn != "" {
+			if mapItem == nil {
+				return nil, fmt.Errorf("mapped argument %s: no function runner to apply %s.output.map()", t.Expand[j].Name, ref.TaskID)
+			}
+			mapped, err := mapItem(ref.MapFn, item)
+			if err != nil {
+				return nil, fmt.Errorf("map function of %s.output, item %d: %w", ref.TaskID, at, err)
+			}
+			item = mapped
+		}
 		if t.Expand[j].Name != "" {
 			out[t.Expand[j].Name] = item
 			continue

@@ -76,6 +76,10 @@ func (c Callbacks) IsZero() bool {
 type XComRef struct {
 	TaskID string `json:"task_id"`
 	Key    string `json:"key"`
+	// MapFn, when set, is the key of a Starlark function applied to each
+	// item before a mapped task gets it (`t.output.map(fn)`); only mapped
+	// arguments may carry one.
+	MapFn string `json:"map_fn,omitempty"`
 }
 
 // Task is one node of a DAG: an operator kind, its configuration and the

@@ -20,6 +20,9 @@ def numbers():
 def add_one(x):
     return x + 1
 
+def double(x):
+    return 2 * x
+
 def total(values):
     n = 0
     for v in values:
@@ -28,7 +31,7 @@ def total(values):
 
 def build():
     n = task(numbers)
-    plus = task(add_one).expand(x = n.output)
+    plus = task(add_one).expand(x = n.output.map(double))
     task(total, args = [plus.output])
     # Mapped values are not templated (as in Airflow); the constant env is.
     flaky = partial(bash, task_id = "flaky", retries = 1, retry_delay = "0s", env = {"MARKER": "{{ params.dir }}/marker"}).expand(
@@ -62,8 +65,8 @@ func TestMappedTasksThroughSchedulerAndWorker(t *testing.T) {
 		if strings.Join(got, " ") != want {
 			t.Errorf("task instances:\n got  %s\n want %s", strings.Join(got, " "), want)
 		}
-		if v := xcom(t, e, "mapping", once, "total", store.ReturnValueKey); v != int64(9) {
-			t.Errorf("total = %v (%T), want 9: the sum of the collected [2, 3, 4]", v, v)
+		if v := xcom(t, e, "mapping", once, "total", store.ReturnValueKey); v != int64(15) {
+			t.Errorf("total = %v (%T), want 15: the sum of the collected [3, 5, 7] (items doubled by output.map, plus one)", v, v)
 		}
 		log := taskLog(t, e, store.TaskInstanceKey{DagID: "mapping", RunID: once, TaskID: "flaky", MapIndex: 0}, 1)
 		if !strings.Contains(log, "zero {{ ds }}") {

@@ -50,7 +50,13 @@ func mappedTask(ctx context.Context, c *operators.Call) (*dags.Task, error) {
 		}
 		return t, nil
 	}
-	vals, err := dags.MapValues(t, c.MapIndex, func(ref dags.XComRef) (any, error) {
+	var mapItem dags.ItemMapper
+	if c.Functions != nil {
+		mapItem = func(fnKey string, item any) (any, error) {
+			return c.Functions.CallFunction(ctx, c, fnKey, []any{item}, nil)
+		}
+	}
+	vals, err := dags.MapValuesWith(t, c.MapIndex, func(ref dags.XComRef) (any, error) {
 		key := ref.Key
 		if key == "" {
 			key = "return_value"
@@ -63,7 +69,7 @@ func mappedTask(ctx context.Context, c *operators.Call) (*dags.Task, error) {
 			return nil, fmt.Errorf("task %s pushed no XCom %q to map over", ref.TaskID, key)
 		}
 		return v, nil
-	})
+	}, mapItem)
 	if err != nil {
 		return nil, operators.Fail(err)
 	}

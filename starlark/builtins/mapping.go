@@ -50,7 +50,7 @@ func (t *Task) partialMethod() *starlark.Builtin {
 		var refs []*XComArg
 		for _, kv := range kwargs {
 			name := string(kv[0].(starlark.String))
-			v, err := toGo(kv[1], func(x *XComArg) (any, error) { refs = append(refs, x); return x.Ref(), nil }, 0)
+			v, err := toGo(kv[1], func(x *XComArg) (any, error) { refs = append(refs, x); return x.plainRef() }, 0)
 			if err != nil {
 				return nil, fmt.Errorf("partial: for parameter %s: %w", name, err)
 			}

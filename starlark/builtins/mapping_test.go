@@ -168,3 +168,52 @@ func TestExpandKwargsErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestOutputMap(t *testing.T) {
+	t.Parallel()
+	f := loadSource(t, specLoader(), `
+def words():
+    return ["a", "b"]
+
+def upper(w):
+    return w.upper()
+
+def build():
+    w = task(words)
+    task(upper, task_id = "m").expand(w = w.output.map(upper))
+
+dag(dag_id = "m", build = build)
+`)
+	if len(f.Errors) > 0 {
+		t.Fatalf("errors: %v", f.Errors)
+	}
+	m := f.DAGs[0].Task("m")
+	ref, ok := m.Expand[0].Value.(dags.XComRef)
+	if !ok || ref.TaskID != "words" || ref.MapFn == "" || !reflect.DeepEqual(m.Upstream, []string{"words"}) {
+		t.Fatalf("expand over output.map: %#v, upstream %v", m.Expand, m.Upstream)
+	}
+	v, err := dags.MapValuesWith(m, 1, func(dags.XComRef) (any, error) { return []any{"a", "b"}, nil },
+		func(key string, item any) (any, error) {
+			if key != ref.MapFn {
+				t.Errorf("map function key %q, want %q", key, ref.MapFn)
+			}
+			return strings.ToUpper(item.(string)), nil
+		})
+	if err != nil || v["w"] != "B" {
+		t.Errorf("MapValuesWith(m, 1) = %v, %v; want w = B", v, err)
+	}
+	if _, err := dags.MapValues(m, 0, func(dags.XComRef) (any, error) { return []any{"a"}, nil }); err == nil {
+		t.Error("MapValues without a function runner applied nothing and did not fail")
+	}
+	for body, want := range map[string]string{
+		`task(f, task_id = "t", args = [w.output.map(f)])`:          "w.output.map(...) can only be expanded over",
+		`task(f, task_id = "t").expand(x = w.output.map(f).map(f))`: "map: w.output is mapped already",
+		`task(f, task_id = "t").expand(x = w.output.map(3))`:        "map: for parameter 1: got int, want callable",
+	} {
+		src := "def f(x = 0):\n    return x\ndef build():\n    w = task(f, task_id = \"w\")\n    " + body + "\ndag(dag_id = \"e\", build = build)\n"
+		g := loadSource(t, specLoader(), src)
+		if len(g.Errors) != 1 || !strings.Contains(g.Errors[0].Error(), want) {
+			t.Errorf("%s: errors %v, want one containing %q", body, g.Errors, want)
+		}
+	}
+}

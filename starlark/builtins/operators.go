@@ -165,7 +165,7 @@ func taskFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, 
 	var refs []*XComArg
 	onXCom := func(x *XComArg) (any, error) {
 		refs = append(refs, x)
-		return x.Ref(), nil
+		return x.plainRef()
 	}
 	goArgs, err := toGo(fargs, onXCom, 0)
 	if err != nil {

@@ -132,7 +132,7 @@ func (o *Operator) call(thread *starlark.Thread, args starlark.Tuple, kwargs []s
 	var refs []*XComArg
 	onXCom := func(x *XComArg) (any, error) {
 		refs = append(refs, x)
-		return x.Ref(), nil
+		return x.plainRef()
 	}
 	for i := range o.spec.Params {
 		p := &o.spec.Params[i]

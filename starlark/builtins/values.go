@@ -149,9 +149,50 @@ func (g *Group) ends(next func(*dags.Task) []string) []*dags.Task {
 type XComArg struct {
 	task *Task
 	key  string
+	// mapFn is the key of the function of `t.output.map(fn)`, or "".
+	mapFn string
 }
 
-var _ starlark.Mapping = (*XComArg)(nil)
+var (
+	_ starlark.Mapping  = (*XComArg)(nil)
+	_ starlark.HasAttrs = (*XComArg)(nil)
+)
+
+// Attr returns map: `t.output.map(fn)` applies fn to each item of the
+// output before a mapped task gets it, as Airflow's XComArg.map.
+func (x *XComArg) Attr(name string) (starlark.Value, error) {
+	if name != "map" {
+		return nil, nil
+	}
+	return Safe("map", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var fn starlark.Callable
+		if err := starlark.UnpackPositionalArgs("map", args, kwargs, 1, &fn); err != nil {
+			return nil, err
+		}
+		if x.mapFn != "" {
+			return nil, fmt.Errorf("map: %s.output is mapped already; do both in one function", x.task.task.ID)
+		}
+		if err := x.task.checkOpen("map"); err != nil {
+			return nil, err
+		}
+		bld := x.task.builder
+		key := fmt.Sprintf("%s/%s.output.map#%d", bld.dag.ID, x.task.task.ID, len(bld.funcs))
+		bld.session.register(bld, key, fn)
+		return &XComArg{task: x.task, key: x.key, mapFn: key}, nil
+	}), nil
+}
+
+// AttrNames lists the attributes.
+func (x *XComArg) AttrNames() []string { return []string{"map"} }
+
+// plainRef returns the reference of an argument that is not expanded over:
+// a mapped output (`.map(fn)`) is refused there.
+func (x *XComArg) plainRef() (any, error) {
+	if x.mapFn != "" {
+		return nil, fmt.Errorf("%s.output.map(...) can only be expanded over (expand(x = %s.output.map(fn)))", x.task.task.ID, x.task.task.ID)
+	}
+	return x.Ref(), nil
+}
 
 // String returns e.g. <xcom "ingest" return_value>.
 func (x *XComArg) String() string { return fmt.Sprintf("<xcom %q %s>", x.task.task.ID, x.key) }
@@ -176,11 +217,16 @@ func (x *XComArg) Get(k starlark.Value) (starlark.Value, bool, error) {
 	if !ok {
 		return nil, false, fmt.Errorf("xcom key must be a string, got %s", k.Type())
 	}
+	if x.mapFn != "" {
+		return nil, false, fmt.Errorf("%s.output.map(...)[%q]: pick the key before map", x.task.task.ID, key)
+	}
 	return &XComArg{task: x.task, key: key}, true, nil
 }
 
 // Ref returns the model's reference.
-func (x *XComArg) Ref() dags.XComRef { return dags.XComRef{TaskID: x.task.task.ID, Key: x.key} }
+func (x *XComArg) Ref() dags.XComRef {
+	return dags.XComRef{TaskID: x.task.task.ID, Key: x.key, MapFn: x.mapFn}
+}
 
 // DAG is the value dag() returns; it has the attribute dag_id.
 type DAG struct{ id string }
