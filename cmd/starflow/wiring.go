@@ -10,14 +10,8 @@ import (
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/operators"
-	"github.com/starflow-dev/starflow/operators/bash"
-	"github.com/starflow-dev/starflow/operators/branch"
-	"github.com/starflow-dev/starflow/operators/empty"
-	"github.com/starflow-dev/starflow/operators/function"
-	httpop "github.com/starflow-dev/starflow/operators/http"
-	"github.com/starflow-dev/starflow/operators/sensors"
 	sqlop "github.com/starflow-dev/starflow/operators/sql"
-	"github.com/starflow-dev/starflow/operators/trigger"
+	"github.com/starflow-dev/starflow/operators/stdlib"
 	"github.com/starflow-dev/starflow/runtime/executor"
 	"github.com/starflow-dev/starflow/runtime/templates"
 	"github.com/starflow-dev/starflow/starlark/call"
@@ -54,14 +48,7 @@ func newRegistry() *operators.Registry { return newPooledRegistry(nil) }
 // taking its connections from pools (nil: a connection per try).
 func newPooledRegistry(pools *sqlop.Pools) *operators.Registry {
 	r := operators.NewRegistry()
-	bash.Register(r)
-	empty.Register(r)
-	function.Register(r)
-	branch.Register(r)
-	httpop.Register(r)
-	sqlop.RegisterPooled(r, pools)
-	trigger.Register(r)
-	sensors.Register(r)
+	stdlib.Register(r, pools)
 	return r
 }
 

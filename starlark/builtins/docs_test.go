@@ -11,10 +11,7 @@ import (
 	"testing"
 
 	"github.com/starflow-dev/starflow/operators"
-	httpop "github.com/starflow-dev/starflow/operators/http"
-	"github.com/starflow-dev/starflow/operators/sensors"
-	sqlop "github.com/starflow-dev/starflow/operators/sql"
-	"github.com/starflow-dev/starflow/operators/trigger"
+	"github.com/starflow-dev/starflow/operators/stdlib"
 	"github.com/starflow-dev/starflow/starlark/builtins"
 	"github.com/starflow-dev/starflow/starlark/call"
 	"github.com/starflow-dev/starflow/starlark/loader"
@@ -87,12 +84,7 @@ func TestDocExamplesLoad(t *testing.T) {
 
 // shippedSpecs are the specs of the operators cmd/starflow registers.
 func shippedSpecs() []operators.Spec {
-	r := operators.NewRegistry()
-	httpop.Register(r)
-	sqlop.Register(r)
-	trigger.Register(r)
-	sensors.Register(r)
-	return r.Specs()
+	return stdlib.Specs()
 }
 
 type example struct {

@@ -18,6 +18,7 @@ import (
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/internal/dagfolder"
 	"github.com/starflow-dev/starflow/operators"
+	"github.com/starflow-dev/starflow/operators/stdlib"
 	"github.com/starflow-dev/starflow/runtime/dagprocessor"
 	"github.com/starflow-dev/starflow/runtime/queue/memqueue"
 	"github.com/starflow-dev/starflow/runtime/scheduler"
@@ -77,7 +78,7 @@ func newEnvDir(t testing.TB, st store.Store, dir string) *env {
 	ctx := context.Background()
 	logger := quietLogger()
 	var err error
-	l := loader.New(loader.Options{Logger: logger})
+	l := loader.New(loader.Options{Logger: logger, Operators: stdlib.Specs()})
 	versions := call.NewVersions(l, func(ctx context.Context, hash string) (call.Bundle, error) {
 		v, err := st.DAGVersionGet(ctx, hash)
 		if err != nil {

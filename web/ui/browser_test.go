@@ -365,4 +365,10 @@ func TestBrowser(t *testing.T) {
 	if n := b.count(`header nav a.active[href="/datasets"]`); n != 1 {
 		t.Error("the Datasets page does not highlight its navigation link")
 	}
+	if n := b.count(`table.datasets tr[data-dataset]`); n < 2 {
+		t.Errorf("the Datasets page lists %d datasets, want the 2 examples/datasets.star schedules orders_report on", n)
+	}
+	datasetsShot := filepath.Join(shots, "datasets.png")
+	b.screenshot("main", datasetsShot)
+	keepInDocs(t, datasetsShot, "screenshot-datasets.png")
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/starflow-dev/starflow/operators/branch"
 	"github.com/starflow-dev/starflow/operators/empty"
 	"github.com/starflow-dev/starflow/operators/function"
+	"github.com/starflow-dev/starflow/operators/stdlib"
 	"github.com/starflow-dev/starflow/runtime/dagprocessor"
 	"github.com/starflow-dev/starflow/runtime/executor"
 	"github.com/starflow-dev/starflow/runtime/queue/memqueue"
@@ -68,7 +69,7 @@ func newEnv(t testing.TB, dagsDir string) *env {
 	t.Helper()
 	st := testdb.SQLite(t)
 	logger := quietLogger()
-	l := loader.New(loader.Options{Logger: logger})
+	l := loader.New(loader.Options{Logger: logger, Operators: stdlib.Specs()})
 	dir := filepath.Clean(dagsDir)
 	versions := call.NewVersions(l, func(ctx context.Context, hash string) (call.Bundle, error) {
 		v, err := st.DAGVersionGet(ctx, hash)
