@@ -66,7 +66,8 @@ func runTasksTest(c *cli.Context) error {
 	defer closePools()
 	// A trigger_dag task runs its target DAG here too, from the same DAG
 	// folder, without echoing that run's task logs.
-	triggered := localrun.NewTriggered(ctx, folderDAGs(newLoader(logger), f, c.String("dags"), c.Args().Get(0)), opts)
+	find, _ := folderDAGs(newLoader(logger), f, c.String("dags"), c.Args().Get(0))
+	triggered := localrun.NewTriggered(ctx, find, opts)
 	opts.DagRuns = triggered
 	opts.Echo = c.App.Writer
 	res, err := localrun.RunTask(ctx, d, taskID, c.Int("map-index"), info, opts)

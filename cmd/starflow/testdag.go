@@ -129,7 +129,9 @@ func runTestDAG(c *cli.Context) error {
 	if printer != nil {
 		childOpts.OnChange = printer.event
 	}
-	triggered := localrun.NewTriggered(ctx, folderDAGs(newLoader(logger), f, c.String("dags"), c.Args().First()), childOpts)
+	find, fileOf := folderDAGs(newLoader(logger), f, c.String("dags"), c.Args().First())
+	triggered := localrun.NewTriggered(ctx, find, childOpts)
+	triggered.OnRun = childRecorder(ctx, st, fileOf, logger)
 	opts.DagRuns = triggered
 	opts.OnChange = func(e localrun.Event) {
 		rec.Event(e)
@@ -217,17 +219,50 @@ func jsonResult(res *localrun.Result) testDAGResult {
 	return out
 }
 
+// childRecorder records each run a trigger_dag task starts in st, beside
+// the run that triggered it, so that `dags list-runs` and `tasks
+// states-for-dag-run` show it too. A run that cannot be recorded (a
+// reset_dag_run runs a run id again) is logged and runs all the same.
+func childRecorder(ctx context.Context, st store.Store, fileOf func(dagID string) *loader.File, logger *slog.Logger) func(*dags.DAG, operators.RunInfo) (func(localrun.Event), func(*localrun.Result)) {
+	return func(d *dags.DAG, info operators.RunInfo) (func(localrun.Event), func(*localrun.Result)) {
+		f := fileOf(d.ID)
+		if f == nil {
+			return nil, nil
+		}
+		rec, err := localrun.NewRecorder(ctx, st, d, localrun.RecordSource{EntryFile: f.Path, Files: f.Sources}, info)
+		if err != nil {
+			logger.Warn("the triggered run is not recorded", "dag", d.ID, "run", info.RunID, "err", err)
+			return nil, nil
+		}
+		return rec.Event, func(res *localrun.Result) {
+			if err := rec.Close(context.WithoutCancel(ctx), res); err != nil {
+				logger.Warn("the triggered run was not fully recorded", "dag", d.ID, "run", info.RunID, "err", err)
+			}
+		}
+	}
+}
+
 // folderDAGs finds the DAGs trigger_dag names: first among those of f,
 // then in the DAG folder (parsed once, on first need), or in f's own
-// folder when there is no DAG folder.
-func folderDAGs(l *loader.Loader, f *loader.File, dagsFolder, path string) localrun.DAGFinder {
+// folder when there is no DAG folder. fileOf returns the file a DAG found
+// so far came from.
+func folderDAGs(l *loader.Loader, f *loader.File, dagsFolder, path string) (find localrun.DAGFinder, fileOf func(dagID string) *loader.File) {
 	var (
-		mu  sync.Mutex
-		bag *loader.Bag
-		err error
+		mu    sync.Mutex
+		bag   *loader.Bag
+		err   error
+		files = map[string]*loader.File{}
 	)
+	fileOf = func(id string) *loader.File {
+		mu.Lock()
+		defer mu.Unlock()
+		return files[id]
+	}
 	return func(ctx context.Context, id string) (*dags.DAG, operators.FunctionRunner, error) {
 		if d := f.DAG(id); d != nil {
+			mu.Lock()
+			files[id] = f
+			mu.Unlock()
 			return d, call.New(f), nil
 		}
 		mu.Lock()
@@ -249,8 +284,9 @@ func folderDAGs(l *loader.Loader, f *loader.File, dagsFolder, path string) local
 		if !ok {
 			return nil, nil, fmt.Errorf("DAG %q: %w", id, localrun.ErrNoDAG)
 		}
+		files[id] = file
 		return d, call.New(file), nil
-	}
+	}, fileOf
 }
 
 // localOptions are the options of an in-process run of f's DAGs (test-dag,

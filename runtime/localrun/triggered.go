@@ -29,6 +29,11 @@ const MaxTriggeredRuns = 100
 // a database, a scheduler or a worker. Its runs share the options of the
 // run that triggered them; their events carry their own DAG and run ids.
 type Triggered struct {
+	// OnRun, when set (before the first Trigger), is called as each
+	// triggered run starts: onChange receives the run's events and done
+	// its result, when it has one (test-dag records the runs this way).
+	OnRun func(d *dags.DAG, info operators.RunInfo) (onChange func(Event), done func(*Result))
+
 	find DAGFinder
 	opt  Options
 	ctx  context.Context
@@ -107,11 +112,19 @@ func (t *Triggered) Trigger(ctx context.Context, p operators.TriggerParams) (str
 	opt.Functions = fns
 	opt.DagRuns = t
 	parent := t.opt.OnChange
+	var hook func(Event)
+	var done func(*Result)
+	if t.OnRun != nil {
+		hook, done = t.OnRun(d, info)
+	}
 	opt.OnChange = func(e Event) {
 		if e.To != "" && e.MapIndex < 0 {
 			run.mu.Lock()
 			run.states[e.TaskID] = e.To
 			run.mu.Unlock()
+		}
+		if hook != nil {
+			hook(e)
 		}
 		if parent != nil {
 			parent(e)
@@ -121,6 +134,9 @@ func (t *Triggered) Trigger(ctx context.Context, p operators.TriggerParams) (str
 		defer t.wg.Done()
 		defer close(run.done)
 		run.res, run.err = Run(t.ctx, d, info, opt)
+		if done != nil {
+			done(run.res)
+		}
 	}()
 	return runID, nil
 }
