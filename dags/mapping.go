@@ -27,6 +27,29 @@ func (t *Task) IsMapped() bool { return len(t.Expand) > 0 }
 // XComResolver returns the value an XComRef stands for in a run.
 type XComResolver func(ref XComRef) (any, error)
 
+// XComPuller reads the value task taskID pushed under key in a run, and
+// whether it pushed one.
+type XComPuller func(taskID, key string) (any, bool, error)
+
+// ResolveWith returns the XComResolver that reads references through pull:
+// the key defaults to "return_value", and a value never pushed is an error.
+func ResolveWith(pull XComPuller) XComResolver {
+	return func(ref XComRef) (any, error) {
+		key := ref.Key
+		if key == "" {
+			key = "return_value"
+		}
+		v, ok, err := pull(ref.TaskID, key)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("task %s pushed no XCom %q to map over", ref.TaskID, key)
+		}
+		return v, nil
+	}
+}
+
 // mapItems returns the items a mapped argument ranges over.
 func mapItems(a MapArg, resolve XComResolver) ([]any, error) {
 	v := a.Value

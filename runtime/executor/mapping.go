@@ -3,7 +3,6 @@ package executor
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -56,20 +55,9 @@ func mappedTask(ctx context.Context, c *operators.Call) (*dags.Task, error) {
 			return c.Functions.CallFunction(ctx, c, fnKey, []any{item}, nil)
 		}
 	}
-	vals, err := dags.MapValuesWith(t, c.MapIndex, func(ref dags.XComRef) (any, error) {
-		key := ref.Key
-		if key == "" {
-			key = "return_value"
-		}
-		v, ok, err := c.XCom.Pull(ctx, ref.TaskID, key)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, fmt.Errorf("task %s pushed no XCom %q to map over", ref.TaskID, key)
-		}
-		return v, nil
-	}, mapItem)
+	vals, err := dags.MapValuesWith(t, c.MapIndex, dags.ResolveWith(func(taskID, key string) (any, bool, error) {
+		return c.XCom.Pull(ctx, taskID, key)
+	}), mapItem)
 	if err != nil {
 		return nil, operators.Fail(err)
 	}

@@ -341,17 +341,7 @@ func (r *runner) apply(changes []state.Change) {
 // (skipped) or could not be expanded (failed).
 func (r *runner) expand(tr *taskRun) []string {
 	t := tr.task
-	n, err := dags.MapLength(t, func(ref dags.XComRef) (any, error) {
-		key := ref.Key
-		if key == "" {
-			key = "return_value"
-		}
-		v, ok, err := r.pull(ref.TaskID, key)
-		if err == nil && !ok {
-			err = fmt.Errorf("task %s pushed no XCom %q to map over", ref.TaskID, key)
-		}
-		return v, err
-	})
+	n, err := dags.MapLength(t, dags.ResolveWith(r.pull))
 	now := r.now()
 	if err != nil || n == 0 {
 		to := dags.TaskStateSkipped
