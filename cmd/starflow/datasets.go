@@ -1,15 +1,14 @@
 package main
 
 import (
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/web/datasets"
 )
 
 // datasetsCommand is `starflow datasets list`.
@@ -55,53 +54,24 @@ type datasetRow struct {
 	Consumers    []string  `json:"consumers"`
 }
 
-// listDatasets gathers every dataset with an event or a consumer DAG, by URI.
+// listDatasets gathers every dataset with an event or an active consumer
+// DAG, by URI, as the web UI lists them.
 func listDatasets(c *cli.Context, s store.Store) ([]*datasetRow, error) {
-	byURI := map[string]*datasetRow{}
-	row := func(uri string) *datasetRow {
-		r := byURI[uri]
-		if r == nil {
-			r = &datasetRow{URI: uri, Consumers: []string{}}
-			byURI[uri] = r
-		}
-		return r
-	}
-	stats, err := s.DatasetEventStats(c.Context, &store.DatasetEventStatsParams{})
+	list, err := datasets.List(c.Context, s, "")
 	if err != nil {
 		return nil, err
 	}
-	for _, st := range stats {
-		r := row(st.URI)
-		r.Events, r.LastEvent = st.Count, st.Last
-		last, err := s.DatasetEventList(c.Context, &store.DatasetEventListParams{URIs: []string{st.URI}, NewestFirst: true, Limit: 1})
-		if err != nil {
-			return nil, err
+	out := make([]*datasetRow, len(list))
+	for i, d := range list {
+		r := &datasetRow{URI: d.URI, Events: d.Events, LastEvent: d.LastEventAt, Consumers: d.Consumers}
+		if r.Consumers == nil {
+			r.Consumers = []string{}
 		}
-		if len(last) == 1 && last[0].SourceDagID != "" {
-			r.LastProducer = last[0].SourceDagID + "." + last[0].SourceTaskID
+		if e := d.LastEvent; e != nil && e.SourceDagID != "" {
+			r.LastProducer = e.SourceDagID + "." + e.SourceTaskID
 		}
+		out[i] = r
 	}
-	active := true // as the scheduler: a DAG no file defines any more consumes nothing
-	all, err := s.DAGList(c.Context, &store.DAGListParams{Active: &active})
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range all {
-		uris, ok := dags.DatasetsOfSchedule(d.Schedule)
-		if !ok {
-			continue
-		}
-		for _, u := range uris {
-			r := row(u)
-			r.Consumers = append(r.Consumers, d.DagID)
-		}
-	}
-	out := make([]*datasetRow, 0, len(byURI))
-	for _, r := range byURI {
-		sort.Strings(r.Consumers)
-		out = append(out, r)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].URI < out[j].URI })
 	return out, nil
 }
 
