@@ -3,7 +3,6 @@ package scheduler
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -156,6 +155,9 @@ func (s *Scheduler) expandMapped(ctx context.Context, d *dags.DAG, run *store.Da
 			return err
 		}
 		if err == nil {
+			// Its length was just read: no need to check it again before
+			// its map indexes are scheduled in this advance.
+			revised[id] = true
 			s.Logger.Info("mapped task expanded", "dag", run.DagID, "run", run.RunID, "task", id, "task_instances", n)
 		}
 	}
@@ -165,18 +167,10 @@ func (s *Scheduler) expandMapped(ctx context.Context, d *dags.DAG, run *store.Da
 // mapLength computes how many task instances the mapped task t expands into
 // in run, reading the upstream XComs it maps over.
 func (s *Scheduler) mapLength(ctx context.Context, d *dags.DAG, run *store.DagRun, t *dags.Task) (int, error) {
-	return dags.MapLength(t, func(ref dags.XComRef) (any, error) {
-		key := ref.Key
-		if key == "" {
-			key = "return_value"
-		}
-		up := d.Task(ref.TaskID)
-		val, ok, err := store.PullXCom(ctx, s.Store, run.DagID, run.RunID, ref.TaskID, key, up != nil && up.IsMapped())
-		if err == nil && !ok {
-			err = fmt.Errorf("task %s pushed no XCom %q to map over", ref.TaskID, key)
-		}
-		return val, err
-	})
+	return dags.MapLength(t, dags.ResolveWith(func(taskID, key string) (any, bool, error) {
+		up := d.Task(taskID)
+		return store.PullXCom(ctx, s.Store, run.DagID, run.RunID, taskID, key, up != nil && up.IsMapped())
+	}))
 }
 
 // reviseMapped matches an expanded mapped task that was cleared to the
