@@ -40,6 +40,7 @@ func taskInstance(ctx context.Context, c *operators.Call) *object {
 			"max_tries":  maxTries,
 			"state":      state,
 			"xcom_pull":  pull,
+			"xcom_push":  func(va *exec.VarArgs) (any, error) { return xcomPush(ctx, c, va) },
 		},
 	}
 }
@@ -109,6 +110,88 @@ func xcomPull(ctx context.Context, c *operators.Call, self string, va *exec.VarA
 		return out, nil
 	}
 	return nil, fmt.Errorf("%s: task_ids must be a string or a list of strings, got %s", fn, describe(ids))
+}
+
+// xcomPush implements ti.xcom_push(key, value): it stores value (made of
+// None, bools, numbers, strings, lists and dicts; a datetime is stored as
+// its ISO 8601 string) for this task instance and returns None, which
+// renders "None" as in Airflow.
+func xcomPush(ctx context.Context, c *operators.Call, va *exec.VarArgs) (any, error) {
+	const fn = "xcom_push"
+	a, err := unpack(fn, va, "key", "value")
+	if err != nil {
+		return nil, err
+	}
+	key, err := a.str(0)
+	if err != nil {
+		return nil, err
+	}
+	v, err := plain(a.vals[1], 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s: key %q: %w", fn, key, err)
+	}
+	if c.XCom == nil {
+		return nil, errors.New("xcom_push: XCom is not available to this task")
+	}
+	if err := c.XCom.Push(ctx, key, v); err != nil {
+		return nil, fmt.Errorf("%s(key=%q): %w", fn, key, err)
+	}
+	return None, nil
+}
+
+// plain converts a template value to a plain Go value for storage: nil,
+// bool, int64, float64, string, []any and map[string]any.
+func plain(v *exec.Value, depth int) (any, error) {
+	if depth > 64 {
+		return nil, errors.New("value nested too deeply")
+	}
+	switch x := v.Interface().(type) {
+	case dateTime:
+		return isoformat(x.t), nil
+	case timeDelta:
+		return x.d.Seconds(), nil
+	}
+	switch {
+	case isNone(v):
+		return nil, nil
+	case v.IsBool():
+		return v.Bool(), nil
+	case v.IsInteger():
+		return int64(v.Integer()), nil
+	case v.IsFloat():
+		return v.Float(), nil
+	case v.IsString():
+		return v.String(), nil
+	case v.IsList():
+		out := []any{}
+		var err error
+		v.Iterate(func(_, _ int, e, _ *exec.Value) bool {
+			var x any
+			if x, err = plain(e, depth+1); err != nil {
+				return false
+			}
+			out = append(out, x)
+			return true
+		}, func() {})
+		return out, err
+	case v.IsDict():
+		out := map[string]any{}
+		var err error
+		v.Iterate(func(_, _ int, k, e *exec.Value) bool {
+			if !k.IsString() {
+				err = fmt.Errorf("dict key %s is not a string", describe(k))
+				return false
+			}
+			var x any
+			if x, err = plain(e, depth+1); err != nil {
+				return false
+			}
+			out[k.String()] = x
+			return true
+		}, func() {})
+		return out, err
+	}
+	return nil, fmt.Errorf("%s cannot be stored as an XCom (want None, a bool, number, string, list or dict)", describe(v))
 }
 
 // variables is `var.value` (raw strings) or `var.json` (JSON-decoded).

@@ -195,3 +195,90 @@ func dateFilter(name string, format func(time.Time) string) exec.FilterFunction 
 		return exec.AsValue(format(t))
 	}
 }
+
+// repr prints the time as pendulum's repr does.
+func (d dateTime) repr() string {
+	t := d.t
+	return fmt.Sprintf("DateTime(%d, %d, %d, %d, %d, %d, tzinfo=Timezone('%s'))",
+		t.Year(), int(t.Month()), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Location())
+}
+
+// datetimeClass is macros.datetime: called as datetime(year, month, day,
+// hour=0, minute=0, second=0, microsecond=0) it makes a UTC datetime, and
+// it has Python's class methods now(), utcnow(), today(),
+// fromisoformat(s) and strptime(s, format).
+type datetimeClass func(*exec.VarArgs) (any, error)
+
+// String prints the class as Python does.
+func (datetimeClass) String() string { return "<class 'datetime.datetime'>" }
+
+// GetAttribute implements exec.AttributeGetter.
+func (datetimeClass) GetAttribute(name string) (*exec.Value, bool) {
+	var v any
+	switch name {
+	case "now", "utcnow", "today":
+		v = noArgs(name, func() any { return dateTime{time.Now().UTC()} })
+	case "fromisoformat":
+		v = func(va *exec.VarArgs) (any, error) {
+			a, err := unpack(name, va, "date_string")
+			if err != nil {
+				return nil, err
+			}
+			s, err := a.str(0)
+			if err != nil {
+				return nil, err
+			}
+			t, err := asTime(exec.AsValue(s))
+			if err != nil {
+				return nil, fmt.Errorf("fromisoformat: %w", err)
+			}
+			return dateTime{t.UTC()}, nil
+		}
+	case "strptime":
+		v = func(va *exec.VarArgs) (any, error) {
+			a, err := unpack(name, va, "date_string", "format")
+			if err != nil {
+				return nil, err
+			}
+			s, err := a.str(0)
+			if err != nil {
+				return nil, err
+			}
+			f, err := a.str(1)
+			if err != nil {
+				return nil, err
+			}
+			t, err := strftime.Parse(f, s)
+			if err != nil {
+				return nil, fmt.Errorf("strptime: %q does not match format %q: %w", s, f, err)
+			}
+			return dateTime{t.UTC()}, nil
+		}
+	default:
+		return exec.AsValue(nil), false
+	}
+	return exec.AsValue(v), true
+}
+
+// newDatetime implements calling macros.datetime.
+func newDatetime(va *exec.VarArgs) (any, error) {
+	names := []string{"year", "month", "day", "hour?", "minute?", "second?", "microsecond?"}
+	a, err := unpack("datetime", va, names...)
+	if err != nil {
+		return nil, err
+	}
+	var n [7]int
+	for i := range names {
+		if !a.has(i) {
+			continue
+		}
+		if n[i], err = a.integer(i); err != nil {
+			return nil, err
+		}
+	}
+	t := time.Date(n[0], time.Month(n[1]), n[2], n[3], n[4], n[5], n[6]*1000, time.UTC)
+	if t.Month() != time.Month(n[1]) || t.Day() != n[2] || n[3] > 23 || n[4] > 59 || n[5] > 59 || n[6] > 999999 || min(n[3], n[4], n[5], n[6]) < 0 {
+		return nil, fmt.Errorf("datetime: ValueError: %04d-%02d-%02d %02d:%02d:%02d is not a valid date and time", n[0], n[1], n[2], n[3], n[4], n[5])
+	}
+	return dateTime{t}, nil
+}

@@ -3,6 +3,7 @@ package templates
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -54,7 +55,7 @@ func NewEngine() *Engine {
 	})
 	return &Engine{
 		env: &exec.Environment{
-			Context:           exec.EmptyContext().Update(builtins.GlobalFunctions).Update(builtins.GlobalVariables),
+			Context:           exec.EmptyContext().Update(builtins.GlobalFunctions).Update(builtins.GlobalVariables).Update(exec.NewContext(map[string]any{opFuncName: opFunc})),
 			Filters:           filters,
 			Tests:             tests,
 			ControlStructures: builtins.ControlStructures,
@@ -107,6 +108,9 @@ func (e *Engine) parse(src string) (*exec.Template, error) {
 		}
 		return nil, fmt.Errorf("template syntax error in %s: %w", abbreviate(src), err)
 	}
+	if root := reflect.ValueOf(t).Elem().FieldByName("root"); root.IsValid() {
+		rewriteOperators(root)
+	}
 	e.mu.Lock()
 	if len(e.cache) >= e.limit {
 		for k := range e.cache { // evict an arbitrary entry
@@ -119,8 +123,15 @@ func (e *Engine) parse(src string) (*exec.Template, error) {
 	return t, nil
 }
 
-// execute renders t with data.
-func (e *Engine) execute(src string, t *exec.Template, data map[string]any) (string, error) {
+// execute renders t with data. A panic inside the template engine (a
+// case its evaluator does not guard) becomes a render error, never a
+// crash of the task.
+func (e *Engine) execute(src string, t *exec.Template, data map[string]any) (out string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = "", &renderError{msg: fmt.Sprintf("render template %s: the template engine failed: %v", abbreviate(src), p)}
+		}
+	}()
 	var b strings.Builder
 	if err := t.Execute(&b, exec.NewContext(data)); err != nil {
 		return "", &renderError{msg: "render template " + abbreviate(src) + ": " + cleanMessage(err.Error()), err: err}
@@ -143,9 +154,20 @@ func (e *renderError) Unwrap() error { return e.err }
 // which says nothing to a DAG author.
 var goFuncName = regexp.MustCompile(`invalid call to function '[^']*/[^']*': `)
 
-// cleanMessage drops the engine's noise from an error message.
+// atLine finds the engine's "at line N" in a message.
+var atLine = regexp.MustCompile(`at line (\d+)`)
+
+// cleanMessage drops the engine's noise from an error message. An error
+// of a rewritten operator (see pyops.go) is reported as "line N: error",
+// without the engine's view of the rewritten expression.
 func cleanMessage(msg string) string {
 	msg = strings.TrimPrefix(msg, "unable to execute template: ")
+	if _, after, ok := strings.Cut(msg, "invalid call to function '"+opFuncName+"': "); ok {
+		if m := atLine.FindStringSubmatch(msg); m != nil {
+			return "line " + m[1] + ": " + after
+		}
+		return after
+	}
 	return goFuncName.ReplaceAllString(msg, "")
 }
 

@@ -2,17 +2,23 @@ package templates
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/ncruces/go-strftime"
 	"github.com/nikolalohinski/gonja/v2/exec"
 )
 
-// macros returns the `macros` object: Airflow's ds_add and ds_format.
+// macros returns the `macros` object: Airflow's ds_add and ds_format,
+// and the Python modules Airflow exposes there: datetime (the class),
+// timedelta, and random (random.random, a float in [0, 1)).
 func macros() *object {
 	return &object{repr: "<macros>", attrs: map[string]any{
 		"ds_add":    dsAdd,
 		"ds_format": dsFormat,
+		"datetime":  datetimeClass(newDatetime),
+		"timedelta": newTimedelta,
+		"random":    func() float64 { return rand.Float64() },
 	}}
 }
 

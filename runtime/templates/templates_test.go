@@ -3,6 +3,7 @@ package templates
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -31,7 +32,13 @@ func (x *fakeXCom) Pull(_ context.Context, taskID, key string) (any, bool, error
 }
 
 func (x *fakeXCom) Push(_ context.Context, key string, value any) error {
-	return errors.New("not used")
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if key == "broken" {
+		return errors.New("store is down")
+	}
+	x.values["pushed/"+key] = value
+	return nil
 }
 
 // fakeVars is an in-memory variable store.
@@ -152,6 +159,35 @@ func TestRenderContext(t *testing.T) {
 		{"set and arithmetic", "{% set n = params.items | length %}{{ n * 2 }}", "6"},
 		{"text around", "echo {{ ds }} > /tmp/{{ ds_nodash }}.txt", "echo 2024-01-15 > /tmp/20240115.txt"},
 		{"comment", "a{# note #}b{{ '' }}", "ab"},
+		{"percent format of a tuple", "{{ '%s-%s' % (ds, params.x) }}", "2024-01-15-hello"},
+		{"percent d", "{{ 'x=%d' % 7 }}", "x=7"},
+		{"percent d of a float truncates", "{{ '%d' % 7.9 }}", "7"},
+		{"percent r quotes as Python", "{{ '%r' % params.x }}", "'hello'"},
+		{"percent r of a string with a quote", `{{ "%r" % "it's" }}`, `"it's"`},
+		{"percent r in a tuple", "{{ '%r and %r' % (params.x, 3) }}", "'hello' and 3"},
+		{"percent s of a list is one argument", "{{ '%s' % params.items }}", "[1, 2, 3]"},
+		{"percent with a mapping", "{{ '%(a)s/%(b)05.1f' % {'a': 'x', 'b': 2.25} }}", "x/002.2"},
+		{"percent widths and flags", "{{ '[%5s|%-4d|%+d|%03d|%x|%#o|%.2e]' % ('ab', 7, 3, 5, 255, 8, 12345.678) }}", "[   ab|7   |+3|005|ff|0o10|1.23e+04]"},
+		{"percent literal", "{{ '100%% %s' % 'done' }}", "100% done"},
+		{"integer modulo keeps Python's sign", "{{ -7 % 3 }} {{ 7 // -2 }}", "2 -4"},
+		{"float modulo", "{{ 7.5 % 2 }}", "1.5"},
+		{"addition still works", "{{ 1 + 2 }} {{ 'a' + 'b' }} {{ params.items + [4] }}", "3 ab [1, 2, 3, 4]"},
+		{"comparisons still work", "{{ 2 < 3 }} {{ 'b' >= 'a' }} {{ params.x == 'hello' }} {{ 1 != 1 }}", "True True True False"},
+		{"macros.timedelta", "{{ macros.timedelta(days=1, hours=2) }}", "1 day, 2:00:00"},
+		{"timedelta of minutes", "{{ macros.timedelta(minutes=90) }}", "1:30:00"},
+		{"negative timedelta", "{{ macros.timedelta(seconds=-1) }}", "-1 day, 23:59:59"},
+		{"datetime minus timedelta", `{{ (logical_date - macros.timedelta(days=1)).strftime("%Y-%m-%d") }}`, "2024-01-14"},
+		{"datetime minus timedelta, year", `{{ (logical_date - macros.timedelta(days=15)).strftime("%Y") }}`, "2023"},
+		{"datetime plus timedelta", "{{ logical_date + macros.timedelta(hours=6) }}", "2024-01-15T06:00:00+00:00"},
+		{"timedelta plus datetime", "{{ (macros.timedelta(days=1) + logical_date) | ds }}", "2024-01-16"},
+		{"datetime minus datetime", "{{ data_interval_end - data_interval_start }}", "1 day, 0:00:00"},
+		{"interval in seconds", "{{ (data_interval_end - data_interval_start).total_seconds() }}", "86400.0"},
+		{"datetime comparison", "{{ data_interval_start < data_interval_end }} {{ logical_date == data_interval_start }} {{ logical_date > data_interval_end }}", "True True False"},
+		{"timedelta comparison and scaling", "{{ macros.timedelta(hours=1) * 2 == macros.timedelta(minutes=120) }}", "True"},
+		{"macros.datetime", "{{ macros.datetime(2024, 2, 29, 12).isoformat() }}", "2024-02-29T12:00:00+00:00"},
+		{"macros.datetime comparison", "{{ logical_date >= macros.datetime(2024, 1, 1) }}", "True"},
+		{"macros.datetime.strptime", "{{ macros.datetime.strptime('15/01/2024', '%d/%m/%Y') | ds }}", "2024-01-15"},
+		{"macros.random is a float in [0, 1)", "{% set r = macros.random() %}{{ r >= 0 and r < 1 }}", "True"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,6 +222,14 @@ func TestRenderErrors(t *testing.T) {
 		{"bad ds_format", `{{ macros.ds_format('15/01', '%Y-%m-%d', '%d') }}`, []string{"ds_format", "does not match"}},
 		{"unknown xcom_pull argument", "{{ ti.xcom_pull(task='x') }}", []string{`unexpected keyword argument "task"`}},
 		{"cross-DAG xcom_pull", "{{ ti.xcom_pull('x', dag_id='other') }}", []string{"another DAG"}},
+		{"too few format arguments", "{{ '%s-%s' % ('a',) }}", []string{"not enough arguments for format string"}},
+		{"too many format arguments", "{{ '%s' % ('a', 'b') }}", []string{"not all arguments converted"}},
+		{"percent d of a string", "{{ '%d' % 'x' }}", []string{"%d format: a real number is required, not str"}},
+		{"modulo by zero", "{{ 5 % 0 }}", []string{"ZeroDivisionError"}},
+		{"division by zero", "{{ 5 / 0 }}", []string{"ZeroDivisionError"}},
+		{"datetime plus datetime", "{{ logical_date + logical_date }}", []string{"unsupported operand type(s) for +: 'DateTime' and 'DateTime'"}},
+		{"bad timedelta argument", "{{ macros.timedelta(day=1) }}", []string{`unexpected keyword argument "day"`}},
+		{"invalid date", "{{ macros.datetime(2023, 2, 29) }}", []string{"not a valid date"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,6 +249,47 @@ func TestRenderErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestXComPush(t *testing.T) {
+	t.Parallel()
+	c := setup(t)
+	r := NewEngine().Renderer(c)
+	got, err := r.Render(context.Background(), "echo {{ ti.xcom_push('k', {'a': [1, 'x', None], 'when': logical_date}) }} {{ task_instance.xcom_push(key='n', value=2.5) }}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "echo None None"; got != want {
+		t.Errorf("got %q, want %q (xcom_push returns None, as in Airflow)", got, want)
+	}
+	x := c.XCom.(*fakeXCom)
+	want := map[string]any{"a": []any{int64(1), "x", nil}, "when": "2024-01-15T00:00:00+00:00"}
+	if got := x.values["pushed/k"]; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("pushed k = %#v, want %#v", got, want)
+	}
+	if got := x.values["pushed/n"]; got != 2.5 {
+		t.Errorf("pushed n = %#v, want 2.5", got)
+	}
+	if _, err := r.Render(context.Background(), "{{ ti.xcom_push('broken', 1) }}"); err == nil || !strings.Contains(err.Error(), "store is down") {
+		t.Errorf("a failing push: got %v, want the store's error", err)
+	}
+}
+
+// TestEnginePanicIsAnError checks that a panic inside the template engine
+// (here a function of the context that panics) is a render error, not a
+// crash of the task.
+func TestEnginePanicIsAnError(t *testing.T) {
+	t.Parallel()
+	e := NewEngine()
+	src := "a {{ boom() }} b"
+	tmpl, err := e.parse(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.execute(src, tmpl, map[string]any{"boom": func() any { panic("kaboom") }})
+	if err == nil || !strings.Contains(err.Error(), "the template engine failed: kaboom") {
+		t.Errorf("got %v, want a render error that names the panic", err)
 	}
 }
 
