@@ -44,11 +44,12 @@ type DAG struct {
 	SourceHash string
 
 	tasks     map[string]*Task
-	order     []*Task           // definition order; topological after a clean Finalize
-	index     map[string]int    // position of each task in order
-	edgePos   map[[2]string]Pos // where each edge was made
-	edgeSeq   map[[2]string]int // creation order of each edge
-	groups    map[string]bool   // task-group ids, set by Finalize
+	order     []*Task              // definition order; topological after a clean Finalize
+	index     map[string]int       // position of each task in order
+	edgePos   map[[2]string]Pos    // where each edge was made
+	edgeSeq   map[[2]string]int    // creation order of each edge
+	edgeLabel map[[2]string]string // Label("...") of an edge, when it has one
+	groups    map[string]bool      // task-group ids, set by Finalize
 	findings  []Finding
 	finalized bool
 	sorted    bool // order is topological
@@ -111,6 +112,30 @@ func (d *DAG) Connect(upstream, downstream string, pos Pos) {
 	d.edgeSeq[key] = len(d.edgeSeq)
 	up.Downstream = append(up.Downstream, downstream)
 	down.Upstream = append(down.Upstream, upstream)
+}
+
+// SetEdgeLabel labels the edge upstream >> downstream, as Airflow's
+// Label("text") does; it reports false when there is no such edge. An
+// empty label removes it.
+func (d *DAG) SetEdgeLabel(upstream, downstream, label string) bool {
+	key := [2]string{upstream, downstream}
+	if _, ok := d.edgePos[key]; !ok {
+		return false
+	}
+	if label == "" {
+		delete(d.edgeLabel, key)
+		return true
+	}
+	if d.edgeLabel == nil {
+		d.edgeLabel = map[[2]string]string{}
+	}
+	d.edgeLabel[key] = label
+	return true
+}
+
+// EdgeLabel returns the label of the edge upstream >> downstream, or "".
+func (d *DAG) EdgeLabel(upstream, downstream string) string {
+	return d.edgeLabel[[2]string{upstream, downstream}]
 }
 
 // AddFinding records a problem found while building the DAG (by the

@@ -61,7 +61,8 @@ func TestNewDefaults(t *testing.T) {
 	task := NewTask("x", OperatorBash, Pos{Line: 4})
 	want := &Task{ID: "x", Operator: OperatorBash, Config: map[string]any{}, TriggerRule: TriggerAllSuccess,
 		RetryDelay: 5 * time.Minute, Pool: "default_pool", PoolSlots: 1, PriorityWeight: 1,
-		WeightRule: WeightDownstream, Queue: "default", Pos: Pos{Line: 4}}
+		WeightRule: WeightDownstream, Queue: "default", Pos: Pos{Line: 4},
+		Owner: "airflow", EmailOnFailure: true, EmailOnRetry: true, DoXComPush: true}
 	if !reflect.DeepEqual(task, want) {
 		t.Errorf("NewTask = %+v, want %+v", task, want)
 	}
@@ -468,4 +469,25 @@ func TestFinalizedDAGIsSafeToShare(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestEdgeLabels(t *testing.T) {
+	t.Parallel()
+	d := New("labels", Pos{})
+	d.AddTask(NewTask("a", OperatorEmpty, Pos{}))
+	d.AddTask(NewTask("b", OperatorEmpty, Pos{}))
+	d.Connect("a", "b", Pos{})
+	if d.SetEdgeLabel("b", "a", "no edge") {
+		t.Error("SetEdgeLabel labelled an edge that does not exist")
+	}
+	if !d.SetEdgeLabel("a", "b", "yes") || d.EdgeLabel("a", "b") != "yes" {
+		t.Errorf("EdgeLabel(a, b) = %q, want yes", d.EdgeLabel("a", "b"))
+	}
+	if d.EdgeLabel("b", "a") != "" {
+		t.Errorf("EdgeLabel(b, a) = %q, want none", d.EdgeLabel("b", "a"))
+	}
+	d.SetEdgeLabel("a", "b", "")
+	if d.EdgeLabel("a", "b") != "" {
+		t.Errorf("an empty label did not remove it: %q", d.EdgeLabel("a", "b"))
+	}
 }

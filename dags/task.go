@@ -19,6 +19,9 @@ const (
 	DefaultPool           = "default_pool"
 	DefaultQueue          = "default"
 	DefaultPriorityWeight = 1
+	// DefaultOwner is a task's owner when none is given (Airflow's
+	// [operators] default_owner).
+	DefaultOwner = "airflow"
 	// MaxRetryDelayCap is the hard upper bound of any retry delay (one day).
 	MaxRetryDelayCap = 24 * time.Hour
 )
@@ -64,11 +67,18 @@ type Callbacks struct {
 	OnFailure []Callback `json:"on_failure_callback,omitempty"`
 	OnRetry   []Callback `json:"on_retry_callback,omitempty"`
 	OnSLAMiss []Callback `json:"sla_miss_callback,omitempty"`
+	// OnExecute runs right before the operator executes; OnSkipped when
+	// the operator itself skipped the task (not for trigger-rule or
+	// branch skips), as Airflow's on_execute_callback and
+	// on_skipped_callback. Only tasks have them.
+	OnExecute []Callback `json:"on_execute_callback,omitempty"`
+	OnSkipped []Callback `json:"on_skipped_callback,omitempty"`
 }
 
 // IsZero reports whether there is no callback at all.
 func (c Callbacks) IsZero() bool {
-	return len(c.OnSuccess) == 0 && len(c.OnFailure) == 0 && len(c.OnRetry) == 0 && len(c.OnSLAMiss) == 0
+	return len(c.OnSuccess) == 0 && len(c.OnFailure) == 0 && len(c.OnRetry) == 0 && len(c.OnSLAMiss) == 0 &&
+		len(c.OnExecute) == 0 && len(c.OnSkipped) == 0
 }
 
 // XComRef is an argument that is filled at run time with an XCom value of
@@ -115,7 +125,34 @@ type Task struct {
 	DependsOnPast           bool
 	Params                  map[string]any
 	DocMD                   string
-	Callbacks               Callbacks
+	// Doc is the task's plain-text documentation (Airflow's doc).
+	Doc       string
+	Callbacks Callbacks
+	// Owner is the task's owner, shown in the UI ("airflow" by default).
+	Owner string
+	// Email lists the addresses that get a mail when the task fails
+	// (EmailOnFailure) or goes up for retry (EmailOnRetry); both flags
+	// default to true, as in Airflow.
+	Email          []string
+	EmailOnFailure bool
+	EmailOnRetry   bool
+	// DoXComPush false keeps the operator's return value out of XCom.
+	DoXComPush bool
+	// MultipleOutputs pushes each key of a dict return value as its own
+	// XCom, besides the whole dict under return_value.
+	MultipleOutputs bool
+	// WaitForDownstream makes the task wait, besides its depends_on_past
+	// (which it implies), until the immediate downstream tasks of its
+	// previous run succeeded or were skipped.
+	WaitForDownstream bool
+	// MapIndexTemplate, for a mapped task, is a template rendered after
+	// each mapped try into the label shown for its map index.
+	MapIndexTemplate string
+	// StartDate and EndDate, when set, limit the runs the task is part of:
+	// a run whose logical date is before StartDate or after EndDate gets
+	// no task instance of it (backfills excepted), as in Airflow.
+	StartDate time.Time
+	EndDate   time.Time
 	// Outlets are the URIs of the datasets the task updates: each gets an
 	// event when a try of the task succeeds.
 	Outlets []string
@@ -153,6 +190,10 @@ func NewTask(id, operator string, pos Pos) *Task {
 		PriorityWeight: DefaultPriorityWeight,
 		WeightRule:     WeightDownstream,
 		Queue:          DefaultQueue,
+		Owner:          DefaultOwner,
+		EmailOnFailure: true,
+		EmailOnRetry:   true,
+		DoXComPush:     true,
 		Pos:            pos,
 	}
 }

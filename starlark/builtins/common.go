@@ -2,6 +2,8 @@ package builtins
 
 import (
 	"fmt"
+	"strings"
+	"time"
 
 	"go.starlark.net/starlark"
 
@@ -31,6 +33,19 @@ var commonNames = [...]string{
 	"max_active_tis_per_dag",
 	"max_active_tis_per_dagrun",
 	"sla",
+	"owner",
+	"email",
+	"email_on_failure",
+	"email_on_retry",
+	"do_xcom_push",
+	"multiple_outputs",
+	"on_execute_callback",
+	"on_skipped_callback",
+	"wait_for_downstream",
+	"map_index_template",
+	"start_date",
+	"end_date",
+	"doc",
 }
 
 // taskOnlyNames are keywords every task takes that default_args may not
@@ -70,7 +85,7 @@ func (c commonArgs) over(top *commonArgs) commonArgs {
 
 // defaultArgsOf reads a default_args dict into commonArgs; an unknown key
 // is an error with a hint.
-func defaultArgsOf(fnName string, d *starlark.Dict) (commonArgs, error) {
+func defaultArgsOf(fnName string, d *starlark.Dict, d0 *dags.DAG) (commonArgs, error) {
 	var c commonArgs
 	if d == nil {
 		return c, nil
@@ -92,7 +107,7 @@ func defaultArgsOf(fnName string, d *starlark.Dict) (commonArgs, error) {
 	}
 	// Check the values now, so a bad one is reported at this call.
 	scratch := dags.NewTask("default_args", dags.OperatorEmpty, dags.Pos{})
-	if err := c.apply(fnName+": default_args", scratch, "", nil); err != nil {
+	if err := c.apply(fnName+": default_args", scratch, d0, nil); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -107,17 +122,18 @@ func indexOf(xs []string, x string) int {
 	return -1
 }
 
-// apply sets the common settings of t, a task of DAG dagID, from c. what
-// prefixes errors ("bash" or "dag: default_args"). register, when not nil,
-// records a callback under its key.
-func (c *commonArgs) apply(what string, t *dags.Task, dagID string, register func(key string, fn starlark.Callable)) error {
+// apply sets the common settings of t, a task of DAG d (nil while
+// default_args are checked), from c. what prefixes errors ("bash" or
+// "dag: default_args"). register, when not nil, records a callback under
+// its key.
+func (c *commonArgs) apply(what string, t *dags.Task, d *dags.DAG, register func(key string, fn starlark.Callable)) error {
 	def := dags.NewTask(t.ID, t.Operator, t.Pos)
 	for i, v := range c.vals {
 		if v == nil {
 			continue
 		}
 		name := commonNames[i]
-		if err := applyOne(t, def, dagID, name, v, register); err != nil {
+		if err := applyOne(t, def, d, name, v, register); err != nil {
 			return fmt.Errorf("%s: for parameter %s: %w", what, name, err)
 		}
 	}
@@ -131,9 +147,14 @@ func (c *commonArgs) apply(what string, t *dags.Task, dagID string, register fun
 	return nil
 }
 
-// applyOne sets one common setting; None restores the default.
-func applyOne(t, def *dags.Task, dagID, name string, v starlark.Value, register func(string, starlark.Callable)) error {
+// applyOne sets one common setting of t, a task of DAG d (or nil); None
+// restores the default.
+func applyOne(t, def *dags.Task, d *dags.DAG, name string, v starlark.Value, register func(string, starlark.Callable)) error {
 	none := v == starlark.None
+	dagID, loc := "", time.UTC
+	if d != nil {
+		dagID, loc = d.ID, d.Timezone
+	}
 	var err error
 	switch name {
 	case "retries":
@@ -247,7 +268,7 @@ func applyOne(t, def *dags.Task, dagID, name string, v starlark.Value, register 
 			return nil
 		}
 		t.DocMD, err = stringOf(v)
-	case "on_success_callback", "on_failure_callback", "on_retry_callback":
+	case "on_success_callback", "on_failure_callback", "on_retry_callback", "on_execute_callback", "on_skipped_callback":
 		var items []callbackItem
 		if items, err = callbacksOf(v); err != nil {
 			return err
@@ -258,9 +279,82 @@ func applyOne(t, def *dags.Task, dagID, name string, v starlark.Value, register 
 			t.Callbacks.OnSuccess = cbs
 		case "on_failure_callback":
 			t.Callbacks.OnFailure = cbs
+		case "on_execute_callback":
+			t.Callbacks.OnExecute = cbs
+		case "on_skipped_callback":
+			t.Callbacks.OnSkipped = cbs
 		default:
 			t.Callbacks.OnRetry = cbs
 		}
+	case "owner":
+		if none {
+			t.Owner = def.Owner
+			return nil
+		}
+		if t.Owner, err = stringOf(v); err == nil && t.Owner == "" {
+			err = fmt.Errorf("owner must not be empty")
+		}
+	case "email":
+		t.Email, err = emailsOf(v)
+	case "email_on_failure":
+		if none {
+			t.EmailOnFailure = def.EmailOnFailure
+			return nil
+		}
+		t.EmailOnFailure, err = boolOf(v)
+	case "email_on_retry":
+		if none {
+			t.EmailOnRetry = def.EmailOnRetry
+			return nil
+		}
+		t.EmailOnRetry, err = boolOf(v)
+	case "do_xcom_push":
+		if none {
+			t.DoXComPush = def.DoXComPush
+			return nil
+		}
+		t.DoXComPush, err = boolOf(v)
+	case "multiple_outputs":
+		if none {
+			t.MultipleOutputs = false
+			return nil
+		}
+		t.MultipleOutputs, err = boolOf(v)
+	case "wait_for_downstream":
+		if none {
+			t.WaitForDownstream = false
+			return nil
+		}
+		if t.WaitForDownstream, err = boolOf(v); err == nil && t.WaitForDownstream {
+			t.DependsOnPast = true // as Airflow: wait_for_downstream implies depends_on_past
+		}
+	case "map_index_template":
+		if none {
+			t.MapIndexTemplate = ""
+			return nil
+		}
+		t.MapIndexTemplate, err = stringOf(v)
+	case "start_date", "end_date":
+		var at time.Time
+		if !none {
+			if at, err = dateOf(v, loc); err != nil {
+				return err
+			}
+		}
+		if name == "start_date" {
+			t.StartDate = at
+		} else {
+			t.EndDate = at
+		}
+		if !t.StartDate.IsZero() && !t.EndDate.IsZero() && t.StartDate.After(t.EndDate) {
+			return fmt.Errorf("start_date %s is after end_date %s", t.StartDate.Format(time.RFC3339), t.EndDate.Format(time.RFC3339))
+		}
+	case "doc":
+		if none {
+			t.Doc = ""
+			return nil
+		}
+		t.Doc, err = stringOf(v)
 	case "sla":
 		if none {
 			t.SLA = 0
@@ -296,6 +390,43 @@ func backoffOf(v starlark.Value) (float64, error) {
 		return f, nil
 	}
 	return 0, fmt.Errorf("got %s, want bool or a factor such as 2.0", v.Type())
+}
+
+// emailsOf reads email: None, an address, several separated by commas or
+// semicolons (as Airflow's get_email_address_list splits them), or a list
+// of addresses.
+func emailsOf(v starlark.Value) ([]string, error) {
+	var raw []string
+	switch x := v.(type) {
+	case starlark.NoneType:
+		return nil, nil
+	case starlark.String:
+		raw = strings.FieldsFunc(string(x), func(r rune) bool { return r == ',' || r == ';' })
+	default:
+		elems, ok := asList(v)
+		if !ok {
+			return nil, fmt.Errorf("got %s, want an address, a list of addresses or None", v.Type())
+		}
+		for i, e := range elems {
+			s, ok := e.(starlark.String)
+			if !ok {
+				return nil, fmt.Errorf("item %d: got %s, want string", i, e.Type())
+			}
+			raw = append(raw, string(s))
+		}
+	}
+	var out []string
+	for _, r := range raw {
+		r = strings.TrimSpace(r)
+		if r == "" {
+			continue
+		}
+		if strings.ContainsAny(r, "\r\n<> ") || !strings.Contains(r, "@") {
+			return nil, fmt.Errorf("%q is not an email address", r)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // paramsOf reads a params dict into plain Go values.

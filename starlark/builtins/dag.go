@@ -72,7 +72,7 @@ func (s *Session) newTask(thread *starlark.Thread, fnName, kind, label string, e
 	}
 	args := b.currentDefaults().over(explicit)
 	register := func(key string, fn starlark.Callable) { s.register(b, key, fn) }
-	if err := args.apply(fnName, t, b.dag.ID, register); err != nil {
+	if err := args.apply(fnName, t, b.dag, register); err != nil {
 		return nil, err
 	}
 	if b.dag.Task(t.ID) == nil {
@@ -177,7 +177,7 @@ func dagFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, k
 		}
 	}
 	b := &dagBuilder{session: s, dag: d}
-	if b.defaults, err = defaultArgsOf("dag", defaultArgs); err != nil {
+	if b.defaults, err = defaultArgsOf("dag", defaultArgs, d); err != nil {
 		return nil, err
 	}
 	for _, cb := range []struct {
@@ -210,9 +210,24 @@ func dagFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, k
 		return nil, err
 	}
 	b.resolveBranches()
+	inheritTaskDates(d)
 	b.findings = append(b.findings, d.Finalize()...)
 	b.done = true
 	return DAG{id: dagID}, nil
+}
+
+// inheritTaskDates gives d, when it has no start_date of its own, the
+// earliest start_date of its tasks (one given in default_args, say), as
+// Airflow's DAG falls back to its tasks' start dates.
+func inheritTaskDates(d *dags.DAG) {
+	if !d.StartDate.IsZero() {
+		return
+	}
+	for _, t := range d.Tasks() {
+		if !t.StartDate.IsZero() && (d.StartDate.IsZero() || t.StartDate.Before(d.StartDate)) {
+			d.StartDate = t.StartDate
+		}
+	}
 }
 
 // groupFn implements group(group_id, build, default_args={}, prefix_group_id=True).
@@ -239,7 +254,7 @@ func groupFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple,
 	if groupID == "" {
 		return nil, fmt.Errorf("group: group_id must not be empty")
 	}
-	own, err := defaultArgsOf("group", defaultArgs)
+	own, err := defaultArgsOf("group", defaultArgs, b.dag)
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,7 @@ func binaryEdge(s *Session, op syntax.Token, self, other starlark.Value, side st
 // or a list or tuple of them.
 func isEdgeOperand(v starlark.Value) bool {
 	switch v := v.(type) {
-	case *Task, *Group:
+	case *Task, *Group, *EdgeLabel:
 		return true
 	case *starlark.List, starlark.Tuple:
 		it := v.(starlark.Iterable).Iterate()
@@ -62,6 +62,24 @@ func (s *Session) connect(up, down starlark.Value, pos dags.Pos, what string) er
 	b, err := s.edgeBuilder(what)
 	if err != nil {
 		return err
+	}
+	upLabel, _ := up.(*EdgeLabel)
+	downLabel, _ := down.(*EdgeLabel)
+	switch {
+	case upLabel != nil && downLabel != nil:
+		return fmt.Errorf("%s: a label goes between two tasks, not next to another label", what)
+	case upLabel != nil:
+		downs, err := b.ends(down, false, what)
+		if err != nil {
+			return err
+		}
+		return upLabel.addDowns(b, downs, pos, what)
+	case downLabel != nil:
+		ups, err := b.ends(up, true, what)
+		if err != nil {
+			return err
+		}
+		return downLabel.addUps(b, ups, pos, what)
 	}
 	ups, err := b.ends(up, true, what)
 	if err != nil {

@@ -94,6 +94,11 @@ func dump(f *loader.File) string {
 			}
 			b.WriteString("\n")
 			fmt.Fprintf(&b, "    upstream=%v downstream=%v\n", t.Upstream, t.Downstream)
+			for _, down := range t.Downstream {
+				if l := d.EdgeLabel(t.ID, down); l != "" {
+					fmt.Fprintf(&b, "    edge %s >> %s label=%q\n", t.ID, down, l)
+				}
+			}
 			def := dags.NewTask(t.ID, t.Operator, t.Pos)
 			var settings []string
 			add := func(name string, v, d any) {
@@ -116,6 +121,17 @@ func dump(f *loader.File) string {
 			add("depends_on_past", t.DependsOnPast, def.DependsOnPast)
 			add("doc_md", t.DocMD, def.DocMD)
 			add("sla", t.SLA, def.SLA)
+			add("doc", t.Doc, def.Doc)
+			add("owner", t.Owner, def.Owner)
+			add("email", t.Email, def.Email)
+			add("email_on_failure", t.EmailOnFailure, def.EmailOnFailure)
+			add("email_on_retry", t.EmailOnRetry, def.EmailOnRetry)
+			add("do_xcom_push", t.DoXComPush, def.DoXComPush)
+			add("multiple_outputs", t.MultipleOutputs, def.MultipleOutputs)
+			add("wait_for_downstream", t.WaitForDownstream, def.WaitForDownstream)
+			add("map_index_template", t.MapIndexTemplate, def.MapIndexTemplate)
+			add("start_date", fmtTime(t.StartDate), fmtTime(def.StartDate))
+			add("end_date", fmtTime(t.EndDate), fmtTime(def.EndDate))
 			if len(t.Params) > 0 {
 				settings = append(settings, "params="+js(t.Params))
 			}

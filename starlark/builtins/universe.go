@@ -31,6 +31,8 @@ func Universe(specs ...operators.Spec) starlark.StringDict {
 		{"group", groupFn},
 		{"chain", chainFn},
 		{"cross_downstream", crossDownstreamFn},
+		{"chain_linear", chainLinearFn},
+		{"Label", labelFn},
 		{"timedelta", timedeltaFn},
 		{"partial", partialFn},
 		{"dataset", datasetFn},

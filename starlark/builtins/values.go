@@ -2,6 +2,7 @@ package builtins
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	"go.starlark.net/starlark"
@@ -53,13 +54,19 @@ func (t *Task) Attr(name string) (starlark.Value, error) {
 		return t.partialMethod(), nil
 	case "expand_kwargs":
 		return t.expandKwargsMethod(), nil
+	case "set_downstream", "set_upstream":
+		return t.setRelativeMethod(name), nil
 	}
-	return nil, nil
+	return commonAttr(t.task, name), nil
 }
 
-// AttrNames lists the attributes.
+// AttrNames lists the attributes: the methods, task_id, dag_id, output
+// and the common keywords, which can also be set (see SetField).
 func (t *Task) AttrNames() []string {
-	return []string{"dag_id", "expand", "expand_kwargs", "output", "partial", "task_id"}
+	names := append([]string{"dag_id", "expand", "expand_kwargs", "output", "partial", "set_downstream", "set_upstream", "task_id"}, commonNames[:]...)
+	names = append(names, taskOnlyNames[:]...)
+	sort.Strings(names)
+	return names
 }
 
 // Binary implements >> and <<.
