@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"sort"
+	"sync"
 	"time"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -29,6 +31,14 @@ type TryRunner struct {
 	// Notify sends the notifications of built-in notifiers; nil means a
 	// notify.Sender with its defaults.
 	Notify *notify.Sender
+	// EmailConnID is the SMTP connection of the email alerts of tasks
+	// with email (email_on_failure, email_on_retry); "" means
+	// DefaultEmailConnID.
+	EmailConnID string
+
+	// emailWarned makes the warning about a missing email connection
+	// appear once per runner.
+	emailWarned sync.Once
 }
 
 // Try is one try of one task instance.
@@ -135,6 +145,11 @@ func (r *TryRunner) NewCall(t *Try) *operators.Call {
 func (r *TryRunner) Run(ctx context.Context, t *Try) Outcome {
 	c := r.NewCall(t)
 	out := Outcome{Start: r.now()}
+	if cbs := t.Task.Callbacks.OnExecute; len(cbs) > 0 {
+		c.State = dags.TaskStateRunning
+		r.RunCallbacks(ctx, c, "on_execute_callback", cbs)
+		c.State = ""
+	}
 	res, err := r.execute(ctx, c, &out)
 	out.End = r.now()
 	switch {
@@ -165,18 +180,22 @@ func (r *TryRunner) Run(ctx context.Context, t *Try) Outcome {
 			c.Logf("%s", res.Message)
 		}
 		out.Skip = res.Skip
+		value := res.ReturnValue
+		if !c.Task.DoXComPush {
+			value = nil // do_xcom_push=False: the return value is not pushed
+		}
 		if c.DAG.FeedsMapping(c.Task) && out.State == dags.TaskStateSuccess {
-			if merr := dags.CheckMappable(res.ReturnValue); merr != nil {
+			if merr := dags.CheckMappable(value); merr != nil {
 				err = merr
 				break
 			}
 		}
-		if res.ReturnValue != nil && c.XCom != nil {
-			if perr := c.XCom.Push(ctx, "return_value", res.ReturnValue); perr != nil {
-				err = fmt.Errorf("push return value: %w", perr)
+		if value != nil && c.XCom != nil {
+			if perr := pushReturnValue(ctx, c, value); perr != nil {
+				err = perr
 				break
 			}
-			out.ReturnValue = res.ReturnValue
+			out.ReturnValue = value
 		}
 	}
 	if err != nil {
@@ -192,6 +211,51 @@ func (r *TryRunner) Run(ctx context.Context, t *Try) Outcome {
 	}
 	r.runCallback(ctx, c, out)
 	return out
+}
+
+// pushReturnValue pushes a task's return value under return_value and,
+// for a task with multiple_outputs, each key of the dict it must be under
+// its own key first, as Airflow's _push_xcom_if_needed.
+func pushReturnValue(ctx context.Context, c *operators.Call, value any) error {
+	if c.Task.MultipleOutputs {
+		m, ok := value.(map[string]any)
+		if !ok {
+			return operators.Fail(fmt.Errorf("returned output was type %s, expected a dict for multiple_outputs", jsonType(value)))
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if err := c.XCom.Push(ctx, k, m[k]); err != nil {
+				return fmt.Errorf("push multiple_outputs key %q: %w", k, err)
+			}
+		}
+	}
+	if err := c.XCom.Push(ctx, "return_value", value); err != nil {
+		return fmt.Errorf("push return value: %w", err)
+	}
+	return nil
+}
+
+// jsonType names the type of a plain value as a DAG file writes it.
+func jsonType(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case bool:
+		return "bool"
+	case int, int64:
+		return "int"
+	case float64:
+		return "float"
+	case []any:
+		return "list"
+	case map[string]any:
+		return "dict"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 // execute runs the operator with the task's timeout and recovers panics.
@@ -242,15 +306,26 @@ func (r *TryRunner) runCallback(ctx context.Context, c *operators.Call, out Outc
 		cbs, name = c.Task.Callbacks.OnFailure, "on_failure_callback"
 	case dags.TaskStateUpForRetry:
 		cbs, name = c.Task.Callbacks.OnRetry, "on_retry_callback"
+	case dags.TaskStateSkipped:
+		// Only the operator's own skips reach the runner: branch and
+		// trigger-rule skips never run a try, as Airflow's
+		// on_skipped_callback.
+		cbs, name = c.Task.Callbacks.OnSkipped, "on_skipped_callback"
 	}
-	if len(cbs) == 0 {
+	alert := r.wantsEmailAlert(c.Task, out.State)
+	if len(cbs) == 0 && !alert {
 		return
 	}
 	c.State = out.State
 	if out.Err != nil {
 		c.Exception = out.Err.Error()
 	}
-	r.RunCallbacks(ctx, c, name, cbs)
+	if len(cbs) > 0 {
+		r.RunCallbacks(ctx, c, name, cbs)
+	}
+	if alert {
+		r.emailAlert(ctx, c)
+	}
 }
 
 // RunCallbacks runs cbs, the callbacks called name ("on_failure_callback"),
