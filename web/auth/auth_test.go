@@ -239,9 +239,26 @@ func TestLogin(t *testing.T) {
 			t.Errorf("%s: %d, session %v, body %s", c.name, rec.Code, sessionCookie(rec), rec.Body)
 		}
 	}
-	for _, next := range []string{"//evil.example/x", "https://evil.example/", "/\\evil.example", ""} {
+	offsite := []string{"//evil.example/x", "https://evil.example/", "/\\evil.example", "", "/\t/evil.example",
+		"/\n/evil.example", "/\r\n/evil.example", "/ /evil.example", "/\x00/evil.example", "javascript:alert(1)",
+		"/%2F/evil.example", "evil.example", "/\x7f/evil.example"}
+	for _, next := range offsite {
 		if rec := f.login(t, "alice", "password-1", next, nil); rec.Header().Get("Location") != "/" {
-			t.Errorf("next %q redirects to %q, want /", next, rec.Header().Get("Location"))
+			t.Errorf("POST next %q redirects to %q, want /", next, rec.Header().Get("Location"))
+		}
+		// A signed-in user's GET /login redirects at once: same rule.
+		rec := serve(f.a.Login(), "GET", "/login?next="+url.QueryEscape(next), c, nil, "")
+		if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/" {
+			t.Errorf("GET next %q: %d Location %q, want 303 to /", next, rec.Code, rec.Header().Get("Location"))
+		}
+	}
+	if rec := serve(f.a.Login(), "GET", "/login?next=%2F%09%2Fevil.example", c, nil, ""); rec.Header().Get("Location") != "/" {
+		t.Errorf("GET /login?next=%%2F%%09%%2Fevil.example redirects to %q, want /", rec.Header().Get("Location"))
+	}
+	for _, next := range []string{"/dags/etl/grid?x=1&y=%2F", "/dags", "/runs#x"} {
+		rec := serve(f.a.Login(), "GET", "/login?next="+url.QueryEscape(next), c, nil, "")
+		if rec.Header().Get("Location") != next {
+			t.Errorf("GET next %q redirects to %q, want it kept", next, rec.Header().Get("Location"))
 		}
 	}
 	// Over TLS the cookie is Secure.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/starflow-dev/starflow/runtime/store"
@@ -121,8 +122,26 @@ func (a *Authenticator) Logout() http.Handler {
 }
 
 // localPath returns next when it is a path on this server, else "/".
+//
+// Browsers drop tabs and newlines from URLs and read a backslash as a
+// slash, so "/\t/evil.example" or "/\\evil.example" would leave the site
+// as surely as "//evil.example": next must start with exactly one '/', hold
+// no control character, space or backslash, and parse as a path with no
+// scheme or host.
 func localPath(next string) string {
-	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if next == "" || next[0] != '/' || len(next) > 2048 {
+		return "/"
+	}
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c <= ' ' || c == 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	if strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/%2F") || strings.HasPrefix(next, "/%2f") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
 		return "/"
 	}
 	return next
