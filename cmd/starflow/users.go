@@ -61,7 +61,7 @@ func usersCommand() *cli.Command {
 			},
 			{
 				Name:      "set-password",
-				Usage:     "change a user's password (read as for create); the user's sessions end",
+				Usage:     "change a user's password (read as for create); the user's sessions and API tokens end",
 				ArgsUsage: "USERNAME",
 				Flags: []cli.Flag{
 					databaseURLFlag(),
@@ -87,6 +87,32 @@ func usersCommand() *cli.Command {
 							return err
 						}
 						fmt.Fprintf(c.App.Writer, "changed the password of %s\n", c.Args().First())
+						return nil
+					})
+				},
+			},
+			{
+				Name:      "set-role",
+				Usage:     "change a user's role (admin, op or viewer); the user's sessions and API tokens end",
+				ArgsUsage: "USERNAME",
+				Flags: []cli.Flag{
+					databaseURLFlag(),
+					&cli.StringFlag{Name: "role", Usage: "admin, op or viewer", Required: true},
+				},
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return usageError("users set-role takes one USERNAME")
+					}
+					role, ok := auth.ParseRole(c.String("role"))
+					if !ok {
+						return usageError("--role %q: want admin, op or viewer", c.String("role"))
+					}
+					r := string(role)
+					return withStore(c, func(s store.Store) error {
+						if _, err := s.UserUpdate(c.Context, &store.UserUpdateParams{Username: c.Args().First(), Role: &r}); err != nil {
+							return err
+						}
+						fmt.Fprintf(c.App.Writer, "%s is now %s\n", c.Args().First(), r)
 						return nil
 					})
 				},

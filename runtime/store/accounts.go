@@ -123,6 +123,14 @@ func (p *UserCreateParams) Normalize() error {
 	return nil
 }
 
+// EndsTokens reports whether the update ends the user's API tokens: a new
+// password, or a role other than oldRole. The store deletes the tokens in
+// the same transaction; web/auth ends the sessions the same way (their
+// cookies fingerprint the password hash and role).
+func (p *UserUpdateParams) EndsTokens(oldRole string) bool {
+	return p.PasswordHash != nil || (p.Role != nil && *p.Role != oldRole)
+}
+
 // Normalize checks p.
 func (p *UserUpdateParams) Normalize() error {
 	if (p.PasswordHash != nil && *p.PasswordHash == "") || (p.Role != nil && *p.Role == "") {

@@ -156,7 +156,8 @@ type Store interface {
 	// UserList returns every user by username.
 	UserList(ctx context.Context) ([]*User, error)
 	// UserUpdate changes a user's password hash or role; ErrNotFound when
-	// absent.
+	// absent. A new password or a different role deletes the user's API
+	// tokens in the same transaction (see UserUpdateParams.EndsTokens).
 	UserUpdate(ctx context.Context, p *UserUpdateParams) (*User, error)
 	// UserDelete deletes a user and its API tokens; ErrNotFound when
 	// absent.
@@ -247,6 +248,20 @@ type Store interface {
 	// SessionRevoked reports whether the session id was revoked (and not
 	// yet purged after its expiry).
 	SessionRevoked(ctx context.Context, id string) (bool, error)
+
+	// Login throttling: failed logins per key, shared by every webserver.
+
+	// LoginFailureAdd counts one failed login for each of p.Keys at p.At
+	// (a key whose last failure is older than p.Window starts again at 1),
+	// deletes the keys whose last failure is older than
+	// LoginFailureRetention, and returns the new counts in p.Keys' order.
+	LoginFailureAdd(ctx context.Context, p *LoginFailureAddParams) ([]LoginFailure, error)
+	// LoginFailureList returns the counts of the given keys that have
+	// failures recorded, in no particular order.
+	LoginFailureList(ctx context.Context, keys []string) ([]LoginFailure, error)
+	// LoginFailureReset forgets the failures of a key (after a successful
+	// login).
+	LoginFailureReset(ctx context.Context, key string) error
 }
 
 // TimeOrNow returns Truncate(t), or the current time when t is zero.

@@ -25,6 +25,11 @@ type Backend interface {
 	SessionRevoke(ctx context.Context, id string, expires time.Time) error
 	// SessionRevoked reports whether a session id was revoked.
 	SessionRevoked(ctx context.Context, id string) (bool, error)
+	// LoginFailureAdd, LoginFailureList and LoginFailureReset keep the
+	// failed-login counts of Throttle.
+	LoginFailureAdd(ctx context.Context, p *store.LoginFailureAddParams) ([]store.LoginFailure, error)
+	LoginFailureList(ctx context.Context, keys []string) ([]store.LoginFailure, error)
+	LoginFailureReset(ctx context.Context, key string) error
 }
 
 // LoginPageFunc writes the login page. CSRFToken(r) gives the token its
@@ -58,6 +63,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Throttle limits failed logins per user and per address; the zero
+	// value has the defaults documented on Throttle.
+	Throttle Throttle
 }
 
 // Authenticator authenticates requests by session cookie or bearer token
@@ -72,6 +80,7 @@ type Authenticator struct {
 	loginPage LoginPageFunc
 	log       *slog.Logger
 	now       func() time.Time
+	throttle  Throttle
 
 	mu     sync.Mutex
 	users  map[string]cached
@@ -119,6 +128,7 @@ func New(o Options) (*Authenticator, error) {
 		loginPage: o.LoginPage,
 		log:       o.Logger,
 		now:       o.Now,
+		throttle:  o.Throttle,
 		users:     map[string]cached{},
 		tokens:    map[string]cached{},
 		revoked:   map[string]revocation{},
@@ -138,6 +148,7 @@ func New(o Options) (*Authenticator, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.throttle.defaults()
 	return a, nil
 }
 

@@ -176,8 +176,14 @@ var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 // login runs the login form and returns the response to the POST.
 func (f *fixture) login(t *testing.T, user, password, next string, tamper func(*http.Request)) *httptest.ResponseRecorder {
 	t.Helper()
+	return loginThrough(t, f.a, user, password, next, tamper)
+}
+
+// loginThrough runs the login form of a (one webserver process).
+func loginThrough(t *testing.T, a *auth.Authenticator, user, password, next string, tamper func(*http.Request)) *httptest.ResponseRecorder {
+	t.Helper()
 	rec := httptest.NewRecorder()
-	f.a.Login().ServeHTTP(rec, httptest.NewRequest("GET", "/login?next="+url.QueryEscape(next), nil))
+	a.Login().ServeHTTP(rec, httptest.NewRequest("GET", "/login?next="+url.QueryEscape(next), nil))
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /login: %d", rec.Code)
 	}
@@ -195,7 +201,7 @@ func (f *fixture) login(t *testing.T, user, password, next string, tamper func(*
 		tamper(req)
 	}
 	out := httptest.NewRecorder()
-	f.a.Login().ServeHTTP(out, req)
+	a.Login().ServeHTTP(out, req)
 	return out
 }
 

@@ -18,7 +18,9 @@ const dummyHash = "$2a$10$2kMnBTIfWwVl49zyOotjKOMvRk.aaQVVOylyZxlPAfEJ.a4XwtFQ6"
 // and password, sets the session cookie and redirects (303) to the form's
 // next field when it is a local path, else to "/". A failed login shows
 // the page again with status 401; a post without the login form's CSRF
-// token gets it with status 403.
+// token gets it with status 403; a login while the user or address is
+// throttled (see Throttle) gets it with status 429 and Retry-After,
+// without the password being checked.
 func (a *Authenticator) Login() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
@@ -69,6 +71,17 @@ func (a *Authenticator) postLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	username := strings.TrimSpace(r.PostFormValue("username"))
 	password := r.PostFormValue("password")
+	wait, err := a.loginWait(r.Context(), username, r)
+	if err != nil {
+		a.log.Error("login throttle", "user", username, "err", err)
+		a.showLogin(w, r, http.StatusInternalServerError, "Cannot check credentials now; please try again.")
+		return
+	}
+	if wait > 0 {
+		a.log.Warn("login throttled", "user", username, "remote", r.RemoteAddr, "wait", wait)
+		a.tooMany(w, r, wait)
+		return
+	}
 	u, err := a.backend.UserGet(r.Context(), username)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		a.log.Error("login", "user", username, "err", err)
@@ -80,8 +93,14 @@ func (a *Authenticator) postLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if u == nil || !CheckPassword(u.PasswordHash, password) {
 		a.log.Warn("login failed", "user", username, "remote", r.RemoteAddr)
+		if err := a.loginFailed(r.Context(), username, r); err != nil {
+			a.log.Error("login throttle", "user", username, "err", err)
+		}
 		a.showLogin(w, r, http.StatusUnauthorized, "Invalid username or password.")
 		return
+	}
+	if err := a.loginSucceeded(r.Context(), username); err != nil {
+		a.log.Error("login throttle", "user", username, "err", err)
 	}
 	v, _, err := a.newSession(u)
 	if err != nil {

@@ -35,8 +35,8 @@ type session struct {
 	ID string `json:"i"`
 	// Expires is a Unix time.
 	Expires int64 `json:"e"`
-	// Pass fingerprints the password hash at login, so that changing a
-	// password ends the user's other sessions.
+	// Pass fingerprints the password hash and the role at login, so that
+	// changing either ends the user's sessions.
 	Pass string `json:"p"`
 }
 
@@ -75,8 +75,10 @@ func (a *Authenticator) csrfFor(id string) string {
 	return base64.RawURLEncoding.EncodeToString(a.mac("csrf", id))
 }
 
-func passPrint(hash string) string {
-	s := sha256.Sum256([]byte(hash))
+// passPrint fingerprints what a session depends on: the user's password
+// hash and role.
+func passPrint(u *store.User) string {
+	s := sha256.Sum256([]byte(u.PasswordHash + "\x00" + u.Role))
 	return base64.RawURLEncoding.EncodeToString(s[:9])
 }
 
@@ -86,7 +88,7 @@ func (a *Authenticator) newSession(u *store.User) (value string, s session, err 
 	if err != nil {
 		return "", s, err
 	}
-	s = session{Username: u.Username, ID: id, Expires: a.now().Add(a.ttl).Unix(), Pass: passPrint(u.PasswordHash)}
+	s = session{Username: u.Username, ID: id, Expires: a.now().Add(a.ttl).Unix(), Pass: passPrint(u)}
 	b, err := json.Marshal(s)
 	if err != nil {
 		return "", s, err
@@ -115,7 +117,8 @@ func (a *Authenticator) readSession(r *http.Request) (*session, bool) {
 }
 
 // sessionUser authenticates r's session cookie: signed, not expired, not
-// revoked by a logout, and made with the user's current password. It
+// revoked by a logout, and made with the user's current password and
+// role. It
 // returns errBadCookie for a session that is not valid and another error
 // when the store cannot tell.
 func (a *Authenticator) sessionUser(r *http.Request) (*User, *session, error) {
@@ -133,7 +136,7 @@ func (a *Authenticator) sessionUser(r *http.Request) (*User, *session, error) {
 		}
 		return nil, nil, err
 	}
-	if !hmac.Equal([]byte(passPrint(u.PasswordHash)), []byte(s.Pass)) {
+	if !hmac.Equal([]byte(passPrint(u)), []byte(s.Pass)) {
 		return nil, nil, errBadCookie
 	}
 	return toUser(u), s, nil

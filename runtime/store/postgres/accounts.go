@@ -91,11 +91,21 @@ func (s *Store) UserUpdate(ctx context.Context, p *store.UserUpdateParams) (*sto
 		return nil, err
 	}
 	var u *store.User
-	err := s.do(ctx, func(int) error {
+	err := s.inTx(ctx, func(tx pgx.Tx, _ int) error {
+		var oldRole string
+		if err := tx.QueryRow(ctx, `SELECT role FROM app_user WHERE username = $1 FOR UPDATE`, p.Username).Scan(&oldRole); err != nil {
+			return err
+		}
 		var err error
-		u, err = scanUser(s.pool.QueryRow(ctx, `UPDATE app_user SET password_hash = COALESCE($2, password_hash),
+		u, err = scanUser(tx.QueryRow(ctx, `UPDATE app_user SET password_hash = COALESCE($2, password_hash),
 			role = COALESCE($3, role), updated_at = $4 WHERE username = $1 RETURNING `+userCols,
 			p.Username, p.PasswordHash, p.Role, now()))
+		if err != nil {
+			return err
+		}
+		if p.EndsTokens(oldRole) {
+			_, err = tx.Exec(ctx, `DELETE FROM api_token WHERE username = $1`, p.Username)
+		}
 		return err
 	})
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -85,6 +85,7 @@ func (s *Store) UserUpdate(ctx context.Context, p *store.UserUpdateParams) (*sto
 		if err != nil {
 			return fmt.Errorf("update user %q: %w", p.Username, err)
 		}
+		ends := p.EndsTokens(u.Role)
 		if p.PasswordHash != nil {
 			u.PasswordHash = *p.PasswordHash
 		}
@@ -95,6 +96,11 @@ func (s *Store) UserUpdate(ctx context.Context, p *store.UserUpdateParams) (*sto
 		if _, err := tx.ExecContext(ctx, `UPDATE app_user SET password_hash = ?, role = ?, updated_at = ? WHERE username = ?`,
 			u.PasswordHash, u.Role, tv(u.UpdatedAt), u.Username); err != nil {
 			return fmt.Errorf("update user %q: %w", p.Username, err)
+		}
+		if ends {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM api_token WHERE username = ?`, u.Username); err != nil {
+				return fmt.Errorf("update user %q: delete its API tokens: %w", p.Username, err)
+			}
 		}
 		return nil
 	})
