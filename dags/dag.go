@@ -49,6 +49,7 @@ type DAG struct {
 	edgePos   map[[2]string]Pos    // where each edge was made
 	edgeSeq   map[[2]string]int    // creation order of each edge
 	edgeLabel map[[2]string]string // Label("...") of an edge, when it has one
+	base      *DAG                 // the whole DAG, for a run's view made by ForRun
 	groups    map[string]bool      // task-group ids, set by Finalize
 	findings  []Finding
 	finalized bool
@@ -500,4 +501,53 @@ func (d *DAG) GroupRoots(groupID string) []string {
 		}
 	}
 	return out
+}
+
+// InRun reports whether task t is part of a run with the given logical
+// date: its start_date is not after it and its end_date not before it.
+// Backfill runs take every task. This is Airflow's task_filter of
+// DagRun.verify_integrity, which creates no task instance for the others.
+func (t *Task) InRun(logicalDate time.Time, backfill bool) bool {
+	if backfill {
+		return true
+	}
+	if !t.StartDate.IsZero() && t.StartDate.After(logicalDate) {
+		return false
+	}
+	if !t.EndDate.IsZero() && logicalDate.After(t.EndDate) {
+		return false
+	}
+	return true
+}
+
+// ForRun returns d as a run with the given logical date sees it: without
+// the tasks that are not InRun, as Airflow gives them no task instance.
+// Edges to and from a left-out task stay on the other tasks, so a task
+// downstream of one waits for it (in Airflow the run then deadlocks) and
+// a task upstream of one is no leaf. Priority weights stay those of the
+// whole DAG. It returns d itself when every task is in the run; the copy
+// shares d's tasks, which must not be modified.
+func (d *DAG) ForRun(logicalDate time.Time, backfill bool) *DAG {
+	keep := 0
+	for _, t := range d.order {
+		if t.InRun(logicalDate, backfill) {
+			keep++
+		}
+	}
+	if keep == len(d.order) {
+		return d
+	}
+	c := *d
+	c.base = d
+	c.order = make([]*Task, 0, keep)
+	c.tasks = make(map[string]*Task, keep)
+	c.index = make(map[string]int, keep)
+	for _, t := range d.order {
+		if t.InRun(logicalDate, backfill) {
+			c.tasks[t.ID] = t
+			c.index[t.ID] = len(c.order)
+			c.order = append(c.order, t)
+		}
+	}
+	return &c
 }

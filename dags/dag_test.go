@@ -491,3 +491,39 @@ func TestEdgeLabels(t *testing.T) {
 		t.Errorf("an empty label did not remove it: %q", d.EdgeLabel("a", "b"))
 	}
 }
+
+func TestForRunLeavesOutTasksOutsideTheirDates(t *testing.T) {
+	t.Parallel()
+	day := func(s string) time.Time { return time.Date(2024, 1, 0, 0, 0, 0, 0, time.UTC).AddDate(0, 0, len(s)) }
+	d := New("dated", Pos{})
+	for _, id := range []string{"a", "late", "old", "b"} {
+		d.AddTask(NewTask(id, OperatorEmpty, Pos{}))
+	}
+	d.Connect("a", "late", Pos{})
+	d.Connect("late", "b", Pos{})
+	d.Task("a").PriorityWeight = 5
+	d.Task("late").StartDate = day("xx") // 2024-01-02
+	d.Task("old").EndDate = day("xx")    // 2024-01-02
+	if fs := d.Finalize(); len(fs) > 0 {
+		t.Fatal(fs)
+	}
+	if got := d.ForRun(day("xx"), false); got != d {
+		t.Error("a run inside every task's dates got a copy, want the DAG itself")
+	}
+	first := d.ForRun(day("x"), false)
+	if ids := first.TaskIDs(); !reflect.DeepEqual(ids, []string{"a", "old", "b"}) {
+		t.Errorf("2024-01-01 run tasks = %v, want a old b", ids)
+	}
+	if first.Task("late") != nil || first.TaskIndex("late") != -1 || d.Task("late") == nil {
+		t.Error("late is in the 2024-01-01 view, or gone from the DAG")
+	}
+	if w := first.PriorityWeights()["a"]; w != d.PriorityWeights()["a"] || w != 7 {
+		t.Errorf("a's weight in the view = %d, want the whole DAG's 7", w)
+	}
+	if ids := d.ForRun(day("xxx"), false).TaskIDs(); !reflect.DeepEqual(ids, []string{"a", "late", "b"}) {
+		t.Errorf("2024-01-03 run tasks = %v, want a late b", ids)
+	}
+	if ids := d.ForRun(day("x"), true).TaskIDs(); len(ids) != 4 {
+		t.Errorf("a backfill run has %v, want every task", ids)
+	}
+}

@@ -18,6 +18,9 @@ import (
 // plus the size of the sets; a DAG that failed Finalize with a cycle falls
 // back to one walk per task.
 func (d *DAG) PriorityWeights() map[string]int {
+	if d.base != nil {
+		return d.base.PriorityWeights() // a run's view (ForRun): the whole DAG's weights
+	}
 	n := len(d.order)
 	out := make(map[string]int, n)
 	if n == 0 {

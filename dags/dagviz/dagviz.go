@@ -29,7 +29,7 @@ var StateColors = map[dags.TaskState]string{
 }
 
 // DOT writes d as a Graphviz digraph laid out left to right, with task
-// groups as clusters.
+// groups as clusters and edge labels (Label("...")) on their edges.
 func DOT(w io.Writer, d *dags.DAG, states map[string]dags.TaskState) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "digraph %s {\n", quote(d.ID))
@@ -62,6 +62,10 @@ func DOT(w io.Writer, d *dags.DAG, states map[string]dags.TaskState) error {
 	}
 	for _, t := range d.Tasks() {
 		for _, down := range t.Downstream {
+			if l := d.EdgeLabel(t.ID, down); l != "" {
+				fmt.Fprintf(&b, "  %s -> %s [label=%s];\n", quote(t.ID), quote(down), quote(l))
+				continue
+			}
 			fmt.Fprintf(&b, "  %s -> %s;\n", quote(t.ID), quote(down))
 		}
 	}
@@ -71,7 +75,7 @@ func DOT(w io.Writer, d *dags.DAG, states map[string]dags.TaskState) error {
 }
 
 // Mermaid writes d as a Mermaid flowchart (left to right), the format
-// GitHub renders inside ```mermaid blocks.
+// GitHub renders inside ```mermaid blocks, with edge labels.
 func Mermaid(w io.Writer, d *dags.DAG, states map[string]dags.TaskState) error {
 	var b strings.Builder
 	b.WriteString("flowchart LR\n")
@@ -82,6 +86,10 @@ func Mermaid(w io.Writer, d *dags.DAG, states map[string]dags.TaskState) error {
 	}
 	for _, t := range d.Tasks() {
 		for _, down := range t.Downstream {
+			if l := d.EdgeLabel(t.ID, down); l != "" {
+				fmt.Fprintf(&b, "  %s -->|\"%s\"| %s\n", ids[t.ID], mermaidText(l), ids[down])
+				continue
+			}
 			fmt.Fprintf(&b, "  %s --> %s\n", ids[t.ID], ids[down])
 		}
 	}

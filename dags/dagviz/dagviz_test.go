@@ -106,3 +106,43 @@ func TestMappedTasksAreMarkedInEveryDrawing(t *testing.T) {
 		}
 	}
 }
+
+func TestEdgeLabelsInEveryFormat(t *testing.T) {
+	t.Parallel()
+	d := dags.New("labels", dags.Pos{File: "l.star", Line: 1})
+	for i, id := range []string{"check", "big", "small"} {
+		d.AddTask(dags.NewTask(id, "empty", dags.Pos{File: "l.star", Line: i + 2}))
+	}
+	d.Connect("check", "big", dags.Pos{})
+	d.Connect("check", "small", dags.Pos{})
+	d.SetEdgeLabel("check", "big", `n > 10 "big"`)
+	if fs := d.Finalize(); len(fs) > 0 {
+		t.Fatal(fs)
+	}
+	var dot, mm, text strings.Builder
+	if err := dagviz.DOT(&dot, d, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := dagviz.Mermaid(&mm, d, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := dagviz.Text(&text, d, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"check" -> "big" [label="n > 10 \"big\""];`, `"check" -> "small";`} {
+		if !strings.Contains(dot.String(), want) {
+			t.Errorf("DOT lacks %s:\n%s", want, dot.String())
+		}
+	}
+	for _, want := range []string{`t0 -->|"n #gt; 10 #quot;big#quot;"| t1`, "t0 --> t2"} {
+		if !strings.Contains(mm.String(), want) {
+			t.Errorf("Mermaid lacks %s:\n%s", want, mm.String())
+		}
+	}
+	if want := `big (empty) ← check: "n > 10 \"big\""`; !strings.Contains(text.String(), want) {
+		t.Errorf("text lacks %s:\n%s", want, text.String())
+	}
+	if strings.Contains(text.String(), "small (empty) ←") {
+		t.Errorf("text labels an unlabelled edge:\n%s", text.String())
+	}
+}

@@ -12,7 +12,8 @@ import (
 // Text draws d for a terminal, one task per line in topological order, with
 // a lane per pending edge as `git log --graph` does: ● is a task, │ an edge
 // passing by, ├─╮ a task feeding several downstream tasks and ─╯ several
-// upstream tasks joining into one.
+// upstream tasks joining into one. A task whose incoming edges carry
+// labels lists them after it: `← check: "n > 10"`.
 func Text(w io.Writer, d *dags.DAG, states map[string]dags.TaskState) error {
 	var b strings.Builder
 	var lanes []string // the task each lane leads to; "" is a free lane
@@ -72,6 +73,16 @@ func Text(w io.Writer, d *dags.DAG, states map[string]dags.TaskState) error {
 		}
 		if s, ok := states[t.ID]; ok {
 			fmt.Fprintf(&b, " [%s]", s)
+		}
+		// Labelled edges into the task: ` ← check: "n > 10"`.
+		var labels []string
+		for _, up := range t.Upstream {
+			if l := d.EdgeLabel(up, t.ID); l != "" {
+				labels = append(labels, fmt.Sprintf("%s: %q", up, l))
+			}
+		}
+		if len(labels) > 0 {
+			fmt.Fprintf(&b, " ← %s", strings.Join(labels, ", "))
 		}
 		b.WriteString("\n")
 		for _, i := range cols {

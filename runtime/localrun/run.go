@@ -151,7 +151,9 @@ func Run(ctx context.Context, d *dags.DAG, run operators.RunInfo, opt Options) (
 	if opt.Runner == nil {
 		return nil, errors.New("localrun: no TryRunner")
 	}
-	r := newRunner(d, run, opt)
+	// Tasks whose start_date/end_date leave this run out have no task
+	// instance in it, as in Airflow.
+	r := newRunner(d.ForRun(run.LogicalDate, false), run, opt)
 	return r.run(ctx)
 }
 

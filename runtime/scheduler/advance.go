@@ -116,6 +116,9 @@ func (s *Scheduler) advanceRun(ctx context.Context, run *store.DagRun, now time.
 	if err != nil {
 		return err
 	}
+	// Tasks whose start_date/end_date leave this run out have no task
+	// instance in it.
+	d = d.ForRun(run.LogicalDate, run.RunType == dags.RunTypeBackfill)
 	if d.DagrunTimeout > 0 && !run.StartDate.IsZero() && now.Sub(run.StartDate) > d.DagrunTimeout {
 		return s.timeOut(ctx, run, d, now, st)
 	}
@@ -202,10 +205,8 @@ func (s *Scheduler) decide(ctx context.Context, d *dags.DAG, v *runView, past ma
 				To:            ch.To,
 			}
 			if ch.To == dags.TaskStateScheduled {
-				if t.DependsOnPast && past != nil {
-					if prev := past[t.ID]; prev != dags.TaskStateSuccess && prev != dags.TaskStateSkipped {
-						continue // depends_on_past: waits for the same task of the previous run
-					}
+				if t.DependsOnPast && past != nil && !pastDone(t, past) {
+					continue // depends_on_past: waits for the same task of the previous run
 				}
 				if t.IsMapped() && ch.MapIndex < 0 {
 					expand = append(expand, t.ID) // upstream done: expand it, then decide its map indexes
@@ -272,6 +273,26 @@ func (s *Scheduler) decide(ctx context.Context, d *dags.DAG, v *runView, past ma
 		}
 	}
 	return out, expand
+}
+
+// pastDone reports whether t's depends_on_past passes over past, the task
+// states of the previous run: t itself succeeded or was skipped there and,
+// with wait_for_downstream, so did each of its immediate downstream tasks
+// (Airflow's prev_dagrun_dep and are_dependents_done). A task missing from
+// the previous run blocks, as in Airflow.
+func pastDone(t *dags.Task, past map[string]dags.TaskState) bool {
+	done := func(s dags.TaskState) bool { return s == dags.TaskStateSuccess || s == dags.TaskStateSkipped }
+	if !done(past[t.ID]) {
+		return false
+	}
+	if t.WaitForDownstream {
+		for _, id := range t.Downstream {
+			if !done(past[id]) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // activeOfTask counts the scheduled, queued and running task instances of

@@ -51,6 +51,9 @@ func (s *Scheduler) CreateRun(ctx context.Context, p CreateRunParams) (*store.Da
 	if err != nil {
 		return nil, err
 	}
+	// Tasks whose start_date/end_date leave this run out get no task
+	// instance, as in Airflow.
+	d = d.ForRun(run.LogicalDate, run.RunType == dags.RunTypeBackfill)
 	if err := s.createTaskInstances(ctx, d, run.DagID, run.RunID); err != nil {
 		return run, err
 	}

@@ -314,6 +314,18 @@ func TestBrowser(t *testing.T) {
 	b.screenshot("#graph", graph)
 	keepInDocs(t, graph, "screenshot-graph.png")
 
+	b.do("open a graph with labelled edges",
+		chromedp.Navigate(b.url+"/dags/example_branch_labels/graph"),
+		chromedp.WaitVisible(chromedp.CSS(`#graph[data-ready="true"] svg`)),
+	)
+	if n := b.count("#graph svg g.edge-label"); n != 2 {
+		t.Errorf("the graph draws %d edge labels, want 2", n)
+	}
+	// SVG text has no innerText: read its textContent.
+	if got := b.eval(`document.querySelector('#graph svg g.edge-label[data-from="check_integrity"][data-to="save"] text').textContent`); got != "No errors" {
+		t.Errorf("the label of check_integrity >> save reads %q, want No errors", got)
+	}
+
 	t.Log("run the mapping example: a mapped task's cell, details and graph node")
 	b.trigger("example_dynamic_task_mapping")
 	b.waitFor("the mapping run to finish", `document.querySelectorAll("#grid th.run a.bar.s-queued,#grid th.run a.bar.s-running").length===0`, 90*time.Second)

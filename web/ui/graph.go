@@ -30,6 +30,9 @@ func (p *graphPage) title() string { return p.DAG.DagID + " · Graph" }
 type graphData struct {
 	Nodes []graphNode `json:"nodes"`
 	Edges [][2]string `json:"edges"`
+	// EdgeLabels are the labels of labelled edges (Label("...")):
+	// [from, to, label] each.
+	EdgeLabels [][3]string `json:"edge_labels,omitempty"`
 	// TaskURL is the task instance page's URL with "{task}" to replace;
 	// empty without a run.
 	TaskURL   string `json:"task_url"`
@@ -113,6 +116,9 @@ func (h *handler) graph(w http.ResponseWriter, r *http.Request) {
 		g.Nodes = append(g.Nodes, n)
 		for _, down := range t.Downstream {
 			g.Edges = append(g.Edges, [2]string{t.ID, down})
+			if l := d.EdgeLabel(t.ID, down); l != "" {
+				g.EdgeLabels = append(g.EdgeLabels, [3]string{t.ID, down, l})
+			}
 		}
 	}
 	p.Graph = g

@@ -32,7 +32,15 @@
     var w = Math.max(width(label(n.id, n.mapped, n.map_count || 99999), "12.5px system-ui,sans-serif"), width(n.operator, "10.5px system-ui,sans-serif"));
     g.setNode(n.id, { width: Math.ceil(w) + 24, height: 40, node: n });
   });
-  (data.edges || []).forEach(function (e) { g.setEdge(e[0], e[1]); });
+  // Labelled edges (Label("...")) get room for their text in the layout.
+  var edgeLabels = {};
+  (data.edge_labels || []).forEach(function (e) { edgeLabels[e[0] + "\n" + e[1]] = e[2]; });
+  var labelFont = "11px system-ui,sans-serif";
+  (data.edges || []).forEach(function (e) {
+    var text = edgeLabels[e[0] + "\n" + e[1]];
+    if (text) g.setEdge(e[0], e[1], { label: text, width: Math.ceil(width(text, labelFont)) + 8, height: 16, labelpos: "c" });
+    else g.setEdge(e[0], e[1]);
+  });
   dagre.layout(g);
 
   // The drawing's bounds: dagre's graph size leaves out edge bends that
@@ -63,6 +71,16 @@
   }
   g.edges().forEach(function (e) {
     el("path", { "class": "edge", d: curve(g.edge(e).points), "marker-end": "url(#arrow)", "data-from": e.v, "data-to": e.w }, svg);
+  });
+  // Edge labels on top of the edges, at the place dagre kept for them.
+  g.edges().forEach(function (e) {
+    var ed = g.edge(e);
+    if (!ed.label) return;
+    var lg = el("g", { "class": "edge-label", "data-from": e.v, "data-to": e.w,
+      transform: "translate(" + (ed.x - ed.width / 2) + "," + (ed.y - ed.height / 2) + ")" }, svg);
+    el("rect", { width: ed.width, height: ed.height, rx: 3, ry: 3 }, lg);
+    var lt = el("text", { x: ed.width / 2, y: 12, "text-anchor": "middle" }, lg);
+    lt.textContent = ed.label;
   });
 
   var nodes = {};
