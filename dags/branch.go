@@ -65,17 +65,21 @@ func (d *DAG) BranchSkips(branchTaskID string, chosen []string) ([]string, error
 // returns a falsy value: with ignoreDownstreamTriggerRules (Airflow's
 // default) every task transitively downstream, whatever its trigger rule;
 // otherwise only the direct downstream tasks, the rest following their own
-// trigger rules. The result is in topological order (that of Tasks); an
-// unknown task has nothing to skip.
+// trigger rules. Teardown tasks are left out, as in Airflow. The result is
+// in topological order (that of Tasks); an unknown task has nothing to skip.
 func (d *DAG) ShortCircuitSkips(taskID string, ignoreDownstreamTriggerRules bool) []string {
 	t := d.Task(taskID)
 	if t == nil {
 		return nil
 	}
+	var skip []string
 	if ignoreDownstreamTriggerRules {
-		return d.Descendants(taskID)
+		skip = d.Descendants(taskID)
+	} else {
+		skip = d.inTopoOrder(slices.Clone(t.Downstream))
 	}
-	return d.inTopoOrder(slices.Clone(t.Downstream))
+	// Teardowns are never skipped: they run when their setups did.
+	return slices.DeleteFunc(skip, func(id string) bool { return d.tasks[id].IsTeardown })
 }
 
 // resolveBranchID resolves one id a branch function returned, given the

@@ -52,6 +52,7 @@ type DAG struct {
 	base      *DAG                 // the whole DAG, for a run's view made by ForRun
 	groups    map[string]bool      // task-group ids, set by Finalize
 	findings  []Finding
+	setup     *setupInfo // set by Finalize when the DAG has setups or teardowns
 	finalized bool
 	sorted    bool // order is topological
 }
@@ -220,7 +221,9 @@ func (d *DAG) Finalize() []Finding {
 	} else {
 		d.sortTopologically()
 		d.sorted = true
+		d.setup = d.computeSetup()
 	}
+	d.findings = append(d.findings, d.checkSetupTeardown()...)
 	sort.SliceStable(d.findings, func(i, j int) bool {
 		a, b := d.findings[i].Pos, d.findings[j].Pos
 		if a.File != b.File {

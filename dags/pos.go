@@ -60,4 +60,5 @@ const (
 	RuleInvalidDAGID    = "invalid-dag-id"
 	RuleTimezone        = "bad-timezone"
 	RuleMissingArgument = "missing-argument"
+	RuleSetupTeardown   = "bad-setup-teardown"
 )

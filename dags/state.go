@@ -112,6 +112,10 @@ const (
 	TriggerNoneFailedMinOneSuccess TriggerRule = "none_failed_min_one_success"
 	TriggerNoneSkipped             TriggerRule = "none_skipped"
 	TriggerAlways                  TriggerRule = "always"
+	// TriggerAllDoneSetupSuccess is the rule of teardown tasks, set by
+	// as_teardown(): every direct upstream done and at least one direct
+	// upstream setup succeeded.
+	TriggerAllDoneSetupSuccess TriggerRule = "all_done_setup_success"
 )
 
 // AllTriggerRules lists every trigger rule in the order Airflow documents them.
@@ -119,6 +123,7 @@ var AllTriggerRules = []TriggerRule{
 	TriggerAllSuccess, TriggerAllFailed, TriggerAllDone, TriggerAllDoneMinOneSuccess,
 	TriggerAllSkipped, TriggerOneSuccess, TriggerOneFailed, TriggerOneDone,
 	TriggerNoneFailed, TriggerNoneFailedMinOneSuccess, TriggerNoneSkipped, TriggerAlways,
+	TriggerAllDoneSetupSuccess,
 }
 
 // ParseTriggerRule checks a trigger-rule name; the error lists the known rules.

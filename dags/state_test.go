@@ -47,8 +47,8 @@ func TestDagRunState(t *testing.T) {
 
 func TestParseTriggerRule(t *testing.T) {
 	t.Parallel()
-	if len(AllTriggerRules) != 12 {
-		t.Errorf("AllTriggerRules has %d rules, want 12", len(AllTriggerRules))
+	if len(AllTriggerRules) != 13 {
+		t.Errorf("AllTriggerRules has %d rules, want 13", len(AllTriggerRules))
 	}
 	for _, r := range AllTriggerRules {
 		if got, err := ParseTriggerRule(string(r)); err != nil || got != r {
@@ -56,7 +56,7 @@ func TestParseTriggerRule(t *testing.T) {
 		}
 	}
 	_, err := ParseTriggerRule("all_sucess")
-	if err == nil || !strings.Contains(err.Error(), `unknown trigger_rule "all_sucess" (known: all_done, all_done_min_one_success, all_failed, all_skipped, all_success, always,`) {
+	if err == nil || !strings.Contains(err.Error(), `unknown trigger_rule "all_sucess" (known: all_done, all_done_min_one_success, all_done_setup_success, all_failed, all_skipped, all_success, always,`) {
 		t.Errorf("ParseTriggerRule(all_sucess) error = %v, want the sorted known rules", err)
 	}
 	if _, err := ParseTriggerRule("ALL_SUCCESS"); err == nil {

@@ -169,6 +169,14 @@ type Task struct {
 	// MaxActiveTIsPerDagrun caps them within one run; zero means no cap.
 	MaxActiveTIsPerDagrun int
 
+	// IsSetup and IsTeardown mark setup and teardown tasks (as_setup(),
+	// as_teardown()); a task is never both. A teardown's trigger rule is
+	// TriggerAllDoneSetupSuccess.
+	IsSetup, IsTeardown bool
+	// OnFailureFailDagrun makes a teardown count for its run's final state
+	// as any other task does; other teardowns are ignored there.
+	OnFailureFailDagrun bool
+
 	// Upstream and Downstream are the sorted ids of the direct neighbours.
 	Upstream   []string
 	Downstream []string

@@ -144,7 +144,9 @@ func (s *Scheduler) runsToClear(ctx context.Context, p ClearParams) ([]*store.Da
 	return runs, nil
 }
 
-// taskSelection picks tasks by id, with their downstream or upstream.
+// taskSelection picks tasks by id, with their downstream or upstream and,
+// as Airflow's clear does, the setups and teardowns the picked tasks need
+// (dags.DAG.ClearSelection).
 type taskSelection struct {
 	match                *regexp.Regexp // nil: every task
 	downstream, upstream bool
@@ -157,19 +159,10 @@ func (ts taskSelection) tasks(d *dags.DAG) map[string]bool {
 			ids = append(ids, t.ID)
 		}
 	}
-	out := make(map[string]bool, len(ids))
-	for _, id := range ids {
+	sel := d.ClearSelection(ids, ts.downstream, ts.upstream)
+	out := make(map[string]bool, len(sel))
+	for _, id := range sel {
 		out[id] = true
-	}
-	if ts.downstream {
-		for _, id := range d.Descendants(ids...) {
-			out[id] = true
-		}
-	}
-	if ts.upstream {
-		for _, id := range d.Ancestors(ids...) {
-			out[id] = true
-		}
 	}
 	return out
 }

@@ -71,7 +71,7 @@ func stateOf(tis map[string]TI, id string) dags.TaskState {
 // nil, which would mean every task: skip the call), and after ApplySkip
 // those of the tasks it skipped.
 func Evaluate(d *dags.DAG, tis map[string]TI, now time.Time, candidates []string) []Change {
-	e := evaluator{tis: tis, now: now}
+	e := evaluator{dag: d, tis: tis, now: now}
 	if candidates == nil {
 		for _, t := range d.Tasks() {
 			e.visit(t)
@@ -108,6 +108,7 @@ func Evaluate(d *dags.DAG, tis map[string]TI, now time.Time, candidates []string
 
 // evaluator holds the state of one Evaluate call.
 type evaluator struct {
+	dag     *dags.DAG
 	tis     map[string]TI
 	now     time.Time
 	changes []Change
@@ -138,19 +139,54 @@ func (e *evaluator) mappedState(id string, i int) dags.TaskState {
 // except the map indexes removed when the task expanded again to a shorter
 // length: they are no longer part of it.
 func (e *evaluator) countUpstream(t *dags.Task) UpstreamCounts {
+	return e.count(t.Upstream)
+}
+
+// count counts the states of the task instances of the tasks ids, noting
+// which are setups.
+func (e *evaluator) count(ids []string) UpstreamCounts {
 	var c UpstreamCounts
-	for _, u := range t.Upstream {
+	for _, u := range ids {
+		add := c.add
+		if ut := e.dag.Task(u); ut != nil && ut.IsSetup {
+			add = c.addSetup
+		}
 		if m := e.tis[u].Mapped; m != nil {
 			for i := range m {
 				if s := e.mappedState(u, i); s != dags.TaskStateRemoved {
-					c.add(s)
+					add(s)
 				}
 			}
 			continue
 		}
-		c.add(e.state(u))
+		add(e.state(u))
 	}
 	return c
+}
+
+// setupConstraint applies Airflow's implicit all_success constraint of a
+// non-teardown task on its indirect setups (dags.DAG.IndirectSetups): a
+// failed or upstream_failed one makes it upstream_failed, a skipped one
+// skipped, at once; it may run only once all of them succeeded. ok is
+// false when there is no constraint or it passes.
+func (e *evaluator) setupConstraint(t *dags.Task) (d Decision, ok bool) {
+	if t.IsTeardown {
+		return "", false
+	}
+	setups := e.dag.IndirectSetups(t.ID)
+	if len(setups) == 0 {
+		return "", false
+	}
+	c := e.count(setups)
+	switch {
+	case c.Failed > 0 || c.UpstreamFailed > 0:
+		return DecisionUpstreamFailed, true
+	case c.Skipped > 0:
+		return DecisionSkip, true
+	case c.Total-c.Success > 0:
+		return DecisionWait, true
+	}
+	return "", false
 }
 
 // state returns the current state of task id, with this call's changes.
@@ -227,7 +263,16 @@ func (e *evaluator) decide(t *dags.Task, from dags.TaskState, nextRetryAt time.T
 	default:
 		c = **counts
 	}
-	switch EvaluateTriggerRule(t.TriggerRule, c) {
+	decision, constrained := e.setupConstraint(t)
+	if !constrained || decision == DecisionWait {
+		// While it waits for its setups, the task's own rule may still
+		// mark it skipped or upstream_failed, as in Airflow.
+		d := EvaluateTriggerRule(t.TriggerRule, c)
+		if !constrained || d != DecisionRun {
+			decision = d
+		}
+	}
+	switch decision {
 	case DecisionRun:
 		if retrying && e.now.Before(nextRetryAt) {
 			return "", false

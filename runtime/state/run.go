@@ -9,7 +9,10 @@ import (
 
 // RunState decides the state of a DAG run from its task instances, as
 // Airflow's DagRun.update_state does over the run's leaves (tasks without
-// downstream tasks; a removed leaf is ignored):
+// downstream tasks; a removed leaf is ignored). Teardowns without
+// on_failure_fail_dagrun do not count as leaves, and a task whose
+// downstream tasks are all such teardowns does (dags.DAG.RunStateLeaves):
+// a failed teardown does not fail its run, a failed task before it does.
 //
 //  1. no unfinished task instance and a leaf failed or upstream_failed →
 //     failed;
@@ -49,7 +52,7 @@ func RunState(d *dags.DAG, tis map[string]TI, now time.Time) dags.DagRunState {
 		}
 	}
 	if !unfinished {
-		for _, leaf := range d.Leaves() {
+		for _, leaf := range d.RunStateLeaves() {
 			for s := range statesOf(tis, leaf.ID) {
 				switch s {
 				case dags.TaskStateFailed, dags.TaskStateUpstreamFailed:

@@ -34,6 +34,11 @@ type UpstreamCounts struct {
 	// Done is the number of finished upstream task instances: the sum of
 	// the five counters above.
 	Done int
+	// Setups counts the direct upstream task instances of setup tasks, and
+	// SuccessSetups and SkippedSetups those of them that succeeded or were
+	// skipped (they count in the counters above too). Only the teardown
+	// rule all_done_setup_success reads them.
+	Setups, SuccessSetups, SkippedSetups int
 }
 
 // CountUpstream counts the given upstream states. A state that is not
@@ -44,6 +49,18 @@ func CountUpstream(states []dags.TaskState) UpstreamCounts {
 		c.add(s)
 	}
 	return c
+}
+
+// addSetup counts one upstream state of a setup task.
+func (c *UpstreamCounts) addSetup(s dags.TaskState) {
+	c.Setups++
+	switch s {
+	case dags.TaskStateSuccess:
+		c.SuccessSetups++
+	case dags.TaskStateSkipped:
+		c.SkippedSetups++
+	}
+	c.add(s)
 }
 
 // add counts one upstream state.
@@ -72,6 +89,11 @@ func (c *UpstreamCounts) add(s dags.TaskState) {
 // step A may decide skipped or upstream_failed eagerly, before every upstream
 // has finished; step B then says whether the task may run; otherwise it
 // waits.
+//
+// The teardown rule all_done_setup_success waits for every upstream task,
+// then runs when there is no upstream setup or one succeeded; when every
+// upstream setup was skipped it is skipped, when none succeeded it is
+// upstream_failed.
 //
 // A task without upstream tasks always runs, as does one with the rule
 // always. Done is recomputed from the five state counters, so a hand-built
@@ -140,6 +162,13 @@ func EvaluateTriggerRule(rule dags.TriggerRule, c UpstreamCounts) Decision {
 		if s+f+u+r >= n-k && s == 0 {
 			return DecisionUpstreamFailed
 		}
+	case dags.TriggerAllDoneSetupSuccess:
+		if upstreamDone && c.Setups > 0 && c.SkippedSetups >= c.Setups {
+			return DecisionSkip
+		}
+		if upstreamDone && c.Setups > 0 && c.SuccessSetups == 0 {
+			return DecisionUpstreamFailed
+		}
 	}
 
 	// Step B: does the dependency pass?
@@ -151,6 +180,8 @@ func EvaluateTriggerRule(rule dags.TriggerRule, c UpstreamCounts) Decision {
 		pass = n-f-u == 0
 	case dags.TriggerAllDone:
 		pass = upstreamDone
+	case dags.TriggerAllDoneSetupSuccess:
+		pass = upstreamDone && (c.Setups == 0 || c.SuccessSetups > 0)
 	case dags.TriggerAllDoneMinOneSuccess:
 		pass = k == 0 && s+f+u+r >= n && s > 0
 	case dags.TriggerAllSkipped:

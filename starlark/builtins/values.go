@@ -56,6 +56,14 @@ func (t *Task) Attr(name string) (starlark.Value, error) {
 		return t.expandKwargsMethod(), nil
 	case "set_downstream", "set_upstream":
 		return t.setRelativeMethod(name), nil
+	case "as_setup":
+		return t.asSetupMethod(), nil
+	case "as_teardown":
+		return t.asTeardownMethod(), nil
+	case "is_setup":
+		return starlark.Bool(t.task.IsSetup), nil
+	case "is_teardown":
+		return starlark.Bool(t.task.IsTeardown), nil
 	}
 	return commonAttr(t.task, name), nil
 }
@@ -63,7 +71,7 @@ func (t *Task) Attr(name string) (starlark.Value, error) {
 // AttrNames lists the attributes: the methods, task_id, dag_id, output
 // and the common keywords, which can also be set (see SetField).
 func (t *Task) AttrNames() []string {
-	names := append([]string{"dag_id", "expand", "expand_kwargs", "output", "partial", "set_downstream", "set_upstream", "task_id"}, commonNames[:]...)
+	names := append([]string{"as_setup", "as_teardown", "dag_id", "expand", "expand_kwargs", "is_setup", "is_teardown", "output", "partial", "set_downstream", "set_upstream", "task_id"}, commonNames[:]...)
 	names = append(names, taskOnlyNames[:]...)
 	sort.Strings(names)
 	return names
@@ -125,8 +133,64 @@ func (g *Group) roots() []*dags.Task {
 }
 
 // leaves returns the group's tasks without a downstream task in the group.
+// As Airflow's TaskGroup.get_leaves, teardowns are ignored: a leaf
+// teardown stands for the nearest non-teardown tasks above it (not its
+// setups) that have no other non-teardown downstream task in the group, so
+// `group >> x` does not wait for the group's teardowns.
 func (g *Group) leaves() []*dags.Task {
-	return g.ends(func(t *dags.Task) []string { return t.Downstream })
+	leaves := g.ends(func(t *dags.Task) []string { return t.Downstream })
+	hasTeardown := false
+	for _, t := range leaves {
+		hasTeardown = hasTeardown || t.IsTeardown
+	}
+	if !hasTeardown {
+		return leaves
+	}
+	byID := make(map[string]*dags.Task, len(g.members))
+	for _, t := range g.members {
+		byID[t.ID] = t
+	}
+	nonTeardownDown := func(t *dags.Task, exclude string) bool {
+		for _, d := range t.Downstream {
+			if dt := byID[d]; d != exclude && dt != nil && !dt.IsTeardown {
+				return true
+			}
+		}
+		return false
+	}
+	var out []*dags.Task
+	seen := map[string]bool{}
+	add := func(t *dags.Task) {
+		if !seen[t.ID] {
+			seen[t.ID] = true
+			out = append(out, t)
+		}
+	}
+	var above func(t *dags.Task, depth int)
+	above = func(t *dags.Task, depth int) {
+		if depth > len(g.members) {
+			return
+		}
+		for _, u := range t.Upstream {
+			ut := byID[u]
+			switch {
+			case ut == nil:
+			case ut.IsTeardown:
+				above(ut, depth+1)
+			case t.IsTeardown && ut.IsSetup:
+			case !nonTeardownDown(ut, t.ID):
+				add(ut)
+			}
+		}
+	}
+	for _, t := range leaves {
+		if t.IsTeardown {
+			above(t, 0)
+		} else {
+			add(t)
+		}
+	}
+	return out
 }
 
 func (g *Group) ends(next func(*dags.Task) []string) []*dags.Task {

@@ -70,6 +70,7 @@ var rules = [...]Rule{
 	{dags.RuleInvalidDAGID, SeverityError, "a dag_id with characters other than letters, digits, '_', '.' and '-'"},
 	{dags.RuleTimezone, SeverityError, "an unknown timezone"},
 	{dags.RuleMissingArgument, SeverityError, "a required argument is missing"},
+	{dags.RuleSetupTeardown, SeverityError, "setup and teardown tasks used in a way Airflow refuses"},
 }
 
 // Rules returns every rule the linter knows, warnings first.
