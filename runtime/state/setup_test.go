@@ -195,8 +195,8 @@ func TestSetupConstraintOnIndirectSetups(t *testing.T) {
 	}
 	now := time.Time{}
 	for _, tc := range []struct{ s1, want string }{
-		{"running", ""},      // s1 cleared and running again: w2 waits
-		{"none", ""},         // cleared, not started yet
+		{"running", ""}, // s1 cleared and running again: w2 waits
+		{"none", ""},    // cleared, not started yet
 		{"success", "scheduled"},
 		{"failed", "upstream_failed"},
 		{"skipped", "skipped"},
