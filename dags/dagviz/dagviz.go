@@ -62,8 +62,15 @@ func DOT(w io.Writer, d *dags.DAG, states map[string]dags.TaskState) error {
 	}
 	for _, t := range d.Tasks() {
 		for _, down := range t.Downstream {
+			var attrs []string
 			if l := d.EdgeLabel(t.ID, down); l != "" {
-				fmt.Fprintf(&b, "  %s -> %s [label=%s];\n", quote(t.ID), quote(down), quote(l))
+				attrs = append(attrs, "label="+quote(l))
+			}
+			if setupEdge(d, t, down) {
+				attrs = append(attrs, "style=dashed")
+			}
+			if len(attrs) > 0 {
+				fmt.Fprintf(&b, "  %s -> %s [%s];\n", quote(t.ID), quote(down), strings.Join(attrs, ", "))
 				continue
 			}
 			fmt.Fprintf(&b, "  %s -> %s;\n", quote(t.ID), quote(down))
@@ -86,11 +93,15 @@ func Mermaid(w io.Writer, d *dags.DAG, states map[string]dags.TaskState) error {
 	}
 	for _, t := range d.Tasks() {
 		for _, down := range t.Downstream {
+			arrow := "-->"
+			if setupEdge(d, t, down) {
+				arrow = "-.->"
+			}
 			if l := d.EdgeLabel(t.ID, down); l != "" {
-				fmt.Fprintf(&b, "  %s -->|\"%s\"| %s\n", ids[t.ID], mermaidText(l), ids[down])
+				fmt.Fprintf(&b, "  %s %s|\"%s\"| %s\n", ids[t.ID], arrow, mermaidText(l), ids[down])
 				continue
 			}
-			fmt.Fprintf(&b, "  %s --> %s\n", ids[t.ID], ids[down])
+			fmt.Fprintf(&b, "  %s %s %s\n", ids[t.ID], arrow, ids[down])
 		}
 	}
 	used := map[dags.TaskState]bool{}
@@ -111,8 +122,9 @@ func Mermaid(w io.Writer, d *dags.DAG, states map[string]dags.TaskState) error {
 	return err
 }
 
-// label names a task in a drawing: its id without its group's prefix, and
-// " [ ]" after a mapped task, as Airflow's graph marks one.
+// label names a task in a drawing: its id without its group's prefix,
+// " [ ]" after a mapped task, and an arrow up after a setup task and down
+// after a teardown, as Airflow's graph marks them.
 func label(t *dags.Task) string {
 	id := t.ID
 	if t.Group != "" && strings.HasPrefix(t.ID, t.Group+".") {
@@ -121,7 +133,20 @@ func label(t *dags.Task) string {
 	if t.IsMapped() {
 		id += " [ ]"
 	}
+	switch {
+	case t.IsSetup:
+		id += " \u2191"
+	case t.IsTeardown:
+		id += " \u2193"
+	}
 	return id
+}
+
+// setupEdge reports whether the edge from t to down joins a setup to its
+// teardown, which Airflow's graph draws dashed.
+func setupEdge(d *dags.DAG, t *dags.Task, down string) bool {
+	dt := d.Task(down)
+	return t.IsSetup && dt != nil && dt.IsTeardown
 }
 
 func quote(s string) string {

@@ -146,3 +146,40 @@ func TestEdgeLabelsInEveryFormat(t *testing.T) {
 		t.Errorf("text labels an unlabelled edge:\n%s", text.String())
 	}
 }
+
+func TestSetupAndTeardownAreMarkedInEveryDrawing(t *testing.T) {
+	d := dags.New("st", dags.Pos{})
+	for _, id := range []string{"create", "query", "delete"} {
+		d.AddTask(dags.NewTask(id, "bash", dags.Pos{}))
+	}
+	d.Task("create").IsSetup = true
+	d.Task("delete").IsTeardown = true
+	d.Task("delete").TriggerRule = dags.TriggerAllDoneSetupSuccess
+	d.Connect("create", "query", dags.Pos{})
+	d.Connect("query", "delete", dags.Pos{})
+	d.Connect("create", "delete", dags.Pos{})
+	if fs := d.Finalize(); len(fs) > 0 {
+		t.Fatal(fs)
+	}
+	for name, tc := range map[string]struct {
+		draw func(io.Writer, *dags.DAG, map[string]dags.TaskState) error
+		want []string
+	}{
+		"text":    {dagviz.Text, []string{"create ↑ setup", "delete ↓ teardown"}},
+		"dot":     {dagviz.DOT, []string{`"create ↑"`, `"delete ↓"`, `"create" -> "delete" [style=dashed]`, `"create" -> "query";`}},
+		"mermaid": {dagviz.Mermaid, []string{`"create ↑"`, `"delete ↓"`, "t0 -.-> t2", "t0 --> t1"}},
+	} {
+		var b strings.Builder
+		if err := tc.draw(&b, d, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("%s drawing lacks %q:\n%s", name, w, b.String())
+			}
+		}
+		if strings.Contains(b.String(), "query ↑") || strings.Contains(b.String(), "query ↓") {
+			t.Errorf("%s drawing marks the work task:\n%s", name, b.String())
+		}
+	}
+}

@@ -68,6 +68,12 @@ func Text(w io.Writer, d *dags.DAG, states map[string]dags.TaskState) error {
 		if t.IsMapped() {
 			b.WriteString(" [ ]")
 		}
+		switch {
+		case t.IsSetup:
+			b.WriteString(" \u2191 setup")
+		case t.IsTeardown:
+			b.WriteString(" \u2193 teardown")
+		}
 		if t.Operator != "" {
 			fmt.Fprintf(&b, " (%s)", t.Operator)
 		}

@@ -132,6 +132,9 @@ func dump(f *loader.File) string {
 			add("map_index_template", t.MapIndexTemplate, def.MapIndexTemplate)
 			add("start_date", fmtTime(t.StartDate), fmtTime(def.StartDate))
 			add("end_date", fmtTime(t.EndDate), fmtTime(def.EndDate))
+			add("setup", t.IsSetup, def.IsSetup)
+			add("teardown", t.IsTeardown, def.IsTeardown)
+			add("on_failure_fail_dagrun", t.OnFailureFailDagrun, def.OnFailureFailDagrun)
 			if len(t.Params) > 0 {
 				settings = append(settings, "params="+js(t.Params))
 			}

@@ -52,6 +52,10 @@ type graphNode struct {
 	Mapped   bool   `json:"mapped,omitempty"`
 	MapCount int    `json:"map_count,omitempty"`
 	Title    string `json:"title,omitempty"`
+	// Setup and Teardown mark setup and teardown tasks, drawn with
+	// Airflow's arrows; an edge from a setup to its teardown is dashed.
+	Setup    bool `json:"setup,omitempty"`
+	Teardown bool `json:"teardown,omitempty"`
 }
 
 // graphStates is the JSON graph.js polls while the run is going. An
@@ -106,7 +110,8 @@ func (h *handler) graph(w http.ResponseWriter, r *http.Request) {
 		g.Live = states.Live
 	}
 	for _, t := range d.Tasks() {
-		n := graphNode{ID: t.ID, Operator: t.Operator, Group: t.Group, State: dags.TaskStateNone, Mapped: t.IsMapped()}
+		n := graphNode{ID: t.ID, Operator: t.Operator, Group: t.Group, State: dags.TaskStateNone, Mapped: t.IsMapped(),
+			Setup: t.IsSetup, Teardown: t.IsTeardown}
 		if states != nil {
 			if s, ok := states.States[t.ID]; ok {
 				n.State = s

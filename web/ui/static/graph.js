@@ -28,8 +28,16 @@
     if (count) return id + " [" + count + "]";
     return mapped ? id + " [ ]" : id;
   }
+  // Setup and teardown tasks carry Airflow's arrows under their id.
+  function opLine(n) {
+    if (n.setup) return "\u2191 setup \u00b7 " + n.operator;
+    if (n.teardown) return "\u2193 teardown \u00b7 " + n.operator;
+    return n.operator;
+  }
+  var byID = {};
+  data.nodes.forEach(function (n) { byID[n.id] = n; });
   data.nodes.forEach(function (n) {
-    var w = Math.max(width(label(n.id, n.mapped, n.map_count || 99999), "12.5px system-ui,sans-serif"), width(n.operator, "10.5px system-ui,sans-serif"));
+    var w = Math.max(width(label(n.id, n.mapped, n.map_count || 99999), "12.5px system-ui,sans-serif"), width(opLine(n), "10.5px system-ui,sans-serif"));
     g.setNode(n.id, { width: Math.ceil(w) + 24, height: 40, node: n });
   });
   // Labelled edges (Label("...")) get room for their text in the layout.
@@ -70,7 +78,11 @@
     return d;
   }
   g.edges().forEach(function (e) {
-    el("path", { "class": "edge", d: curve(g.edge(e).points), "marker-end": "url(#arrow)", "data-from": e.v, "data-to": e.w }, svg);
+    // A setup's edge to its teardown is dashed, as in Airflow's graph.
+    var st = byID[e.v] && byID[e.v].setup && byID[e.w] && byID[e.w].teardown;
+    var attrs = { "class": "edge", d: curve(g.edge(e).points), "marker-end": "url(#arrow)", "data-from": e.v, "data-to": e.w };
+    if (st) attrs["stroke-dasharray"] = "5,4";
+    el("path", attrs, svg);
   });
   // Edge labels on top of the edges, at the place dagre kept for them.
   g.edges().forEach(function (e) {
@@ -92,7 +104,7 @@
     title.textContent = id + " · " + (n.node.title || n.node.state || "none");
     el("rect", { width: n.width, height: n.height, rx: 5, ry: 5 }, grp);
     var t = el("text", { x: 12, y: 17, "class": "label" }, grp); t.textContent = label(id, n.node.mapped, n.node.map_count);
-    var o = el("text", { x: 12, y: 32, "class": "op" }, grp); o.textContent = n.node.operator;
+    var o = el("text", { x: 12, y: 32, "class": "op" }, grp); o.textContent = opLine(n.node);
     if (data.task_url) {
       grp.addEventListener("click", function () {
         window.location.href = data.task_url.replace("{task}", encodeURIComponent(id));

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/runtime/scheduler"
+	"github.com/starflow-dev/starflow/runtime/store"
+)
+
+// setupTeardownSource has a setup, a work task and a teardown in four
+// DAGs: the work fails, the setup fails, the teardown fails, and the
+// teardown fails with on_failure_fail_dagrun.
+const setupTeardownSource = `
+def pair(fail_create = False, fail_query = False, fail_delete = False, fail_run = None):
+    def build():
+        create = bash(task_id = "create", bash_command = "exit 1" if fail_create else "echo create")
+        query = bash(task_id = "query", bash_command = "exit 1" if fail_query else "echo query")
+        delete = bash(task_id = "delete", bash_command = "exit 1" if fail_delete else "echo delete")
+        create.as_setup() >> query >> delete.as_teardown(setups = create, on_failure_fail_dagrun = fail_run)
+    return build
+
+dag(dag_id = "st_work_fails", build = pair(fail_query = True), schedule = "@once", start_date = "2024-01-01")
+dag(dag_id = "st_setup_fails", build = pair(fail_create = True), schedule = "@once", start_date = "2024-01-01")
+dag(dag_id = "st_teardown_fails", build = pair(fail_delete = True), schedule = "@once", start_date = "2024-01-01")
+dag(dag_id = "st_teardown_fails_run", build = pair(fail_delete = True, fail_run = True), schedule = "@once", start_date = "2024-01-01")
+`
+
+// runStates returns "task=state/try" for every task instance of a run.
+func runStates(t *testing.T, e *engine, dagID, runID string) string {
+	t.Helper()
+	tis, err := e.store.TaskInstanceList(context.Background(), &store.TaskInstanceListParams{DagID: dagID, RunID: runID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, ti := range tis {
+		out = append(out, fmt.Sprintf("%s=%s/%d", ti.TaskID, ti.State, ti.TryNumber))
+	}
+	return strings.Join(out, " ")
+}
+
+func TestSetupTeardownThroughSchedulerAndWorker(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, func(t *testing.T, url string) {
+		e := startEngineWith(t, url, map[string]string{"st.star": setupTeardownSource})
+		const once = "scheduled__2024-01-01T00:00:00+00:00"
+		for _, tc := range []struct {
+			dagID, tasks string
+			run          dags.DagRunState
+		}{
+			// The teardown runs although the work failed; the run fails.
+			{"st_work_fails", "create=success/1 delete=success/1 query=failed/1", dags.DagRunStateFailed},
+			// No setup succeeded: the teardown is upstream_failed.
+			{"st_setup_fails", "create=failed/1 delete=upstream_failed/0 query=upstream_failed/0", dags.DagRunStateFailed},
+			// A failed teardown does not fail the run...
+			{"st_teardown_fails", "create=success/1 delete=failed/1 query=success/1", dags.DagRunStateSuccess},
+			// ... unless on_failure_fail_dagrun.
+			{"st_teardown_fails_run", "create=success/1 delete=failed/1 query=success/1", dags.DagRunStateFailed},
+		} {
+			run := waitRun(t, e, tc.dagID, once)
+			if got := runStates(t, e, tc.dagID, once); got != tc.tasks || run.State != tc.run {
+				t.Errorf("%s: run %s with %s\n want run %s with %s", tc.dagID, run.State, got, tc.run, tc.tasks)
+			}
+		}
+
+		// Clearing the work task clears its setup and teardown too: all
+		// three run again.
+		ctx := context.Background()
+		keys, err := e.sched.Clear(ctx, scheduler.ClearParams{DAGID: "st_work_fails", TaskRegex: "^query$", RunID: once})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) != 3 {
+			t.Errorf("clearing query cleared %v, want create, query and delete", keys)
+		}
+		e.sched.Wake()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			r, err := e.store.RunGet(ctx, "st_work_fails", once)
+			if err == nil && r.State.Finished() && strings.Contains(runStates(t, e, "st_work_fails", once), "query=failed/2") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the cleared run did not finish again within 60 s: %s", runStates(t, e, "st_work_fails", once))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if got, want := runStates(t, e, "st_work_fails", once), "create=success/2 delete=success/2 query=failed/2"; got != want {
+			t.Errorf("after clearing query: %s, want %s", got, want)
+		}
+	})
+}
