@@ -49,9 +49,11 @@ type QueueHealth struct {
 // healthTimeout bounds each check.
 const healthTimeout = 3 * time.Second
 
-// health serves /health: 200 when the database answers, a scheduler
-// reported recently and the queue answers; 503 otherwise. No
-// authentication.
+// health serves /health and /api/v1/health, the liveness check: 200 for
+// as long as this process serves, with each component's status in
+// Airflow's body shape ("status" is "unhealthy" when any component is). A
+// scheduler that is down must not make a probe restart a healthy
+// webserver; readiness is /ready. No authentication.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
 	defer cancel()
@@ -80,12 +82,33 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	if h.Queue.Ready, h.Queue.Pending, err = s.queueDepth(ctx); err != nil {
 		h.Queue.ComponentHealth = ComponentHealth{Unhealthy, err.Error()}
 	}
-	code := http.StatusOK
 	if h.Database.Status != Healthy || h.Scheduler.Status != Healthy || h.Queue.Status != Healthy {
-		h.Status, code = Unhealthy, http.StatusServiceUnavailable
+		h.Status = Unhealthy
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, code, h)
+	writeJSON(w, http.StatusOK, h)
+}
+
+// Readiness is the body of /ready.
+type Readiness struct {
+	Status   string          `json:"status"`
+	Database ComponentHealth `json:"metadatabase"`
+}
+
+// ready serves /ready, the readiness check: 200 when the metadata
+// database answers (the webserver can serve pages), 503 when it does not.
+// The scheduler's and queue's states do not count: the UI is useful
+// without them. No authentication.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+	defer cancel()
+	body, code := Readiness{Status: Healthy, Database: ComponentHealth{Status: Healthy}}, http.StatusOK
+	if err := s.opts.Store.Ping(ctx); err != nil {
+		body.Database = ComponentHealth{Unhealthy, err.Error()}
+		body.Status, code = Unhealthy, http.StatusServiceUnavailable
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, code, body)
 }
 
 // queueDepth sums the depth of the default queue and of every queue a

@@ -89,6 +89,8 @@ func New(o Options) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", s.health)
+	mux.HandleFunc("GET "+api.Prefix+"/health", s.health)
+	mux.HandleFunc("GET /ready", s.ready)
 	mux.Handle("/login", a.Login())
 	mux.Handle("/logout", a.Logout())
 	mux.Handle("GET /static/", ui.StaticHandler())

@@ -113,10 +113,15 @@ func TestHealth(t *testing.T) {
 		}
 		return rec.Code, body
 	}
+	// Liveness: no scheduler makes the body unhealthy, never the status
+	// code (a probe must not restart a webserver that serves).
 	code, body := health()
-	if code != http.StatusServiceUnavailable || body["status"] != "unhealthy" ||
+	if code != http.StatusOK || body["status"] != "unhealthy" ||
 		!strings.Contains(body["scheduler"].(map[string]any)["error"].(string), "no scheduler") {
-		t.Errorf("without a scheduler heartbeat: %d %v", code, body)
+		t.Errorf("without a scheduler heartbeat: %d %v; want 200 with an unhealthy scheduler", code, body)
+	}
+	if rec := f.get(t, "/ready", false); rec.Code != http.StatusOK {
+		t.Errorf("/ready without a scheduler: %d %s; want 200 (the database answers)", rec.Code, rec.Body)
 	}
 	if err := f.st.SchedulerHeartbeat(ctx, &store.SchedulerHeartbeatParams{ID: "s1", At: f.now.Add(-5 * time.Second)}); err != nil {
 		t.Fatal(err)
@@ -129,8 +134,33 @@ func TestHealth(t *testing.T) {
 		t.Errorf("healthy: %d %v", code, body)
 	}
 	f.now = f.now.Add(2 * time.Minute)
-	if code, body = health(); code != http.StatusServiceUnavailable || !strings.Contains(body["scheduler"].(map[string]any)["error"].(string), "older than 1m0s") {
+	if code, body = health(); code != http.StatusOK || body["status"] != "unhealthy" || !strings.Contains(body["scheduler"].(map[string]any)["error"].(string), "older than 1m0s") {
 		t.Errorf("stale heartbeat: %d %v", code, body)
+	}
+	// The same body under the API prefix, without a token (as Airflow's
+	// /api/v1/health).
+	if rec := f.get(t, "/api/v1/health", false); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"latest_scheduler_heartbeat"`) {
+		t.Errorf("/api/v1/health: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestReadinessFollowsTheDatabase: /ready answers 503 once the metadata
+// database is unreachable, while /health still answers 200 and says why.
+func TestReadinessFollowsTheDatabase(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, web.Options{})
+	if rec := f.get(t, "/ready", false); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"status":"healthy"`) {
+		t.Fatalf("/ready with the database up: %d %s", rec.Code, rec.Body)
+	}
+	if err := f.st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if rec := f.get(t, "/ready", false); rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"metadatabase":{"status":"unhealthy"`) {
+		t.Errorf("/ready with the database down: %d %s; want 503", rec.Code, rec.Body)
+	}
+	rec := f.get(t, "/health", false)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"metadatabase":{"status":"unhealthy"`) {
+		t.Errorf("/health with the database down: %d %s; want 200 with an unhealthy metadatabase", rec.Code, rec.Body)
 	}
 }
 
@@ -232,7 +262,8 @@ func TestRoutesNeedASessionOrToken(t *testing.T) {
 		token  bool
 		code   int
 	}{
-		{"/health", false, http.StatusServiceUnavailable}, // open, unhealthy: no scheduler
+		{"/health", false, http.StatusOK}, // open; unhealthy in the body: no scheduler
+		{"/ready", false, http.StatusOK},
 		{"/login", false, http.StatusOK},
 		{"/static/htmx.min.js", false, http.StatusOK},
 		{"/", false, http.StatusSeeOther},

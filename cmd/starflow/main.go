@@ -83,6 +83,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			schedulerCommand(),
 			workerCommand(),
 			workersCommand(),
+			jobsCommand(),
+			healthCommand(),
 			webserverCommand(),
 			usersCommand(),
 			tokensCommand(),
