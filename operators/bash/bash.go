@@ -107,14 +107,16 @@ func (o *Operator) Execute(ctx context.Context, c *operators.Call) (*operators.R
 		return nil, err
 	}
 	c.Logf("Command exited with return code %d", code)
+	// As Airflow's BashOperator, skip_on_exit_code is checked first, so
+	// skip_on_exit_code = 0 skips a command that succeeded.
 	switch {
+	case slices.Contains(cfg.skipCodes, code):
+		return operators.Skipped(fmt.Sprintf("bash command exited with code %d, which is in skip_on_exit_code", code)), nil
 	case code == 0:
 		if p.lastLine == "" {
 			return operators.Success(nil), nil
 		}
 		return operators.Success(p.lastLine), nil
-	case slices.Contains(cfg.skipCodes, code):
-		return operators.Skipped(fmt.Sprintf("bash command exited with code %d, which is in skip_on_exit_code", code)), nil
 	default:
 		return nil, fmt.Errorf("bash command exited with code %d", code)
 	}

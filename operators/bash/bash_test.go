@@ -141,6 +141,16 @@ func TestExecute(t *testing.T) {
 			wantState: dags.TaskStateSkipped,
 		},
 		{
+			name:      "skip_on_exit_code 0 skips a command that succeeded, as in Airflow",
+			config:    map[string]any{"bash_command": "echo done", "skip_on_exit_code": int64(0)},
+			wantState: dags.TaskStateSkipped,
+		},
+		{
+			name:      "a list with 0 skips success and fails other codes",
+			config:    map[string]any{"bash_command": "true", "skip_on_exit_code": []any{int64(0), int64(2)}},
+			wantState: dags.TaskStateSkipped,
+		},
+		{
 			name:    "99 fails when skip_on_exit_code is replaced",
 			config:  map[string]any{"bash_command": "exit 99", "skip_on_exit_code": []any{int64(3)}},
 			wantErr: "bash command exited with code 99",
