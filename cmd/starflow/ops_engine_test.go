@@ -95,3 +95,42 @@ func TestSetupTeardownThroughSchedulerAndWorker(t *testing.T) {
 		}
 	})
 }
+
+// latestOnlySource is Airflow's example_latest_only_with_trigger, daily
+// with catchup from three days ago: only the latest run proceeds.
+const latestOnlySource = `
+def build():
+    latest = latest_only(task_id = "latest_only")
+    task1 = empty(task_id = "task1")
+    task2 = empty(task_id = "task2")
+    task3 = empty(task_id = "task3")
+    task4 = empty(task_id = "task4", trigger_rule = "all_done")
+    latest >> task1 >> [task3, task4]
+    task2 >> [task3, task4]
+
+dag(dag_id = "latest_only_with_trigger", build = build, schedule = "@daily", start_date = "%s", catchup = True)
+`
+
+func TestLatestOnlyThroughSchedulerAndWorker(t *testing.T) {
+	t.Parallel()
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	start := today.AddDate(0, 0, -3)
+	eachDatabase(t, func(t *testing.T, url string) {
+		e := startEngineWith(t, url, map[string]string{"latest.star": fmt.Sprintf(latestOnlySource, start.Format("2006-01-02"))})
+		// Empty tasks succeed without a try, as Airflow's EmptyOperator.
+		const skipped = "latest_only=success/1 task1=skipped/0 task2=success/0 task3=skipped/0 task4=success/0"
+		const proceeds = "latest_only=success/1 task1=success/0 task2=success/0 task3=success/0 task4=success/0"
+		for i := range 3 {
+			logical := start.AddDate(0, 0, i)
+			runID := dags.RunID(dags.RunTypeScheduled, logical)
+			run := waitRun(t, e, "latest_only_with_trigger", runID)
+			want := skipped
+			if i == 2 { // [yesterday, today): the latest complete interval
+				want = proceeds
+			}
+			if got := runStates(t, e, "latest_only_with_trigger", runID); got != want || run.State != dags.DagRunStateSuccess {
+				t.Errorf("run %s: %s with %s\n want success with %s", runID, run.State, got, want)
+			}
+		}
+	})
+}

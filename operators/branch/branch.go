@@ -33,10 +33,12 @@ func NewBranch() *Branch { return &Branch{} }
 // NewShortCircuit returns a short_circuit operator.
 func NewShortCircuit() *ShortCircuit { return &ShortCircuit{} }
 
-// Register adds both operators to r under KindBranch and KindShortCircuit.
+// Register adds the operators of this package to r under KindBranch,
+// KindShortCircuit and KindLatestOnly.
 func Register(r *operators.Registry) {
 	r.Register(KindBranch, NewBranch())
 	r.Register(KindShortCircuit, NewShortCircuit())
+	r.Register(KindLatestOnly, &LatestOnly{})
 }
 
 // Execute calls the branch function, which returns a task or group id, a
