@@ -378,3 +378,23 @@ func TestServeShutsDownGracefully(t *testing.T) {
 		t.Error("still serving after shutdown")
 	}
 }
+
+// TestContentSecurityPolicy: every answer (pages, the login page, the API,
+// static files) forbids inline scripts and framing.
+func TestContentSecurityPolicy(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, web.Options{})
+	for _, target := range []string{"/login", "/", "/static/app.js", "/api/v1/dags", "/health"} {
+		csp := f.get(t, target, false).Header().Get("Content-Security-Policy")
+		for _, want := range []string{"script-src 'self';", "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s: Content-Security-Policy %q lacks %q", target, csp, want)
+			}
+		}
+		for _, d := range strings.Split(csp, ";") {
+			if d = strings.TrimSpace(d); strings.HasPrefix(d, "script-src") && strings.Contains(d, "unsafe") {
+				t.Errorf("%s: scripts may run inline or eval: %q", target, d)
+			}
+		}
+	}
+}

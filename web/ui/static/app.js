@@ -1,11 +1,18 @@
-// Starflow UI glue: the CSRF header on every htmx request, and clicks on
-// grid cells opening the details panel. Loaded on every page after htmx.
+// Starflow UI glue: the CSRF header on every htmx request, selects that
+// submit their form, and clicks on grid cells opening the details panel. Loaded on every page after htmx.
 (function () {
   "use strict";
   var meta = document.querySelector('meta[name="csrf-token"]');
   var token = meta ? meta.content : "";
   document.addEventListener("htmx:configRequest", function (e) {
     if (token) e.detail.headers["X-CSRF-Token"] = token;
+  });
+
+  // A <select data-autosubmit> submits its form when changed (instead of
+  // an inline onchange handler, which the Content-Security-Policy forbids).
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t && t.matches && t.matches("select[data-autosubmit]") && t.form) t.form.submit();
   });
 
   // Grid: one listener for every cell. A cell's task is its row's
