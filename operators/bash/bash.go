@@ -113,6 +113,9 @@ func (o *Operator) Execute(ctx context.Context, c *operators.Call) (*operators.R
 	case slices.Contains(cfg.skipCodes, code):
 		return operators.Skipped(fmt.Sprintf("bash command exited with code %d, which is in skip_on_exit_code", code)), nil
 	case code == 0:
+		if p.lastLong {
+			return nil, fmt.Errorf("bash: the last line of stdout, pushed as the XCom, is longer than %d bytes (the XCom limit); write big data to a file or database and print its path, or end the output with a short line", maxLine)
+		}
 		if p.lastLine == "" {
 			return operators.Success(nil), nil
 		}

@@ -584,3 +584,22 @@ func TestCancelledBeforeStart(t *testing.T) {
 		t.Errorf("the command ran although the try was already cancelled")
 	}
 }
+
+// TestXComOverTheLimitIsAnError: a last stdout line longer than the XCom
+// limit (1 MiB) fails the task with a clear error instead of pushing its
+// last 1 MiB; one long line followed by a short last line is fine.
+func TestXComOverTheLimitIsAnError(t *testing.T) {
+	t.Parallel()
+	c, log := setup(t, map[string]any{"bash_command": `head -c 1500000 /dev/zero | tr '\0' x; echo`})
+	res, err := New().Execute(context.Background(), c)
+	if err == nil || !strings.Contains(err.Error(), "longer than 1048576 bytes (the XCom limit)") {
+		t.Fatalf("1.5 MB last line: result %v, err %v; want the XCom limit error", res, err)
+	}
+	if n := strings.Count(log.String(), "x"); n < 1500000 {
+		t.Errorf("the log holds %d of the 1500000 bytes", n)
+	}
+	c, _ = setup(t, map[string]any{"bash_command": `head -c 1500000 /dev/zero | tr '\0' x; echo; echo done`})
+	if res, err := New().Execute(context.Background(), c); err != nil || res.ReturnValue != "done" {
+		t.Errorf("a long line then a short one: %v %v; want done", res, err)
+	}
+}

@@ -26,6 +26,9 @@ type process struct {
 
 	mu       sync.Mutex // serialises log writes and guards lastLine
 	lastLine string     // last non-empty stdout line
+	// lastLong is set when lastLine is a piece of a line longer than
+	// maxLine: the XCom would be cut, so the task fails instead.
+	lastLong bool
 }
 
 // run starts `bash -c command` and waits for it. It returns the exit code,
@@ -154,13 +157,15 @@ func signalGroup(pgid int, sig syscall.Signal) {
 func (p *process) readLines(r io.Reader, stdout bool) {
 	br := bufio.NewReaderSize(r, 8<<10)
 	var long []byte
+	split := false // a piece of the current line was written already
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
 			long = append(long, chunk...)
 			if len(long) >= maxLine {
-				p.line(long, stdout)
+				p.line(long, stdout, true)
 				long = long[:0]
+				split = true
 			}
 			continue
 		}
@@ -169,23 +174,26 @@ func (p *process) readLines(r io.Reader, stdout bool) {
 			chunk = long
 		}
 		if len(chunk) > 0 {
-			p.line(chunk, stdout)
+			p.line(chunk, stdout, split)
 		}
 		long = long[:0]
+		split = false
 		if err != nil { // EOF, or the read end closed under us
 			return
 		}
 	}
 }
 
-// line writes one output line to the log.
-func (p *process) line(b []byte, stdout bool) {
+// line writes one output line to the log; piece says it is part of a
+// line longer than maxLine.
+func (p *process) line(b []byte, stdout, piece bool) {
 	s := strings.TrimRight(string(b), "\r\n")
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if stdout {
 		if t := strings.TrimSpace(s); t != "" {
 			p.lastLine = strings.TrimRight(s, " \t\r\n")
+			p.lastLong = piece
 		}
 	}
 	if p.log != nil {
