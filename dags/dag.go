@@ -144,8 +144,31 @@ func (d *DAG) EdgeLabel(upstream, downstream string) string {
 // loader, for example); Finalize returns it with its own findings.
 func (d *DAG) AddFinding(f Finding) { d.findings = append(d.findings, f) }
 
-// dagIDPattern is what Airflow allows in dag and task ids.
+// dagIDPattern is what Airflow allows in dag and task ids (KEY_REGEX).
 var dagIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.\-]+$`)
+
+// runIDPattern is Airflow's [scheduler] allowed_run_id_pattern.
+var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.~:+-]+$`)
+
+// MaxIDLength is Airflow's limit on dag, task and run ids.
+const MaxIDLength = 250
+
+// ValidID reports whether id may be a dag or task id: 1 to 250 letters,
+// digits, '_', '.' or '-' (Airflow's KEY_REGEX and ID_LEN), and not "." or
+// "..", which would name a folder in log paths and URLs.
+func ValidID(id string) bool {
+	return dagIDPattern.MatchString(id) && len(id) <= MaxIDLength && id != "." && id != ".."
+}
+
+// CheckRunID returns an error unless id may be a run id: 1 to 250 letters,
+// digits or '_', '.', '~', ':', '+', '-' (Airflow's allowed_run_id_pattern),
+// and not "." or "..".
+func CheckRunID(id string) error {
+	if !runIDPattern.MatchString(id) || len(id) > MaxIDLength || id == "." || id == ".." {
+		return fmt.Errorf("run_id %q must be 1-%d letters, digits or _ . ~ : + - (and not . or ..)", id, MaxIDLength)
+	}
+	return nil
+}
 
 // Finalize validates the DAG and computes its topological order. It returns
 // every problem found; a DAG with findings must not be scheduled.
@@ -154,9 +177,9 @@ func (d *DAG) Finalize() []Finding {
 		return d.findings
 	}
 	d.finalized = true
-	if !dagIDPattern.MatchString(d.ID) || len(d.ID) > 250 {
+	if !ValidID(d.ID) {
 		d.findings = append(d.findings, Finding{Pos: d.Pos, Rule: RuleInvalidDAGID,
-			Message: fmt.Sprintf("dag_id %q must be 1-250 letters, digits, '_', '.' or '-'", d.ID)})
+			Message: fmt.Sprintf("dag_id %q must be 1-250 letters, digits, '_', '.' or '-' (and not . or ..)", d.ID)})
 	}
 	if len(d.tasks) == 0 {
 		d.findings = append(d.findings, Finding{Pos: d.Pos, Rule: RuleEmptyDAG,
@@ -181,9 +204,9 @@ func (d *DAG) Finalize() []Finding {
 		if t.PoolSlots < 1 {
 			d.findings = append(d.findings, Finding{Pos: t.Pos, Rule: RuleInvalidValue, Message: fmt.Sprintf("task %q: pool_slots must be at least 1, got %d", t.ID, t.PoolSlots)})
 		}
-		if !dagIDPattern.MatchString(t.ID) || len(t.ID) > 250 {
+		if !ValidID(t.ID) {
 			d.findings = append(d.findings, Finding{Pos: t.Pos, Rule: RuleInvalidValue,
-				Message: fmt.Sprintf("task_id %q must be 1-250 letters, digits, '_', '.' or '-'", t.ID)})
+				Message: fmt.Sprintf("task_id %q must be 1-250 letters, digits, '_', '.' or '-' (and not . or ..)", t.ID)})
 		}
 		for _, u := range t.Outlets {
 			if err := CheckDatasetURI(u); err != nil {

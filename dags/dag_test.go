@@ -263,7 +263,7 @@ func TestFinalizeDAGID(t *testing.T) {
 		ok bool
 	}{
 		{"etl", true}, {"etl.daily-v2_x", true}, {strings.Repeat("a", 250), true},
-		{"", false}, {"has space", false}, {"slash/id", false}, {"ünïcode", false}, {strings.Repeat("a", 251), false},
+		{"", false}, {"has space", false}, {"slash/id", false}, {".", false}, {"..", false}, {"<script>", false}, {"...", true}, {"ünïcode", false}, {strings.Repeat("a", 251), false},
 	} {
 		d := New(tt.id, Pos{File: "dag.star", Line: 1})
 		d.AddTask(NewTask("a", OperatorEmpty, Pos{File: "dag.star", Line: 2}))
@@ -525,5 +525,19 @@ func TestForRunLeavesOutTasksOutsideTheirDates(t *testing.T) {
 	}
 	if ids := d.ForRun(day("x"), true).TaskIDs(); len(ids) != 4 {
 		t.Errorf("a backfill run has %v, want every task", ids)
+	}
+}
+
+func TestCheckRunID(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{"manual__2024-01-01T00:00:00+00:00", "my.run~1", "a", strings.Repeat("r", 250)} {
+		if err := CheckRunID(ok); err != nil {
+			t.Errorf("CheckRunID(%q): %v, want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{"", ".", "..", "<script>", "a/b", "has space", "tab\t", strings.Repeat("r", 251)} {
+		if err := CheckRunID(bad); err == nil || !strings.Contains(err.Error(), "must be 1-250") {
+			t.Errorf("CheckRunID(%q): %v, want an error", bad, err)
+		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -30,8 +29,6 @@ import (
 	"github.com/starflow-dev/starflow/starlark/call"
 )
 
-// runIDPattern is Airflow's [scheduler] allowed_run_id_pattern.
-var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.~:+-]+$`)
 
 // controlScheduler returns a scheduler for the commands that change runs
 // and task instances in the store (trigger, clear, mark): DAG versions come
@@ -112,8 +109,10 @@ func dagsTriggerCommand() *cli.Command {
 				return err
 			}
 			runID := c.String("run-id")
-			if runID != "" && !runIDPattern.MatchString(runID) {
-				return usageError("--run-id %q: only letters, digits and _ . ~ : + - are allowed", runID)
+			if runID != "" {
+				if err := dags.CheckRunID(runID); err != nil {
+					return usageError("--run-id: %v", err)
+				}
 			}
 			return withStore(c, func(st store.Store) error {
 				sched, _ := controlScheduler(st, newLogger(c), "dags")

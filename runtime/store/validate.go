@@ -43,6 +43,9 @@ func (p *RunCreateParams) Normalize() error {
 	if p.DagID == "" || p.RunID == "" {
 		return fmt.Errorf("dag run %q/%q: dag_id and run_id are required: %w", p.DagID, p.RunID, ErrInvalid)
 	}
+	if err := dags.CheckRunID(p.RunID); err != nil {
+		return fmt.Errorf("dag run of %s: %v: %w", p.DagID, err, ErrInvalid)
+	}
 	switch p.RunType {
 	case dags.RunTypeManual, dags.RunTypeScheduled, dags.RunTypeBackfill, dags.RunTypeDatasetTriggered:
 	default:

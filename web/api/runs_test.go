@@ -130,6 +130,10 @@ func TestTrigger(t *testing.T) {
 		`{"logical_date": 5}`:             `field "logical_date" must be string`,
 		`{"dag_run_id": "x", "extra": 1}`: `unknown field "extra"`,
 		`{"conf": {"big": "` + strings.Repeat("x", store.MaxConfBytes) + `"}}`: "too large",
+		`{"dag_run_id": "."}`:        `run_id "." must be 1-250`,
+		`{"dag_run_id": ".."}`:       `run_id ".." must be 1-250`,
+		`{"dag_run_id": "<script>"}`: `must be 1-250 letters`,
+		`{"dag_run_id": "a/b"}`:      `must be 1-250 letters`,
 	}
 	for body, msg := range bad {
 		expectError(t, e.do(t, auth.RoleOp, "POST", "/api/v1/dags/pipeline/dagRuns", body), http.StatusBadRequest, msg)
