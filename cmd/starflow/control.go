@@ -29,7 +29,6 @@ import (
 	"github.com/starflow-dev/starflow/starlark/call"
 )
 
-
 // controlScheduler returns a scheduler for the commands that change runs
 // and task instances in the store (trigger, clear, mark): DAG versions come
 // from the store, DAG callbacks run here, and nothing is ever dispatched
