@@ -134,3 +134,45 @@ func TestLatestOnlyThroughSchedulerAndWorker(t *testing.T) {
 		}
 	})
 }
+
+// pythonSensorSource pokes a function (reschedule mode) that is done at
+// once, pushing an XCom through PokeReturnValue; a day_of_week_sensor on
+// the logical date (2024-01-01 is a Monday); one that never holds soft
+// fails; a bad day name fails.
+const pythonSensorSource = `
+def ready(ctx, marker):
+    return PokeReturnValue(is_done = ctx.var("never_set", "x") == "x" and ctx.try_number >= 1 and marker != "", xcom_value = {"day": marker})
+
+def never():
+    return 0
+
+def build():
+    wait = python_sensor(task_id = "wait", python_callable = ready, op_kwargs = {"marker": "{{ ds }}"}, poke_interval = "0.1s", mode = "reschedule")
+    monday = day_of_week_sensor(task_id = "monday", week_day = ["monday", "Sunday"], use_task_logical_date = True)
+    tuesday = day_of_week_sensor(task_id = "tuesday", week_day = "Tuesday", use_task_logical_date = True, timeout = "0.3s", poke_interval = "0.1s", soft_fail = True)
+    day_of_week_sensor(task_id = "funday", week_day = "Funday")
+    python_sensor(task_id = "never", python_callable = never, timeout = "0.3s", poke_interval = "0.1s")
+    wait >> [monday, tuesday]
+
+dag(dag_id = "pysensor", build = build, schedule = "@once", start_date = "2024-01-01")
+`
+
+func TestPythonAndDayOfWeekSensorsThroughSchedulerAndWorker(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, func(t *testing.T, url string) {
+		e := startEngineWith(t, url, map[string]string{"pysensor.star": pythonSensorSource})
+		const once = "scheduled__2024-01-01T00:00:00+00:00"
+		run := waitRun(t, e, "pysensor", once)
+		want := "funday=failed/1 monday=success/1 never=failed/1 tuesday=skipped/1 wait=success/1"
+		if got := runStates(t, e, "pysensor", once); got != want || run.State != dags.DagRunStateFailed {
+			t.Errorf("run %s with %s\n want failed with %s", run.State, got, want)
+		}
+		if got := fmt.Sprint(xcom(t, e, "pysensor", once, "wait", store.ReturnValueKey)); got != "map[day:2024-01-01]" {
+			t.Errorf("wait's XCom = %s, want the xcom_value of its PokeReturnValue", got)
+		}
+		key := store.TaskInstanceKey{DagID: "pysensor", RunID: once, TaskID: "funday", MapIndex: store.NoMapIndex}
+		if log := taskLog(t, e, key, 1); !strings.Contains(log, `invalid week day passed: "Funday"`) {
+			t.Errorf("funday's log does not name the bad day:\n%s", log)
+		}
+	})
+}

@@ -3,7 +3,7 @@ package sensors
 import "github.com/starflow-dev/starflow/operators"
 
 // Kinds lists the sensor kinds Register adds.
-var Kinds = []string{FileKind, HTTPKind, SQLKind, ExternalTaskKind, TimeDeltaKind, DateTimeKind}
+var Kinds = []string{FileKind, HTTPKind, SQLKind, ExternalTaskKind, TimeDeltaKind, DateTimeKind, PythonKind, DayOfWeekKind}
 
 // New returns the sensors with the real clock, by kind.
 func New() map[string]operators.Operator {
@@ -14,6 +14,8 @@ func New() map[string]operators.Operator {
 		ExternalTaskKind: &ExternalTaskSensor{},
 		TimeDeltaKind:    &TimeDeltaSensor{},
 		DateTimeKind:     &DateTimeSensor{},
+		PythonKind:       &PythonSensor{},
+		DayOfWeekKind:    &DayOfWeekSensor{},
 	}
 }
 

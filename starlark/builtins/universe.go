@@ -38,6 +38,7 @@ func Universe(specs ...operators.Spec) starlark.StringDict {
 		{"dataset", datasetFn},
 		{"webhook_notifier", webhookNotifierFn},
 		{"email_notifier", emailNotifierFn},
+		{"PokeReturnValue", pokeReturnValueFn},
 	} {
 		u[b.name] = Safe(b.name, b.fn)
 	}
