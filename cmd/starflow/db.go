@@ -3,13 +3,16 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/runtime/store"
 )
 
-// dbCommand is `starflow db migrate|check`.
+// dbCommand is `starflow db migrate|check|clean`.
 func dbCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "db",
@@ -68,6 +71,87 @@ func dbCommand() *cli.Command {
 					return nil
 				},
 			},
+			dbCleanCommand(),
 		},
 	}
+}
+
+// dbCleanCommand is `starflow db clean`, Airflow's `airflow db clean`.
+func dbCleanCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "clean",
+		Usage: "delete finished runs older than a date with their task instances, logs and XComs",
+		Description: "As `airflow db clean`: runs that finished (success or failed) and started before --older-than go,\n" +
+			"with their task instances, logs, XComs and SLA misses; the latest scheduled run of each DAG and every\n" +
+			"unfinished run stay. --tables task_log,xcom prunes only those of the old runs. Asks first (off a\n" +
+			"terminal, needs --yes); --dry-run only counts.",
+		Flags: []cli.Flag{
+			databaseURLFlag(),
+			&cli.StringFlag{Name: "older-than", Usage: "a date (2024-01-01 or RFC 3339) or an age (30d, 12h)", Required: true},
+			&cli.StringSliceFlag{Name: "tables", Usage: "only these: " + strings.Join(store.CleanTables, ", ")},
+			&cli.BoolFlag{Name: "dry-run", Usage: "count what would be deleted; delete nothing"},
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 0 {
+				return usageError("db clean takes no arguments, got %d", c.NArg())
+			}
+			before, err := parseOlderThan(c.String("older-than"), time.Now())
+			if err != nil {
+				return usageError("--older-than: %v", err)
+			}
+			var tables []string
+			for _, t := range c.StringSlice("tables") {
+				for _, part := range strings.Split(t, ",") {
+					if part = strings.TrimSpace(part); part != "" {
+						tables = append(tables, part)
+					}
+				}
+			}
+			return withStore(c, func(s store.Store) error {
+				p := &store.DBCleanParams{Before: before, Tables: tables, DryRun: true}
+				n, err := s.DBClean(c.Context, p)
+				if errors.Is(err, store.ErrInvalid) {
+					return usageError("%v", err)
+				}
+				if err != nil {
+					return err
+				}
+				summary := fmt.Sprintf("%d runs, %d task instances, %d XComs, %d log chunks (%d bytes) from before %s",
+					n.Runs, n.TaskInstances, n.XComs, n.LogChunks, n.LogBytes, before.Format(time.RFC3339))
+				if c.Bool("dry-run") {
+					fmt.Fprintf(c.App.Writer, "would delete %s\n", summary)
+					return nil
+				}
+				if !c.Bool("yes") {
+					ok, err := confirm(c, "delete "+summary+"? [y/N] ")
+					if err != nil || !ok {
+						return err
+					}
+				}
+				p.DryRun = false
+				if n, err = s.DBClean(c.Context, p); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.Writer, "deleted %d runs, %d task instances, %d XComs, %d log chunks (%d bytes)\n",
+					n.Runs, n.TaskInstances, n.XComs, n.LogChunks, n.LogBytes)
+				return nil
+			})
+		},
+	}
+}
+
+// parseOlderThan reads a cut-off: a date, or an age counted back from now.
+func parseOlderThan(s string, now time.Time) (time.Time, error) {
+	if d, err := dags.ParseDuration(s); err == nil {
+		if d <= 0 {
+			return time.Time{}, fmt.Errorf("age %q must be positive", s)
+		}
+		return now.Add(-d), nil
+	}
+	t, err := dags.ParseDate(s, time.UTC)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither a date (2024-01-01, RFC 3339) nor an age (30d, 12h)", s)
+	}
+	return t, nil
 }

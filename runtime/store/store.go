@@ -249,6 +249,11 @@ type Store interface {
 	// yet purged after its expiry).
 	SessionRevoked(ctx context.Context, id string) (bool, error)
 
+	// DBClean prunes old finished runs with their task instances, logs and
+	// XComs (or only the tables p names), as `airflow db clean`; one
+	// transaction. A dry run only counts.
+	DBClean(ctx context.Context, p *DBCleanParams) (*DBCleanResult, error)
+
 	// Login throttling: failed logins per key, shared by every webserver.
 
 	// LoginFailureAdd counts one failed login for each of p.Keys at p.At

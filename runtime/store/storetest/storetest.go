@@ -43,6 +43,7 @@ func Run(t *testing.T, h Harness) {
 		{"DAG versions", testDAGVersions},
 		{"import errors", testImportErrors},
 		{"runs", testRuns},
+		{"db clean", testDBClean},
 		{"run uniqueness", testRunUniqueness},
 		{"run state guards", testRunStateGuards},
 		{"run list filters", testRunList},

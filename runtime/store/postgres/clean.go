@@ -1,0 +1,41 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/starflow-dev/starflow/runtime/store"
+)
+
+// DBClean prunes old finished runs.
+func (s *Store) DBClean(ctx context.Context, p *store.DBCleanParams) (*store.DBCleanResult, error) {
+	if err := p.Normalize(); err != nil {
+		return nil, err
+	}
+	count, deletes := store.CleanStatements("$1")
+	var all store.DBCleanResult
+	err := s.inTx(ctx, func(tx pgx.Tx, _ int) error {
+		all = store.DBCleanResult{}
+		before := p.Before.UTC()
+		if err := tx.QueryRow(ctx, count, before).Scan(&all.Runs, &all.TaskInstances, &all.XComs, &all.LogChunks, &all.LogBytes); err != nil {
+			return err
+		}
+		if p.DryRun {
+			return nil
+		}
+		for _, t := range store.CleanTables {
+			if p.Has(t) {
+				if _, err := tx.Exec(ctx, deletes[t], before); err != nil {
+					return fmt.Errorf("%s: %w", t, err)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("db clean: %w", err)
+	}
+	return p.Result(all), nil
+}
