@@ -428,14 +428,14 @@ func runDagsBackfill(c *cli.Context) error {
 	}
 	queues = queue.QueueNames(queues)
 	e.worker.Queues = queues
-	e.worker.AfterTry = func(wctx context.Context, dagID, runID string) {
+	e.worker.AfterTry = func(wctx context.Context, key store.TaskInstanceKey) {
 		now := time.Now()
 		var st scheduler.TickStats
-		if err := e.sched.Advance(wctx, dagID, runID, now, &st); err != nil {
-			logger.Warn("advance failed; the backfill retries", "run", runID, "err", err)
+		if err := e.sched.AdvanceTasks(wctx, key.DagID, key.RunID, []string{key.TaskID}, nil, now, &st); err != nil {
+			logger.Warn("advance failed; the backfill retries", "run", key.RunID, "err", err)
 		}
-		if ctx.Err() == nil && dagID == d.ID { // nothing new once interrupted
-			if _, err := e.sched.DispatchDAG(wctx, dagID, now); err != nil {
+		if ctx.Err() == nil && key.DagID == d.ID { // nothing new once interrupted
+			if _, err := e.sched.DispatchDAG(wctx, key.DagID, now); err != nil {
 				logger.Warn("dispatch failed; the backfill retries", "err", err)
 			}
 		}

@@ -69,10 +69,11 @@ type Worker struct {
 	// Notifier, when set, receives a queue.EventTaskFinished after each
 	// recorded try.
 	Notifier queue.Notifier
-	// AfterTry, when set, is called after a try's outcome is recorded and
-	// before its delivery is acknowledged: the scheduler's mini-scheduler.
-	// It logs its own errors.
-	AfterTry func(ctx context.Context, dagID, runID string)
+	// AfterTry, when set, is called with the task instance after a try's
+	// outcome is recorded and before its delivery is acknowledged: the
+	// scheduler's mini-scheduler, which decides what follows that task
+	// instance. It logs its own errors.
+	AfterTry func(ctx context.Context, key store.TaskInstanceKey)
 	// DagRuns, when set, lets operators read and start other DAGs' runs
 	// (trigger_dag, external_task_sensor): the scheduler's DagRuns.
 	DagRuns operators.DagRuns
@@ -505,7 +506,7 @@ func (l *loop) handle(d queue.Delivery) {
 	defer l.w.setRunning(heldID(d), nil)
 	if l.runTry(log, d, ti) {
 		if l.w.AfterTry != nil {
-			l.w.AfterTry(l.stores, key.DagID, key.RunID)
+			l.w.AfterTry(l.stores, key)
 		}
 		l.ack(log, d)
 		if l.w.Notifier != nil {

@@ -113,7 +113,7 @@ func newEnv(t *testing.T, st store.Store, tasks ...task) *env {
 	e.w = &executor.Worker{
 		Store: st, Queue: e.q, DAGs: fakeSource{dag: d}, Runner: &executor.TryRunner{Registry: reg},
 		Notifier:          e.notify,
-		AfterTry:          func(context.Context, string, string) { e.after.Add(1) },
+		AfterTry:          func(context.Context, store.TaskInstanceKey) { e.after.Add(1) },
 		Concurrency:       4,
 		Hostname:          testHost,
 		HeartbeatInterval: 50 * time.Millisecond,
@@ -789,7 +789,7 @@ func BenchmarkWorkerTries(b *testing.B) {
 			all := make(chan struct{})
 			w := &executor.Worker{Store: st, Queue: q, DAGs: fakeSource{dag: d}, Runner: &executor.TryRunner{Registry: reg},
 				Concurrency: conc, Hostname: testHost, Logger: slog.New(slog.DiscardHandler),
-				AfterTry: func(context.Context, string, string) {
+				AfterTry: func(context.Context, store.TaskInstanceKey) {
 					if int(done.Add(1)) == b.N {
 						close(all)
 					}

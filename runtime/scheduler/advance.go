@@ -19,43 +19,48 @@ var unfinishedStates = []dags.TaskState{
 }
 
 // AdvanceAndDispatch is the mini-scheduler a worker calls right after it
-// records a try: it advances that run and queues what became ready, so the
-// downstream tasks start within milliseconds. Calls for a run whose
-// advance is already under way in this process are coalesced: the running
-// one advances the run once more when it is done, so a burst of finished
-// tries of a wide run costs two passes, not one per try.
-func (s *Scheduler) AdvanceAndDispatch(ctx context.Context, dagID, runID string) {
-	key := [2]string{dagID, runID}
+// records a try: it decides what follows that task instance in its run
+// (reading only its downstream tasks, see AdvanceTasks) and queues what
+// became ready, so the downstream tasks start within milliseconds. Calls
+// for a run whose advance is already under way in this process are
+// coalesced: the running one advances the run once more for the tasks that
+// finished meanwhile, so a burst of finished tries of a wide run costs two
+// passes, not one per try.
+func (s *Scheduler) AdvanceAndDispatch(ctx context.Context, key store.TaskInstanceKey) {
+	run := [2]string{key.DagID, key.RunID}
 	s.advMu.Lock()
 	if s.advancing == nil {
-		s.advancing = map[[2]string]bool{}
+		s.advancing = map[[2]string][]string{}
 	}
-	if _, busy := s.advancing[key]; busy {
-		s.advancing[key] = true
+	if pending, busy := s.advancing[run]; busy {
+		s.advancing[run] = append(pending, key.TaskID)
 		s.advMu.Unlock()
 		return
 	}
-	s.advancing[key] = false
+	s.advancing[run] = []string{}
 	s.advMu.Unlock()
+	tasks := []string{key.TaskID}
 	for {
-		s.advanceAndDispatchOnce(ctx, dagID, runID)
+		s.advanceAndDispatchOnce(ctx, key.DagID, key.RunID, tasks)
 		s.advMu.Lock()
-		if again := s.advancing[key]; again {
-			s.advancing[key] = false
+		if pending := s.advancing[run]; len(pending) > 0 {
+			tasks = pending
+			s.advancing[run] = []string{}
 			s.advMu.Unlock()
 			continue
 		}
-		delete(s.advancing, key)
+		delete(s.advancing, run)
 		s.advMu.Unlock()
 		return
 	}
 }
 
-func (s *Scheduler) advanceAndDispatchOnce(ctx context.Context, dagID, runID string) {
+func (s *Scheduler) advanceAndDispatchOnce(ctx context.Context, dagID, runID string, finished []string) {
 	now := time.Now()
 	var st TickStats
-	if err := s.Advance(ctx, dagID, runID, now, &st); err != nil {
+	if err := s.AdvanceTasks(ctx, dagID, runID, finished, nil, now, &st); err != nil {
 		s.Logger.Warn("mini-scheduler: advance failed; the next tick retries", "dag", dagID, "run", runID, "err", err)
+		s.markDirty(dagID, runID, dirtyWhole, "")
 		return
 	}
 	if st.Scheduled > 0 || st.RunsFinished > 0 {
@@ -68,9 +73,47 @@ func (s *Scheduler) advanceAndDispatchOnce(ctx context.Context, dagID, runID str
 	}
 }
 
-// advanceRunning advances every running run of an unpaused DAG and fails
-// those past their dagrun_timeout.
+// advanceRunning advances the running runs of unpaused DAGs: every one
+// (and those past their dagrun_timeout fail) in a sweep, once per
+// SweepInterval, the safety net; otherwise only the runs marked dirty (a
+// task finished, a retry fell due, a run started), each only as far as
+// what changed.
 func (s *Scheduler) advanceRunning(ctx context.Context, now time.Time, st *TickStats) error {
+	if s.sweepDue(now) {
+		s.takeDirty() // the sweep covers them
+		return s.sweep(ctx, now, st)
+	}
+	if err := s.markRetriesDue(ctx, now); err != nil {
+		return err
+	}
+	dirty := s.takeDirty()
+	paused := map[string]bool{}
+	var errs []error
+	for key, dr := range dirty {
+		run, err := s.Store.RunGet(ctx, key[0], key[1])
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) {
+				errs = append(errs, fmt.Errorf("run %s/%s: %w", key[0], key[1], err))
+			}
+			continue
+		}
+		if run.State != dags.DagRunStateRunning || s.paused(ctx, paused, run.DagID) {
+			continue
+		}
+		if dr.whole {
+			err = s.advanceRun(ctx, run, now, st)
+		} else {
+			err = s.advanceTasks(ctx, run, dr.finished, dr.due, now, st)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("run %s/%s: %w", run.DagID, run.RunID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// sweep advances every running run of an unpaused DAG whole.
+func (s *Scheduler) sweep(ctx context.Context, now time.Time, st *TickStats) error {
 	runs, err := s.Store.RunList(ctx, &store.RunListParams{States: []dags.DagRunState{dags.DagRunStateRunning}})
 	if err != nil {
 		return err
@@ -78,13 +121,7 @@ func (s *Scheduler) advanceRunning(ctx context.Context, now time.Time, st *TickS
 	paused := map[string]bool{}
 	var errs []error
 	for _, run := range runs {
-		p, ok := paused[run.DagID]
-		if !ok {
-			dag, err := s.Store.DAGGet(ctx, run.DagID)
-			p = err == nil && dag.IsPaused
-			paused[run.DagID] = p
-		}
-		if p {
+		if s.paused(ctx, paused, run.DagID) {
 			continue
 		}
 		if err := s.advanceRun(ctx, run, now, st); err != nil {
@@ -92,6 +129,17 @@ func (s *Scheduler) advanceRunning(ctx context.Context, now time.Time, st *TickS
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// paused reports whether the DAG is paused, caching the answer in seen.
+func (s *Scheduler) paused(ctx context.Context, seen map[string]bool, dagID string) bool {
+	p, ok := seen[dagID]
+	if !ok {
+		dag, err := s.Store.DAGGet(ctx, dagID)
+		p = err == nil && dag.IsPaused
+		seen[dagID] = p
+	}
+	return p
 }
 
 // Advance decides what happens next in one running run: task instances
@@ -124,7 +172,7 @@ func (s *Scheduler) advanceRun(ctx context.Context, run *store.DagRun, now time.
 	}
 	revised := map[string]bool{} // mapped tasks whose length this advance checked
 	for pass := 0; ; pass++ {
-		rows, err := s.Store.TaskInstanceStates(ctx, run.DagID, run.RunID)
+		rows, err := s.Store.TaskInstanceStates(ctx, &store.TaskInstanceStatesParams{DagID: run.DagID, RunID: run.RunID})
 		if err != nil {
 			return err
 		}
@@ -140,23 +188,12 @@ func (s *Scheduler) advanceRun(ctx context.Context, run *store.DagRun, now time.
 		if err != nil {
 			return err
 		}
-		changes, expand := s.decide(ctx, d, v, past, revised, now)
-		if len(changes) > 0 {
-			applied, err := s.Store.TaskInstancesSetStates(ctx, changes)
-			if err != nil {
-				return err
-			}
-			for i, ok := range applied {
-				if !ok {
-					// Someone else moved this task meanwhile; what we decided
-					// from the old state may be wrong, so decide again later.
-					s.Wake()
-					return nil
-				}
-				if changes[i].To != dags.TaskStateQueued {
-					st.Scheduled++
-				}
-			}
+		changes, expand, err := s.decide(ctx, d, v, nil, nil, past, revised, now)
+		if err != nil {
+			return err
+		}
+		if lost, err := s.apply(ctx, run, changes, st); err != nil || lost {
+			return err
 		}
 		if len(expand) > 0 && pass < 8 {
 			// Mapped tasks to expand (or, after a clear, to expand again):
@@ -176,12 +213,14 @@ func (s *Scheduler) advanceRun(ctx context.Context, run *store.DagRun, now time.
 
 // decide runs the trigger rules over the run's task instances (v is
 // updated in place to the decided states) and returns the transitions to
-// write, and the mapped tasks to expand. Empty tasks without callbacks go
+// write, and the mapped tasks to expand. With a partial view pv (v is
+// pv.v), it decides over the candidate tasks cands and reads what the
+// decisions need; without, over every task of v. Empty tasks without callbacks go
 // straight to success, as Airflow's scheduler does, and the tasks they
 // unblock are decided in the same call. No more tasks are scheduled than
 // max_active_tasks, max_active_tis_per_dagrun and max_active_tis_per_dag
 // allow.
-func (s *Scheduler) decide(ctx context.Context, d *dags.DAG, v *runView, past map[string]dags.TaskState, revised map[string]bool, now time.Time) ([]*store.TaskInstanceSetStateParams, []string) {
+func (s *Scheduler) decide(ctx context.Context, d *dags.DAG, v *runView, pv *partialView, cands []string, past map[string]dags.TaskState, revised map[string]bool, now time.Time) ([]*store.TaskInstanceSetStateParams, []string, error) {
 	var out []*store.TaskInstanceSetStateParams
 	var expand []string
 	limit := d.MaxActiveTasks
@@ -189,7 +228,10 @@ func (s *Scheduler) decide(ctx context.Context, d *dags.DAG, v *runView, past ma
 		limit = dags.DefaultMaxActiveTasks
 	}
 	var perDag map[string]int // active task instances of a task across the DAG's runs, read when needed
-	pending := state.Evaluate(d, v.tis, now, nil)
+	pending, err := s.evaluate(ctx, d, v, pv, now, cands)
+	if err != nil {
+		return nil, nil, err
+	}
 	for len(pending) > 0 {
 		var more []string
 		for _, ch := range pending {
@@ -224,6 +266,11 @@ func (s *Scheduler) decide(ctx context.Context, d *dags.DAG, v *runView, past ma
 					p.To = dags.TaskStateSuccess
 					p.StartDate, p.EndDate = now, now
 				} else {
+					if pv != nil {
+						if err := pv.readActive(ctx, s.Store); err != nil {
+							return nil, nil, err
+						}
+					}
 					if v.active >= limit {
 						continue // max_active_tasks: stays as it is until a slot frees
 					}
@@ -269,10 +316,12 @@ func (s *Scheduler) decide(ctx context.Context, d *dags.DAG, v *runView, past ma
 		}
 		pending = nil
 		if len(more) > 0 {
-			pending = state.Evaluate(d, v.tis, now, more)
+			if pending, err = s.evaluate(ctx, d, v, pv, now, more); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
-	return out, expand
+	return out, expand, nil
 }
 
 // pastDone reports whether t's depends_on_past passes over past, the task

@@ -171,7 +171,14 @@ func BenchmarkSchedulingLatency(b *testing.B) {
 // benchAwaitRun waits until the run has finished successfully.
 func benchAwaitRun(b *testing.B, st store.Store, dagID, runID string) {
 	b.Helper()
-	deadline := time.Now().Add(time.Minute)
+	benchAwaitRunFor(b, st, dagID, runID, time.Minute)
+}
+
+// benchAwaitRunFor waits up to limit until the run has finished
+// successfully.
+func benchAwaitRunFor(b *testing.B, st store.Store, dagID, runID string, limit time.Duration) {
+	b.Helper()
+	deadline := time.Now().Add(max(limit, time.Minute))
 	for {
 		run, err := st.RunGet(context.Background(), dagID, runID)
 		if err != nil {
@@ -184,7 +191,7 @@ func benchAwaitRun(b *testing.B, st store.Store, dagID, runID string) {
 			b.Fatalf("run %s failed", runID)
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("run %s still %s after a minute", runID, run.State)
+			b.Fatalf("run %s still %s after %s", runID, run.State, max(limit, time.Minute))
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -81,6 +81,9 @@ func (s *Scheduler) Clear(ctx context.Context, p ClearParams) ([]store.TaskInsta
 		}
 	}
 	if len(out) > 0 && !p.DryRun {
+		for _, k := range out {
+			s.markDirty(k.DagID, k.RunID, dirtyWhole, "")
+		}
 		s.Wake()
 	}
 	return out, errors.Join(errs...)
@@ -363,6 +366,7 @@ func (s *Scheduler) MarkState(ctx context.Context, p MarkParams) ([]store.TaskIn
 	if err := s.Advance(ctx, run.DagID, run.RunID, time.Now(), &st); err != nil {
 		return marked, fmt.Errorf("advance run %s/%s: %w", run.DagID, run.RunID, err)
 	}
+	s.markDAGDirty(ctx, run.DagID) // another run may wait on this one (depends_on_past)
 	s.Wake()
 	return marked, nil
 }

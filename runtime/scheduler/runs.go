@@ -221,6 +221,7 @@ func (s *Scheduler) startQueuedRuns(ctx context.Context, now time.Time, st *Tick
 			switch {
 			case err == nil:
 				st.RunsStarted++
+				s.markDirty(run.DagID, run.RunID, dirtyWhole, "")
 			case errors.Is(err, store.ErrStale):
 			default:
 				errs = append(errs, err)

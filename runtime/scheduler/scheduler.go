@@ -32,6 +32,12 @@ type Config struct {
 	// Reconciliation runs every half of it, and at once when the queue
 	// lost its content.
 	ReconcileAfter time.Duration
+	// SweepInterval is how often a tick advances every running run whole:
+	// the safety net behind the runs marked dirty by events (a try that
+	// finished in a process that died before deciding what follows it, a
+	// change made straight in the database). Other ticks advance only the
+	// dirty runs, each only as far as what changed.
+	SweepInterval time.Duration
 }
 
 // Defaults of Config.
@@ -41,6 +47,7 @@ const (
 	DefaultParallelism          = 32
 	DefaultZombieTimeout        = 5 * time.Minute
 	DefaultReconcileAfter       = 30 * time.Second
+	DefaultSweepInterval        = 10 * time.Second
 )
 
 func (c Config) withDefaults() Config {
@@ -58,6 +65,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReconcileAfter <= 0 {
 		c.ReconcileAfter = DefaultReconcileAfter
+	}
+	if c.SweepInterval <= 0 {
+		c.SweepInterval = DefaultSweepInterval
 	}
 	return c
 }
@@ -80,10 +90,11 @@ type Scheduler struct {
 	wake chan struct{}
 
 	// advancing holds the runs whose mini-scheduling is under way in this
-	// process; true means another try of the run finished meanwhile, so
-	// the run is advanced once more (see AdvanceAndDispatch).
+	// process, with the tasks of the run that finished meanwhile: the run
+	// is advanced once more for them (see AdvanceAndDispatch).
 	advMu     sync.Mutex
-	advancing map[[2]string]bool
+	advancing map[[2]string][]string
+	dirty     dirtySet
 	rec       reconcileState
 	ds        datasetState
 	sla       slaState
@@ -186,10 +197,11 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return ctx.Err()
 		case <-timer.C:
 		case <-s.wake:
-		case _, ok := <-events:
+		case ev, ok := <-events:
 			if !ok {
 				events = nil
 			}
+			s.noteEvent(ev)
 		}
 		// One tick covers every wake-up that came before it: a burst of
 		// finished tasks costs one tick, not one each.
@@ -216,10 +228,11 @@ func (s *Scheduler) drainWakeups(events <-chan queue.Event) <-chan queue.Event {
 	for {
 		select {
 		case <-s.wake:
-		case _, ok := <-events:
+		case ev, ok := <-events:
 			if !ok {
 				events = nil
 			}
+			s.noteEvent(ev)
 		default:
 			return events
 		}

@@ -175,8 +175,10 @@ func (e *env) work(now time.Time, outcome func(m queue.Message) dags.TaskState) 
 			if err := e.queue.Ack(e.ctx, d); err != nil {
 				e.t.Fatal(err)
 			}
+			// What the worker's mini-scheduler does: decide what follows
+			// this task instance only.
 			var st scheduler.TickStats
-			if err := e.sched.Advance(e.ctx, d.DAGID, d.RunID, now, &st); err != nil {
+			if err := e.sched.AdvanceTasks(e.ctx, d.DAGID, d.RunID, []string{d.TaskID}, nil, now, &st); err != nil {
 				e.t.Fatal(err)
 			}
 			if _, err := e.sched.Dispatch(e.ctx, now); err != nil {
@@ -558,7 +560,9 @@ func TestDependsOnPastWaitsForThePreviousRun(t *testing.T) {
 	if _, err := e.store.TaskInstanceSetState(e.ctx, &store.TaskInstanceSetStateParams{Key: key, To: dags.TaskStateSuccess}); err != nil {
 		t.Fatal(err)
 	}
-	e.tick(now)
+	// A change made straight in the database raises no event: the sweep
+	// finds it.
+	e.tick(now.Add(scheduler.DefaultSweepInterval))
 	if got := e.states("dop", runs[1].RunID)["a"]; got != "queued/1" {
 		t.Fatalf("second run's a is %s after the first succeeded; want queued/1", got)
 	}
@@ -574,8 +578,8 @@ type pausingStore struct {
 	release chan struct{}
 }
 
-func (p *pausingStore) TaskInstanceStates(ctx context.Context, dagID, runID string) ([]store.TaskInstanceState, error) {
-	tis, err := p.Store.TaskInstanceStates(ctx, dagID, runID)
+func (p *pausingStore) TaskInstanceStates(ctx context.Context, q *store.TaskInstanceStatesParams) ([]store.TaskInstanceState, error) {
+	tis, err := p.Store.TaskInstanceStates(ctx, q)
 	p.once.Do(func() {
 		close(p.read)
 		<-p.release
@@ -610,12 +614,12 @@ func TestMiniSchedulingCallsDuringAnAdvanceAreNotLost(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		e.sched.AdvanceAndDispatch(e.ctx, ds[0].DAGID, ds[0].RunID)
+		e.sched.AdvanceAndDispatch(e.ctx, store.TaskInstanceKey{DagID: ds[0].DAGID, RunID: ds[0].RunID, TaskID: ds[0].TaskID, MapIndex: ds[0].MapIndex})
 	}()
 	<-ps.read
 	for _, d := range ds[1:] {
 		finish(d)
-		e.sched.AdvanceAndDispatch(e.ctx, d.DAGID, d.RunID) // coalesced: returns at once
+		e.sched.AdvanceAndDispatch(e.ctx, store.TaskInstanceKey{DagID: d.DAGID, RunID: d.RunID, TaskID: d.TaskID, MapIndex: d.MapIndex}) // coalesced: returns at once
 	}
 	close(ps.release)
 	<-done

@@ -178,6 +178,22 @@ type TaskInstanceListParams struct {
 	Offset         int
 }
 
+// TaskInstanceStatesParams selects the task instances of one run that
+// TaskInstanceStates returns: the scheduler reads only the task instances
+// its decisions need (a finished task's downstream and their upstream).
+type TaskInstanceStatesParams struct {
+	DagID string
+	RunID string
+	// TaskIDs keeps the task instances of these tasks, every map index;
+	// nil keeps every task, an empty non-nil slice none.
+	TaskIDs []string
+	// States keeps the task instances in these states; nil keeps every
+	// state, an empty non-nil slice none.
+	States []dags.TaskState
+	// Limit caps the number of rows returned; 0 returns them all.
+	Limit int
+}
+
 // TaskInstanceSetStateParams is one compare-and-set transition of a task
 // instance. The update applies only while the instance is in one of From
 // (any state when From is empty) and, when FromTryNumber > 0, at that try.

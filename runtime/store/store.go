@@ -78,9 +78,10 @@ type Store interface {
 	// TaskInstanceList returns task instances matching the filters.
 	TaskInstanceList(ctx context.Context, p *TaskInstanceListParams) ([]*TaskInstance, error)
 	// TaskInstanceStates returns what the scheduler decides over for
-	// every task instance of one run (ids, state, try number, next retry
-	// time), ordered by task id and map index: a lean TaskInstanceList.
-	TaskInstanceStates(ctx context.Context, dagID, runID string) ([]TaskInstanceState, error)
+	// the task instances of one run that p selects (ids, state, try
+	// number, next retry time): a lean TaskInstanceList. They are ordered
+	// by task id and map index unless p.States is set (then in no order).
+	TaskInstanceStates(ctx context.Context, p *TaskInstanceStatesParams) ([]TaskInstanceState, error)
 	// TaskInstanceSetState applies one compare-and-set transition and
 	// returns the updated instance; ErrStale when it lost.
 	TaskInstanceSetState(ctx context.Context, p *TaskInstanceSetStateParams) (*TaskInstance, error)

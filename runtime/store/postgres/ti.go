@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/store/internal/sqlq"
 )
 
 const tiCols = `dag_id, run_id, task_id, map_index, state, try_number, max_tries, hostname, pid, pool,
@@ -405,11 +406,14 @@ func (s *Store) TaskInstanceExpand(ctx context.Context, p *store.TaskInstanceExp
 }
 
 // TaskInstanceStates returns the scheduler's view of a run's task instances.
-func (s *Store) TaskInstanceStates(ctx context.Context, dagID, runID string) ([]store.TaskInstanceState, error) {
+func (s *Store) TaskInstanceStates(ctx context.Context, p *store.TaskInstanceStatesParams) ([]store.TaskInstanceState, error) {
+	q, args, ok := sqlq.TaskInstanceStates(sqlq.Postgres, p)
+	if !ok {
+		return nil, nil
+	}
 	var out []store.TaskInstanceState
 	err := s.do(ctx, func(int) error {
-		rows, err := s.pool.Query(ctx, `SELECT task_id, map_index, state, try_number, next_retry_at FROM task_instance
-			WHERE dag_id = $1 AND run_id = $2 ORDER BY task_id, map_index`, dagID, runID)
+		rows, err := s.pool.Query(ctx, q, args...)
 		if err != nil {
 			return err
 		}
@@ -427,7 +431,7 @@ func (s *Store) TaskInstanceStates(ctx context.Context, dagID, runID string) ([]
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("task instance states of %s/%s: %w", dagID, runID, err)
+		return nil, fmt.Errorf("task instance states of %s/%s: %w", p.DagID, p.RunID, err)
 	}
 	return out, nil
 }

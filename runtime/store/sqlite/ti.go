@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/store/internal/sqlq"
 )
 
 const tiCols = `dag_id, run_id, task_id, map_index, state, try_number, max_tries, hostname, pid, pool,
@@ -409,11 +410,14 @@ func (s *Store) TaskInstanceExpand(ctx context.Context, p *store.TaskInstanceExp
 }
 
 // TaskInstanceStates returns the scheduler's view of a run's task instances.
-func (s *Store) TaskInstanceStates(ctx context.Context, dagID, runID string) ([]store.TaskInstanceState, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT task_id, map_index, state, try_number, next_retry_at FROM task_instance
-		WHERE dag_id = ? AND run_id = ? ORDER BY task_id, map_index`, dagID, runID)
+func (s *Store) TaskInstanceStates(ctx context.Context, p *store.TaskInstanceStatesParams) ([]store.TaskInstanceState, error) {
+	q, args, ok := sqlq.TaskInstanceStates(sqlq.SQLite, p)
+	if !ok {
+		return nil, nil
+	}
+	rows, err := s.read.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("task instance states of %s/%s: %w", dagID, runID, err)
+		return nil, fmt.Errorf("task instance states of %s/%s: %w", p.DagID, p.RunID, err)
 	}
 	defer rows.Close()
 	var out []store.TaskInstanceState
@@ -421,13 +425,13 @@ func (s *Store) TaskInstanceStates(ctx context.Context, dagID, runID string) ([]
 		var st store.TaskInstanceState
 		var nr sql.NullInt64
 		if err := rows.Scan(&st.TaskID, &st.MapIndex, &st.State, &st.TryNumber, &nr); err != nil {
-			return nil, fmt.Errorf("task instance states of %s/%s: %w", dagID, runID, err)
+			return nil, fmt.Errorf("task instance states of %s/%s: %w", p.DagID, p.RunID, err)
 		}
 		st.NextRetryAt = tget(nr)
 		out = append(out, st)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("task instance states of %s/%s: %w", dagID, runID, err)
+		return nil, fmt.Errorf("task instance states of %s/%s: %w", p.DagID, p.RunID, err)
 	}
 	return out, nil
 }

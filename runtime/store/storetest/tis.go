@@ -561,7 +561,7 @@ func testTaskInstanceStates(t *testing.T, h Harness) {
 			t.Fatalf("→ %s: %v", p.To, err)
 		}
 	}
-	got, err := s.TaskInstanceStates(ctx, "etl", "r")
+	got, err := s.TaskInstanceStates(ctx, &store.TaskInstanceStatesParams{DagID: "etl", RunID: "r"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -579,7 +579,46 @@ func testTaskInstanceStates(t *testing.T, h Harness) {
 			t.Errorf("row %d = %+v, want %+v", i, g, w)
 		}
 	}
-	if got, err := s.TaskInstanceStates(ctx, "etl", "nope"); err != nil || len(got) != 0 {
+	if got, err := s.TaskInstanceStates(ctx, &store.TaskInstanceStatesParams{DagID: "etl", RunID: "nope"}); err != nil || len(got) != 0 {
 		t.Errorf("states of a missing run = %v, %v; want none", got, err)
+	}
+
+	// Filters: the scheduler reads only the task instances it decides over.
+	ids := func(p *store.TaskInstanceStatesParams) string {
+		t.Helper()
+		p.DagID, p.RunID = "etl", "r"
+		got, err := s.TaskInstanceStates(ctx, p)
+		if err != nil {
+			t.Fatalf("TaskInstanceStates(%+v): %v", p, err)
+		}
+		var out []string
+		for _, g := range got {
+			out = append(out, fmt.Sprintf("%s[%d]=%s", g.TaskID, g.MapIndex, g.State))
+		}
+		if p.States != nil {
+			slices.Sort(out) // no order is promised with states
+		}
+		return strings.Join(out, " ")
+	}
+	for _, c := range []struct {
+		name string
+		p    store.TaskInstanceStatesParams
+		want string
+	}{
+		{"by task, every map index", store.TaskInstanceStatesParams{TaskIDs: []string{"a", "zz"}}, "a[0]=scheduled a[1]=none"},
+		{"by task, quotes in ids", store.TaskInstanceStatesParams{TaskIDs: []string{`b"'`, "b"}}, "b[-1]=up_for_retry"},
+		{"no task", store.TaskInstanceStatesParams{TaskIDs: []string{}}, ""},
+		{"by state", store.TaskInstanceStatesParams{States: []dags.TaskState{dags.TaskStateNone, dags.TaskStateUpForRetry}}, "a[1]=none b[-1]=up_for_retry"},
+		{"by task and state", store.TaskInstanceStatesParams{TaskIDs: []string{"a", "b"}, States: []dags.TaskState{dags.TaskStateScheduled}}, "a[0]=scheduled"},
+		{"no state", store.TaskInstanceStatesParams{States: []dags.TaskState{}}, ""},
+		{"limited", store.TaskInstanceStatesParams{Limit: 1}, "a[0]=scheduled"},
+	} {
+		if got := ids(&c.p); got != c.want {
+			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
+		}
+	}
+	// Is any task instance of the run unfinished? One row answers.
+	if got := ids(&store.TaskInstanceStatesParams{States: []dags.TaskState{dags.TaskStateUpForRetry, dags.TaskStateScheduled}, Limit: 1}); got != "a[0]=scheduled" && got != "b[-1]=up_for_retry" {
+		t.Errorf("one task instance up for retry or scheduled: got %q", got)
 	}
 }

@@ -1,0 +1,121 @@
+package scheduler_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/operators"
+	"github.com/starflow-dev/starflow/runtime/executor"
+	"github.com/starflow-dev/starflow/runtime/queue/memqueue"
+	"github.com/starflow-dev/starflow/runtime/scheduler"
+	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/store/testdb"
+)
+
+// benchChainSizes are the chain lengths of BenchmarkChainStep:
+// STARFLOW_BENCH_CHAIN (comma-separated) or 100, 1,000 and 5,000.
+func benchChainSizes(b *testing.B) []int {
+	spec := os.Getenv("STARFLOW_BENCH_CHAIN")
+	if spec == "" {
+		return []int{100, 1000, 5000}
+	}
+	var out []int
+	for _, f := range strings.Split(spec, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 2 {
+			b.Fatalf("STARFLOW_BENCH_CHAIN: %q is not a chain length", f)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// BenchmarkChainStep runs one chain of no-op Go tasks as standalone wires
+// them (the scheduler's Run and a worker with the mini-scheduler) on
+// SQLite and PostgreSQL, at several lengths, and reports the step: the
+// run's time per task, and the median hop from a task's end to its
+// downstream's start. Issue 12's goal: the step at 5,000 tasks within
+// 1.3x of the step at 100.
+func BenchmarkChainStep(b *testing.B) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		for _, n := range benchChainSizes(b) {
+			b.Run(fmt.Sprintf("%s/tasks=%d", db, n), func(b *testing.B) {
+				var st store.Store
+				if db == "sqlite" {
+					st = testdb.SQLite(b)
+				} else {
+					st = testdb.Postgres(b)
+				}
+				benchChain(b, st, n)
+			})
+		}
+	}
+}
+
+func benchChain(b *testing.B, st store.Store, n int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	q, notifier := memqueue.New(), memqueue.NewNotifier()
+	defer q.Close()
+	defer notifier.Close()
+	src := &benchDAGs{dags: map[string]*dags.DAG{}}
+	d := benchBuild(b, "chain", benchNoop, n, 1, nil)
+	benchRegister(b, st, src, d, time.Now())
+	sched := benchScheduler(st, src, q)
+	sched.Notifier = notifier
+	reg := operators.NewRegistry()
+	reg.Register(benchNoop, operators.OperatorFunc(func(context.Context, *operators.Call) (*operators.Result, error) {
+		return operators.Success(nil), nil
+	}))
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	w := &executor.Worker{Store: st, Queue: q, DAGs: src, Runner: &executor.TryRunner{Registry: reg, Logger: logger},
+		Notifier: notifier, AfterTry: sched.AdvanceAndDispatch, Hostname: "bench", Logger: logger}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = sched.Run(ctx) })
+	wg.Go(func() { _ = w.Run(ctx) })
+	defer wg.Wait()
+	defer cancel()
+
+	var runIDs []string
+	i := 0
+	for b.Loop() {
+		i++
+		run, err := sched.Trigger(ctx, scheduler.TriggerParams{DAGID: d.ID, RunID: fmt.Sprintf("chain_%d", i),
+			LogicalDate: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute)}, time.Now())
+		if err != nil {
+			b.Fatal(err)
+		}
+		runIDs = append(runIDs, run.RunID)
+		benchAwaitRunFor(b, st, d.ID, run.RunID, time.Duration(n)*100*time.Millisecond)
+	}
+	b.StopTimer()
+	var gaps []time.Duration
+	for _, runID := range runIDs {
+		tis, err := st.TaskInstanceList(ctx, &store.TaskInstanceListParams{DagID: d.ID, RunID: runID})
+		if err != nil {
+			b.Fatal(err)
+		}
+		byID := map[string]*store.TaskInstance{}
+		for _, ti := range tis {
+			byID[ti.TaskID] = ti
+		}
+		for j := 1; j < n; j++ {
+			up, down := byID[fmt.Sprintf("c0_t%03d", j-1)], byID[fmt.Sprintf("c0_t%03d", j)]
+			gaps = append(gaps, down.StartDate.Sub(up.EndDate))
+		}
+	}
+	slices.Sort(gaps)
+	b.ReportMetric(benchMillis(gaps[len(gaps)/2]), "ms-hop-p50")
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N*n), "ms/task")
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "TI/s")
+}

@@ -1,0 +1,141 @@
+package scheduler
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/runtime/queue"
+	"github.com/starflow-dev/starflow/runtime/store"
+)
+
+// dirtyKind says what changed in a run marked dirty.
+type dirtyKind int
+
+const (
+	// dirtyFinished: a task instance finished; its downstream tasks are
+	// decided.
+	dirtyFinished dirtyKind = iota
+	// dirtyDue: an up_for_retry or up_for_reschedule task instance's time
+	// came; the task itself is decided.
+	dirtyDue
+	// dirtyWhole: the run is advanced whole (it started, or a decision
+	// lost a compare-and-set to another process).
+	dirtyWhole
+)
+
+// dirtyRun is what changed in one run since the last tick.
+type dirtyRun struct {
+	whole         bool
+	finished, due []string
+}
+
+// dirtySet holds the runs the next tick advances, fed by task-finished
+// events, due retries and runs started; the sweep (every SweepInterval)
+// covers what it misses.
+type dirtySet struct {
+	mu        sync.Mutex
+	runs      map[[2]string]*dirtyRun
+	lastSweep time.Time
+	// ticking is set by the first sweep: only a ticking Scheduler keeps
+	// dirty runs.
+	ticking bool
+}
+
+// markDirty records that the run needs advancing at the next tick. A
+// Scheduler that never ticked (a worker's mini-scheduler) keeps no set:
+// the scheduler processes get the task-finished events.
+func (s *Scheduler) markDirty(dagID, runID string, kind dirtyKind, taskID string) {
+	s.dirty.mu.Lock()
+	defer s.dirty.mu.Unlock()
+	if !s.dirty.ticking {
+		return
+	}
+	if s.dirty.runs == nil {
+		s.dirty.runs = map[[2]string]*dirtyRun{}
+	}
+	key := [2]string{dagID, runID}
+	dr := s.dirty.runs[key]
+	if dr == nil {
+		dr = &dirtyRun{}
+		s.dirty.runs[key] = dr
+	}
+	switch kind {
+	case dirtyWhole:
+		dr.whole = true
+		dr.finished, dr.due = nil, nil
+	case dirtyFinished:
+		if !dr.whole {
+			dr.finished = append(dr.finished, taskID)
+		}
+	case dirtyDue:
+		if !dr.whole {
+			dr.due = append(dr.due, taskID)
+		}
+	}
+}
+
+// takeDirty returns the dirty runs and empties the set.
+func (s *Scheduler) takeDirty() map[[2]string]*dirtyRun {
+	s.dirty.mu.Lock()
+	defer s.dirty.mu.Unlock()
+	runs := s.dirty.runs
+	s.dirty.runs = nil
+	return runs
+}
+
+// sweepDue reports whether this tick advances every running run, and if
+// so records it as the last sweep.
+func (s *Scheduler) sweepDue(now time.Time) bool {
+	s.dirty.mu.Lock()
+	defer s.dirty.mu.Unlock()
+	last := s.dirty.lastSweep
+	if !last.IsZero() && now.Sub(last) < s.Config.SweepInterval && !now.Before(last) {
+		return false
+	}
+	s.dirty.lastSweep = now
+	s.dirty.ticking = true
+	return true
+}
+
+// noteEvent marks the run of a task-finished event dirty.
+func (s *Scheduler) noteEvent(ev queue.Event) {
+	if ev.Kind == queue.EventTaskFinished && ev.DAGID != "" && ev.RunID != "" {
+		s.markDirty(ev.DAGID, ev.RunID, dirtyFinished, ev.TaskID)
+	}
+}
+
+// markRetriesDue marks dirty the runs with an up_for_retry or
+// up_for_reschedule task instance whose time has come (an indexed query).
+func (s *Scheduler) markRetriesDue(ctx context.Context, now time.Time) error {
+	tis, err := s.Store.TaskInstanceList(ctx, &store.TaskInstanceListParams{
+		States: []dags.TaskState{dags.TaskStateUpForRetry, dags.TaskStateUpForReschedule},
+	})
+	if err != nil {
+		return err
+	}
+	for _, ti := range tis {
+		if !now.Before(ti.NextRetryAt) { // a zero time (a cleared try) is due at once
+			s.markDirty(ti.DagID, ti.RunID, dirtyDue, ti.TaskID)
+		}
+	}
+	return nil
+}
+
+// markDAGDirty marks every running run of the DAG for a whole advance:
+// a task instance that finished in one run may let a task of another
+// start (depends_on_past, max_active_tis_per_dag).
+func (s *Scheduler) markDAGDirty(ctx context.Context, dagID string) {
+	runs, err := s.Store.RunList(ctx, &store.RunListParams{DagID: dagID, States: []dags.DagRunState{dags.DagRunStateRunning}})
+	if err != nil {
+		s.Logger.Warn("cannot list the runs a finished task may unblock; the sweep advances them", "dag", dagID, "err", err)
+		return
+	}
+	for _, r := range runs {
+		s.markDirty(r.DagID, r.RunID, dirtyWhole, "")
+	}
+	if len(runs) > 0 {
+		s.Wake()
+	}
+}

@@ -1,0 +1,115 @@
+// Package sqlq writes the SQL text the SQLite and PostgreSQL stores share,
+// with what differs between the two dialects (placeholders, list
+// membership) isolated in a Dialect. A store runs the query and scans the
+// rows with its own driver; the statement text and its arguments are
+// written once here.
+package sqlq
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/starflow-dev/starflow/runtime/store"
+)
+
+// Dialect is what differs between the SQL dialects for the queries of
+// this package.
+type Dialect struct {
+	// Param returns the placeholder of the n-th argument (1-based).
+	Param func(n int) string
+	// In returns a condition that col is one of vals, bound to the one
+	// placeholder ph, and the value to bind: a single argument whatever
+	// the number of values, so the statement text stays the same and its
+	// prepared form can be reused.
+	In func(col, ph string, vals []string) (string, any)
+}
+
+// SQLite is the dialect of modernc.org/sqlite: ? placeholders, and a list
+// bound as one JSON array read with json_each.
+var SQLite = Dialect{
+	Param: func(int) string { return "?" },
+	In: func(col, ph string, vals []string) (string, any) {
+		b, _ := json.Marshal(vals) // strings always encode
+		return col + " IN (SELECT value FROM json_each(" + ph + "))", string(b)
+	},
+}
+
+// Postgres is the dialect of pgx: $n placeholders, and a list bound as one
+// text array.
+var Postgres = Dialect{
+	Param: func(n int) string { return "$" + strconv.Itoa(n) },
+	In: func(col, ph string, vals []string) (string, any) {
+		return col + " = ANY(" + ph + "::text[])", vals
+	},
+}
+
+// where collects the conditions and arguments of one statement.
+type where struct {
+	d     Dialect
+	conds []string
+	args  []any
+}
+
+func (w *where) eq(col string, v any) {
+	w.args = append(w.args, v)
+	w.conds = append(w.conds, col+" = "+w.d.Param(len(w.args)))
+}
+
+// few adds col IN (?, ?, ...) for a short list of fixed values (states):
+// an index on col is used for each value.
+func (w *where) few(col string, vals []string) {
+	marks := make([]string, len(vals))
+	for i, v := range vals {
+		w.args = append(w.args, v)
+		marks[i] = w.d.Param(len(w.args))
+	}
+	w.conds = append(w.conds, col+" IN ("+strings.Join(marks, ", ")+")")
+}
+
+// in adds col IN (the list bound to one placeholder), for lists of any
+// length (task ids).
+func (w *where) in(col string, vals []string) {
+	w.args = append(w.args, nil)
+	cond, v := w.d.In(col, w.d.Param(len(w.args)), vals)
+	w.args[len(w.args)-1] = v
+	w.conds = append(w.conds, cond)
+}
+
+// TaskInstanceStatesColumns are the columns TaskInstanceStates selects, in
+// order: task_id, map_index, state, try_number, next_retry_at.
+const TaskInstanceStatesColumns = "task_id, map_index, state, try_number, next_retry_at"
+
+// TaskInstanceStates returns the statement and arguments of
+// store.Store.TaskInstanceStates, or ok false when p selects nothing (an
+// empty, non-nil TaskIDs or States).
+func TaskInstanceStates(d Dialect, p *store.TaskInstanceStatesParams) (query string, args []any, ok bool) {
+	if (p.TaskIDs != nil && len(p.TaskIDs) == 0) || (p.States != nil && len(p.States) == 0) {
+		return "", nil, false
+	}
+	w := &where{d: d}
+	w.eq("dag_id", p.DagID)
+	w.eq("run_id", p.RunID)
+	if p.TaskIDs != nil {
+		w.in("task_id", p.TaskIDs)
+	}
+	if p.States != nil {
+		states := make([]string, len(p.States))
+		for i, s := range p.States {
+			states[i] = string(s)
+		}
+		w.few("state", states)
+	}
+	q := "SELECT " + TaskInstanceStatesColumns + " FROM task_instance WHERE " + strings.Join(w.conds, " AND ")
+	if p.States == nil {
+		// With states, no order: the planner then reads the few rows in
+		// those states through the (dag_id, run_id, state) index instead
+		// of walking the run's rows in key order.
+		q += " ORDER BY task_id, map_index"
+	}
+	if p.Limit > 0 {
+		w.args = append(w.args, p.Limit)
+		q += " LIMIT " + d.Param(len(w.args))
+	}
+	return q, w.args, true
+}
