@@ -30,22 +30,24 @@ func (s *Scheduler) AdvanceAndDispatch(ctx context.Context, key store.TaskInstan
 	run := [2]string{key.DagID, key.RunID}
 	s.advMu.Lock()
 	if s.advancing == nil {
-		s.advancing = map[[2]string][]string{}
+		s.advancing = map[[2]string][]store.TaskInstanceKey{}
 	}
 	if pending, busy := s.advancing[run]; busy {
-		s.advancing[run] = append(pending, key.TaskID)
+		s.advancing[run] = append(pending, key)
 		s.advMu.Unlock()
 		return
 	}
-	s.advancing[run] = []string{}
+	s.advancing[run] = []store.TaskInstanceKey{}
 	s.advMu.Unlock()
-	tasks := []string{key.TaskID}
+	tasks := []store.TaskInstanceKey{key}
 	for {
-		s.advanceAndDispatchOnce(ctx, key.DagID, key.RunID, tasks)
+		if s.advanceAndDispatchOnce(ctx, key.DagID, key.RunID, tasks) {
+			s.noteHandled(tasks)
+		}
 		s.advMu.Lock()
 		if pending := s.advancing[run]; len(pending) > 0 {
 			tasks = pending
-			s.advancing[run] = []string{}
+			s.advancing[run] = []store.TaskInstanceKey{}
 			s.advMu.Unlock()
 			continue
 		}
@@ -55,13 +57,20 @@ func (s *Scheduler) AdvanceAndDispatch(ctx context.Context, key store.TaskInstan
 	}
 }
 
-func (s *Scheduler) advanceAndDispatchOnce(ctx context.Context, dagID, runID string, finished []string) {
+// advanceAndDispatchOnce decides what follows the finished task instances
+// of one run and queues what became ready; it reports whether the
+// decisions were recorded.
+func (s *Scheduler) advanceAndDispatchOnce(ctx context.Context, dagID, runID string, keys []store.TaskInstanceKey) bool {
 	now := time.Now()
 	var st TickStats
+	finished := make([]string, len(keys))
+	for i, k := range keys {
+		finished[i] = k.TaskID
+	}
 	if err := s.AdvanceTasks(ctx, dagID, runID, finished, nil, now, &st); err != nil {
 		s.Logger.Warn("mini-scheduler: advance failed; the next tick retries", "dag", dagID, "run", runID, "err", err)
 		s.markDirty(dagID, runID, dirtyWhole, "")
-		return
+		return false
 	}
 	if st.Scheduled > 0 || st.RunsFinished > 0 {
 		if _, err := s.Dispatch(ctx, now); err != nil {
@@ -71,6 +80,7 @@ func (s *Scheduler) advanceAndDispatchOnce(ctx context.Context, dagID, runID str
 	if st.RunsFinished > 0 {
 		s.Wake() // a finished run may let a queued one start
 	}
+	return true
 }
 
 // advanceRunning advances the running runs of unpaused DAGs: every one

@@ -41,7 +41,15 @@ type dirtySet struct {
 	// ticking is set by the first sweep: only a ticking Scheduler keeps
 	// dirty runs.
 	ticking bool
+	// handled counts, per task instance, the finished tries whose
+	// downstream this process's mini-scheduler already decided: their
+	// task-finished events need no second pass.
+	handled map[store.TaskInstanceKey]int
 }
+
+// maxHandled bounds dirtySet.handled should events be lost: past it the
+// record starts again (an event then costs a second, harmless pass).
+const maxHandled = 1 << 16
 
 // markDirty records that the run needs advancing at the next tick. A
 // Scheduler that never ticked (a worker's mini-scheduler) keeps no set:
@@ -99,10 +107,44 @@ func (s *Scheduler) sweepDue(now time.Time) bool {
 	return true
 }
 
-// noteEvent marks the run of a task-finished event dirty.
+// noteEvent marks the run of a task-finished event dirty, unless this
+// process's mini-scheduler already decided what follows that try.
 func (s *Scheduler) noteEvent(ev queue.Event) {
-	if ev.Kind == queue.EventTaskFinished && ev.DAGID != "" && ev.RunID != "" {
-		s.markDirty(ev.DAGID, ev.RunID, dirtyFinished, ev.TaskID)
+	if ev.Kind != queue.EventTaskFinished || ev.DAGID == "" || ev.RunID == "" {
+		return
+	}
+	key := store.TaskInstanceKey{DagID: ev.DAGID, RunID: ev.RunID, TaskID: ev.TaskID, MapIndex: ev.MapIndex}
+	s.dirty.mu.Lock()
+	if n := s.dirty.handled[key]; n > 0 {
+		if n == 1 {
+			delete(s.dirty.handled, key)
+		} else {
+			s.dirty.handled[key] = n - 1
+		}
+		s.dirty.mu.Unlock()
+		return
+	}
+	s.dirty.mu.Unlock()
+	s.markDirty(ev.DAGID, ev.RunID, dirtyFinished, ev.TaskID)
+}
+
+// noteHandled records that the mini-scheduler decided what follows these
+// tries, so that their task-finished events, which this process's Run
+// receives next, are not decided again.
+func (s *Scheduler) noteHandled(keys []store.TaskInstanceKey) {
+	if s.Notifier == nil {
+		return // Run gets no events to match
+	}
+	s.dirty.mu.Lock()
+	defer s.dirty.mu.Unlock()
+	if !s.dirty.ticking {
+		return
+	}
+	if s.dirty.handled == nil || len(s.dirty.handled) > maxHandled {
+		s.dirty.handled = map[store.TaskInstanceKey]int{}
+	}
+	for _, k := range keys {
+		s.dirty.handled[k]++
 	}
 }
 

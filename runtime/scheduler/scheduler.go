@@ -93,7 +93,7 @@ type Scheduler struct {
 	// process, with the tasks of the run that finished meanwhile: the run
 	// is advanced once more for them (see AdvanceAndDispatch).
 	advMu     sync.Mutex
-	advancing map[[2]string][]string
+	advancing map[[2]string][]store.TaskInstanceKey
 	dirty     dirtySet
 	rec       reconcileState
 	ds        datasetState
