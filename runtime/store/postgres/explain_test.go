@@ -9,6 +9,7 @@ import (
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/store/internal/sqlq"
 	"github.com/starflow-dev/starflow/runtime/store/internal/pgtest"
 )
 
@@ -78,12 +79,18 @@ func TestSchedulerQueriesUseIndexes(t *testing.T) {
 	tiQ, tiArgs := taskInstanceListSQL(&store.TaskInstanceListParams{DagID: "dag_7", States: running})
 	runQ, runArgs := runListSQL(&store.RunListParams{DagID: "dag_7", States: []dags.DagRunState{dags.DagRunStateRunning, dags.DagRunStateQueued}})
 	retryQ, retryArgs := taskInstanceListSQL(&store.TaskInstanceListParams{States: []dags.TaskState{dags.TaskStateUpForRetry}, RetryDueBefore: time.Now()})
+	activeQ, activeArgs, _ := sqlq.TaskInstanceStates(sqlq.Postgres, &store.TaskInstanceStatesParams{DagID: "dag_7", RunID: "scheduled__99",
+		States: []dags.TaskState{dags.TaskStateScheduled, dags.TaskStateQueued, dags.TaskStateRunning}})
+	someQ, someArgs, _ := sqlq.TaskInstanceStates(sqlq.Postgres, &store.TaskInstanceStatesParams{DagID: "dag_7", RunID: "scheduled__99",
+		TaskIDs: []string{"task_3", "task_4"}})
 	tests := []struct {
 		name  string
 		query string
 		args  []any
 		index string
 	}{
+		{"active task instances of a run (max_active_tasks)", activeQ, activeArgs, "ti_run_state"},
+		{"some tasks' instances of a run (a finished task's downstream)", someQ, someArgs, "task_instance_pkey"},
 		{"ready task instances by state and priority (claim)", claimSQL + prefixed("ti", tiCols),
 			[]any{32, "", "", "", time.Now()}, "ti_state_priority"},
 		{"running task instances of a DAG", tiQ, tiArgs, "ti_dag_state"},
