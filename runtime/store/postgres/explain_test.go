@@ -9,8 +9,8 @@ import (
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/runtime/store"
-	"github.com/starflow-dev/starflow/runtime/store/internal/sqlq"
 	"github.com/starflow-dev/starflow/runtime/store/internal/pgtest"
+	"github.com/starflow-dev/starflow/runtime/store/internal/sqlq"
 )
 
 // TestSchedulerQueriesUseIndexes fills a database with 1,000,000 task
