@@ -14,6 +14,13 @@ import (
 // slots.
 var activeStates = []dags.TaskState{dags.TaskStateScheduled, dags.TaskStateQueued, dags.TaskStateRunning}
 
+// progressingStates are the states of task instances that will change
+// without a decision of the scheduler's (state.RunState's "progressing").
+var progressingStates = []dags.TaskState{
+	dags.TaskStateScheduled, dags.TaskStateQueued, dags.TaskStateRunning, dags.TaskStateUpForRetry,
+	dags.TaskStateUpForReschedule, dags.TaskStateRestarting, dags.TaskStateDeferred,
+}
+
 // partialView is a runView that holds only the task instances some
 // decisions read: those of the tasks in loaded, read on demand. The work
 // of deciding what follows a finished task so grows with its downstream
@@ -89,24 +96,13 @@ func (p *partialView) readActive(ctx context.Context, st store.Store) error {
 	return nil
 }
 
-// unfinished reports whether a task instance read into the view is not
-// finished.
-func (p *partialView) unfinished() bool {
-	for _, r := range p.v.rows {
-		if s := p.v.state(r.TaskID, r.MapIndex); !s.Finished() {
-			return true
-		}
-	}
-	return false
-}
-
 // withInputs appends to out the given tasks and the tasks their decisions
 // read (state.Inputs).
 func withInputs(d *dags.DAG, ids []string, out []string) []string {
 	for _, id := range ids {
 		out = append(out, id)
 		if t := d.Task(id); t != nil {
-			out = append(out, state.Inputs(t)...)
+			out = append(out, state.Inputs(d, t)...)
 		}
 	}
 	return out
@@ -163,6 +159,22 @@ func partialAdvance(d *dags.DAG) bool {
 	return true
 }
 
+// crossRun reports whether a task instance of t finishing may let a task
+// of another run of d start: t depends on its past, is capped across runs
+// (max_active_tis_per_dag), or is the immediate downstream of a task that
+// waits for its downstream (wait_for_downstream).
+func crossRun(d *dags.DAG, t *dags.Task) bool {
+	if t.DependsOnPast || t.MaxActiveTIsPerDag > 0 {
+		return true
+	}
+	for _, id := range t.Upstream {
+		if u := d.Task(id); u != nil && u.WaitForDownstream {
+			return true
+		}
+	}
+	return false
+}
+
 // AdvanceTasks decides what follows in one running run after the given
 // tasks changed: the downstream tasks of finished, and the tasks of due
 // (retries whose time has come) themselves. It reads only the task
@@ -187,8 +199,8 @@ func (s *Scheduler) advanceTasks(ctx context.Context, run *store.DagRun, finishe
 		return err
 	}
 	for _, id := range finished {
-		if t := d.Task(id); t != nil && (t.DependsOnPast || t.MaxActiveTIsPerDag > 0) {
-			// The same task of another run may wait for this one.
+		if t := d.Task(id); t != nil && crossRun(d, t) {
+			// A task of another run may wait for this one.
 			s.markDAGDirty(ctx, run.DagID)
 			break
 		}
@@ -233,6 +245,7 @@ func (s *Scheduler) advanceTasks(ctx context.Context, run *store.DagRun, finishe
 		return err
 	}
 	revised := map[string]bool{}
+	progressed := false
 	for pass := 0; ; pass++ {
 		changes, expand, err := s.decide(ctx, d, pv.v, pv, cands, past, revised, now)
 		if err != nil {
@@ -240,6 +253,9 @@ func (s *Scheduler) advanceTasks(ctx context.Context, run *store.DagRun, finishe
 		}
 		if lost, err := s.apply(ctx, run, changes, st); err != nil || lost {
 			return err
+		}
+		for _, c := range changes {
+			progressed = progressed || !c.To.Finished()
 		}
 		if len(expand) == 0 || pass >= 8 {
 			break
@@ -257,12 +273,13 @@ func (s *Scheduler) advanceTasks(ctx context.Context, run *store.DagRun, finishe
 			return err
 		}
 	}
-	if pv.unfinished() {
+	if progressed {
 		return nil
 	}
-	// Everything read is finished: the run may be, which only a look at
-	// all of it can tell (its final state comes from its leaves).
-	left, err := s.Store.TaskInstanceStates(ctx, &store.TaskInstanceStatesParams{DagID: run.DagID, RunID: run.RunID, States: unfinishedStates, Limit: 1})
+	// Nothing new to run: the run may be finished, or stuck, if no task
+	// instance of it can make progress any more (one indexed query); only
+	// a look at all of it can then tell its final state.
+	left, err := s.Store.TaskInstanceStates(ctx, &store.TaskInstanceStatesParams{DagID: run.DagID, RunID: run.RunID, States: progressingStates, Limit: 1})
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/runtime/queue"
+	"github.com/starflow-dev/starflow/runtime/scheduler"
 	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/runtime/store/testdb"
 )
@@ -50,7 +51,9 @@ func TestWaitForDownstreamWaitsForThePreviousRunsDownstream(t *testing.T) {
 		if _, err := e.store.TaskInstanceSetState(e.ctx, &store.TaskInstanceSetStateParams{Key: key, To: dags.TaskStateSuccess}); err != nil {
 			t.Fatal(err)
 		}
-		e.tick(now)
+		// A change made straight in the database raises no event: the
+		// sweep finds it.
+		e.tick(now.Add(scheduler.DefaultSweepInterval))
 		if got := e.states("wfd", runs[1].RunID)["a"]; got != "queued/1" {
 			t.Fatalf("second run's a is %s after the first run's b succeeded; want queued/1", got)
 		}
