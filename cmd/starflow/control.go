@@ -56,7 +56,8 @@ func notInStore(dagID string, err error) error {
 	return err
 }
 
-// parseConf reads a --conf JSON object.
+// parseConf reads a --conf JSON object. Integers stay ints (5, not 5.0),
+// as Python's json gives them to an Airflow DAG's dag_run.conf.
 func parseConf(s string) (map[string]any, error) {
 	if s == "" {
 		return nil, nil
@@ -65,7 +66,14 @@ func parseConf(s string) (map[string]any, error) {
 	if err := json.Unmarshal([]byte(s), &conf); err != nil {
 		return nil, usageError("--conf is not a JSON object: %v", err)
 	}
-	return conf, nil
+	if conf == nil {
+		return nil, nil
+	}
+	v, err := store.DecodeJSON("--conf", s)
+	if err != nil {
+		return nil, usageError("--conf: %v", err)
+	}
+	return v.(map[string]any), nil
 }
 
 // parseDateFlag reads a date flag (2024-01-01 or RFC 3339) in loc; empty

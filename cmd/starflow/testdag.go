@@ -186,11 +186,9 @@ func manualRun(d *dags.DAG, date, conf string) (operators.RunInfo, error) {
 		}
 		logical = t.UTC()
 	}
-	var confMap map[string]any
-	if conf != "" {
-		if err := json.Unmarshal([]byte(conf), &confMap); err != nil {
-			return operators.RunInfo{}, usageError("--conf is not a JSON object: %v", err)
-		}
+	confMap, err := parseConf(conf)
+	if err != nil {
+		return operators.RunInfo{}, err
 	}
 	start, end := d.Schedule.DataInterval(logical, d.Timezone)
 	return operators.RunInfo{

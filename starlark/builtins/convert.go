@@ -20,7 +20,7 @@ const maxDepth = 64
 // ToGo converts a JSON-like Starlark value to a plain Go value: None → nil,
 // bool, int → int64, float → float64, string, list and tuple → []any, dict
 // with string keys → map[string]any; a time.time becomes an RFC 3339
-// string. Other values (functions, tasks, t.output) are an error.
+// string and a datetime its isoformat(). Other values (functions, tasks, t.output) are an error.
 func ToGo(v starlark.Value) (any, error) { return toGo(v, nil, 0) }
 
 // toGo converts v; onXCom, when not nil, converts t.output references.
@@ -49,6 +49,8 @@ func toGo(v starlark.Value, onXCom func(*XComArg) (any, error), depth int) (any,
 		return string(v), nil
 	case startime.Time:
 		return time.Time(v).Format(time.RFC3339Nano), nil
+	case DateTime:
+		return v.String(), nil
 	case *starlark.List:
 		out := make([]any, v.Len())
 		for i := range out {

@@ -125,13 +125,21 @@ func durationOf(v starlark.Value) (time.Duration, error) {
 // timedelta() or a time.duration value.
 func DurationArg(v starlark.Value) (time.Duration, error) { return durationOf(v) }
 
-// dateOf reads a date: "2024-01-01", RFC 3339, or a time.time value.
+// dateOf reads a date: "2024-01-01", RFC 3339, a time.time value, or a
+// datetime.datetime or datetime.date (a naive one is wall-clock time in
+// loc, the DAG's timezone, as Airflow reads a naive start_date).
 func dateOf(v starlark.Value, loc *time.Location) (time.Time, error) {
 	switch v := v.(type) {
 	case starlark.String:
 		return dags.ParseDate(string(v), loc)
 	case startime.Time:
 		return time.Time(v), nil
+	case DateTime:
+		if v.Naive || v.Date {
+			t := v.T
+			return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc), nil
+		}
+		return v.T, nil
 	}
 	return time.Time{}, fmt.Errorf("got %s, want a date such as \"2024-01-01\" or \"2024-01-01T06:00:00Z\"", v.Type())
 }

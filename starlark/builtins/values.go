@@ -360,16 +360,38 @@ func (d Duration) CompareSameType(op syntax.Token, y starlark.Value, depth int) 
 	return starlark.CompareDepth(op, starlark.MakeInt64(int64(d)), starlark.MakeInt64(int64(y.(Duration))), depth)
 }
 
-// Attr returns total_seconds, a float.
+// Attr returns Python's attributes of a timedelta: days, seconds and
+// microseconds (normalised as Python does: only days is negative) and the
+// method total_seconds().
 func (d Duration) Attr(name string) (starlark.Value, error) {
-	if name == "total_seconds" {
-		return starlark.Float(time.Duration(d).Seconds()), nil
+	us := time.Duration(d).Microseconds()
+	const day = 86400 * 1e6
+	days, rest := us/day, us%day
+	if rest < 0 {
+		days, rest = days-1, rest+day
+	}
+	switch name {
+	case "total_seconds":
+		return Safe("timedelta.total_seconds", func(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			if err := starlark.UnpackArgs(fn.Name(), args, kwargs); err != nil {
+				return nil, err
+			}
+			return starlark.Float(time.Duration(d).Seconds()), nil
+		}), nil
+	case "days":
+		return starlark.MakeInt64(days), nil
+	case "seconds":
+		return starlark.MakeInt64(rest / 1e6), nil
+	case "microseconds":
+		return starlark.MakeInt64(rest % 1e6), nil
 	}
 	return nil, nil
 }
 
 // AttrNames lists the attributes.
-func (d Duration) AttrNames() []string { return []string{"total_seconds"} }
+func (d Duration) AttrNames() []string {
+	return []string{"days", "microseconds", "seconds", "total_seconds"}
+}
 
 // Binary implements d + d, d - d, d * int and int * d.
 func (d Duration) Binary(op syntax.Token, y starlark.Value, side starlark.Side) (starlark.Value, error) {

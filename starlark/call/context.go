@@ -3,6 +3,7 @@ package call
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
@@ -18,7 +19,7 @@ const isoLayout = "2006-01-02T15:04:05.999999-07:00"
 
 // contextAttrs lists the attributes of the task context.
 var contextAttrs = []string{
-	"conf", "conn", "dag_id", "data_interval_end", "data_interval_start", "ds", "ds_nodash",
+	"conf", "conn", "dag_id", "dag_run", "data_interval_end", "data_interval_start", "ds", "ds_nodash",
 	"exception", "log", "logical_date", "map_index", "params", "run_id", "state", "task_id",
 	"try_number", "ts", "var", "xcom_pull", "xcom_push",
 }
@@ -31,6 +32,7 @@ type taskContext struct {
 	call   *operators.Call
 	params starlark.Value // built on first use
 	conf   starlark.Value
+	dagRun starlark.Value
 }
 
 var _ starlark.HasAttrs = (*taskContext)(nil)
@@ -85,12 +87,31 @@ func (t *taskContext) Attr(name string) (starlark.Value, error) {
 		return starlark.String(ld.Format("2006-01-02")), nil
 	case "ds_nodash":
 		return starlark.String(ld.Format("20060102")), nil
-	case "ts", "logical_date":
+	case "ts":
 		return starlark.String(ld.Format(isoLayout)), nil
+	case "logical_date":
+		return dateTimeOrNone(c.Run.LogicalDate), nil
 	case "data_interval_start":
-		return starlark.String(c.Run.DataIntervalStart.UTC().Format(isoLayout)), nil
+		return dateTimeOrNone(c.Run.DataIntervalStart), nil
 	case "data_interval_end":
-		return starlark.String(c.Run.DataIntervalEnd.UTC().Format(isoLayout)), nil
+		return dateTimeOrNone(c.Run.DataIntervalEnd), nil
+	case "dag_run":
+		if t.dagRun == nil {
+			conf, err := t.Attr("conf")
+			if err != nil {
+				return nil, err
+			}
+			t.dagRun = starlarkstruct.FromStringDict(starlark.String("dag_run"), starlark.StringDict{
+				"dag_id":              starlark.String(t.dagID()),
+				"run_id":              starlark.String(c.Run.RunID),
+				"run_type":            starlark.String(c.Run.RunType),
+				"conf":                conf,
+				"logical_date":        dateTimeOrNone(c.Run.LogicalDate),
+				"data_interval_start": dateTimeOrNone(c.Run.DataIntervalStart),
+				"data_interval_end":   dateTimeOrNone(c.Run.DataIntervalEnd),
+			})
+		}
+		return t.dagRun, nil
 	case "run_id":
 		return starlark.String(c.Run.RunID), nil
 	case "dag_id":
@@ -141,6 +162,16 @@ func (t *taskContext) Attr(name string) (starlark.Value, error) {
 		return builtins.Safe("log", t.log), nil
 	}
 	return nil, nil
+}
+
+// dateTimeOrNone returns t as an aware UTC datetime, as Airflow gives
+// logical_date and the data interval (pendulum DateTimes), or None for a
+// run without one.
+func dateTimeOrNone(t time.Time) starlark.Value {
+	if t.IsZero() {
+		return starlark.None
+	}
+	return builtins.NewDateTime(t.UTC())
 }
 
 func orEmpty(m map[string]any) map[string]any {

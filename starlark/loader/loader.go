@@ -16,6 +16,7 @@ import (
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/starlark/builtins"
+	"github.com/starflow-dev/starflow/starlark/pylib"
 )
 
 // fileOptions are the dialect of DAG files: top-level if and for are
@@ -44,6 +45,9 @@ func New(opts Options) *Loader {
 		pre[k] = v
 	}
 	for k, v := range runtimeModules() {
+		pre[k] = v
+	}
+	for k, v := range pylib.Universe() {
 		pre[k] = v
 	}
 	for name, members := range opts.RuntimeModules {

@@ -3,8 +3,6 @@ package loader
 import (
 	"fmt"
 
-	"go.starlark.net/lib/json"
-	"go.starlark.net/lib/math"
 	startime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
@@ -12,7 +10,8 @@ import (
 	"github.com/starflow-dev/starflow/starlark/builtins"
 )
 
-// runtimeModules returns the json, math and time modules. time.now() is
+// runtimeModules returns the time module (json, math and the other Python
+// modules come from starlark/pylib). time.now() is
 // refused while a file is parsed and allowed when a task function runs
 // (a thread marked with builtins.SetRuntime).
 func runtimeModules() starlark.StringDict {
@@ -29,8 +28,6 @@ func runtimeModules() starlark.StringDict {
 	})
 	timeModule := &starlarkstruct.Module{Name: "time", Members: members}
 	return starlark.StringDict{
-		"json": json.Module,
-		"math": math.Module,
 		"time": timeModule,
 	}
 }
