@@ -1,9 +1,6 @@
 package dags
 
-import (
-	"fmt"
-	"sort"
-)
+import "fmt"
 
 // MaxMapLength bounds the task instances one mapped task expands into
 // (Airflow's [core] max_map_length).
@@ -37,7 +34,7 @@ func ResolveWith(pull XComPuller) XComResolver {
 	return func(ref XComRef) (any, error) {
 		key := ref.Key
 		if key == "" {
-			key = "return_value"
+			key = ReturnValueKey
 		}
 		v, ok, err := pull(ref.TaskID, key)
 		if err != nil {
@@ -50,39 +47,23 @@ func ResolveWith(pull XComPuller) XComResolver {
 	}
 }
 
-// mapItems returns the items a mapped argument ranges over.
-func mapItems(a MapArg, resolve XComResolver) ([]any, error) {
-	v := a.Value
-	if ref, ok := v.(XComRef); ok {
-		if resolve == nil {
-			return nil, fmt.Errorf("mapped argument %s: no XCom at hand to resolve %s", a.Name, ref.TaskID)
+// argSeq returns the lazy items a mapped argument ranges over.
+func argSeq(a MapArg, resolve XComResolver, mapItem ItemMapper) (seq, error) {
+	s, err := seqOf(a.Value, resolve, mapItem)
+	if err != nil {
+		name := a.Name
+		if name == "" {
+			name = "of expand_kwargs"
 		}
-		got, err := resolve(ref)
-		if err != nil {
-			return nil, fmt.Errorf("mapped argument %s: %w", a.Name, err)
-		}
-		v = got
+		return nil, fmt.Errorf("mapped argument %s: %w", name, err)
 	}
-	switch v := v.(type) {
-	case []any:
-		return v, nil
-	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		out := make([]any, len(keys))
-		for i, k := range keys {
-			out[i] = []any{k, v[k]}
-		}
-		return out, nil
-	case nil:
-		return nil, fmt.Errorf("mapped argument %s: the upstream value is None, want a list or a dict", a.Name)
-	default:
-		return nil, fmt.Errorf("mapped argument %s: cannot map over %s, want a list or a dict", a.Name, TypeName(v))
-	}
+	return s, nil
 }
+
+// FromXCom reports whether the argument's items come from XComs at run
+// time; literal items are templated as the task's other arguments are,
+// those from XComs are not (as Airflow's expand_input marks them).
+func (a MapArg) FromXCom() bool { return IsXComValue(a.Value) }
 
 // TypeName names the type of a plain value as a DAG author knows it.
 func TypeName(v any) string {
@@ -113,11 +94,11 @@ func TypeName(v any) string {
 func MapLength(t *Task, resolve XComResolver) (int, error) {
 	n := 1
 	for _, a := range t.Expand {
-		items, err := mapItems(a, resolve)
+		items, err := argSeq(a, resolve, nil)
 		if err != nil {
 			return 0, err
 		}
-		n *= len(items)
+		n *= items.Len()
 		if n > MaxMapLength {
 			return 0, fmt.Errorf("task %s expands into more than %d task instances (max_map_length)", t.ID, MaxMapLength)
 		}
@@ -132,41 +113,34 @@ func MapValues(t *Task, i int, resolve XComResolver) (map[string]any, error) {
 	return MapValuesWith(t, i, resolve, nil)
 }
 
-// ItemMapper applies the map function of a mapped argument (XComRef.MapFn)
+// ItemMapper applies one map function of a mapped argument (XComRef.MapFns)
 // to one item.
 type ItemMapper func(fnKey string, item any) (any, error)
 
 // MapValuesWith is MapValues with the items of arguments that map over
 // `t.output.map(fn)` passed through mapItem first.
 func MapValuesWith(t *Task, i int, resolve XComResolver, mapItem ItemMapper) (map[string]any, error) {
-	lists := make([][]any, len(t.Expand))
+	seqs := make([]seq, len(t.Expand))
 	n := 1
 	for j, a := range t.Expand {
-		items, err := mapItems(a, resolve)
+		items, err := argSeq(a, resolve, mapItem)
 		if err != nil {
 			return nil, err
 		}
-		lists[j] = items
-		n *= len(items)
+		seqs[j] = items
+		n *= items.Len()
 	}
 	if i < 0 || i >= n {
 		return nil, fmt.Errorf("task %s: map index %d out of range (it expands into %d)", t.ID, i, n)
 	}
-	out := make(map[string]any, len(lists))
-	for j := len(lists) - 1; j >= 0; j-- {
-		k := len(lists[j])
+	out := make(map[string]any, len(seqs))
+	for j := len(seqs) - 1; j >= 0; j-- {
+		k := seqs[j].Len()
 		at := i % k
-		item := lists[j][at]
 		i /= k
-		if ref, ok := t.Expand[j].Value.(XComRef); ok && ref.MapFn != "" {
-			if mapItem == nil {
-				return nil, fmt.Errorf("mapped argument %s: no function runner to apply %s.output.map()", t.Expand[j].Name, ref.TaskID)
-			}
-			mapped, err := mapItem(ref.MapFn, item)
-			if err != nil {
-				return nil, fmt.Errorf("map function of %s.output, item %d: %w", ref.TaskID, at, err)
-			}
-			item = mapped
+		item, err := seqs[j].At(at)
+		if err != nil {
+			return nil, fmt.Errorf("mapped argument %s: %w", t.Expand[j].Name, err)
 		}
 		if t.Expand[j].Name != "" {
 			out[t.Expand[j].Name] = item
@@ -207,15 +181,23 @@ func CheckMappable(v any) error {
 
 // FeedsMapping reports whether a mapped task downstream of t expands over
 // t's return value.
+//
+// A mapped t feeds it the list of its task instances' values (those that
+// returned None left out), whatever each one returned: false.
 func (d *DAG) FeedsMapping(t *Task) bool {
+	if t.IsMapped() {
+		return false
+	}
 	for _, id := range t.Downstream {
 		down := d.tasks[id]
 		if down == nil {
 			continue
 		}
 		for _, a := range down.Expand {
-			if ref, ok := a.Value.(XComRef); ok && ref.TaskID == t.ID && (ref.Key == "" || ref.Key == "return_value") {
-				return true
+			for _, ref := range XComRefs(a.Value) {
+				if ref.TaskID == t.ID && (ref.Key == "" || ref.Key == ReturnValueKey) {
+					return true
+				}
 			}
 		}
 	}

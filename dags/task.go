@@ -86,10 +86,10 @@ func (c Callbacks) IsZero() bool {
 type XComRef struct {
 	TaskID string `json:"task_id"`
 	Key    string `json:"key"`
-	// MapFn, when set, is the key of a Starlark function applied to each
-	// item before a mapped task gets it (`t.output.map(fn)`); only mapped
-	// arguments may carry one.
-	MapFn string `json:"map_fn,omitempty"`
+	// MapFns, when set, are the keys of the Starlark functions applied,
+	// in order, to each item before a mapped task gets it
+	// (`t.output.map(f).map(g)`); only mapped arguments may carry them.
+	MapFns []string `json:"map_fns,omitempty"`
 }
 
 // Task is one node of a DAG: an operator kind, its configuration and the

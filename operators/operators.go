@@ -114,8 +114,9 @@ type Call struct {
 	// RescheduleCount is how many times this try was rescheduled so far.
 	RescheduleCount int
 	// Mapped names the arguments whose values a mapped task instance got
-	// from expand (function keyword arguments for task(), operator
-	// arguments otherwise). As in Airflow, they are not templated.
+	// from XComs through expand (function keyword arguments for task(),
+	// operator arguments otherwise). As in Airflow, they are not
+	// templated; literal mapped values are.
 	Mapped map[string]bool
 
 	// State, set when the call runs callbacks and notifiers, is the state
@@ -172,7 +173,8 @@ func (c *Call) Logf(format string, args ...any) {
 }
 
 // RenderArg renders the string value of argument name, unless the
-// argument is mapped (Call.Mapped), whose values are used as they are.
+// argument is mapped over an XCom (Call.Mapped), whose values are used as
+// they are.
 func (c *Call) RenderArg(ctx context.Context, name, s string) (string, error) {
 	if c.Mapped[name] {
 		return s, nil

@@ -526,7 +526,7 @@ func (a *Args) Render(ctx context.Context, c *Call) error {
 	for _, p := range a.spec.Params {
 		v, ok := a.vals[p.Name]
 		if !ok || !p.Templated || c.Mapped[p.Name] {
-			continue // mapped values are not templated, as in Airflow
+			continue // values mapped over XComs are not templated, as in Airflow
 		}
 		r, err := RenderValue(ctx, c, v)
 		if err != nil {

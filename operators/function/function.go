@@ -74,7 +74,7 @@ func Call(ctx context.Context, c *operators.Call) (any, error) {
 		rkwargs = make(map[string]any, len(kwargs))
 		for k, v := range kwargs {
 			if c.Mapped[k] {
-				rkwargs[k] = v // mapped values are not templated, as in Airflow
+				rkwargs[k] = v // values mapped over XComs are not templated, as in Airflow
 				continue
 			}
 			r, err := operators.RenderValue(ctx, c, v)

@@ -61,9 +61,14 @@ func mappedTask(ctx context.Context, c *operators.Call) (*dags.Task, error) {
 	if err != nil {
 		return nil, operators.Fail(err)
 	}
+	// Values from XComs are not templated; literal ones are, as Airflow's
+	// expand_input leaves only the XCom-resolved values out of rendering
+	// (the dicts of expand_kwargs are rendered too).
 	c.Mapped = make(map[string]bool, len(vals))
-	for k := range vals {
-		c.Mapped[k] = true
+	for _, a := range t.Expand {
+		if a.Name != "" && a.FromXCom() {
+			c.Mapped[a.Name] = true
+		}
 	}
 	mt := *t
 	mt.Config = maps.Clone(t.Config)

@@ -75,15 +75,19 @@ func (t *Task) checkOpen(what string) error {
 // connectRefs adds the edges from the tasks whose outputs t takes.
 func (t *Task) connectRefs(what string, refs []*XComArg) error {
 	for _, r := range refs {
-		if r.task.builder != t.builder {
-			return fmt.Errorf("%s: %s.output belongs to DAG %q, not to DAG %q", what, r.task.task.ID, r.task.builder.dag.ID, t.builder.dag.ID)
-		}
-		if r.task == t {
-			return fmt.Errorf("%s: task %s cannot expand over its own output", what, t.task.ID)
+		for _, up := range r.tasks() {
+			if up.builder != t.builder {
+				return fmt.Errorf("%s: %s.output belongs to DAG %q, not to DAG %q", what, up.task.ID, up.builder.dag.ID, t.builder.dag.ID)
+			}
+			if up == t {
+				return fmt.Errorf("%s: task %s cannot expand over its own output", what, t.task.ID)
+			}
 		}
 	}
 	for _, r := range refs {
-		t.builder.dag.Connect(r.task.task.ID, t.task.ID, t.task.Pos)
+		for _, up := range r.tasks() {
+			t.builder.dag.Connect(up.task.ID, t.task.ID, t.task.Pos)
+		}
 	}
 	return nil
 }
@@ -122,7 +126,7 @@ func (t *Task) expand(kwargs []starlark.Tuple) error {
 			value = v.Ref()
 		case *starlark.List, starlark.Tuple, *starlark.Dict:
 			got, err := toGo(v, func(x *XComArg) (any, error) {
-				return nil, fmt.Errorf("%s.output inside a mapped list: map over the output itself (expand(%s = t.output))", x.task.task.ID, name)
+				return nil, fmt.Errorf("%s inside a mapped list: map over the output itself (expand(%s = %s), or zip or concat outputs)", x.name(), name, x.name())
 			}, 0)
 			if err != nil {
 				return fmt.Errorf("expand: for parameter %s: %w", name, err)
@@ -183,7 +187,7 @@ func (t *Task) expandKwargs(over starlark.Value) error {
 		value = v.Ref()
 	case *starlark.List, starlark.Tuple:
 		got, err := toGo(v, func(x *XComArg) (any, error) {
-			return nil, fmt.Errorf("%s.output inside the list: map over the output itself (expand_kwargs(t.output))", x.task.task.ID)
+			return nil, fmt.Errorf("%s inside the list: map over the output itself (expand_kwargs(%s))", x.name(), x.name())
 		}, 0)
 		if err != nil {
 			return fmt.Errorf("expand_kwargs: %w", err)

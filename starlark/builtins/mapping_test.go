@@ -189,13 +189,13 @@ dag(dag_id = "m", build = build)
 	}
 	m := f.DAGs[0].Task("m")
 	ref, ok := m.Expand[0].Value.(dags.XComRef)
-	if !ok || ref.TaskID != "words" || ref.MapFn == "" || !reflect.DeepEqual(m.Upstream, []string{"words"}) {
+	if !ok || ref.TaskID != "words" || len(ref.MapFns) != 1 || !reflect.DeepEqual(m.Upstream, []string{"words"}) {
 		t.Fatalf("expand over output.map: %#v, upstream %v", m.Expand, m.Upstream)
 	}
 	v, err := dags.MapValuesWith(m, 1, func(dags.XComRef) (any, error) { return []any{"a", "b"}, nil },
 		func(key string, item any) (any, error) {
-			if key != ref.MapFn {
-				t.Errorf("map function key %q, want %q", key, ref.MapFn)
+			if key != ref.MapFns[0] {
+				t.Errorf("map function key %q, want %q", key, ref.MapFns[0])
 			}
 			return strings.ToUpper(item.(string)), nil
 		})
@@ -206,14 +206,76 @@ dag(dag_id = "m", build = build)
 		t.Error("MapValues without a function runner applied nothing and did not fail")
 	}
 	for body, want := range map[string]string{
-		`task(f, task_id = "t", args = [w.output.map(f)])`:          "w.output.map(...) can only be expanded over",
-		`task(f, task_id = "t").expand(x = w.output.map(f).map(f))`: "map: w.output is mapped already",
-		`task(f, task_id = "t").expand(x = w.output.map(3))`:        "map: for parameter 1: got int, want callable",
+		`task(f, task_id = "t", args = [w.output.map(f)])`:   "w.output.map(...) can only be expanded over",
+		`task(f, task_id = "t").expand(x = w.output.map(3))`: "map: got int, want a function",
+		`task(f, task_id = "t").expand(x = w.output.map(w))`: "map: got task, want a function",
 	} {
 		src := "def f(x = 0):\n    return x\ndef build():\n    w = task(f, task_id = \"w\")\n    " + body + "\ndag(dag_id = \"e\", build = build)\n"
 		g := loadSource(t, specLoader(), src)
 		if len(g.Errors) != 1 || !strings.Contains(g.Errors[0].Error(), want) {
 			t.Errorf("%s: errors %v, want one containing %q", body, g.Errors, want)
+		}
+	}
+}
+
+func TestZipConcatAndMapChains(t *testing.T) {
+	t.Parallel()
+	f := loadSource(t, specLoader(), `
+def f(x = 0):
+    return x
+
+def build():
+    a = task(f, task_id = "a")
+    b = task(f, task_id = "b")
+    c = task(f, task_id = "c")
+    task(f, task_id = "z").expand(x = a.output.zip(b.output, c.output))
+    task(f, task_id = "zf").expand(x = a.output.zip(b.output, fillvalue = "-"))
+    task(f, task_id = "cc").expand(x = a.output.concat(b.output).concat(c.output))
+    task(f, task_id = "mm").expand(x = a.output.map(f).map(f))
+    task(f, task_id = "zm").expand(x = a.output.map(f).zip(b.output).map(f))
+
+dag(dag_id = "m", build = build)
+`)
+	if len(f.Errors) > 0 {
+		t.Fatalf("errors: %v", f.Errors)
+	}
+	d := f.DAGs[0]
+	a, b, c := dags.XComRef{TaskID: "a", Key: "return_value"}, dags.XComRef{TaskID: "b", Key: "return_value"}, dags.XComRef{TaskID: "c", Key: "return_value"}
+	if got := d.Task("z").Expand[0].Value; !reflect.DeepEqual(got, dags.XComZip{Args: []any{a, b, c}}) {
+		t.Errorf("zip: %#v", got)
+	}
+	if !reflect.DeepEqual(d.Task("z").Upstream, []string{"a", "b", "c"}) {
+		t.Errorf("zip must add an edge from every zipped task: upstream %v", d.Task("z").Upstream)
+	}
+	if got := d.Task("zf").Expand[0].Value; !reflect.DeepEqual(got, dags.XComZip{Args: []any{a, b}, Fill: "-", HasFill: true}) {
+		t.Errorf("zip with fillvalue: %#v", got)
+	}
+	if got := d.Task("cc").Expand[0].Value; !reflect.DeepEqual(got, dags.XComConcat{Args: []any{a, b, c}}) {
+		t.Errorf("concat after concat must chain into one: %#v", got)
+	}
+	if got := d.Task("mm").Expand[0].Value.(dags.XComRef); len(got.MapFns) != 2 {
+		t.Errorf("map after map must chain two functions: %#v", got)
+	}
+	zm := d.Task("zm").Expand[0].Value.(dags.XComZip)
+	if len(zm.MapFns) != 1 || len(zm.Args[0].(dags.XComRef).MapFns) != 1 {
+		t.Errorf("map of a zip of a map: %#v", zm)
+	}
+	for body, want := range map[string]string{
+		`task(f, task_id = "t", args = [a.output.zip(b.output)])`:             "a.output.zip(b.output) can only be expanded over",
+		`task(f, task_id = "t", kwargs = {"x": a.output.concat(b.output)})`:   "a.output.concat(b.output) can only be expanded over",
+		`task(f, task_id = "t").expand(x = a.output.zip([1, 2]))`:             "zip: argument 1 is a list, want a task's output",
+		`task(f, task_id = "t").expand(x = a.output.concat("b"))`:             "concat: argument 1 is a string, want a task's output",
+		`task(f, task_id = "t").expand(x = a.output.zip(b.output, fill = 0))`: "zip: unexpected keyword argument fill (known: fillvalue)",
+		`task(f, task_id = "t").expand(x = a.output["k"].zip(b.output))`:      "zip: cannot zip a.output[\"k\"], an XCom other than the return value",
+		`task(f, task_id = "t").expand(x = a.output.zip(b.output)["k"])`:      "pick the key of a task's output before map, zip or concat",
+		`task(f, task_id = "t").expand(x = [a.output.zip(b.output)])`:         "a.output.zip(b.output) inside a mapped list",
+	} {
+		src := "def f(x = 0):\n    return x\ndef build():\n    a = task(f, task_id = \"a\")\n    b = task(f, task_id = \"b\")\n    " + body + "\ndag(dag_id = \"e\", build = build)\n"
+		g := loadSource(t, specLoader(), src)
+		if len(g.Errors) != 1 || !strings.Contains(g.Errors[0].Error(), want) {
+			t.Errorf("%s: errors %v, want one containing %q", body, g.Errors, want)
+		} else if !strings.Contains(g.Errors[0].Error(), "dag.star:6:") {
+			t.Errorf("%s: error %q lacks the line of the call (6)", body, g.Errors[0])
 		}
 	}
 }

@@ -2,7 +2,9 @@ package builtins
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"go.starlark.net/starlark"
@@ -47,7 +49,7 @@ func (t *Task) Attr(name string) (starlark.Value, error) {
 	case "dag_id":
 		return starlark.String(t.builder.dag.ID), nil
 	case "output":
-		return &XComArg{task: t, key: "return_value"}, nil
+		return &XComArg{task: t, key: dags.ReturnValueKey}, nil
 	case "expand":
 		return t.expandMethod(), nil
 	case "partial":
@@ -217,11 +219,21 @@ func (g *Group) ends(next func(*dags.Task) []string) []*dags.Task {
 // XComArg is `t.output`: a reference to the XCom value of task t. Passed in
 // the args or kwargs of task(), it becomes a dags.XComRef and adds the
 // edge t >> that task. t.output["key"] refers to another XCom key of t.
+// Its methods map, zip and concat make the values a mapped task expands
+// over, as Airflow's XComArg.map, .zip and .concat.
 type XComArg struct {
+	// task is the task of t.output; for a zip or concat, the task of its
+	// first argument.
 	task *Task
 	key  string
-	// mapFn is the key of the function of `t.output.map(fn)`, or "".
-	mapFn string
+	// op is "" for t.output, "zip" or "concat".
+	op   string
+	args []*XComArg
+	// fill is the zip's fillvalue, when hasFill.
+	fill    any
+	hasFill bool
+	// mapFns are the keys of the functions of `.map(fn)`, in order.
+	mapFns []string
 }
 
 var (
@@ -229,44 +241,170 @@ var (
 	_ starlark.HasAttrs = (*XComArg)(nil)
 )
 
-// Attr returns map: `t.output.map(fn)` applies fn to each item of the
-// output before a mapped task gets it, as Airflow's XComArg.map.
-func (x *XComArg) Attr(name string) (starlark.Value, error) {
-	if name != "map" {
-		return nil, nil
+// name describes x as the DAG file wrote it.
+func (x *XComArg) name() string {
+	var s string
+	switch x.op {
+	case "":
+		s = x.task.task.ID + ".output"
+		if x.key != dags.ReturnValueKey {
+			s += fmt.Sprintf("[%q]", x.key)
+		}
+	default:
+		parts := make([]string, 0, len(x.args)-1)
+		for _, a := range x.args[1:] {
+			parts = append(parts, a.name())
+		}
+		s = fmt.Sprintf("%s.%s(%s)", x.args[0].name(), x.op, strings.Join(parts, ", "))
 	}
-	return Safe("map", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		var fn starlark.Callable
-		if err := starlark.UnpackPositionalArgs("map", args, kwargs, 1, &fn); err != nil {
-			return nil, err
-		}
-		if x.mapFn != "" {
-			return nil, fmt.Errorf("map: %s.output is mapped already; do both in one function", x.task.task.ID)
-		}
-		if err := x.task.checkOpen("map"); err != nil {
-			return nil, err
-		}
-		bld := x.task.builder
-		key := fmt.Sprintf("%s/%s.output.map#%d", bld.dag.ID, x.task.task.ID, len(bld.funcs))
-		bld.session.register(bld, key, fn)
-		return &XComArg{task: x.task, key: x.key, mapFn: key}, nil
-	}), nil
+	for range x.mapFns {
+		s += ".map(...)"
+	}
+	return s
+}
+
+// tasks returns the tasks whose XComs x reads.
+func (x *XComArg) tasks() []*Task {
+	if x.op == "" {
+		return []*Task{x.task}
+	}
+	var out []*Task
+	for _, a := range x.args {
+		out = append(out, a.tasks()...)
+	}
+	return out
+}
+
+// Attr returns map, zip and concat.
+func (x *XComArg) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "map":
+		return Safe("map", x.mapMethod), nil
+	case "zip":
+		return Safe("zip", x.zipMethod), nil
+	case "concat":
+		return Safe("concat", x.concatMethod), nil
+	}
+	return nil, nil
 }
 
 // AttrNames lists the attributes.
-func (x *XComArg) AttrNames() []string { return []string{"map"} }
+func (x *XComArg) AttrNames() []string { return []string{"concat", "map", "zip"} }
+
+// checkReturn fails for a reference to an XCom key other than the return
+// value, which Airflow does not map, zip or concatenate.
+func (x *XComArg) checkReturn(what string) error {
+	if x.op == "" && x.key != dags.ReturnValueKey {
+		return fmt.Errorf("%s: cannot %s %s, an XCom other than the return value; use %s.output", what, what, x.name(), x.task.task.ID)
+	}
+	return x.task.checkOpen(what)
+}
+
+// mapMethod is `x.map(fn)`: fn is applied to each item before a mapped
+// task gets it, as Airflow's XComArg.map; map after map chains.
+func (x *XComArg) mapMethod(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var fn starlark.Value
+	if err := starlark.UnpackPositionalArgs("map", args, kwargs, 1, &fn); err != nil {
+		return nil, err
+	}
+	callable, ok := fn.(starlark.Callable)
+	switch fn.(type) {
+	case *Task, *Partial, *XComArg:
+		ok = false
+	}
+	if !ok {
+		return nil, fmt.Errorf("map: got %s, want a function (def or lambda) applied to each item", fn.Type())
+	}
+	if err := x.checkReturn("map"); err != nil {
+		return nil, err
+	}
+	bld := x.task.builder
+	key := fmt.Sprintf("%s/%s.map#%d", bld.dag.ID, x.name(), len(bld.funcs))
+	bld.session.register(bld, key, callable)
+	out := *x
+	out.mapFns = append(slices.Clone(x.mapFns), key)
+	return &out, nil
+}
+
+// operands unpacks the XComArgs of zip or concat.
+func (x *XComArg) operands(what string, args starlark.Tuple) ([]*XComArg, error) {
+	if err := x.checkReturn(what); err != nil {
+		return nil, err
+	}
+	out := []*XComArg{x}
+	for i, a := range args {
+		o, ok := a.(*XComArg)
+		if !ok {
+			return nil, fmt.Errorf("%s: argument %d is a %s, want a task's output (%s(other.output))", what, i+1, a.Type(), what)
+		}
+		if err := o.checkReturn(what); err != nil {
+			return nil, err
+		}
+		if o.task.builder != x.task.builder {
+			return nil, fmt.Errorf("%s: %s belongs to DAG %q, not to DAG %q", what, o.name(), o.task.builder.dag.ID, x.task.builder.dag.ID)
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// zipMethod is `x.zip(*others, fillvalue = ...)`, Airflow's XComArg.zip.
+func (x *XComArg) zipMethod(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var fill starlark.Value
+	for _, kv := range kwargs {
+		if k := string(kv[0].(starlark.String)); k != "fillvalue" {
+			return nil, unknownName(fmt.Sprintf("zip: unexpected keyword argument %s", k), k, []string{"fillvalue"})
+		}
+		fill = kv[1]
+	}
+	ops, err := x.operands("zip", args)
+	if err != nil {
+		return nil, err
+	}
+	out := &XComArg{task: x.task, key: dags.ReturnValueKey, op: "zip", args: ops}
+	if fill != nil {
+		v, err := toGo(fill, nil, 0)
+		if err != nil {
+			return nil, fmt.Errorf("zip: for parameter fillvalue: %w", err)
+		}
+		out.fill, out.hasFill = v, true
+	}
+	return out, nil
+}
+
+// concatMethod is `x.concat(*others)`, Airflow's XComArg.concat; concat
+// after concat chains into one.
+func (x *XComArg) concatMethod(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if len(kwargs) > 0 {
+		return nil, fmt.Errorf("concat: unexpected keyword argument %s", kwargs[0][0])
+	}
+	ops, err := x.operands("concat", args)
+	if err != nil {
+		return nil, err
+	}
+	if x.op == "concat" && len(x.mapFns) == 0 {
+		ops = append(slices.Clone(x.args), ops[1:]...)
+	}
+	return &XComArg{task: x.task, key: dags.ReturnValueKey, op: "concat", args: ops}, nil
+}
 
 // plainRef returns the reference of an argument that is not expanded over:
-// a mapped output (`.map(fn)`) is refused there.
+// map, zip and concat are refused there.
 func (x *XComArg) plainRef() (any, error) {
-	if x.mapFn != "" {
-		return nil, fmt.Errorf("%s.output.map(...) can only be expanded over (expand(x = %s.output.map(fn)))", x.task.task.ID, x.task.task.ID)
+	if x.op != "" || len(x.mapFns) > 0 {
+		return nil, fmt.Errorf("%s can only be expanded over (expand(x = %s) or expand_kwargs(%s))", x.name(), x.name(), x.name())
 	}
 	return x.Ref(), nil
 }
 
-// String returns e.g. <xcom "ingest" return_value>.
-func (x *XComArg) String() string { return fmt.Sprintf("<xcom %q %s>", x.task.task.ID, x.key) }
+// String returns e.g. <xcom "ingest" return_value>, or the expression of
+// a zip, concat or map.
+func (x *XComArg) String() string {
+	if x.op == "" && len(x.mapFns) == 0 {
+		return fmt.Sprintf("<xcom %q %s>", x.task.task.ID, x.key)
+	}
+	return fmt.Sprintf("<xcom %s>", x.name())
+}
 
 // Type returns "xcom_arg".
 func (x *XComArg) Type() string { return "xcom_arg" }
@@ -277,9 +415,9 @@ func (x *XComArg) Freeze() {}
 // Truth returns True.
 func (x *XComArg) Truth() starlark.Bool { return starlark.True }
 
-// Hash hashes the task id and key.
+// Hash hashes the expression.
 func (x *XComArg) Hash() (uint32, error) {
-	return starlark.String(x.task.task.ID + "\x00" + x.key).Hash()
+	return starlark.String(x.name()).Hash()
 }
 
 // Get returns the reference to another XCom key of the same task.
@@ -288,15 +426,29 @@ func (x *XComArg) Get(k starlark.Value) (starlark.Value, bool, error) {
 	if !ok {
 		return nil, false, fmt.Errorf("xcom key must be a string, got %s", k.Type())
 	}
-	if x.mapFn != "" {
-		return nil, false, fmt.Errorf("%s.output.map(...)[%q]: pick the key before map", x.task.task.ID, key)
+	if x.op != "" || len(x.mapFns) > 0 {
+		return nil, false, fmt.Errorf("%s[%q]: pick the key of a task's output before map, zip or concat", x.name(), key)
 	}
 	return &XComArg{task: x.task, key: key}, true, nil
 }
 
-// Ref returns the model's reference.
-func (x *XComArg) Ref() dags.XComRef {
-	return dags.XComRef{TaskID: x.task.task.ID, Key: x.key, MapFn: x.mapFn}
+// Ref returns the model's value: a dags.XComRef, XComZip or XComConcat.
+func (x *XComArg) Ref() any {
+	switch x.op {
+	case "zip":
+		z := dags.XComZip{Fill: x.fill, HasFill: x.hasFill, MapFns: x.mapFns}
+		for _, a := range x.args {
+			z.Args = append(z.Args, a.Ref())
+		}
+		return z
+	case "concat":
+		c := dags.XComConcat{MapFns: x.mapFns}
+		for _, a := range x.args {
+			c.Args = append(c.Args, a.Ref())
+		}
+		return c
+	}
+	return dags.XComRef{TaskID: x.task.task.ID, Key: x.key, MapFns: x.mapFns}
 }
 
 // DAG is the value dag() returns; it has the attribute dag_id.
