@@ -7,12 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/operators"
+	"github.com/starflow-dev/starflow/operators/subprocess"
 )
 
 // Kind is the operator kind of bash tasks.
@@ -20,7 +20,7 @@ const Kind = dags.OperatorBash
 
 // DefaultKillGrace is how long a cancelled command's processes get between
 // SIGTERM and SIGKILL.
-const DefaultKillGrace = 5 * time.Second
+const DefaultKillGrace = subprocess.DefaultGrace
 
 // DefaultSkipExitCode is the exit code that skips the task when the task
 // does not set skip_on_exit_code, as in Airflow.
@@ -35,18 +35,22 @@ type Operator struct {
 	// KillGrace is the time between SIGTERM and SIGKILL when the command
 	// is cancelled; zero means DefaultKillGrace.
 	KillGrace time.Duration
+	// Env decides which of the worker's variables commands inherit; the
+	// zero Policy passes subprocess.SafeEnv only.
+	Env subprocess.Policy
 }
 
 var _ operators.Operator = (*Operator)(nil)
 
-// New returns a bash operator with bash looked up once in PATH and the
-// default kill grace.
+// New returns a bash operator with bash looked up once in PATH, the
+// default kill grace, and the environment policy of the worker's
+// STARFLOW_TASK_ENV_ALLOW.
 func New() *Operator {
 	path, err := exec.LookPath("bash")
 	if err != nil {
 		path = "" // looked up again (and reported) at run time
 	}
-	return &Operator{Bash: path, KillGrace: DefaultKillGrace}
+	return &Operator{Bash: path, KillGrace: DefaultKillGrace, Env: subprocess.PolicyFromEnv()}
 }
 
 // Register adds a new bash operator to r under Kind.
@@ -56,7 +60,7 @@ func Register(r *operators.Registry) { r.Register(Kind, New()) }
 // rendered.
 type config struct {
 	command   string
-	env       []string // nil: inherit (or append to) the worker's environment
+	env       []string // nil: inherit (or append to) the worker's scrubbed environment
 	appendEnv bool
 	cwd       string // "": a fresh temporary directory
 	skipCodes []int
@@ -90,22 +94,17 @@ func (o *Operator) Execute(ctx context.Context, c *operators.Call) (*operators.R
 			return nil, fmt.Errorf("bash: %w", err)
 		}
 	}
-	env := cfg.env
-	if env == nil || cfg.appendEnv {
-		env = append(os.Environ(), env...)
-	}
-	env = append(env, contextEnv(c)...)
+	env := o.Env.Env(cfg.env, cfg.appendEnv, subprocess.ContextEnv(c)...)
 
-	grace := o.KillGrace
-	if grace <= 0 {
-		grace = DefaultKillGrace
-	}
-	p := &process{log: c.Log, grace: grace}
 	c.Logf("Running command: %s", cfg.command)
-	code, err := p.run(ctx, bash, cfg.command, dir, env)
+	res, err := subprocess.Run(ctx, subprocess.Command{
+		Name: "bash command", Path: bash, Args: []string{"-c", cfg.command},
+		Dir: dir, Env: env, Log: c.Log, Grace: o.KillGrace,
+	})
 	if err != nil {
 		return nil, err
 	}
+	code := res.ExitCode
 	c.Logf("Command exited with return code %d", code)
 	// As Airflow's BashOperator, skip_on_exit_code is checked first, so
 	// skip_on_exit_code = 0 skips a command that succeeded.
@@ -113,53 +112,16 @@ func (o *Operator) Execute(ctx context.Context, c *operators.Call) (*operators.R
 	case slices.Contains(cfg.skipCodes, code):
 		return operators.Skipped(fmt.Sprintf("bash command exited with code %d, which is in skip_on_exit_code", code)), nil
 	case code == 0:
-		if p.lastLong {
-			return nil, fmt.Errorf("bash: the last line of stdout, pushed as the XCom, is longer than %d bytes (the XCom limit); write big data to a file or database and print its path, or end the output with a short line", maxLine)
+		if res.LastLineLong {
+			return nil, fmt.Errorf("bash: the last line of stdout, pushed as the XCom, is longer than %d bytes (the XCom limit); write big data to a file or database and print its path, or end the output with a short line", subprocess.MaxLine)
 		}
-		if p.lastLine == "" {
+		if res.LastLine == "" {
 			return operators.Success(nil), nil
 		}
-		return operators.Success(p.lastLine), nil
+		return operators.Success(res.LastLine), nil
 	default:
 		return nil, fmt.Errorf("bash command exited with code %d", code)
 	}
-}
-
-// contextEnv returns the variables that tell the command which task
-// instance it runs for, under Starflow's and Airflow's names.
-func contextEnv(c *operators.Call) []string {
-	dagID, taskID := c.Run.DAGID, ""
-	if dagID == "" && c.DAG != nil {
-		dagID = c.DAG.ID
-	}
-	if c.Task != nil {
-		taskID = c.Task.ID
-	}
-	logical := ""
-	if !c.Run.LogicalDate.IsZero() {
-		logical = isoformat(c.Run.LogicalDate.UTC())
-	}
-	try := strconv.Itoa(c.TryNumber)
-	return []string{
-		"STARFLOW_CTX_DAG_ID=" + dagID,
-		"STARFLOW_CTX_TASK_ID=" + taskID,
-		"STARFLOW_CTX_RUN_ID=" + c.Run.RunID,
-		"STARFLOW_CTX_TRY_NUMBER=" + try,
-		"STARFLOW_CTX_LOGICAL_DATE=" + logical,
-		"AIRFLOW_CTX_DAG_ID=" + dagID,
-		"AIRFLOW_CTX_TASK_ID=" + taskID,
-		"AIRFLOW_CTX_DAG_RUN_ID=" + c.Run.RunID,
-		"AIRFLOW_CTX_TRY_NUMBER=" + try,
-		"AIRFLOW_CTX_LOGICAL_DATE=" + logical,
-	}
-}
-
-// isoformat formats t as Python's datetime.isoformat() does.
-func isoformat(t time.Time) string {
-	if t.Nanosecond()/1000 != 0 {
-		return t.Format("2006-01-02T15:04:05.000000-07:00")
-	}
-	return t.Format("2006-01-02T15:04:05-07:00")
 }
 
 // readConfig reads and renders the task's configuration. A value of the

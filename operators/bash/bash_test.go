@@ -22,8 +22,12 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// A variable the command inherits unless env replaces the environment.
-	os.Setenv("STARFLOW_TEST_INHERITED", "inherited")
+	// A variable the command inherits unless env replaces the environment
+	// (LC_* variables pass the scrubbing), and secrets it never inherits.
+	os.Setenv("LC_STARFLOW_TEST_INHERITED", "inherited")
+	os.Setenv("STARFLOW_DATABASE_URL", "postgres://starflow:db-password@db:5432/starflow")
+	os.Setenv("STARFLOW_SECRET_KEY", "c2VjcmV0LWtleS1vZi10aGUtd29ya2Vy")
+	os.Setenv("STARFLOW_REDIS_URL", "redis://:redis-password@redis:6379/0")
 	goleak.VerifyTestMain(m)
 }
 
@@ -168,17 +172,28 @@ func TestExecute(t *testing.T) {
 		},
 		{
 			name:      "the environment is inherited without env",
-			config:    map[string]any{"bash_command": `echo "${STARFLOW_TEST_INHERITED:-none}"`},
+			config:    map[string]any{"bash_command": `echo "${LC_STARFLOW_TEST_INHERITED:-none}"`},
 			wantState: dags.TaskStateSuccess, wantValue: "inherited",
 		},
 		{
+			name:      "the database URL, secret key and Redis URL are not inherited",
+			config:    map[string]any{"bash_command": `echo "[$STARFLOW_DATABASE_URL][$STARFLOW_SECRET_KEY][$STARFLOW_REDIS_URL]"`},
+			wantState: dags.TaskStateSuccess, wantValue: "[][][]",
+		},
+		{
+			name: "append_env does not bring the secrets back",
+			config: map[string]any{"bash_command": `echo "[$STARFLOW_DATABASE_URL][$STARFLOW_SECRET_KEY]$FOO"`,
+				"env": map[string]any{"FOO": "bar"}, "append_env": true},
+			wantState: dags.TaskStateSuccess, wantValue: "[][]bar",
+		},
+		{
 			name:      "env replaces the inherited environment",
-			config:    map[string]any{"bash_command": `echo "$FOO-${STARFLOW_TEST_INHERITED:-none}"`, "env": map[string]any{"FOO": "bar"}},
+			config:    map[string]any{"bash_command": `echo "$FOO-${LC_STARFLOW_TEST_INHERITED:-none}"`, "env": map[string]any{"FOO": "bar"}},
 			wantState: dags.TaskStateSuccess, wantValue: "bar-none",
 		},
 		{
 			name: "append_env adds env to the inherited environment",
-			config: map[string]any{"bash_command": `echo "$FOO-${STARFLOW_TEST_INHERITED:-none}"`,
+			config: map[string]any{"bash_command": `echo "$FOO-${LC_STARFLOW_TEST_INHERITED:-none}"`,
 				"env": map[string]any{"FOO": "bar"}, "append_env": true},
 			wantState: dags.TaskStateSuccess, wantValue: "bar-inherited",
 		},
@@ -391,6 +406,16 @@ func groupMembers(t *testing.T, pgid int) []int {
 	return pids
 }
 
+// pgidOf returns the process group of pid.
+func pgidOf(t *testing.T, pid int) int {
+	t.Helper()
+	pgid, err := syscall.Getpgid(pid)
+	if err != nil {
+		t.Fatalf("getpgid %d: %v", pid, err)
+	}
+	return pgid
+}
+
 // readPIDs reads the pids a command wrote to file, one a line.
 func readPIDs(file string) []int {
 	b, _ := os.ReadFile(file)
@@ -415,8 +440,9 @@ func TestCancelKillsTheProcessGroup(t *testing.T) {
 	var members []int
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if pids := readPIDs(pidFile); len(pids) == 1 {
-			pgid = pids[0]
-			if members = groupMembers(t, pgid); len(members) == 3 { // bash and two sleeps
+			pgid = pgidOf(t, pids[0])
+			// The watchdog that leads the group, bash and two sleeps.
+			if members = groupMembers(t, pgid); len(members) == 4 {
 				break
 			}
 		}
@@ -466,6 +492,7 @@ func TestTimeoutEscalatesToSIGKILL(t *testing.T) {
 		}
 		pids = readPIDs(pidFile)
 	}
+	pgid := pgidOf(t, pids[0])
 	run.cancel()
 	if err := run.wait(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
@@ -475,8 +502,8 @@ func TestTimeoutEscalatesToSIGKILL(t *testing.T) {
 			t.Errorf("process %d still runs after SIGKILL", pid)
 		}
 	}
-	if left := groupMembers(t, pids[0]); len(left) > 0 {
-		t.Errorf("process group %d still has %v", pids[0], left)
+	if left := groupMembers(t, pgid); len(left) > 0 {
+		t.Errorf("process group %d still has %v", pgid, left)
 	}
 	if !strings.Contains(log.String(), "SIGKILL") {
 		t.Errorf("log does not mention SIGKILL:\n%s", log)
