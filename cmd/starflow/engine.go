@@ -134,7 +134,7 @@ func newEngine(ctx context.Context, cfg engineConfig, logger *slog.Logger) (*eng
 			Hostname:          cfg.hostname,
 			DrainGrace:        cfg.drainGrace,
 			HeartbeatInterval: cfg.heartbeat,
-			Masker:            secrets.NewMasker(),
+			Masker:            secrets.NewMasker(deploymentSecrets(cfg.databaseURL, cfg.redisURL)...),
 			LogDir:            cfg.logDir,
 			Logger:            logger,
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,6 +84,42 @@ func keyFile(url string) string {
 		}
 	}
 	return defaultKeyFile
+}
+
+// deploymentSecrets returns what task logs must never show of this
+// process's configuration: the passwords of the database and Redis URLs
+// (as written and URL-decoded, and a password= query parameter) and the
+// secret key, from STARFLOW_SECRET_KEY or the key file when it exists.
+// Task processes do not inherit them (operators/subprocess), but a task
+// could still find them, say in a file it can read.
+func deploymentSecrets(databaseURL, redisURL string) []string {
+	var out []string
+	for _, raw := range []string{databaseURL, redisURL} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			continue
+		}
+		if pw, ok := u.User.Password(); ok {
+			out = append(out, pw)
+			if esc := url.PathEscape(pw); esc != pw {
+				out = append(out, esc)
+			}
+			if esc := url.QueryEscape(pw); esc != pw {
+				out = append(out, esc)
+			}
+		}
+		if pw := u.Query().Get("password"); pw != "" {
+			out = append(out, pw)
+		}
+	}
+	if k := strings.TrimSpace(os.Getenv(secrets.EnvKey)); k != "" {
+		out = append(out, k)
+	} else if b, err := os.ReadFile(keyFile(databaseURL)); err == nil {
+		if k := strings.TrimSpace(string(b)); k != "" {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // withStore opens the store named by the command's --database-url and

@@ -17,6 +17,7 @@ import (
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/runtime/store/migrations"
+	"github.com/starflow-dev/starflow/runtime/store/secrets"
 	"github.com/starflow-dev/starflow/runtime/store/testdb"
 )
 
@@ -197,4 +198,28 @@ func TestRunAndTaskStateCommands(t *testing.T) {
 		t.Errorf("tasks states-for-dag-run:\n%s", out)
 	}
 	expect(t, exitFailed, "dag run etl/nope: not found", append([]string{"tasks", "states-for-dag-run", "etl", "nope"}, u...)...)
+}
+
+func TestDeploymentSecretsAreMaskedInTaskLogs(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv(envSecretKeyFile, filepath.Join(dir, "starflow.key"))
+	t.Setenv(secrets.EnvKey, "")
+	key, err := secrets.LoadOrCreateKeyFile(filepath.Join(dir, "starflow.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	encoded := secrets.EncodeKey(key)
+	m := secrets.NewMasker(deploymentSecrets("postgres://starflow:db%2Fpass-42@db:5432/starflow", "redis://:redis-pass-7@redis:6379/0")...)
+	line := "dsn postgres://starflow:db/pass-42@db and db%2Fpass-42, redis redis-pass-7, key " + encoded
+	got := m.Mask(line)
+	for _, leak := range []string{"db/pass-42", "db%2Fpass-42", "redis-pass-7", encoded} {
+		if strings.Contains(got, leak) {
+			t.Errorf("masked line %q still shows %q", got, leak)
+		}
+	}
+
+	t.Setenv(secrets.EnvKey, "ZW52LWtleS1mb3ItdGhlLXRlc3Q=")
+	if got := secrets.NewMasker(deploymentSecrets("sqlite:///x.db", "")...).Mask("k=ZW52LWtleS1mb3ItdGhlLXRlc3Q="); got != "k=***" {
+		t.Errorf("the key from %s is not masked: %q", secrets.EnvKey, got)
+	}
 }

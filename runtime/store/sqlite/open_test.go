@@ -189,3 +189,30 @@ func TestOpeningANewFileTogetherMigratesOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenCreatesFilesOnlyTheOwnerCanRead checks the modes of a new
+// database and of its WAL and shared-memory files: they hold sealed
+// secrets and password hashes.
+func TestOpenCreatesFilesOnlyTheOwnerCanRead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "starflow.db")
+	s, err := sqlite.Open(ctx, "sqlite://"+path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.DB().ExecContext(ctx, `CREATE TABLE mode_probe (x INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		info, err := os.Stat(name)
+		if err != nil {
+			t.Errorf("%s: %v", filepath.Base(name), err)
+			continue
+		}
+		if mode := info.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s has mode %o, want 600", filepath.Base(name), mode)
+		}
+	}
+}

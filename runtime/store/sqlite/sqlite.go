@@ -7,7 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -79,6 +82,9 @@ func Open(ctx context.Context, rawURL string, opts store.Options) (*Store, error
 		db.SetConnMaxIdleTime(0)
 		s.write, s.read = db, db
 	} else {
+		if err := createPrivate(path); err != nil {
+			return nil, err
+		}
 		common := path + "?" + busy + "&_foreign_keys=1&_synchronous=NORMAL"
 		w, err := sql.Open("sqlite", common+"&_journal_mode=WAL&_txlock=immediate")
 		if err != nil {
@@ -256,4 +262,22 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// createPrivate creates the database file, when it does not exist yet,
+// readable and writable by its owner only: it holds the connections'
+// sealed secrets and the users' password hashes. SQLite gives its -wal
+// and -shm files the database file's permissions.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(filepath.Clean(path), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("create SQLite %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("create SQLite %s: %w", path, err)
+	}
+	return nil
 }
