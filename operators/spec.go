@@ -94,6 +94,26 @@ type Spec struct {
 	// Positional is how many of Params, after task_id, may be passed by
 	// position; the others are keyword-only.
 	Positional int
+	// Files, when set, reads the files of the DAG folder a task of this
+	// kind needs when it runs (the python operator's .py files), given
+	// the task's Config, through read. The DAG loader calls it when the
+	// task is created: what read returns becomes part of the DAG version,
+	// so it travels to workers with the DAG's sources and a change makes a
+	// new version; an error is an import error at the task's position.
+	Files func(config map[string]any, read FileReader) error
+}
+
+// FileReader reads a file of the DAG folder by its slash path from the
+// folder root ("lib/transform.py"). An error wrapping fs.ErrNotExist
+// means there is no such file.
+type FileReader func(path string) (string, error)
+
+// SourceFiles is implemented by function runners that can also give the
+// source files of the DAG version a call runs (Spec.Files included), by
+// root-relative path: the python operator materialises its .py files from
+// them, so a worker needs no DAG folder.
+type SourceFiles interface {
+	SourceFiles(ctx context.Context, c *Call) (map[string]string, error)
 }
 
 // Specified is implemented by operators that describe their arguments

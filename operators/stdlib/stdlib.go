@@ -9,6 +9,7 @@ import (
 	"github.com/starflow-dev/starflow/operators/empty"
 	"github.com/starflow-dev/starflow/operators/function"
 	httpop "github.com/starflow-dev/starflow/operators/http"
+	"github.com/starflow-dev/starflow/operators/python"
 	"github.com/starflow-dev/starflow/operators/sensors"
 	sqlop "github.com/starflow-dev/starflow/operators/sql"
 	"github.com/starflow-dev/starflow/operators/trigger"
@@ -22,6 +23,7 @@ func Register(r *operators.Registry, pools *sqlop.Pools) {
 	function.Register(r)
 	branch.Register(r)
 	httpop.Register(r)
+	python.Register(r)
 	sqlop.RegisterPooled(r, pools)
 	trigger.Register(r)
 	sensors.Register(r)

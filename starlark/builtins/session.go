@@ -8,6 +8,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/operators"
 )
 
 // Thread-local keys. They are unexported: use Attach, SessionOf, SetRuntime
@@ -31,6 +32,25 @@ type Session struct {
 	lambdas  map[funcKey]*syntax.LambdaExpr
 	findings []dags.Finding
 	finished bool
+	// readFile reads DAG-folder files for operators.Spec.Files; nil
+	// when no DAG folder is at hand.
+	readFile operators.FileReader
+}
+
+// SetFileReader lets operator builtins read files of the DAG folder
+// (operators.Spec.Files); the loader passes a reader that records what
+// was read in the DAG version. Call it before the thread starts.
+func (s *Session) SetFileReader(read operators.FileReader) { s.readFile = read }
+
+// fileReader returns the session's file reader, or one that says there is
+// no DAG folder.
+func (s *Session) fileReader() operators.FileReader {
+	if s == nil || s.readFile == nil {
+		return func(p string) (string, error) {
+			return "", fmt.Errorf("cannot read %s: no DAG folder while this file is evaluated", p)
+		}
+	}
+	return s.readFile
 }
 
 // Attach creates a session and attaches it to thread, which must not have

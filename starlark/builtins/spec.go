@@ -170,6 +170,11 @@ func (o *Operator) call(thread *starlark.Thread, args starlark.Tuple, kwargs []s
 	}
 
 	s := SessionOf(thread)
+	if o.spec.Files != nil && s != nil {
+		if err := o.spec.Files(cfg, s.fileReader()); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	t, err := s.newTask(thread, name, o.spec.Kind, taskID, &common)
 	if err != nil {
 		return nil, err

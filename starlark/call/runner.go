@@ -40,6 +40,22 @@ func New(f *loader.File) *Runner {
 // for a worker that serves DAGs of many files and versions.
 func NewWithFiles(files FileFunc) *Runner { return &Runner{files: files} }
 
+var _ operators.SourceFiles = (*Runner)(nil)
+
+// SourceFiles returns the source files of the call's DAG version by
+// root-relative path: its .star files and the files its operators read
+// (operators.Spec.Files). The map must not be changed.
+func (r *Runner) SourceFiles(ctx context.Context, c *operators.Call) (map[string]string, error) {
+	file, err := r.files(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("find the DAG file: %w", err)
+	}
+	if file == nil {
+		return nil, errors.New("no DAG file loaded")
+	}
+	return file.Sources, nil
+}
+
 // CallFunction calls the function registered under key with args and
 // kwargs (plain Go values; dags.XComRef values are replaced by the XCom
 // they name) and returns its result as a plain Go value. A Starlark error

@@ -137,6 +137,7 @@ func (l *Loader) Load(ctx context.Context, src Source, rel string) (file *File) 
 	}
 	thread.SetLocal(limitsKey, ev)
 	ev.session = builtins.Attach(thread)
+	ev.session.SetFileReader(ev.readFile)
 
 	tctx, cancel := context.WithTimeout(ctx, l.opts.Timeout)
 	defer cancel()
@@ -211,6 +212,28 @@ func (ev *evaluation) exec(thread *starlark.Thread, rel string) (starlark.String
 	}
 	globals.Freeze()
 	return globals, nil
+}
+
+// readFile reads a file of the source for an operator's Spec.Files and
+// records it in the sources (so in the version and its hash) and in the
+// reads (so the Bag notices when it changes, appears or disappears).
+func (ev *evaluation) readFile(p string) (string, error) {
+	p = strings.TrimPrefix(p, "//")
+	clean := path.Clean(p)
+	if p == "" || clean == ".." || strings.HasPrefix(clean, "../") || strings.HasPrefix(p, "/") || !fs.ValidPath(clean) {
+		return "", fmt.Errorf("%s: the path is outside the DAG folder root", p)
+	}
+	if content, ok := ev.sources[clean]; ok {
+		return content, nil
+	}
+	content, err := ev.src.read(clean, ev.opts.MaxFileSize)
+	if err != nil {
+		ev.reads[clean] = missingFile
+		return "", fmt.Errorf("%s: %w", ev.src.name(clean), err)
+	}
+	ev.sources[clean] = content
+	ev.reads[clean] = content
+	return content, nil
 }
 
 // load implements load(): the module path must start with "//" and name
