@@ -65,6 +65,9 @@ type testDAGTask struct {
 	State      dags.TaskState `json:"state"`
 	TryNumber  int            `json:"try_number"`
 	DurationMS int64          `json:"duration_ms"`
+	// RenderedMapIndex is the label of a mapped task instance's
+	// map_index_template, when it has one.
+	RenderedMapIndex string `json:"rendered_map_index,omitempty"`
 }
 
 func runTestDAG(c *cli.Context) error {
@@ -211,7 +214,8 @@ func jsonResult(res *localrun.Result) testDAGResult {
 		Tasks:       make([]testDAGTask, len(res.Tasks)),
 	}
 	for i, t := range res.Tasks {
-		out.Tasks[i] = testDAGTask{TaskID: t.TaskID, MapIndex: t.MapIndex, State: t.State, TryNumber: t.TryNumber, DurationMS: t.Duration.Milliseconds()}
+		out.Tasks[i] = testDAGTask{TaskID: t.TaskID, MapIndex: t.MapIndex, State: t.State, TryNumber: t.TryNumber, DurationMS: t.Duration.Milliseconds(),
+			RenderedMapIndex: t.RenderedMapIndex}
 	}
 	out.DatasetEvents = res.DatasetEvents
 	return out

@@ -80,6 +80,9 @@ type Outcome struct {
 	Start, End time.Time
 	// TimedOut reports that execution_timeout stopped the try.
 	TimedOut bool
+	// RenderedMapIndex is the label the task's map_index_template gave
+	// this mapped task instance; empty without one.
+	RenderedMapIndex string
 }
 
 // Duration is how long the try ran.
@@ -209,8 +212,25 @@ func (r *TryRunner) Run(ctx context.Context, t *Try) Outcome {
 		c.Logf("error: %v", err)
 		c.Logf("task %s try %d ended %s after %s", t.Task.ID, t.TryNumber, out.State, out.Duration().Round(time.Millisecond))
 	}
+	out.RenderedMapIndex = renderMapIndex(ctx, c)
 	r.runCallback(ctx, c, out)
 	return out
+}
+
+// renderMapIndex renders the map_index_template of a mapped task instance
+// with its context (task.op_kwargs, task.<argument> hold its mapped
+// values), as Airflow does when a try ends. A render error is written to
+// the task log and leaves the map index unlabelled.
+func renderMapIndex(ctx context.Context, c *operators.Call) string {
+	if c.MapIndex < 0 || c.Task.MapIndexTemplate == "" || c.Renderer == nil {
+		return ""
+	}
+	label, err := c.Render(ctx, c.Task.MapIndexTemplate)
+	if err != nil {
+		c.Logf("map_index_template: %v", err)
+		return ""
+	}
+	return label
 }
 
 // pushReturnValue pushes a task's return value under return_value and,

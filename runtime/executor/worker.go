@@ -568,7 +568,7 @@ func (l *loop) runTry(log *slog.Logger, d queue.Delivery, ti *store.TaskInstance
 	}
 	p := &store.TaskInstanceSetStateParams{
 		Key: key, From: []dags.TaskState{dags.TaskStateRunning}, FromTryNumber: d.TryNumber,
-		To: out.State, EndDate: out.End,
+		To: out.State, EndDate: out.End, RenderedMapIndex: out.RenderedMapIndex,
 	}
 	interrupted := errors.Is(cause, errShutdown) && out.State != dags.TaskStateSuccess && out.State != dags.TaskStateSkipped &&
 		out.State != dags.TaskStateUpForReschedule

@@ -79,6 +79,9 @@ type TaskResult struct {
 	Duration  time.Duration
 	LogPath   string
 	Err       string
+	// RenderedMapIndex is the label the task's map_index_template gave
+	// this mapped task instance; empty without one.
+	RenderedMapIndex string
 }
 
 // Result is how the run ended.
@@ -118,6 +121,7 @@ type XComEntry struct {
 type taskRun struct {
 	task      *dags.Task
 	mapIndex  int
+	rendered  string // the label of its map_index_template, when it has one
 	order     int
 	weight    int
 	try       int
@@ -447,6 +451,9 @@ func (r *runner) record(c completion) (state.TI, *taskRun) {
 	from := ti.State
 	ti.State = c.outcome.State
 	tr.end = c.outcome.End
+	if c.outcome.RenderedMapIndex != "" {
+		tr.rendered = c.outcome.RenderedMapIndex
+	}
 	tr.err = c.outcome.Err
 	switch ti.State {
 	case dags.TaskStateUpForRetry:
@@ -586,7 +593,8 @@ func (r *runner) result(start time.Time, final dags.DagRunState) *Result {
 			trs = m
 		}
 		for _, tr := range trs {
-			tres := TaskResult{TaskID: t.ID, MapIndex: tr.mapIndex, State: r.tiState(tr).State, TryNumber: tr.try, Start: tr.start, End: tr.end, LogPath: tr.logPath}
+			tres := TaskResult{TaskID: t.ID, MapIndex: tr.mapIndex, State: r.tiState(tr).State, TryNumber: tr.try, Start: tr.start, End: tr.end, LogPath: tr.logPath,
+				RenderedMapIndex: tr.rendered}
 			if !tr.start.IsZero() && !tr.end.IsZero() {
 				tres.Duration = tr.end.Sub(tr.start)
 			}

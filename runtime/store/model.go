@@ -139,6 +139,9 @@ type TaskInstance struct {
 	// zero, StartDate is the start of the try's first run: a move to
 	// running does not overwrite it.
 	RescheduleCount int `json:"reschedule_count"`
+	// RenderedMapIndex is the label the task's map_index_template gave this
+	// mapped task instance on its last try; empty without a template.
+	RenderedMapIndex string `json:"rendered_map_index,omitempty"`
 }
 
 // XCom is one cross-task value.

@@ -221,6 +221,9 @@ type TaskInstanceSetStateParams struct {
 	StartDate     time.Time
 	EndDate       time.Time
 	NextRetryAt   time.Time
+	// RenderedMapIndex, when not empty, records the label the task's
+	// map_index_template rendered for this try; a move to none clears it.
+	RenderedMapIndex string
 }
 
 // TaskInstanceClaimParams claims up to Limit scheduled task instances,

@@ -147,6 +147,24 @@ func taskObject(taskID string, t *dags.Task) *object {
 		attrs["params"] = pyValue(mapOrEmpty(t.Params))
 		attrs["upstream_task_ids"] = stringsToAny(t.Upstream)
 		attrs["downstream_task_ids"] = stringsToAny(t.Downstream)
+		attrs["owner"] = t.Owner
+		attrs["doc"] = t.Doc
+		// The operator's arguments, as Airflow's operator attributes
+		// (task.bash_command; op_args/op_kwargs for a task function), so
+		// that map_index_template can name a mapped task instance's values.
+		for k, v := range t.Config {
+			name := k
+			if t.Operator == dags.OperatorTask && (k == "args" || k == "kwargs") {
+				name = "op_" + k
+			}
+			if _, taken := attrs[name]; taken {
+				continue
+			}
+			switch v.(type) {
+			case string, bool, int, int64, float64, []any, map[string]any:
+				attrs[name] = pyValue(v)
+			}
+		}
 	}
 	return &object{repr: fmt.Sprintf("<Task(%s): %s>", kind, taskID), attrs: attrs}
 }

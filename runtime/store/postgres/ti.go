@@ -16,7 +16,7 @@ import (
 
 const tiCols = `dag_id, run_id, task_id, map_index, state, try_number, max_tries, hostname, pid, pool,
 	pool_slots, priority_weight, queue, operator, logical_date, queued_at, start_date, end_date,
-	duration_us, next_retry_at, heartbeat_at, updated_at, reschedule_count`
+	duration_us, next_retry_at, heartbeat_at, updated_at, reschedule_count, rendered_map_index`
 
 // prefixed returns cols with every column qualified by alias.
 func prefixed(alias, cols string) string {
@@ -33,7 +33,7 @@ func scanTI(r pgx.Row) (*store.TaskInstance, error) {
 	var dur *int64
 	if err := r.Scan(&ti.DagID, &ti.RunID, &ti.TaskID, &ti.MapIndex, &ti.State, &ti.TryNumber, &ti.MaxTries,
 		&ti.Hostname, &ti.PID, &ti.Pool, &ti.PoolSlots, &ti.PriorityWeight, &ti.Queue, &ti.Operator,
-		&ld, &qa, &sd, &ed, &dur, &nr, &hb, &ua, &ti.RescheduleCount); err != nil {
+		&ld, &qa, &sd, &ed, &dur, &nr, &hb, &ua, &ti.RescheduleCount, &ti.RenderedMapIndex); err != nil {
 		return nil, err
 	}
 	ti.LogicalDate, ti.QueuedAt, ti.StartDate, ti.EndDate = tget(ld), tget(qa), tget(sd), tget(ed)
@@ -170,6 +170,7 @@ const setStateSQL = `UPDATE task_instance SET
 		WHEN $1 = 'running' THEN NULL ELSE duration_us END,
 	heartbeat_at = CASE WHEN $1 = 'running' THEN COALESCE($7, $10) ELSE heartbeat_at END,
 	next_retry_at = $9,
+	rendered_map_index = CASE WHEN $17::text <> '' THEN $17 WHEN $1 = 'none' THEN '' ELSE rendered_map_index END,
 	updated_at = $10
 	WHERE dag_id = $11 AND run_id = $12 AND task_id = $13 AND map_index = $14
 	AND ($15::text[] IS NULL OR state = ANY($15))
@@ -178,7 +179,7 @@ const setStateSQL = `UPDATE task_instance SET
 func setStateArgs(p *store.TaskInstanceSetStateParams, t time.Time) []any {
 	return []any{string(p.To), nz(p.TryNumber), nz(p.MaxTries), nz(p.Hostname), nz(p.PID), tv(p.QueuedAt),
 		tv(p.StartDate), tv(p.EndDate), tv(p.NextRetryAt), t, p.Key.DagID, p.Key.RunID, p.Key.TaskID, p.Key.MapIndex,
-		strs(p.From), p.FromTryNumber}
+		strs(p.From), p.FromTryNumber, p.RenderedMapIndex}
 }
 
 // TaskInstanceSetState applies one compare-and-set transition.

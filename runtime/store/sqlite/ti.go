@@ -15,14 +15,14 @@ import (
 
 const tiCols = `dag_id, run_id, task_id, map_index, state, try_number, max_tries, hostname, pid, pool,
 	pool_slots, priority_weight, queue, operator, logical_date, queued_at, start_date, end_date,
-	duration_us, next_retry_at, heartbeat_at, updated_at, reschedule_count`
+	duration_us, next_retry_at, heartbeat_at, updated_at, reschedule_count, rendered_map_index`
 
 func scanTI(r scanner) (*store.TaskInstance, error) {
 	var ti store.TaskInstance
 	var ld, qa, sd, ed, dur, nr, hb, ua sql.NullInt64
 	if err := r.Scan(&ti.DagID, &ti.RunID, &ti.TaskID, &ti.MapIndex, &ti.State, &ti.TryNumber, &ti.MaxTries,
 		&ti.Hostname, &ti.PID, &ti.Pool, &ti.PoolSlots, &ti.PriorityWeight, &ti.Queue, &ti.Operator,
-		&ld, &qa, &sd, &ed, &dur, &nr, &hb, &ua, &ti.RescheduleCount); err != nil {
+		&ld, &qa, &sd, &ed, &dur, &nr, &hb, &ua, &ti.RescheduleCount, &ti.RenderedMapIndex); err != nil {
 		return nil, err
 	}
 	ti.LogicalDate, ti.QueuedAt, ti.StartDate, ti.EndDate = tget(ld), tget(qa), tget(sd), tget(ed)
@@ -165,6 +165,7 @@ const setStateSQL = `UPDATE task_instance SET
 		WHEN :to = 'running' THEN NULL ELSE duration_us END,
 	heartbeat_at = CASE WHEN :to = 'running' THEN COALESCE(:start, :now) ELSE heartbeat_at END,
 	next_retry_at = :next_retry,
+	rendered_map_index = CASE WHEN :rmi <> '' THEN :rmi WHEN :to = 'none' THEN '' ELSE rendered_map_index END,
 	updated_at = :now
 	WHERE dag_id = :dag AND run_id = :run AND task_id = :task AND map_index = :map`
 
@@ -182,7 +183,7 @@ func setStateArgs(p *store.TaskInstanceSetStateParams, t time.Time) (string, []a
 		sql.Named("host", nz(p.Hostname)), sql.Named("pid", nz(p.PID)), sql.Named("queued", tv(p.QueuedAt)),
 		sql.Named("start", tv(p.StartDate)), sql.Named("end", tv(p.EndDate)), sql.Named("next_retry", tv(p.NextRetryAt)),
 		sql.Named("now", tv(t)), sql.Named("dag", p.Key.DagID), sql.Named("run", p.Key.RunID),
-		sql.Named("task", p.Key.TaskID), sql.Named("map", p.Key.MapIndex),
+		sql.Named("task", p.Key.TaskID), sql.Named("map", p.Key.MapIndex), sql.Named("rmi", p.RenderedMapIndex),
 	}
 	q := setStateSQL
 	if len(p.From) > 0 {

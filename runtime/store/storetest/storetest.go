@@ -60,6 +60,7 @@ func Run(t *testing.T, h Harness) {
 		{"heartbeats", testHeartbeat},
 		{"task instance counts", testCounts},
 		{"reschedules", testReschedule},
+		{"rendered map index", testRenderedMapIndex},
 		{"task logs", testTaskLogs},
 		{"xcom", testXCom},
 		{"xcom limits", testXComLimits},
