@@ -47,7 +47,7 @@ func standaloneCommand() *cli.Command {
 			"up to --grace, then mark the rest for retry; nothing is lost on restart.",
 		Flags: append([]cli.Flag{
 			dagsFolderFlag(),
-			&cli.StringFlag{Name: "database-url", Usage: "metadata database", Value: store.DefaultDatabaseURL},
+			databaseURLFlag(),
 			&cli.DurationFlag{Name: "rescan", Usage: "rescan the DAG folder this often besides watching it", Value: dagprocessor.DefaultRescan},
 			zombieTimeoutFlag(),
 			reconcileAfterFlag(),
