@@ -15,17 +15,21 @@ import (
 type reconcileState struct {
 	mu        sync.Mutex
 	epoch     string    // the queue's epoch token last seen; "" before the first
-	lost      bool      // the epoch changed and no reconciliation has succeeded since
+	lost      bool      // the queue may have lost messages and no reconciliation has succeeded since
+	down      bool      // the last epoch read failed: the queue was unreachable
 	nextEpoch time.Time // when to ask the queue for its epoch again
 	next      time.Time // when the next periodic reconciliation is due
 }
 
 // reconcileStep reconciles the queue with the store when it is due: every
 // half ReconcileAfter for the task instances queued longer than
-// ReconcileAfter, and at once, for every queued one, when the queue's epoch
-// changed (a Redis restart lost the streams). The epoch is read at most once
-// per TickInterval. Queues that do not implement queue.Inventory are never
-// reconciled.
+// ReconcileAfter, and at once, for every queued one, when the queue may have
+// lost messages: at the scheduler's start (Redis may have restarted empty
+// while no scheduler ran, and nothing remembers the epoch it had), when the
+// queue's epoch changed (a Redis restart lost the streams), and when the
+// queue answers again after it could not be reached. The epoch is read at
+// most once per TickInterval. Queues that do not implement queue.Inventory
+// are never reconciled.
 func (s *Scheduler) reconcileStep(ctx context.Context, now time.Time, st *TickStats) error {
 	inv, ok := s.Queue.(queue.Inventory)
 	if !ok {
@@ -38,12 +42,21 @@ func (s *Scheduler) reconcileStep(ctx context.Context, now time.Time, st *TickSt
 		r.nextEpoch = now.Add(s.Config.TickInterval)
 		epoch, err := inv.Epoch(ctx)
 		if err != nil {
+			r.down = true
 			return fmt.Errorf("read the queue's epoch: %w", err)
 		}
-		if r.epoch != "" && epoch != r.epoch {
+		switch {
+		case r.epoch == "":
+			r.lost = true
+			s.Logger.Info("reconciling the queue with the store at start")
+		case epoch != r.epoch:
 			r.lost = true
 			s.Logger.Warn("the queue lost its messages (Redis restarted without persistence?): queuing again what the store shows as queued")
+		case r.down:
+			r.lost = true
+			s.Logger.Info("the queue answers again: reconciling it with the store")
 		}
+		r.down = false
 		r.epoch = epoch
 	}
 	queuedBefore := now.Add(-s.Config.ReconcileAfter)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -177,5 +178,105 @@ func TestTickReconcilesAtOnceWhenRedisLosesItsData(t *testing.T) {
 	}
 	if st := e.tick(now.Add(3 * time.Second)); st.Reconciled != 0 || st.Queued != 0 {
 		t.Errorf("the next tick %+v, want nothing more", st)
+	}
+}
+
+// TestSchedulerReconcilesAtStart plays Redis restarted empty while no
+// scheduler ran: the scheduler that starts next cannot tell from the epoch
+// that anything was lost, so it reconciles every queued task instance on its
+// first tick instead of waiting ReconcileAfter for them.
+func TestSchedulerReconcilesAtStart(t *testing.T) {
+	t.Parallel()
+	s := testdb.Postgres(t)
+	e := setup(t, s)
+	opts := redistest.Options(t)
+	newQueue := func() *redisqueue.Queue {
+		q, err := redisqueue.New(context.Background(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { q.Close() })
+		return q
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	first := scheduler.New(s, newQueue(), e.src, logger, scheduler.Config{})
+	now := time.Now().UTC().Truncate(time.Second)
+	e.register(dagSpec{id: "cold", schedule: "@daily", start: "2024-01-01", tasks: "a b"}, now)
+	if st, err := first.Tick(e.ctx, now); err != nil || st.Queued != 2 {
+		t.Fatalf("first scheduler's tick: %+v, %v; want 2 queued", st, err)
+	}
+	// The scheduler stops; Redis restarts without its data.
+	c := redistest.Client(t, opts.URL)
+	if err := redistest.DeletePrefix(e.ctx, c, opts.Prefix); err != nil {
+		t.Fatal(err)
+	}
+	q := newQueue()
+	next := scheduler.New(s, q, e.src, logger, scheduler.Config{})
+	st, err := next.Tick(e.ctx, now.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Reconciled != 2 || st.Queued != 2 {
+		t.Fatalf("first tick of the new scheduler %+v, want 2 reconciled and queued again at once (not after %s)", st, scheduler.DefaultReconcileAfter)
+	}
+	if ms, err := q.Held(e.ctx, "", time.Minute); err != nil || len(ms) != 2 {
+		t.Fatalf("Redis holds %d messages (%v), want 2", len(ms), err)
+	}
+	// A scheduler starting while Redis holds everything queues nothing twice.
+	again := scheduler.New(s, newQueue(), e.src, logger, scheduler.Config{})
+	if st, err := again.Tick(e.ctx, now.Add(2*time.Second)); err != nil || st.Reconciled != 0 || st.Queued != 0 {
+		t.Fatalf("a third scheduler's first tick %+v, %v; want nothing reconciled or queued", st, err)
+	}
+}
+
+// unreachableQueue is a real queue whose epoch cannot be read while down,
+// as when Redis does not answer.
+type unreachableQueue struct {
+	*redisqueue.Queue
+	down atomic.Bool
+}
+
+func (u *unreachableQueue) Epoch(ctx context.Context) (string, error) {
+	if u.down.Load() {
+		return "", errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
+	}
+	return u.Queue.Epoch(ctx)
+}
+
+// TestSchedulerReconcilesWhenRedisAnswersAgain: a message lost while the
+// scheduler could not reach Redis (its epoch unchanged) is queued again on
+// the first tick after Redis answers, not ReconcileAfter later.
+func TestSchedulerReconcilesWhenRedisAnswersAgain(t *testing.T) {
+	t.Parallel()
+	s := testdb.Postgres(t)
+	e := setup(t, s)
+	opts := redistest.Options(t)
+	rq, err := redisqueue.New(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rq.Close() })
+	q := &unreachableQueue{Queue: rq}
+	e.sched = scheduler.New(s, q, e.src, slog.New(slog.NewTextHandler(io.Discard, nil)), scheduler.Config{})
+	now := time.Now().UTC().Truncate(time.Second)
+	e.register(dagSpec{id: "blip", schedule: "@daily", start: "2024-01-01", tasks: "a b"}, now)
+	if st := e.tick(now); st.Queued != 2 {
+		t.Fatalf("first tick %+v, want 2 queued", st)
+	}
+	q.down.Store(true)
+	if _, err := e.sched.Tick(e.ctx, now.Add(time.Second)); err == nil {
+		t.Fatal("a tick without Redis reported no error")
+	}
+	// A message vanishes meanwhile (acknowledged without running).
+	ds, err := rq.Receive(e.ctx, queue.ReceiveParams{Consumer: "lossy", Max: 1})
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("receive: %v, %d", err, len(ds))
+	}
+	if err := rq.Ack(e.ctx, ds[0]); err != nil {
+		t.Fatal(err)
+	}
+	q.down.Store(false)
+	if st := e.tick(now.Add(2 * time.Second)); st.Reconciled != 1 || st.Queued != 1 {
+		t.Fatalf("first tick after Redis answers again %+v, want the lost message reconciled and queued again", st)
 	}
 }

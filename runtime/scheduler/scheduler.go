@@ -24,7 +24,9 @@ type Config struct {
 	// every DAG (Airflow's [core] parallelism).
 	Parallelism int
 	// ZombieTimeout is how long a running task instance may go without a
-	// heartbeat before it is failed or retried.
+	// heartbeat before it is failed or retried. After the scheduler itself
+	// lost the store, it waits this long again before judging heartbeats
+	// (see failZombies).
 	ZombieTimeout time.Duration
 	// ReconcileAfter is how long a task instance may stay queued without
 	// its queue holding its message before it is queued again (see
@@ -45,9 +47,13 @@ const (
 	DefaultTickInterval         = time.Second
 	DefaultMaxRunsPerDAGPerTick = 1000
 	DefaultParallelism          = 32
-	DefaultZombieTimeout        = 5 * time.Minute
-	DefaultReconcileAfter       = 30 * time.Second
-	DefaultSweepInterval        = 10 * time.Second
+	// DefaultZombieTimeout is five missed heartbeats of a worker beating
+	// every 5 s (executor.DefaultHeartbeatInterval): a dead worker's tries
+	// are failed or put up for retry within 26 s of its last heartbeat
+	// (this timeout plus one tick), where Airflow waits 300 s.
+	DefaultZombieTimeout  = 25 * time.Second
+	DefaultReconcileAfter = 30 * time.Second
+	DefaultSweepInterval  = 10 * time.Second
 )
 
 func (c Config) withDefaults() Config {
@@ -96,6 +102,7 @@ type Scheduler struct {
 	advancing map[[2]string][]store.TaskInstanceKey
 	dirty     dirtySet
 	rec       reconcileState
+	zomb      zombieState
 	ds        datasetState
 	sla       slaState
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -11,16 +12,38 @@ import (
 	"github.com/starflow-dev/starflow/runtime/store"
 )
 
+// zombieState is what the zombie step remembers between ticks: whether
+// the scheduler lost the store, and until when it therefore does not judge
+// heartbeats.
+type zombieState struct {
+	mu         sync.Mutex
+	down       bool      // the last look at the store failed
+	graceUntil time.Time // no zombie is judged before this time
+}
+
 // failZombies finds running task instances whose worker stopped sending
 // heartbeats for ZombieTimeout and moves them to up_for_retry or failed by
 // their retries, as Airflow does with "zombie" tasks.
+//
+// A scheduler judges only heartbeats it could have seen: when its own look
+// at the store fails (a database outage), it judges none until the store
+// has answered again for a whole ZombieTimeout. Workers could not record
+// their heartbeats or their finished tries during the outage either; this
+// gives them the time to, instead of retrying tries that finished or still
+// run.
 func (s *Scheduler) failZombies(ctx context.Context, now time.Time, st *TickStats) error {
 	zombies, err := s.Store.TaskInstanceList(ctx, &store.TaskInstanceListParams{
 		States:          []dags.TaskState{dags.TaskStateRunning},
 		HeartbeatBefore: now.Add(-s.Config.ZombieTimeout),
 	})
-	if err != nil || len(zombies) == 0 {
+	if !s.zomb.judge(now, err, s.Config.ZombieTimeout) {
+		if err == nil && len(zombies) > 0 {
+			s.Logger.Info("not judging heartbeats yet: the store was unreachable", "until", s.zomb.until(), "candidates", len(zombies))
+		}
 		return err
+	}
+	if len(zombies) == 0 {
+		return nil
 	}
 	var errs []error
 	for _, z := range zombies {
@@ -47,6 +70,31 @@ func (s *Scheduler) failZombies(ctx context.Context, now time.Time, st *TickStat
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// judge records the outcome of a look at the store at now and reports
+// whether zombies may be judged from it: not when it failed, and not within
+// timeout of the first look that succeeded after a failure.
+func (z *zombieState) judge(now time.Time, err error, timeout time.Duration) bool {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			z.down = true
+		}
+		return false
+	}
+	if z.down {
+		z.down = false
+		z.graceUntil = now.Add(timeout)
+	}
+	return !now.Before(z.graceUntil)
+}
+
+func (z *zombieState) until() time.Time {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.graceUntil
 }
 
 // RequeueLost returns to scheduled the task instances queued before
