@@ -113,7 +113,7 @@ func TestZombiesAreNotJudgedRightAfterTheSchedulersOwnOutage(t *testing.T) {
 		}
 		// The worker of "done" records the try it finished during the outage.
 		if _, err := s.TaskInstanceSetState(e.ctx, &store.TaskInstanceSetStateParams{
-			Key: store.TaskInstanceKey{DagID: "outage", RunID: run, TaskID: "done", MapIndex: -1},
+			Key:  store.TaskInstanceKey{DagID: "outage", RunID: run, TaskID: "done", MapIndex: -1},
 			From: []dags.TaskState{dags.TaskStateRunning}, FromTryNumber: 1, To: dags.TaskStateSuccess, EndDate: back.Add(3 * time.Second)}); err != nil {
 			t.Fatalf("the worker could not record its finished try: %v", err)
 		}
