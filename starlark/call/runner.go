@@ -84,6 +84,7 @@ func (r *Runner) CallFunction(ctx context.Context, c *operators.Call, key string
 
 	thread := &starlark.Thread{Name: key}
 	builtins.SetRuntime(thread)
+	loader.SetRuntimeBudget(thread, loader.RuntimeBudget())
 	thread.SetLocal(runtimeKey, &taskEnv{ctx: ctx, call: c, sql: r.SQL})
 	thread.Print = func(_ *starlark.Thread, msg string) { c.Logf("%s", msg) }
 

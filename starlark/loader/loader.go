@@ -96,7 +96,6 @@ type evaluation struct {
 	stack     []string // paths being executed, outermost first
 	sources   map[string]string
 	reads     map[string]string // every path read, failed ones as missingFile
-	allocated int64
 
 	parent    context.Context // the caller's context
 	stepLimit atomic.Bool
@@ -136,6 +135,8 @@ func (l *Loader) Load(ctx context.Context, src Source, rel string) (file *File) 
 		th.Cancel("step limit")
 	}
 	thread.SetLocal(limitsKey, ev)
+	thread.SetLocal(budgetKey, &Budget{MaxStringSize: int64(l.opts.MaxStringSize), MaxListLen: int64(l.opts.MaxListLen),
+		MaxAlloc: l.opts.MaxAlloc, Who: "DAG files"})
 	ev.session = builtins.Attach(thread)
 	ev.session.SetFileReader(ev.readFile)
 

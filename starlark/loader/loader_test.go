@@ -113,15 +113,40 @@ func TestLimits(t *testing.T) {
 			name:  "string limit exceeded",
 			opts:  loader.Options{MaxStringSize: 10},
 			files: map[string]string{"f.star": "a = \"abcdef\"\nx = a + a"},
-			want:  "f.star:2:7: string of 12 bytes is larger than the limit of 10 for DAG files",
+			want:  "f.star:2:7: memory limit: string of 12 bytes is larger than the limit of 10 for DAG files",
 			rule:  loader.RuleSizeLimit,
 		},
 		{
 			name:  "allocation budget",
 			opts:  loader.Options{MaxAlloc: 1 << 20},
 			files: map[string]string{"f.star": "def f():\n    s = 'x' * 100000\n    return [s + s for i in range(100)]\nf()"},
-			want:  "f.star:3:15: DAG file builds more than 1048576 bytes of strings and lists",
+			want:  "f.star:3:15: memory limit: DAG files build more than 1048576 bytes of strings and lists",
 			rule:  loader.RuleSizeLimit,
+		},
+		{
+			name:  "list.extend counts against the allocation budget",
+			opts:  loader.Options{MaxAlloc: 1 << 20},
+			files: map[string]string{"f.star": "big = [0] * 10000\nkeep = []\nfor i in range(100):\n    keep.append([].extend(big) or [])"},
+			want:  "f.star:4:27: memory limit: DAG files build more than 1048576 bytes of strings and lists",
+			rule:  loader.RuleSizeLimit,
+		},
+		{
+			name:  "replace within the limit",
+			opts:  loader.Options{MaxStringSize: 10},
+			files: map[string]string{"f.star": "x = 'abc'.replace('b', 'xyz')\nok = x == 'axyzc'"},
+			want:  "",
+		},
+		{
+			name:  "join, format and % within the limit",
+			opts:  loader.Options{MaxStringSize: 16},
+			files: map[string]string{"f.star": "a = '-'.join(['ab', 'cd'])\nb = '{}{x}{0!r}'.format('q', x = 1)\nc = '%s/%r/%d' % ('a', 'b', 3)\nd = str([1, 'x'])"},
+			want:  "",
+		},
+		{
+			name:  "a method of the same name on a struct is that struct's",
+			files: map[string]string{"f.star": "def j(xs):\n    return 'joined'\ns = struct(join = j)\nx = s.join([1])\ny = s.replace(1)"},
+			want:  "f.star:5:14: struct has no .replace field or method",
+			rule:  loader.RuleImport,
 		},
 	}
 	for _, tt := range tests {

@@ -139,5 +139,9 @@ func (it *meteredIterator) Done() { it.it.Done() }
 
 // universeOverrides returns the builtins the loader replaces.
 func universeOverrides() starlark.StringDict {
-	return starlark.StringDict{"range": builtins.Safe("range", rangeFn)}
+	return starlark.StringDict{
+		"range": builtins.Safe("range", rangeFn),
+		"str":   builtins.Safe("str", strFn),
+		"repr":  builtins.Safe("repr", reprFn),
+	}
 }

@@ -8,6 +8,7 @@ const (
 	opAdd  = "$add"
 	opMul  = "$mul"
 	opIAdd = "$iadd"
+	opMod  = "$mod"
 )
 
 // rewriteFile replaces, in place, every binary + and * that could build a
@@ -30,11 +31,14 @@ func rewriteStmt(s syntax.Stmt) syntax.Stmt {
 	switch s := s.(type) {
 	case *syntax.AssignStmt:
 		switch s.Op {
-		case syntax.PLUS_EQ, syntax.STAR_EQ:
+		case syntax.PLUS_EQ, syntax.STAR_EQ, syntax.PERCENT_EQ:
 			if read, ok := copyTarget(s.LHS); ok && !(s.Op == syntax.PLUS_EQ && isNumber(s.RHS)) {
 				op := opIAdd
-				if s.Op == syntax.STAR_EQ {
+				switch s.Op {
+				case syntax.STAR_EQ:
 					op = opMul
+				case syntax.PERCENT_EQ:
+					op = opMod
 				}
 				s.LHS = rewriteTarget(s.LHS)
 				s.RHS = checkedCall(op, s.OpPos, rewriteTarget(read), rewriteExpr(s.RHS))
@@ -154,6 +158,11 @@ func rewriteExpr(e syntax.Expr) syntax.Expr {
 				return e
 			}
 			return checkedCall(opMul, e.OpPos, e.X, e.Y)
+		case syntax.PERCENT:
+			if isNumber(e.X) {
+				return e
+			}
+			return checkedCall(opMod, e.OpPos, e.X, e.Y)
 		}
 	case *syntax.CallExpr:
 		e.Fn = rewriteExpr(e.Fn)
@@ -172,6 +181,7 @@ func rewriteExpr(e syntax.Expr) syntax.Expr {
 			}
 			e.Args[i] = rewriteExpr(a)
 		}
+		rewriteMethodCall(e)
 	case *syntax.Comprehension:
 		e.Body = rewriteExpr(e.Body)
 		for _, c := range e.Clauses {

@@ -10,51 +10,108 @@ import (
 	"github.com/starflow-dev/starflow/starlark/builtins"
 )
 
-// limitsKey is the thread-local key of the *evaluation whose limits the
-// size-checked operators apply. Threads without one (task functions at run
-// time) get Starlark's own limits only.
+// limitsKey is the thread-local key of the *evaluation whose step and time
+// limits the metered range applies. Threads without one (task functions at
+// run time) get Starlark's own limits only.
 const limitsKey = "starflow.loader.limits"
 
-// SizeError reports a value larger than the loader allows.
+// budgetKey is the thread-local key of the *Budget that the size-checked
+// operators and methods charge. A thread without one is not checked.
+const budgetKey = "starflow.loader.budget"
+
+// SizeError reports a value larger than the thread's memory budget allows.
+// Its message starts with "memory limit:".
 type SizeError struct{ Msg string }
 
 func (e *SizeError) Error() string { return e.Msg }
+
+// Budget bounds the memory that Starlark code may build on one thread:
+// each string (bytes) and each list or tuple (elements), checked before the
+// value is allocated, and the total of the large ones (64 KiB and more). A
+// single step of Starlark can otherwise ask for terabytes ("x" * (1 << 22)
+// then s.replace("x", s)), which no step limit catches and which kills the
+// whole process. The loader gives each evaluation a budget from its
+// Options; SetRuntimeBudget gives one to the thread of a task function.
+type Budget struct {
+	// MaxStringSize bounds each string or bytes value built by a checked
+	// operation, in bytes.
+	MaxStringSize int64
+	// MaxListLen bounds each list or tuple built by a checked operation.
+	MaxListLen int64
+	// MaxAlloc bounds the total of the large values built; 0 is no bound.
+	MaxAlloc int64
+	// Who names the code in messages: "DAG files", "task functions".
+	Who string
+
+	allocated int64
+}
+
+// Defaults of RuntimeBudget, for task functions at run time: larger than a
+// DAG file's, and without a total, since a task may build and drop many
+// large values over a long run; the worker's heap watch covers the rest.
+const (
+	DefaultRuntimeMaxStringSize = 256 << 20
+	DefaultRuntimeMaxListLen    = 16 << 20
+)
+
+// RuntimeBudget returns the budget of a task function's thread.
+func RuntimeBudget() *Budget {
+	return &Budget{MaxStringSize: DefaultRuntimeMaxStringSize, MaxListLen: DefaultRuntimeMaxListLen, Who: "task functions"}
+}
+
+// SetRuntimeBudget makes the size-checked operators of functions defined in
+// DAG files charge b while they run on thread (a task function at run
+// time).
+func SetRuntimeBudget(thread *starlark.Thread, b *Budget) {
+	thread.SetLocal(budgetKey, b)
+}
 
 // trackedSize is the size from which a created value counts against the
 // evaluation's allocation budget; smaller values are left to the step limit.
 const trackedSize = 64 << 10
 
-// sizeOps returns the size-checked operators the rewriter calls.
+// sizeOps returns the size-checked operators and methods the rewriter calls.
 func sizeOps() starlark.StringDict {
-	return starlark.StringDict{
+	ops := starlark.StringDict{
 		opAdd:  builtins.Safe(opAdd, addOp),
 		opMul:  builtins.Safe(opMul, mulOp),
 		opIAdd: builtins.Safe(opIAdd, iaddOp),
+		opMod:  builtins.Safe(opMod, modOp),
 	}
+	for name, op := range methodOps {
+		ops[op] = builtins.Safe(op, checkedMethod(name))
+	}
+	return ops
+}
+
+// budgetOf returns thread's budget, or nil.
+func budgetOf(thread *starlark.Thread) *Budget {
+	b, _ := thread.Local(budgetKey).(*Budget)
+	return b
 }
 
 // charge checks that a value of n bytes or elements (kind names it) may be
 // created on thread, and counts it against the budget.
 func charge(thread *starlark.Thread, n int64, kind string) error {
-	ev, _ := thread.Local(limitsKey).(*evaluation)
-	if ev == nil {
+	b := budgetOf(thread)
+	if b == nil {
 		return nil
 	}
-	limit := int64(ev.opts.MaxStringSize)
+	limit := b.MaxStringSize
 	if kind != "string" && kind != "bytes" {
-		limit = int64(ev.opts.MaxListLen)
+		limit = b.MaxListLen
 	}
 	if n > limit {
-		return &SizeError{Msg: fmt.Sprintf("%s of %d %s is larger than the limit of %d for DAG files", kind, n, unitOf(kind), limit)}
+		return &SizeError{Msg: fmt.Sprintf("memory limit: %s of %d %s is larger than the limit of %d for %s", kind, n, unitOf(kind), limit, b.Who)}
 	}
 	bytes := n
 	if kind != "string" && kind != "bytes" {
 		bytes *= 16 // a Starlark value in a list is an interface
 	}
-	if bytes >= trackedSize {
-		ev.allocated += bytes
-		if ev.allocated > ev.opts.MaxAlloc {
-			return &SizeError{Msg: fmt.Sprintf("DAG file builds more than %d bytes of strings and lists", ev.opts.MaxAlloc)}
+	if bytes >= trackedSize && b.MaxAlloc > 0 {
+		b.allocated += bytes
+		if b.allocated > b.MaxAlloc {
+			return &SizeError{Msg: fmt.Sprintf("memory limit: %s build more than %d bytes of strings and lists", b.Who, b.MaxAlloc)}
 		}
 	}
 	return nil
@@ -153,8 +210,8 @@ func iaddOp(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 // maxListLenOf returns the list-length limit of thread's evaluation, or a
 // large number when there is none.
 func maxListLenOf(thread *starlark.Thread) int {
-	if ev, _ := thread.Local(limitsKey).(*evaluation); ev != nil {
-		return ev.opts.MaxListLen
+	if b := budgetOf(thread); b != nil {
+		return int(b.MaxListLen)
 	}
 	return 1 << 40
 }
