@@ -88,14 +88,14 @@ func (l *Loader) LoadPath(ctx context.Context, dagsFolder, file string) *File {
 // evaluation is the state of one Load: the source, the modules loaded so
 // far and the flags that tell why the thread was cancelled.
 type evaluation struct {
-	opts      Options
-	src       Source
-	loader    *Loader
-	session   *builtins.Session
-	modules   map[string]*loadedModule
-	stack     []string // paths being executed, outermost first
-	sources   map[string]string
-	reads     map[string]string // every path read, failed ones as missingFile
+	opts    Options
+	src     Source
+	loader  *Loader
+	session *builtins.Session
+	modules map[string]*loadedModule
+	stack   []string // paths being executed, outermost first
+	sources map[string]string
+	reads   map[string]string // every path read, failed ones as missingFile
 
 	parent    context.Context // the caller's context
 	stepLimit atomic.Bool
