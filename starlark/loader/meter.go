@@ -35,10 +35,10 @@ func rangeFn(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 }
 
 // hugeRangeCost is the steps each element of a huge range costs: enough
-// that list(range(1 << 40)) stops after about a million elements instead
+// that list(range(1 << 40)) stops after about 150,000 elements instead
 // of building a list of MaxSteps elements, while a loop that breaks out
 // early still works.
-const hugeRangeCost = 8
+const hugeRangeCost = 64
 
 // hugeRange is a range longer than Options.MaxListLen: it can be iterated
 // (step by step, so a loop over it meets the step limit) and tested with

@@ -187,6 +187,13 @@ func iaddOp(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 		return starlark.Binary(syntax.PLUS, args[0], args[1])
 	}
 	var elems []starlark.Value
+	if seq, ok := iter.(starlark.Sequence); ok {
+		// A sized operand (s += s) is judged before anything is copied.
+		if n := int64(list.Len()) + int64(seq.Len()); n > int64(maxListLenOf(thread)) {
+			return nil, charge(thread, n, "list")
+		}
+		elems = make([]starlark.Value, 0, seq.Len())
+	}
 	it := iter.Iterate()
 	var x starlark.Value
 	for it.Next(&x) {
