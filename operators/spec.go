@@ -101,6 +101,12 @@ type Spec struct {
 	// so it travels to workers with the DAG's sources and a change makes a
 	// new version; an error is an import error at the task's position.
 	Files func(config map[string]any, read FileReader) error
+	// Check, when set, checks the values of a task's Config that the
+	// parameter types cannot (a day name, a time of day) when the DAG file
+	// is parsed, so that a mistake is an error at the task's position
+	// instead of a failed try. Values held by XCom references are not
+	// there yet and must be let through.
+	Check func(config map[string]any) error
 }
 
 // FileReader reads a file of the DAG folder by its slash path from the

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -138,7 +140,11 @@ func TestLatestOnlyThroughSchedulerAndWorker(t *testing.T) {
 // pythonSensorSource pokes a function (reschedule mode) that is done at
 // once, pushing an XCom through PokeReturnValue; a day_of_week_sensor on
 // the logical date (2024-01-01 is a Monday); one that never holds soft
-// fails; a bad day name fails.
+// fails. A bash_sensor in reschedule mode is done at its third poke (one
+// try); one whose command exits with a code other than retry_exit_code
+// fails without using its retries; a time_sensor whose time has passed on
+// the data interval's end date is done. A bad day name is a parse error
+// now (lint.txtar). %[1]s is a scratch folder.
 const pythonSensorSource = `
 def ready(ctx, marker):
     return PokeReturnValue(is_done = ctx.var("never_set", "x") == "x" and ctx.try_number >= 1 and marker != "", xcom_value = {"day": marker})
@@ -150,7 +156,10 @@ def build():
     wait = python_sensor(task_id = "wait", python_callable = ready, op_kwargs = {"marker": "{{ ds }}"}, poke_interval = "0.1s", mode = "reschedule")
     monday = day_of_week_sensor(task_id = "monday", week_day = ["monday", "Sunday"], use_task_logical_date = True)
     tuesday = day_of_week_sensor(task_id = "tuesday", week_day = "Tuesday", use_task_logical_date = True, timeout = "0.3s", poke_interval = "0.1s", soft_fail = True)
-    day_of_week_sensor(task_id = "funday", week_day = "Funday")
+    bash_sensor(task_id = "third_poke", bash_command = "echo poke >> %[1]s/pokes; [ $(wc -l < %[1]s/pokes) -ge 3 ]",
+                mode = "reschedule", poke_interval = "0.1s")
+    bash_sensor(task_id = "broken", bash_command = "exit 2", retry_exit_code = 1, retries = 2, retry_delay = "0s")
+    time_sensor(task_id = "past", target_time = "06:00")
     python_sensor(task_id = "never", python_callable = never, timeout = "0.3s", poke_interval = "0.1s")
     wait >> [monday, tuesday]
 
@@ -160,19 +169,23 @@ dag(dag_id = "pysensor", build = build, schedule = "@once", start_date = "2024-0
 func TestPythonAndDayOfWeekSensorsThroughSchedulerAndWorker(t *testing.T) {
 	t.Parallel()
 	eachDatabase(t, func(t *testing.T, url string) {
-		e := startEngineWith(t, url, map[string]string{"pysensor.star": pythonSensorSource})
+		scratch := t.TempDir()
+		e := startEngineWith(t, url, map[string]string{"pysensor.star": fmt.Sprintf(pythonSensorSource, scratch)})
 		const once = "scheduled__2024-01-01T00:00:00+00:00"
 		run := waitRun(t, e, "pysensor", once)
-		want := "funday=failed/1 monday=success/1 never=failed/1 tuesday=skipped/1 wait=success/1"
+		want := "broken=failed/1 monday=success/1 never=failed/1 past=success/1 third_poke=success/1 tuesday=skipped/1 wait=success/1"
 		if got := runStates(t, e, "pysensor", once); got != want || run.State != dags.DagRunStateFailed {
 			t.Errorf("run %s with %s\n want failed with %s", run.State, got, want)
 		}
 		if got := fmt.Sprint(xcom(t, e, "pysensor", once, "wait", store.ReturnValueKey)); got != "map[day:2024-01-01]" {
 			t.Errorf("wait's XCom = %s, want the xcom_value of its PokeReturnValue", got)
 		}
-		key := store.TaskInstanceKey{DagID: "pysensor", RunID: once, TaskID: "funday", MapIndex: store.NoMapIndex}
-		if log := taskLog(t, e, key, 1); !strings.Contains(log, `invalid week day passed: "Funday"`) {
-			t.Errorf("funday's log does not name the bad day:\n%s", log)
+		if data, err := os.ReadFile(filepath.Join(scratch, "pokes")); err != nil || string(data) != "poke\npoke\npoke\n" {
+			t.Errorf("third_poke poked %q, %v; want three pokes", data, err)
+		}
+		key := store.TaskInstanceKey{DagID: "pysensor", RunID: once, TaskID: "broken", MapIndex: store.NoMapIndex}
+		if log := taskLog(t, e, key, 1); !strings.Contains(log, "command exited with code 2 (retry_exit_code is 1)") {
+			t.Errorf("broken's log does not say why it failed:\n%s", log)
 		}
 	})
 }

@@ -88,11 +88,26 @@ var (
 
 // Spec describes the arguments of day-of-week sensors.
 func (*DayOfWeekSensor) Spec() operators.Spec {
-	return newSpec(DayOfWeekKind, "Waits until a day of the week.", 0,
+	sp := newSpec(DayOfWeekKind, "Waits until a day of the week.", 0,
 		operators.Param{Name: "week_day", Type: operators.ParamStringOrList, Required: true,
 			Doc: `a day name ("Monday", any case) or a list of them`},
 		operators.Param{Name: "use_task_logical_date", Type: operators.ParamBool, Default: false,
 			Doc: "check the run's logical date instead of today (UTC); then the sensor is done at once or never"})
+	sp.Check = func(config map[string]any) error {
+		var names []string
+		switch v := config["week_day"].(type) {
+		case string:
+			names = []string{v}
+		case []any:
+			for _, e := range v {
+				s, _ := e.(string)
+				names = append(names, s)
+			}
+		}
+		_, err := ParseWeekDays(names)
+		return err
+	}
+	return sp
 }
 
 // weekDays maps Airflow's WeekDay names to Go's weekdays.

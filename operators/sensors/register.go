@@ -1,9 +1,12 @@
 package sensors
 
-import "github.com/starflow-dev/starflow/operators"
+import (
+	"github.com/starflow-dev/starflow/operators"
+	"github.com/starflow-dev/starflow/operators/subprocess"
+)
 
 // Kinds lists the sensor kinds Register adds.
-var Kinds = []string{FileKind, HTTPKind, SQLKind, ExternalTaskKind, TimeDeltaKind, DateTimeKind, PythonKind, DayOfWeekKind}
+var Kinds = []string{FileKind, HTTPKind, SQLKind, ExternalTaskKind, TimeDeltaKind, DateTimeKind, PythonKind, DayOfWeekKind, BashKind, TimeKind}
 
 // New returns the sensors with the real clock, by kind.
 func New() map[string]operators.Operator {
@@ -16,6 +19,8 @@ func New() map[string]operators.Operator {
 		DateTimeKind:     &DateTimeSensor{},
 		PythonKind:       &PythonSensor{},
 		DayOfWeekKind:    &DayOfWeekSensor{},
+		BashKind:         &BashSensor{Env: subprocess.PolicyFromEnv()},
+		TimeKind:         &TimeSensor{},
 	}
 }
 

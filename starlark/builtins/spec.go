@@ -169,6 +169,11 @@ func (o *Operator) call(thread *starlark.Thread, args starlark.Tuple, kwargs []s
 		cfg[p.Name] = x
 	}
 
+	if o.spec.Check != nil {
+		if err := o.spec.Check(cfg); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	s := SessionOf(thread)
 	if o.spec.Files != nil && s != nil {
 		if err := o.spec.Files(cfg, s.fileReader()); err != nil {
