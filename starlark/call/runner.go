@@ -116,6 +116,12 @@ func (r *Runner) CallFunction(ctx context.Context, c *operators.Call, key string
 		}
 	}
 
+	if wantsContextKwargs(fn) {
+		if skw, err = contextKwargs(newTaskContext(ctx, c), skw); err != nil {
+			return nil, fmt.Errorf("function %q: context: %w", key, err)
+		}
+	}
+
 	stop := context.AfterFunc(ctx, func() { thread.Cancel(context.Cause(ctx).Error()) })
 	res, err := starlark.Call(thread, fn, sargs, skw)
 	stop()
@@ -137,6 +143,42 @@ func wantsContext(fn starlark.Callable) bool {
 	}
 	name, _ := f.Param(0)
 	return name == "ctx"
+}
+
+// wantsContextKwargs reports whether fn takes **kwargs and no ctx: as
+// Airflow calls def f(**context) with the whole context, such a function
+// receives every context value as a keyword argument.
+func wantsContextKwargs(fn starlark.Callable) bool {
+	f, ok := fn.(*starlark.Function)
+	return ok && f.HasKwargs() && !wantsContext(fn)
+}
+
+// contextKwargs adds the context values to kw as Airflow's context dict
+// holds them: each attribute of ctx (ds, params, dag_run, ...), and ti and
+// task_instance for ctx itself (its xcom_pull and xcom_push are the task
+// instance's). Keywords the task passes itself win.
+func contextKwargs(tc *taskContext, kw []starlark.Tuple) ([]starlark.Tuple, error) {
+	given := make(map[string]bool, len(kw))
+	for _, p := range kw {
+		given[string(p[0].(starlark.String))] = true
+	}
+	add := func(name string, v starlark.Value) {
+		if !given[name] {
+			kw = append(kw, starlark.Tuple{starlark.String(name), v})
+		}
+	}
+	for _, name := range contextAttrs {
+		v, err := tc.Attr(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if v != nil {
+			add(name, v)
+		}
+	}
+	add("ti", tc)
+	add("task_instance", tc)
+	return kw, nil
 }
 
 // argument converts one argument, pulling the XComs it refers to.

@@ -84,8 +84,21 @@ def notify(ctx):
     ctx.log("failed: " + ctx.task_id)
     ctx.log("state=%s exception=%s" % (ctx.state, ctx.exception))
 
+def airflow_style(**context):
+    ti = context["ti"]
+    return {
+        "ds": context["ds"], "run_id": context["dag_run"].run_id, "params": context["params"],
+        "pulled": ti.xcom_pull(task_ids = "produce")["rows"], "same": context["task_instance"] == ti,
+        "factor": context.get("factor"),
+    }
+
+def ctx_and_kwargs(ctx, **kw):
+    return sorted(kw.keys())
+
 def build():
     p = task(produce)
+    task(airflow_style, kwargs = {"factor": 3})
+    task(ctx_and_kwargs)
     task(consume, args = [p.output], kwargs = {"factor": 2, "meta": p.output["meta"], "nested": [p.output]})
     for fn in [context_values, use_services, divide, returns_function, mutate_global, define_task, now, spin, identity]:
         task(fn, on_failure_callback = notify)
@@ -147,6 +160,34 @@ func TestContextValues(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("context values:\n got %#v\nwant %#v", got, want)
+	}
+}
+
+// TestContextAsKwargs: a task function written def f(**context), as
+// Airflow's PythonOperator calls it, receives the context as keyword
+// arguments; one with a ctx parameter does not.
+func TestContextAsKwargs(t *testing.T) {
+	t.Parallel()
+	r, f, c, _, _ := setup(t)
+	c.Task = f.DAGs[0].Task("airflow_style")
+	got, err := r.CallFunction(context.Background(), c, c.Task.Function, nil, map[string]any{"factor": int64(3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"ds": "2024-01-01", "run_id": "scheduled__2024-01-01T00:00:00+00:00", "params": map[string]any{"region": "eu"},
+		"pulled": []any{int64(1), int64(2), int64(3)}, "same": true, "factor": int64(3),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("def f(**context):\n got %#v\nwant %#v", got, want)
+	}
+	c.Task = f.DAGs[0].Task("ctx_and_kwargs")
+	got, err = r.CallFunction(context.Background(), c, c.Task.Function, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, []any{}) {
+		t.Errorf("def f(ctx, **kw) got keywords %v, want none", got)
 	}
 }
 

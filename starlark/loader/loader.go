@@ -35,6 +35,7 @@ var fileOptions = syntax.FileOptions{
 type Loader struct {
 	opts        Options
 	predeclared starlark.StringDict
+	teacher     *teacher
 }
 
 // New returns a Loader with the given options (zero fields take defaults).
@@ -67,7 +68,7 @@ func New(opts Options) *Loader {
 		pre[k] = v
 	}
 	pre.Freeze()
-	return &Loader{opts: opts, predeclared: pre}
+	return &Loader{opts: opts, predeclared: pre, teacher: newTeacher(pre)}
 }
 
 // Options returns the loader's options, defaults filled in.
@@ -199,12 +200,12 @@ func (ev *evaluation) exec(thread *starlark.Thread, rel string) (starlark.String
 	name := ev.src.name(rel)
 	f, err := fileOptions.Parse(name, content, 0)
 	if err != nil {
-		return nil, err
+		return nil, ev.loader.teacher.rewrite(err, content)
 	}
 	rewriteFile(f)
 	prog, err := starlark.FileProgram(f, ev.loader.predeclared.Has)
 	if err != nil {
-		return nil, err
+		return nil, ev.loader.teacher.rewrite(err, content)
 	}
 	ev.session.AddSyntax(f)
 	globals, err := prog.Init(thread, ev.loader.predeclared)
