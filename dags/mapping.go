@@ -17,9 +17,38 @@ type MapArg struct {
 	Value any    `json:"value"`
 }
 
+// MappedGroup is a task group expanded over arguments (Airflow's
+// MappedTaskGroup, `group(...).expand(...)`): every task in it runs once
+// per combination of the group's arguments, with the same map indexes, and
+// a task in it that is downstream of another task of the group depends
+// only on the task instance of that task with the same map index.
+type MappedGroup struct {
+	// ID is the group id ("outer.inner").
+	ID string
+	// Expand are the arguments the group is expanded over, as a mapped
+	// task's (a cross product when there are several).
+	Expand []MapArg
+}
+
 // IsMapped reports whether the task is expanded into one task instance per
-// combination of its mapped arguments.
-func (t *Task) IsMapped() bool { return len(t.Expand) > 0 }
+// combination of its mapped arguments (or of its mapped group's).
+func (t *Task) IsMapped() bool { return len(t.Expand) > 0 || t.MapGroup != nil }
+
+// mapArgs returns the arguments t's map indexes range over: its mapped
+// group's, or its own.
+func (t *Task) mapArgs() []MapArg {
+	if t.MapGroup != nil {
+		return t.MapGroup.Expand
+	}
+	return t.Expand
+}
+
+// SameMapGroup reports whether tasks a and b are in the same mapped task
+// group: a task instance of one then goes with the task instance of the
+// other with the same map index.
+func SameMapGroup(a, b *Task) bool {
+	return a != nil && b != nil && a.MapGroup != nil && b.MapGroup != nil && a.MapGroup.ID == b.MapGroup.ID
+}
 
 // XComResolver returns the value an XComRef stands for in a run.
 type XComResolver func(ref XComRef) (any, error)
@@ -93,7 +122,7 @@ func TypeName(v any) string {
 // list or dict or the length exceeds MaxMapLength.
 func MapLength(t *Task, resolve XComResolver) (int, error) {
 	n := 1
-	for _, a := range t.Expand {
+	for _, a := range t.mapArgs() {
 		items, err := argSeq(a, resolve, nil)
 		if err != nil {
 			return 0, err
@@ -119,10 +148,31 @@ type ItemMapper func(fnKey string, item any) (any, error)
 
 // MapValuesWith is MapValues with the items of arguments that map over
 // `t.output.map(fn)` passed through mapItem first.
+//
+// A task of a mapped task group has no mapped arguments of its own: its
+// values are empty (GroupValues gives the group's).
 func MapValuesWith(t *Task, i int, resolve XComResolver, mapItem ItemMapper) (map[string]any, error) {
-	seqs := make([]seq, len(t.Expand))
+	if t.MapGroup != nil {
+		return map[string]any{}, nil
+	}
+	return mapValues(t.ID, t.Expand, i, resolve, mapItem)
+}
+
+// GroupValues returns the values of the arguments of t's mapped task group
+// for map index i (nil when t is in none).
+func GroupValues(t *Task, i int, resolve XComResolver, mapItem ItemMapper) (map[string]any, error) {
+	if t.MapGroup == nil {
+		return nil, nil
+	}
+	return mapValues(t.ID, t.MapGroup.Expand, i, resolve, mapItem)
+}
+
+// mapValues returns the values of the mapped arguments args of task id for
+// map index i.
+func mapValues(id string, args []MapArg, i int, resolve XComResolver, mapItem ItemMapper) (map[string]any, error) {
+	seqs := make([]seq, len(args))
 	n := 1
-	for j, a := range t.Expand {
+	for j, a := range args {
 		items, err := argSeq(a, resolve, mapItem)
 		if err != nil {
 			return nil, err
@@ -131,7 +181,7 @@ func MapValuesWith(t *Task, i int, resolve XComResolver, mapItem ItemMapper) (ma
 		n *= items.Len()
 	}
 	if i < 0 || i >= n {
-		return nil, fmt.Errorf("task %s: map index %d out of range (it expands into %d)", t.ID, i, n)
+		return nil, fmt.Errorf("task %s: map index %d out of range (it expands into %d)", id, i, n)
 	}
 	out := make(map[string]any, len(seqs))
 	for j := len(seqs) - 1; j >= 0; j-- {
@@ -140,10 +190,10 @@ func MapValuesWith(t *Task, i int, resolve XComResolver, mapItem ItemMapper) (ma
 		i /= k
 		item, err := seqs[j].At(at)
 		if err != nil {
-			return nil, fmt.Errorf("mapped argument %s: %w", t.Expand[j].Name, err)
+			return nil, fmt.Errorf("mapped argument %s: %w", args[j].Name, err)
 		}
-		if t.Expand[j].Name != "" {
-			out[t.Expand[j].Name] = item
+		if args[j].Name != "" {
+			out[args[j].Name] = item
 			continue
 		}
 		kw, ok := item.(map[string]any)
@@ -193,7 +243,7 @@ func (d *DAG) FeedsMapping(t *Task) bool {
 		if down == nil {
 			continue
 		}
-		for _, a := range down.Expand {
+		for _, a := range down.mapArgs() {
 			for _, ref := range XComRefs(a.Value) {
 				if ref.TaskID == t.ID && (ref.Key == "" || ref.Key == ReturnValueKey) {
 					return true

@@ -90,6 +90,13 @@ type XComRef struct {
 	// in order, to each item before a mapped task gets it
 	// (`t.output.map(f).map(g)`); only mapped arguments may carry them.
 	MapFns []string `json:"map_fns,omitempty"`
+	// GroupArg, when set, makes the reference stand for the argument of
+	// that name of the mapped task group holding the task (Airflow's
+	// MappedArgument): a task instance gets the group's value at its own
+	// map index. TaskID and Key are then empty.
+	GroupArg string `json:"group_arg,omitempty"`
+	// Group is the id of that mapped task group, with GroupArg.
+	Group string `json:"group,omitempty"`
 }
 
 // Task is one node of a DAG: an operator kind, its configuration and the
@@ -163,6 +170,10 @@ type Task struct {
 	// Expand, when not empty, makes the task mapped: it runs once per
 	// combination of these arguments' items (see MapValues).
 	Expand []MapArg
+	// MapGroup, when set, is the mapped task group holding the task: the
+	// task is mapped over the group's arguments, as every task of the
+	// group is (Airflow's MappedTaskGroup).
+	MapGroup *MappedGroup
 	// MaxActiveTIsPerDag caps this task's queued and running task
 	// instances across all runs of the DAG; zero means no cap.
 	MaxActiveTIsPerDag int

@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -17,16 +18,33 @@ type MappedXCom interface {
 	PullMapped(ctx context.Context, taskID, key string) ([]any, error)
 }
 
+// IndexedXCom is implemented by XCom stores that can read the value one
+// task instance of a mapped task pushed.
+type IndexedXCom interface {
+	PullIndex(ctx context.Context, taskID, key string, mapIndex int) (any, bool, error)
+}
+
 // collectingXCom makes a pull of a mapped task's XCom return the list of
-// its task instances' values, as Airflow's downstream of a mapped task sees.
+// its task instances' values, as Airflow's downstream of a mapped task sees;
+// within a mapped task group, a pull of another task of the group returns
+// the value of its task instance with the same map index (task is the
+// pulling task, mapIndex its map index).
 type collectingXCom struct {
 	operators.XCom
-	dag *dags.DAG
+	dag      *dags.DAG
+	task     *dags.Task
+	mapIndex int
 }
 
 // Pull pulls one value, or the collected values of a mapped task.
 func (x collectingXCom) Pull(ctx context.Context, taskID, key string) (any, bool, error) {
-	if t := x.dag.Task(taskID); t != nil && t.IsMapped() {
+	t := x.dag.Task(taskID)
+	if x.mapIndex >= 0 && dags.SameMapGroup(t, x.task) {
+		if m, ok := x.XCom.(IndexedXCom); ok {
+			return m.PullIndex(ctx, taskID, key, x.mapIndex)
+		}
+	}
+	if t != nil && t.IsMapped() {
 		if m, ok := x.XCom.(MappedXCom); ok {
 			vals, err := m.PullMapped(ctx, taskID, key)
 			if err != nil {
@@ -55,11 +73,15 @@ func mappedTask(ctx context.Context, c *operators.Call) (*dags.Task, error) {
 			return c.Functions.CallFunction(ctx, c, fnKey, []any{item}, nil)
 		}
 	}
-	vals, err := dags.MapValuesWith(t, c.MapIndex, dags.ResolveWith(func(taskID, key string) (any, bool, error) {
+	resolve := dags.ResolveWith(func(taskID, key string) (any, bool, error) {
 		return c.XCom.Pull(ctx, taskID, key)
-	}), mapItem)
+	})
+	vals, err := dags.MapValuesWith(t, c.MapIndex, resolve, mapItem)
 	if err != nil {
 		return nil, operators.Fail(err)
+	}
+	if t.MapGroup != nil {
+		return groupTask(c, t, resolve, mapItem)
 	}
 	// Values from XComs are not templated; literal ones are, as Airflow's
 	// expand_input leaves only the XCom-resolved values out of rendering
@@ -83,6 +105,79 @@ func mappedTask(ctx context.Context, c *operators.Call) (*dags.Task, error) {
 		maps.Copy(mt.Config, vals)
 	}
 	return &mt, nil
+}
+
+// groupTask returns the task a task instance of a task in a mapped task
+// group runs: t with the group's argument values of its map index in place
+// of the references to them (dags.XComRef.GroupArg).
+func groupTask(c *operators.Call, t *dags.Task, resolve dags.XComResolver, mapItem dags.ItemMapper) (*dags.Task, error) {
+	vals, err := dags.GroupValues(t, c.MapIndex, resolve, mapItem)
+	if err != nil {
+		return nil, operators.Fail(fmt.Errorf("mapped group %s: %w", t.MapGroup.ID, err))
+	}
+	fromXCom := map[string]bool{}
+	for _, a := range t.MapGroup.Expand {
+		fromXCom[a.Name] = a.FromXCom()
+	}
+	c.Mapped = map[string]bool{}
+	mt := *t
+	mt.Config = make(map[string]any, len(t.Config))
+	for k, v := range t.Config {
+		mt.Config[k] = withGroupArgs(v, vals, 0)
+		if ref, ok := v.(dags.XComRef); ok && ref.GroupArg != "" && fromXCom[ref.GroupArg] {
+			c.Mapped[k] = true
+		}
+	}
+	if kw, ok := t.Config["kwargs"].(map[string]any); ok && t.Operator == dags.OperatorTask {
+		for k, v := range kw {
+			if ref, ok := v.(dags.XComRef); ok && ref.GroupArg != "" && fromXCom[ref.GroupArg] {
+				c.Mapped[k] = true // not templated, as an XCom-sourced mapped argument
+			}
+		}
+	}
+	return &mt, nil
+}
+
+// withGroupArgs returns v with the references to mapped group arguments
+// replaced by their values in vals; containers are copied when they hold one.
+func withGroupArgs(v any, vals map[string]any, depth int) any {
+	if depth > 64 {
+		return v
+	}
+	switch x := v.(type) {
+	case dags.XComRef:
+		if x.GroupArg != "" {
+			return vals[x.GroupArg]
+		}
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = withGroupArgs(e, vals, depth+1)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = withGroupArgs(e, vals, depth+1)
+		}
+		return out
+	}
+	return v
+}
+
+// PullIndex returns the value map index mapIndex of taskID pushed under key.
+func (x storeXCom) PullIndex(ctx context.Context, taskID, key string, mapIndex int) (any, bool, error) {
+	v, err := x.st.XComGet(ctx, &store.XComGetParams{
+		TaskInstanceKey: store.TaskInstanceKey{DagID: x.key.DagID, RunID: x.key.RunID, TaskID: taskID, MapIndex: mapIndex},
+		Key:             key,
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("pull xcom %q of %s[%d]: %w", key, taskID, mapIndex, err)
+	}
+	return v.Value, true, nil
 }
 
 // PullMapped returns the values the mapped task instances of taskID pushed

@@ -135,7 +135,7 @@ func (r *TryRunner) NewCall(t *Try) *operators.Call {
 		c.Log = io.Discard
 	}
 	if c.XCom != nil {
-		c.XCom = collectingXCom{XCom: c.XCom, dag: t.DAG}
+		c.XCom = collectingXCom{XCom: c.XCom, dag: t.DAG, task: t.Task, mapIndex: t.MapIndex}
 	}
 	if r.NewRenderer != nil {
 		c.Renderer = r.NewRenderer(c)

@@ -94,6 +94,15 @@ func (x taskXCom) Pull(_ context.Context, taskID, key string) (any, bool, error)
 	return v, ok, nil
 }
 
+// PullIndex returns the value one task instance of a mapped task pushed
+// (executor.IndexedXCom).
+func (x taskXCom) PullIndex(_ context.Context, taskID, key string, mapIndex int) (any, bool, error) {
+	x.store.mu.Lock()
+	defer x.store.mu.Unlock()
+	v, ok := x.store.values[xcomKey{taskID, mapIndex, key}]
+	return v, ok, nil
+}
+
 // PullMapped returns a mapped task's values (executor.MappedXCom).
 func (x taskXCom) PullMapped(_ context.Context, taskID, key string) ([]any, error) {
 	return x.store.mappedValues(taskID, key), nil

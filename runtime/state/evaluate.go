@@ -134,12 +134,40 @@ func (e *evaluator) mappedState(id string, i int) dags.TaskState {
 	return dags.TaskStateNone
 }
 
-// countUpstream counts the states of t's direct upstream task instances;
-// every task instance of an expanded mapped task counts, as in Airflow,
-// except the map indexes removed when the task expanded again to a shorter
-// length: they are no longer part of it.
-func (e *evaluator) countUpstream(t *dags.Task) UpstreamCounts {
-	return e.count(t.Upstream)
+// countUpstream counts the states of the direct upstream task instances of
+// t's task instance with map index i (-1 for one not expanded); every task
+// instance of an expanded mapped task counts, as in Airflow, except the
+// map indexes removed when the task expanded again to a shorter length:
+// they are no longer part of it.
+//
+// In a mapped task group, an upstream task of the same group counts only
+// with its task instance of the same map index (Airflow's
+// get_relevant_upstream_map_indexes). Before t is expanded, such an
+// upstream that is expanded does not count: the group's length is known,
+// so t may expand, and each of its map indexes then waits for its own.
+func (e *evaluator) countUpstream(t *dags.Task, i int) UpstreamCounts {
+	if t.MapGroup == nil {
+		return e.count(t.Upstream)
+	}
+	var c UpstreamCounts
+	for _, u := range t.Upstream {
+		ut := e.dag.Task(u)
+		if m := e.tis[u].Mapped; m != nil && dags.SameMapGroup(t, ut) {
+			if i < 0 || i >= len(m) {
+				continue
+			}
+			add := c.add
+			if ut.IsSetup {
+				add = c.addSetup
+			}
+			if s := e.mappedState(u, i); s != dags.TaskStateRemoved {
+				add(s)
+			}
+			continue
+		}
+		e.countOne(&c, u)
+	}
+	return c
 }
 
 // count counts the states of the task instances of the tasks ids, noting
@@ -147,21 +175,26 @@ func (e *evaluator) countUpstream(t *dags.Task) UpstreamCounts {
 func (e *evaluator) count(ids []string) UpstreamCounts {
 	var c UpstreamCounts
 	for _, u := range ids {
-		add := c.add
-		if ut := e.dag.Task(u); ut != nil && ut.IsSetup {
-			add = c.addSetup
-		}
-		if m := e.tis[u].Mapped; m != nil {
-			for i := range m {
-				if s := e.mappedState(u, i); s != dags.TaskStateRemoved {
-					add(s)
-				}
-			}
-			continue
-		}
-		add(e.state(u))
+		e.countOne(&c, u)
 	}
 	return c
+}
+
+// countOne adds the states of the task instances of task u to c.
+func (e *evaluator) countOne(c *UpstreamCounts, u string) {
+	add := c.add
+	if ut := e.dag.Task(u); ut != nil && ut.IsSetup {
+		add = c.addSetup
+	}
+	if m := e.tis[u].Mapped; m != nil {
+		for i := range m {
+			if s := e.mappedState(u, i); s != dags.TaskStateRemoved {
+				add(s)
+			}
+		}
+		return
+	}
+	add(e.state(u))
 }
 
 // setupConstraint applies Airflow's implicit all_success constraint of a
@@ -205,7 +238,7 @@ func (e *evaluator) visit(t *dags.Task) bool {
 		return e.visitMapped(t, ti)
 	}
 	from := e.state(t.ID)
-	to, ok := e.decide(t, from, e.tis[t.ID].NextRetryAt, nil)
+	to, ok := e.decide(t, -1, from, e.tis[t.ID].NextRetryAt, nil)
 	if !ok {
 		return false
 	}
@@ -223,10 +256,14 @@ func (e *evaluator) visit(t *dags.Task) bool {
 // visitMapped decides each task instance of an expanded mapped task.
 func (e *evaluator) visitMapped(t *dags.Task, ti TI) bool {
 	var counts *UpstreamCounts
+	cache := &counts
+	if t.MapGroup != nil {
+		cache = nil // each map index has its own upstream task instances
+	}
 	finished := false
 	for i, m := range ti.Mapped {
 		from := e.mappedState(t.ID, i)
-		to, ok := e.decide(t, from, m.NextRetryAt, &counts)
+		to, ok := e.decide(t, i, from, m.NextRetryAt, cache)
 		if !ok {
 			continue
 		}
@@ -245,10 +282,10 @@ func (e *evaluator) visitMapped(t *dags.Task, ti TI) bool {
 	return finished
 }
 
-// decide applies t's trigger rule to one task instance in state from. The
-// upstream counts are computed once per task and kept in *counts when
-// counts is not nil.
-func (e *evaluator) decide(t *dags.Task, from dags.TaskState, nextRetryAt time.Time, counts **UpstreamCounts) (dags.TaskState, bool) {
+// decide applies t's trigger rule to its task instance with map index i
+// (-1 when not expanded) in state from. The upstream counts are computed
+// once per task and kept in *counts when counts is not nil.
+func (e *evaluator) decide(t *dags.Task, i int, from dags.TaskState, nextRetryAt time.Time, counts **UpstreamCounts) (dags.TaskState, bool) {
 	retrying := from == dags.TaskStateUpForRetry || from == dags.TaskStateUpForReschedule
 	if from != dags.TaskStateNone && !retrying {
 		return "", false
@@ -256,9 +293,9 @@ func (e *evaluator) decide(t *dags.Task, from dags.TaskState, nextRetryAt time.T
 	var c UpstreamCounts
 	switch {
 	case counts == nil:
-		c = e.countUpstream(t)
+		c = e.countUpstream(t, i)
 	case *counts == nil:
-		c = e.countUpstream(t)
+		c = e.countUpstream(t, i)
 		*counts = &c
 	default:
 		c = **counts

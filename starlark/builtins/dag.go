@@ -2,6 +2,7 @@ package builtins
 
 import (
 	"fmt"
+	"slices"
 	"time"
 	_ "time/tzdata" // timezones resolve the same on every host, with or without zoneinfo files
 
@@ -29,6 +30,9 @@ type groupFrame struct {
 	group    *Group
 	prefix   bool // prefix_group_id
 	defaults commonArgs
+	// mapped is set for a group built by expand: its tasks are mapped
+	// over the group's arguments.
+	mapped *dags.MappedGroup
 }
 
 // branchTask is a branch task with the callable that decides it.
@@ -69,6 +73,11 @@ func (s *Session) newTask(thread *starlark.Thread, fnName, kind, label string, e
 	t := dags.NewTask(b.childID(label), kind, callerPos(thread))
 	if n := len(b.groups); n > 0 {
 		t.Group = b.groups[n-1].group.id
+	}
+	for _, g := range b.groups {
+		if g.mapped != nil {
+			t.MapGroup = g.mapped
+		}
 	}
 	args := b.currentDefaults().over(explicit)
 	register := func(key string, fn starlark.Callable) { s.register(b, key, fn) }
@@ -265,6 +274,11 @@ func groupFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple,
 		}
 	}
 	frame := &groupFrame{group: g, prefix: prefix, defaults: b.currentDefaults().over(&own)}
+	if f, ok := build.(*starlark.Function); ok && requiredParams(f) > 0 {
+		// A group function (Airflow's @task_group with parameters): built
+		// when called or expanded.
+		return &GroupFn{frame: frame, parents: slices.Clone(b.groups), build: f, pos: callerPos(thread)}, nil
+	}
 	b.groups = append(b.groups, frame)
 	_, err = starlark.Call(thread, build, nil, nil)
 	b.groups = b.groups[:len(b.groups)-1]

@@ -37,7 +37,7 @@ func (t *Task) partialMethod() *starlark.Builtin {
 		if len(args) > 0 {
 			return nil, fmt.Errorf("partial: got %d positional arguments, want keyword arguments only", len(args))
 		}
-		if t.task.IsMapped() {
+		if len(t.task.Expand) > 0 {
 			return nil, fmt.Errorf("partial: task %s is already mapped: call partial before expand", t.task.ID)
 		}
 		if err := t.checkOpen("partial"); err != nil {
@@ -75,6 +75,9 @@ func (t *Task) checkOpen(what string) error {
 // connectRefs adds the edges from the tasks whose outputs t takes.
 func (t *Task) connectRefs(what string, refs []*XComArg) error {
 	for _, r := range refs {
+		if r.op == "arg" && (t.task.MapGroup == nil || t.task.MapGroup.ID != r.group) {
+			return fmt.Errorf("%s: the %s can only be used by the tasks inside that group", what, r.name())
+		}
 		for _, up := range r.tasks() {
 			if up.builder != t.builder {
 				return fmt.Errorf("%s: %s.output belongs to DAG %q, not to DAG %q", what, up.task.ID, up.builder.dag.ID, t.builder.dag.ID)
@@ -96,6 +99,9 @@ func (t *Task) connectRefs(what string, refs []*XComArg) error {
 func (t *Task) expand(kwargs []starlark.Tuple) error {
 	if err := t.checkOpen("expand"); err != nil {
 		return err
+	}
+	if t.task.MapGroup != nil {
+		return fmt.Errorf("expand: task %s is in the mapped group %s, which maps it already; a task of a mapped group cannot be mapped again", t.task.ID, t.task.MapGroup.ID)
 	}
 	if t.task.IsMapped() {
 		return fmt.Errorf("expand: task %s is already mapped", t.task.ID)
@@ -171,6 +177,9 @@ func (t *Task) expandKwargsMethod() *starlark.Builtin {
 func (t *Task) expandKwargs(over starlark.Value) error {
 	if err := t.checkOpen("expand_kwargs"); err != nil {
 		return err
+	}
+	if t.task.MapGroup != nil {
+		return fmt.Errorf("expand_kwargs: task %s is in the mapped group %s, which maps it already; a task of a mapped group cannot be mapped again", t.task.ID, t.task.MapGroup.ID)
 	}
 	if t.task.IsMapped() {
 		return fmt.Errorf("expand_kwargs: task %s is already mapped", t.task.ID)

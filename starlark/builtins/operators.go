@@ -180,11 +180,8 @@ func taskFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, 
 		return nil, err
 	}
 	t.task.Config = map[string]any{"args": goArgs, "kwargs": goKwargs}
-	for _, r := range refs {
-		if r.task.builder != t.builder {
-			return nil, fmt.Errorf("task: %s.output belongs to DAG %q, not to DAG %q", r.task.task.ID, r.task.builder.dag.ID, t.builder.dag.ID)
-		}
-		t.builder.dag.Connect(r.task.task.ID, t.task.ID, t.task.Pos)
+	if err := t.linkRefs("task", refs); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

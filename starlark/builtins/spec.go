@@ -190,11 +190,8 @@ func (o *Operator) call(thread *starlark.Thread, args starlark.Tuple, kwargs []s
 		cfg[f.name] = key
 	}
 	t.task.Config = cfg
-	for _, r := range refs {
-		if r.task.builder != t.builder {
-			return nil, fmt.Errorf("%s: %s.output belongs to DAG %q, not to DAG %q", name, r.task.task.ID, r.task.builder.dag.ID, t.builder.dag.ID)
-		}
-		t.builder.dag.Connect(r.task.task.ID, t.task.ID, t.task.Pos)
+	if err := t.linkRefs(name, refs); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

@@ -234,6 +234,10 @@ type XComArg struct {
 	hasFill bool
 	// mapFns are the keys of the functions of `.map(fn)`, in order.
 	mapFns []string
+	// group and arg, for op "arg", name the argument of a mapped task
+	// group that the group's build function gets (Airflow's
+	// MappedArgument); task is then nil.
+	group, arg string
 }
 
 var (
@@ -245,6 +249,8 @@ var (
 func (x *XComArg) name() string {
 	var s string
 	switch x.op {
+	case "arg":
+		return fmt.Sprintf("argument %s of mapped group %s", x.arg, x.group)
 	case "":
 		s = x.task.task.ID + ".output"
 		if x.key != dags.ReturnValueKey {
@@ -265,6 +271,9 @@ func (x *XComArg) name() string {
 
 // tasks returns the tasks whose XComs x reads.
 func (x *XComArg) tasks() []*Task {
+	if x.op == "arg" {
+		return nil
+	}
 	if x.op == "" {
 		return []*Task{x.task}
 	}
@@ -294,6 +303,9 @@ func (x *XComArg) AttrNames() []string { return []string{"concat", "map", "zip"}
 // checkReturn fails for a reference to an XCom key other than the return
 // value, which Airflow does not map, zip or concatenate.
 func (x *XComArg) checkReturn(what string) error {
+	if x.op == "arg" {
+		return fmt.Errorf("%s: cannot %s the %s: pass it to a task inside the group, which gets its own item", what, what, x.name())
+	}
 	if x.op == "" && x.key != dags.ReturnValueKey {
 		return fmt.Errorf("%s: cannot %s %s, an XCom other than the return value; use %s.output", what, what, x.name(), x.task.task.ID)
 	}
@@ -391,7 +403,7 @@ func (x *XComArg) concatMethod(thread *starlark.Thread, b *starlark.Builtin, arg
 // plainRef returns the reference of an argument that is not expanded over:
 // map, zip and concat are refused there.
 func (x *XComArg) plainRef() (any, error) {
-	if x.op != "" || len(x.mapFns) > 0 {
+	if (x.op != "" && x.op != "arg") || len(x.mapFns) > 0 {
 		return nil, fmt.Errorf("%s can only be expanded over (expand(x = %s) or expand_kwargs(%s))", x.name(), x.name(), x.name())
 	}
 	return x.Ref(), nil
@@ -400,6 +412,9 @@ func (x *XComArg) plainRef() (any, error) {
 // String returns e.g. <xcom "ingest" return_value>, or the expression of
 // a zip, concat or map.
 func (x *XComArg) String() string {
+	if x.op == "arg" {
+		return fmt.Sprintf("<%s>", x.name())
+	}
 	if x.op == "" && len(x.mapFns) == 0 {
 		return fmt.Sprintf("<xcom %q %s>", x.task.task.ID, x.key)
 	}
@@ -426,6 +441,9 @@ func (x *XComArg) Get(k starlark.Value) (starlark.Value, bool, error) {
 	if !ok {
 		return nil, false, fmt.Errorf("xcom key must be a string, got %s", k.Type())
 	}
+	if x.op == "arg" {
+		return nil, false, fmt.Errorf("%s[%q]: the %s is a value known at run time; index it inside the task that gets it", x.name(), key, x.name())
+	}
 	if x.op != "" || len(x.mapFns) > 0 {
 		return nil, false, fmt.Errorf("%s[%q]: pick the key of a task's output before map, zip or concat", x.name(), key)
 	}
@@ -448,7 +466,32 @@ func (x *XComArg) Ref() any {
 		}
 		return c
 	}
+	if x.op == "arg" {
+		return dags.XComRef{Group: x.group, GroupArg: x.arg}
+	}
 	return dags.XComRef{TaskID: x.task.task.ID, Key: x.key, MapFns: x.mapFns}
+}
+
+// linkRefs checks the references refs that task t takes in its arguments
+// (the producing tasks belong to t's DAG; an argument of a mapped group is
+// used only inside that group) and adds the edges from the producers.
+func (t *Task) linkRefs(what string, refs []*XComArg) error {
+	for _, r := range refs {
+		if r.op == "arg" && (t.task.MapGroup == nil || t.task.MapGroup.ID != r.group) {
+			return fmt.Errorf("%s: the %s can only be used by the tasks inside that group", what, r.name())
+		}
+		for _, up := range r.tasks() {
+			if up.builder != t.builder {
+				return fmt.Errorf("%s: %s.output belongs to DAG %q, not to DAG %q", what, up.task.ID, up.builder.dag.ID, t.builder.dag.ID)
+			}
+		}
+	}
+	for _, r := range refs {
+		for _, up := range r.tasks() {
+			t.builder.dag.Connect(up.task.ID, t.task.ID, t.task.Pos)
+		}
+	}
+	return nil
 }
 
 // DAG is the value dag() returns; it has the attribute dag_id.
