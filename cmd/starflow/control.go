@@ -281,7 +281,7 @@ func confirm(c *cli.Context, question string) (bool, error) {
 	if c.App.Reader == nil {
 		in, ok = os.Stdin, true
 	}
-	if !ok || !isCharDevice(in) {
+	if !ok || !isTerminal(in) {
 		return false, failedError("not a terminal, so not clearing without confirmation: pass --yes")
 	}
 	fmt.Fprint(c.App.ErrWriter, question)
@@ -291,12 +291,6 @@ func confirm(c *cli.Context, question string) (bool, error) {
 	}
 	answer := strings.ToLower(strings.TrimSpace(line))
 	return answer == "y" || answer == "yes", nil
-}
-
-// isCharDevice reports whether f is a terminal.
-func isCharDevice(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // tasksMarkCommand is `starflow tasks mark-success|mark-failed`.
@@ -561,7 +555,7 @@ type backfillUI struct {
 
 func newBackfillUI(w io.Writer, dagID string) *backfillUI {
 	f, ok := w.(*os.File)
-	return &backfillUI{w: w, dagID: dagID, tty: ok && isCharDevice(f)}
+	return &backfillUI{w: w, dagID: dagID, tty: ok && isTerminal(f)}
 }
 
 func (u *backfillUI) report(p scheduler.BackfillProgress) {

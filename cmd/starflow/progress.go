@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/runtime/localrun"
 )
@@ -31,18 +33,15 @@ func newRunPrinter(w io.Writer, d *dags.DAG) *runPrinter {
 	for _, t := range d.Tasks() {
 		size = max(size, len(t.ID))
 	}
-	return &runPrinter{w: w, color: isTerminal(w), start: time.Now(), idSize: min(size, 48), dagID: d.ID}
+	return &runPrinter{w: w, color: os.Getenv("NO_COLOR") == "" && isTerminal(w), start: time.Now(), idSize: min(size, 48), dagID: d.ID}
 }
 
-// isTerminal reports whether w is a character device (a terminal) and
-// colour is not disabled with NO_COLOR.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok || os.Getenv("NO_COLOR") != "" {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+// isTerminal reports whether v is a file open on a terminal. A character
+// device is not enough: /dev/null is one, and a job started with it as
+// stdin must not be asked questions it cannot answer.
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // stateColors follows Airflow's UI colours as closely as 16 colours allow.
