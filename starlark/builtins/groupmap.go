@@ -212,6 +212,14 @@ func (g *GroupFn) run(thread *starlark.Thread, what string, args starlark.Tuple,
 		if len(grp.members) == 0 {
 			return nil, fmt.Errorf("expand: group %s has no task to map", grp.id)
 		}
+		for _, t := range grp.members {
+			switch t.Operator {
+			case dags.OperatorBranch, dags.OperatorShortCircuit, "latest_only":
+				// Their skips name tasks, not map indexes: inside a mapped
+				// group they would skip every map index of their targets.
+				return nil, fmt.Errorf("expand: task %s is a %s task; a mapped group cannot hold tasks that skip others (branch, short_circuit, latest_only) yet", t.ID, t.Operator)
+			}
+		}
 		// The tasks whose outputs the group maps over come before it, as
 		// Airflow sets them upstream of a MappedTaskGroup.
 		for _, r := range refs {

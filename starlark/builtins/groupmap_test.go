@@ -103,6 +103,7 @@ func TestGroupExpandErrorsPointAtTheCall(t *testing.T) {
 		{`task(f, task_id = "out", args = [group("g", leak).expand(x = [1])])`, "task: the argument x of mapped group g can only be used by the tasks inside that group"},
 		{`group("g", mapover).expand(x = [1])`, "expand: task g.t is in the mapped group g"},
 		{`group("g", zipped).expand(x = [1])`, "zip: cannot zip the argument x of mapped group g"},
+		{`group("g", branched).expand(x = [1])`, "expand: task g.pick is a branch task; a mapped group cannot hold tasks that skip others"},
 	}
 	for _, c := range cases {
 		t.Run(c.body, func(t *testing.T) {
@@ -123,6 +124,8 @@ def leak(x):
     return x
 def mapover(x):
     task(f, task_id = "t").expand(x = x)
+def branched(x):
+    branch(lambda: "t", task_id = "pick") >> task(f, task_id = "t", args = [x])
 def zipped(x):
     task(f, task_id = "t", args = [x.zip(x)])
 dag(dag_id = "m", build = build)
