@@ -84,6 +84,13 @@ func startEngineWith(t *testing.T, databaseURL string, files map[string]string) 
 			t.Fatal(err)
 		}
 	}
+	return startEngineOn(t, databaseURL, dir)
+}
+
+// startEngineOn runs standalone's engine on databaseURL with the DAG
+// folder dir, until the test ends.
+func startEngineOn(t *testing.T, databaseURL, dir string) *engine {
+	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))

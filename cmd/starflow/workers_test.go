@@ -86,8 +86,11 @@ func TestWorkersList(t *testing.T) {
 func runCommand(t *testing.T, cmd *cli.Command, args ...string) (string, string, int) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
+	// No help flag: urfave/cli's is one global value that every app run
+	// writes to, a data race between tests that run commands in parallel.
+	hideHelp(cmd)
 	app := &cli.App{Name: "starflow", Writer: &stdout, ErrWriter: &stderr, ExitErrHandler: func(*cli.Context, error) {},
-		Commands: []*cli.Command{cmd}}
+		Commands: []*cli.Command{cmd}, HideHelp: true}
 	err := app.Run(interspersed(app, append([]string{"starflow"}, args...)))
 	code := exitOK
 	if err != nil {
@@ -99,4 +102,12 @@ func runCommand(t *testing.T, cmd *cli.Command, args ...string) (string, string,
 		}
 	}
 	return stdout.String(), stderr.String(), code
+}
+
+// hideHelp hides the help flag and command of cmd and its subcommands.
+func hideHelp(cmd *cli.Command) {
+	cmd.HideHelp = true
+	for _, sub := range cmd.Subcommands {
+		hideHelp(sub)
+	}
 }

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/starflow-dev/starflow/runtime/scheduler"
+	"github.com/starflow-dev/starflow/runtime/store"
+)
+
+// TestExamplesEndAsInTestDag runs every DAG of examples/ twice, with
+// `test-dag` and through standalone's engine (DAG processor, scheduler,
+// worker on SQLite), as a manual run of the same logical date, and wants
+// the same run state and the same state for every task instance. test-dag's
+// states are checked against Airflow's in testdata/script/examples.txtar;
+// this test holds the engine to them.
+func TestExamplesEndAsInTestDag(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "examples"))); err != nil {
+		t.Fatal(err)
+	}
+	e := startEngineOn(t, "sqlite://"+filepath.Join(t.TempDir(), "sf.db"), dir)
+	ctx := context.Background()
+	var all []*store.DAG
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var err error
+		if all, err = e.store.DAGList(ctx, &store.DAGListParams{}); err != nil {
+			t.Fatal(err)
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, "*.star"))
+		if seen := fileCount(all); seen == len(files) {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the engine loaded DAGs from %d of %d example files", seen, len(files))
+		}
+	}
+	const date = "2024-01-15"
+	logical := time.Date(2024, 1, 15, 0, 0, 0, 0, time.UTC)
+	for _, d := range all {
+		t.Run(d.DagID, func(t *testing.T) {
+			t.Parallel()
+			compareWithTestDag(t, e, dir, d, date, logical)
+		})
+	}
+}
+
+// compareWithTestDag runs d with test-dag, then through e, and compares.
+func compareWithTestDag(t *testing.T, e *engine, dir string, d *store.DAG, date string, logical time.Time) {
+	ctx := context.Background()
+	{
+		file := d.File
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(dir, file)
+		}
+		out, errOut, code := runCommand(t, testDAGCommand(), "test-dag", file, "--dag", d.DagID,
+			"--dags", dir, "--date", date, "--json", "--log-dir", t.TempDir())
+		var want testDAGResult
+		if err := json.Unmarshal([]byte(out), &want); err != nil {
+			t.Fatalf("test-dag exit %d, no JSON result: %v\n%s", code, err, errOut)
+		}
+		runID := "engine__" + date
+		if _, err := e.sched.Trigger(ctx, scheduler.TriggerParams{DAGID: d.DagID, LogicalDate: logical, RunID: runID}, time.Now()); err != nil {
+			t.Fatalf("%s: trigger: %v", d.DagID, err)
+		}
+		run := waitRun(t, e, d.DagID, runID)
+		wantTasks := make([]string, 0, len(want.Tasks))
+		for _, ti := range want.Tasks {
+			wantTasks = append(wantTasks, fmt.Sprintf("%s[%d]=%s", ti.TaskID, ti.MapIndex, ti.State))
+		}
+		tis, err := e.store.TaskInstanceList(ctx, &store.TaskInstanceListParams{DagID: d.DagID, RunID: runID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotTasks := make([]string, 0, len(tis))
+		for _, ti := range tis {
+			gotTasks = append(gotTasks, fmt.Sprintf("%s[%d]=%s", ti.TaskID, ti.MapIndex, ti.State))
+		}
+		slices.Sort(wantTasks)
+		slices.Sort(gotTasks)
+		if run.State != want.State || !slices.Equal(gotTasks, wantTasks) {
+			t.Errorf("%s: the engine ended %s with\n  %s\ntest-dag ended %s with\n  %s", d.DagID,
+				run.State, strings.Join(gotTasks, " "), want.State, strings.Join(wantTasks, " "))
+		}
+	}
+}
+
+// fileCount counts the distinct files the DAGs come from.
+func fileCount(ds []*store.DAG) int {
+	files := map[string]bool{}
+	for _, d := range ds {
+		files[d.File] = true
+	}
+	return len(files)
+}
