@@ -195,6 +195,15 @@ func (l *taskLog) flush() {
 	l.buf = nil
 	l.mu.Unlock()
 	l.lastFlush = time.Now()
+	l.write(data)
+	l.mu.Lock()
+	l.drained.Broadcast()
+	l.mu.Unlock()
+}
+
+// write appends data to the store's log of the try, in chunks the store
+// accepts; a permanent error drops the rest of the log.
+func (l *taskLog) write(data []byte) {
 	for len(data) > 0 {
 		n := min(len(data), store.MaxLogChunkBytes)
 		err := retryStore(l.ctx, l.logger, "append to task log", func(ctx context.Context) error {
@@ -209,22 +218,30 @@ func (l *taskLog) flush() {
 				l.buf = nil
 				l.mu.Unlock()
 			}
-			break
+			return
 		}
 		data = data[n:]
 	}
-	l.mu.Lock()
-	l.drained.Broadcast()
-	l.mu.Unlock()
 }
 
 // Close stops the flusher, queues the unterminated last line and flushes
 // everything. Writes after Close fail; closing twice does nothing.
 func (l *taskLog) Close() error {
+	tail, err := l.CloseTail()
+	l.write(tail)
+	return err
+}
+
+// CloseTail is Close without the last append: it returns the text still
+// waiting (at most store.MaxLogChunkBytes; what is more is appended
+// first), which the caller writes in the transaction that records the
+// try's outcome (store.TaskInstanceEndParams.Log), or with WriteTail when
+// that transaction loses. A second call returns nothing.
+func (l *taskLog) CloseTail() ([]byte, error) {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
-		return nil
+		return nil, nil
 	}
 	l.closed = true
 	if len(l.partial) > 0 {
@@ -234,18 +251,37 @@ func (l *taskLog) Close() error {
 	l.mu.Unlock()
 	close(l.stop)
 	<-l.done
-	l.flush()
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	data := l.buf
+	l.buf = nil
+	l.drained.Broadcast()
+	var err error
 	if l.file != nil {
-		err := l.file.Close()
+		err = l.file.Close()
 		l.file = nil
 		if err != nil {
-			return fmt.Errorf("close local task log: %w", err)
+			err = fmt.Errorf("close local task log: %w", err)
 		}
 	}
-	return nil
+	l.mu.Unlock()
+	if len(data) > store.MaxLogChunkBytes {
+		cut := len(data) - store.MaxLogChunkBytes
+		l.write(data[:cut])
+		data = data[cut:]
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.dropped {
+		return nil, err
+	}
+	return data, err
 }
+
+// WriteTail appends a tail that CloseTail returned and the outcome's
+// transaction did not write.
+func (l *taskLog) WriteTail(tail []byte) { l.write(tail) }
 
 // storeXCom is the operators.XCom of one task instance, kept in the store.
 type storeXCom struct {

@@ -491,6 +491,7 @@ func (l *loop) handle(d queue.Delivery) {
 	ti, err := l.setState(l.stores, log, &store.TaskInstanceSetStateParams{
 		Key: key, From: []dags.TaskState{dags.TaskStateQueued}, FromTryNumber: d.TryNumber,
 		To: dags.TaskStateRunning, Hostname: l.hostname, PID: l.pid, StartDate: l.w.now(),
+		ClearXComs: true, // a clean slate for the try, in the same transaction
 	})
 	switch {
 	case errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrNotFound):
@@ -584,18 +585,22 @@ func (l *loop) runTry(log *slog.Logger, d queue.Delivery, ti *store.TaskInstance
 		// (same try number) once NextRetryAt has come.
 		p.NextRetryAt = out.RescheduleAt
 	}
+	end := &store.TaskInstanceEndParams{State: *p}
 	if len(out.Skip) > 0 && !interrupted {
-		l.skip(log, key, out.Skip)
+		end.Then = l.skips(log, key, out.Skip)
 	}
-	if err := tl.Close(); err != nil {
+	tail, err := tl.CloseTail()
+	if err != nil {
 		log.Warn("task log", "err", err)
 	}
-	if _, err := l.setState(l.stores, log, p); err != nil {
+	end.Log = tail
+	if err := l.end(l.stores, log, end); err != nil {
 		if errors.Is(err, store.ErrStale) {
 			log.Warn("outcome not recorded: the task instance changed meanwhile", "outcome", p.To, "err", err)
 		} else {
 			log.Error("outcome not recorded", "outcome", p.To, "err", err)
 		}
+		tl.WriteTail(tail)
 		return false
 	}
 	if p.To == dags.TaskStateSuccess && len(try.Task.Outlets) > 0 {
@@ -623,7 +628,7 @@ func (l *loop) recordDatasetEvents(log *slog.Logger, key store.TaskInstanceKey, 
 }
 
 // prepare gathers what a try needs: the run, the DAG version and its task,
-// the function runner, and a clean slate of XComs.
+// and the function runner (the start's transition cleared the XComs).
 func (l *loop) prepare(ctx context.Context, d queue.Delivery, ti *store.TaskInstance) (*Try, error) {
 	key := ti.TaskInstanceKey
 	info, ok := l.runs.get(key.DagID, key.RunID)
@@ -650,12 +655,6 @@ func (l *loop) prepare(ctx context.Context, d queue.Delivery, ti *store.TaskInst
 	fns, err := l.w.DAGs.Functions(ctx, d.SourceHash)
 	if err != nil {
 		return nil, operators.Fail(fmt.Errorf("cannot run: functions of DAG %s version %s: %w", key.DagID, shortHash(d.SourceHash), err))
-	}
-	if err := retryStore(ctx, l.log, "clear xcoms", func(ctx context.Context) error {
-		_, err := l.w.Store.XComClear(ctx, key)
-		return err
-	}); err != nil {
-		return nil, fmt.Errorf("cannot run: %w", err)
 	}
 	// The store's max_tries, not the task's retries, decides whether a
 	// failed try is retried: a cleared or interrupted task has more tries.
@@ -718,10 +717,11 @@ func (l *loop) heartbeatLoop(ctx context.Context, log *slog.Logger, key store.Ta
 	}
 }
 
-// skip marks the listed downstream tasks skipped where they have not
-// started: in state none, scheduled, up_for_retry or up_for_reschedule,
-// every map index.
-func (l *loop) skip(log *slog.Logger, key store.TaskInstanceKey, taskIDs []string) {
+// skips returns the transitions that skip the listed downstream tasks
+// where they have not started (in state none, scheduled, up_for_retry or
+// up_for_reschedule, every map index): they are applied with the try's
+// outcome, in its transaction.
+func (l *loop) skips(log *slog.Logger, key store.TaskInstanceKey, taskIDs []string) []*store.TaskInstanceSetStateParams {
 	from := []dags.TaskState{dags.TaskStateNone, dags.TaskStateScheduled, dags.TaskStateUpForRetry, dags.TaskStateUpForReschedule}
 	want := make(map[string]bool, len(taskIDs))
 	for _, id := range taskIDs {
@@ -735,7 +735,7 @@ func (l *loop) skip(log *slog.Logger, key store.TaskInstanceKey, taskIDs []strin
 	})
 	if err != nil {
 		log.Error("downstream tasks not skipped", "tasks", taskIDs, "err", err)
-		return
+		return nil
 	}
 	now := l.w.now()
 	var ps []*store.TaskInstanceSetStateParams
@@ -744,15 +744,26 @@ func (l *loop) skip(log *slog.Logger, key store.TaskInstanceKey, taskIDs []strin
 			ps = append(ps, &store.TaskInstanceSetStateParams{Key: ti.TaskInstanceKey, From: from, To: dags.TaskStateSkipped, StartDate: now, EndDate: now})
 		}
 	}
-	if len(ps) == 0 {
-		return
-	}
-	if err := retryStore(l.stores, log, "skip downstream tasks", func(ctx context.Context) error {
-		_, err := l.w.Store.TaskInstancesSetStates(ctx, ps)
+	return ps
+}
+
+// end records a try's end in one transaction (store.Store.TaskInstanceEnd),
+// retrying transient store errors. A retry that finds the outcome already
+// recorded (the first attempt committed but its answer was lost) counts as
+// a win: the whole transaction committed.
+func (l *loop) end(ctx context.Context, log *slog.Logger, p *store.TaskInstanceEndParams) error {
+	attempts := 0
+	return retryStore(ctx, log, "record the end of the try", func(ctx context.Context) error {
+		attempts++
+		_, err := l.w.Store.TaskInstanceEnd(ctx, p)
+		l.noteStoreErr(err)
+		if errors.Is(err, store.ErrStale) && attempts > 1 {
+			if cur, gerr := l.w.Store.TaskInstanceGet(ctx, p.State.Key); gerr == nil && p.State.Matches(cur) {
+				return nil
+			}
+		}
 		return err
-	}); err != nil {
-		log.Error("downstream tasks not skipped", "tasks", taskIDs, "err", err)
-	}
+	})
 }
 
 // setState applies a transition, retrying transient store errors. A retry

@@ -826,6 +826,13 @@ func (o *outageStore) TaskInstanceSetState(ctx context.Context, p *store.TaskIns
 	return o.Store.TaskInstanceSetState(ctx, p)
 }
 
+func (o *outageStore) TaskInstanceEnd(ctx context.Context, p *store.TaskInstanceEndParams) ([]bool, error) {
+	if o.down.Load() {
+		return nil, errUnreachable
+	}
+	return o.Store.TaskInstanceEnd(ctx, p)
+}
+
 func (o *outageStore) Ping(ctx context.Context) error {
 	o.pings.Add(1)
 	if o.down.Load() {
@@ -902,5 +909,60 @@ func TestWorkerListsItselfInTheStore(t *testing.T) {
 	stop()
 	if ws := list(); len(ws) != 0 {
 		t.Errorf("after a clean shutdown the store lists %+v, want no worker", ws[0])
+	}
+}
+
+// logCountingStore records the appends to task logs and counts the ends
+// of tries that reach the store.
+type logCountingStore struct {
+	store.Store
+	ends    atomic.Int32
+	mu      sync.Mutex
+	appends []string
+}
+
+func (c *logCountingStore) TaskLogAppend(ctx context.Context, p *store.TaskLogAppendParams) (int64, error) {
+	c.mu.Lock()
+	c.appends = append(c.appends, string(p.Data))
+	c.mu.Unlock()
+	return c.Store.TaskLogAppend(ctx, p)
+}
+
+func (c *logCountingStore) TaskInstanceEnd(ctx context.Context, p *store.TaskInstanceEndParams) ([]bool, error) {
+	c.ends.Add(1)
+	return c.Store.TaskInstanceEnd(ctx, p)
+}
+
+// TestTryEndIsOneTransaction checks that the tail of a try's log reaches
+// the store in the transaction that records its outcome (issue 12: one
+// transaction per task end, no commit per log line): an unterminated last
+// line waits for the end, so it is never appended on its own.
+func TestTryEndIsOneTransaction(t *testing.T) {
+	t.Parallel()
+	c := &logCountingStore{Store: testdb.SQLite(t)}
+	say := func(_ context.Context, call *operators.Call) (*operators.Result, error) {
+		call.Logf("a line")
+		fmt.Fprint(call.Log, "last words")
+		return operators.Success(nil), nil
+	}
+	e := newEnv(t, c, task{id: "a", op: say})
+	e.enqueue(e.readyTry("a", 1))
+	e.start()
+	if ti := e.waitState("a", dags.TaskStateSuccess, dags.TaskStateFailed); ti.State != dags.TaskStateSuccess {
+		t.Fatalf("a is %s, want success", ti.State)
+	}
+	e.waitDrained()
+	if log := e.logOf("a", 1); !strings.Contains(log, "a line\n") || !strings.HasSuffix(log, "last words\n") {
+		t.Errorf("log = %q, want it to hold both lines", log)
+	}
+	if n := c.ends.Load(); n != 1 {
+		t.Errorf("the try's end took %d transactions, want 1", n)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, a := range c.appends {
+		if strings.Contains(a, "last words") {
+			t.Errorf("the log's tail was appended in a transaction of its own: %q", a)
+		}
 	}
 }

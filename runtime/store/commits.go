@@ -78,6 +78,13 @@ func (c *CommitCounter) TaskInstancesSetStates(ctx context.Context, ps []*TaskIn
 	return applied, err
 }
 
+// TaskInstanceEnd counts one commit.
+func (c *CommitCounter) TaskInstanceEnd(ctx context.Context, p *TaskInstanceEndParams) ([]bool, error) {
+	applied, err := c.Store.TaskInstanceEnd(ctx, p)
+	c.count(err)
+	return applied, err
+}
+
 // TaskInstanceClaim counts one commit.
 func (c *CommitCounter) TaskInstanceClaim(ctx context.Context, p *TaskInstanceClaimParams) ([]*TaskInstance, error) {
 	tis, err := c.Store.TaskInstanceClaim(ctx, p)

@@ -224,6 +224,24 @@ type TaskInstanceSetStateParams struct {
 	// RenderedMapIndex, when not empty, records the label the task's
 	// map_index_template rendered for this try; a move to none clears it.
 	RenderedMapIndex string
+	// ClearXComs, when the transition wins, deletes the task instance's
+	// XComs in the same transaction (the start of a try: a clean slate).
+	ClearXComs bool
+}
+
+// TaskInstanceEndParams records the end of a try in one transaction: its
+// outcome, the tail of its log, and the transitions that follow from it.
+type TaskInstanceEndParams struct {
+	// State is the try's outcome: a compare-and-set that must win (from
+	// running at the try's number); when it loses, nothing is written.
+	State TaskInstanceSetStateParams
+	// Log, when not empty, is appended to the log of try
+	// State.FromTryNumber (at most MaxLogChunkBytes).
+	Log []byte
+	// Then are the transitions the outcome decides (downstream tasks
+	// skipped by a branch, scheduled by the mini-scheduler): each a
+	// compare-and-set that may lose without failing the end.
+	Then []*TaskInstanceSetStateParams
 }
 
 // TaskInstanceClaimParams claims up to Limit scheduled task instances,

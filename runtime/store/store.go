@@ -89,6 +89,11 @@ type Store interface {
 	// applied[i] reports whether ps[i] won. A lost transition is not an
 	// error.
 	TaskInstancesSetStates(ctx context.Context, ps []*TaskInstanceSetStateParams) (applied []bool, err error)
+	// TaskInstanceEnd records the end of a try in one transaction: the
+	// outcome p.State (compare-and-set; an error wrapping ErrStale, and
+	// nothing written, when it loses), the tail of the try's log, and the
+	// transitions p.Then; applied[i] reports whether p.Then[i] won.
+	TaskInstanceEnd(ctx context.Context, p *TaskInstanceEndParams) (applied []bool, err error)
 	// TaskInstanceClaim atomically moves up to p.Limit scheduled instances
 	// to queued and returns them in claim order. Concurrent claimers never
 	// receive the same instance.

@@ -187,6 +187,28 @@ func (p *TaskInstanceSetStateParams) StaleError(ti *TaskInstance) error {
 		p.Key, p.To, ti.State, ti.TryNumber, want, ErrStale)
 }
 
+// Normalize checks p: the outcome, the log's size and the transitions.
+func (p *TaskInstanceEndParams) Normalize() error {
+	if err := p.State.Normalize(); err != nil {
+		return err
+	}
+	if len(p.Log) > 0 {
+		if p.State.FromTryNumber < 1 {
+			return fmt.Errorf("end of %s: a log needs the try number (FromTryNumber): %w", p.State.Key, ErrInvalid)
+		}
+		lp := TaskLogAppendParams{Key: p.State.Key, TryNumber: p.State.FromTryNumber, Data: p.Log}
+		if err := lp.Normalize(); err != nil {
+			return err
+		}
+	}
+	for _, t := range p.Then {
+		if err := t.Normalize(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Normalize checks p and fills in defaults.
 func (p *TaskInstanceClaimParams) Normalize() error {
 	if p.Limit <= 0 {

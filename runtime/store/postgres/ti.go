@@ -187,6 +187,9 @@ func (s *Store) TaskInstanceSetState(ctx context.Context, p *store.TaskInstanceS
 	if err := p.Normalize(); err != nil {
 		return nil, err
 	}
+	if p.ClearXComs {
+		return sqlq.TaskInstanceSetStateTx(ctx, sqlq.Postgres, s.runTx, p)
+	}
 	args := setStateArgs(p, now())
 	var out *store.TaskInstance
 	err := s.do(ctx, func(attempt int) error {
@@ -216,53 +219,68 @@ func (s *Store) TaskInstanceSetState(ctx context.Context, p *store.TaskInstanceS
 	return out, nil
 }
 
-// TaskInstancesSetStates applies many transitions in one transaction and
-// one round trip.
+// TaskInstancesSetStates applies many transitions in one transaction.
 func (s *Store) TaskInstancesSetStates(ctx context.Context, ps []*store.TaskInstanceSetStateParams) ([]bool, error) {
-	for _, p := range ps {
-		if err := p.Normalize(); err != nil {
-			return nil, err
-		}
-	}
-	applied := make([]bool, len(ps))
-	if len(ps) == 0 {
-		return applied, nil
-	}
+	return sqlq.TaskInstancesSetStates(ctx, sqlq.Postgres, s.runTx, ps)
+}
+
+// TaskInstanceEnd records the end of a try in one transaction.
+func (s *Store) TaskInstanceEnd(ctx context.Context, p *store.TaskInstanceEndParams) ([]bool, error) {
+	return sqlq.TaskInstanceEnd(ctx, sqlq.Postgres, s.runTx, p)
+}
+
+// writeTx is a transaction as sqlq.Tx.
+type writeTx struct {
+	tx  pgx.Tx
+	now time.Time
+}
+
+// runTx runs fn in a transaction, retried as a whole on a lost connection
+// (retried is then true): a sqlq.RunTx.
+func (s *Store) runTx(ctx context.Context, fn func(tx sqlq.Tx, retried bool) error) error {
 	t := now()
-	err := s.inTx(ctx, func(tx pgx.Tx, attempt int) error {
-		batch := &pgx.Batch{}
-		for _, p := range ps {
-			batch.Queue(setStateSQL, setStateArgs(p, t)...)
-		}
-		res := tx.SendBatch(ctx, batch)
-		for i := range ps {
-			tag, err := res.Exec()
-			if err != nil {
-				res.Close()
-				return fmt.Errorf("set state of task instance %s: %w", ps[i].Key, err)
-			}
-			applied[i] = tag.RowsAffected() > 0
-		}
-		if err := res.Close(); err != nil {
-			return err
-		}
-		if attempt > 0 {
-			// After a lost connection, a transition that now finds its
-			// own result was applied by the attempt that committed.
-			for i, p := range ps {
-				if !applied[i] {
-					if cur, err := getTI(ctx, tx, p.Key); err == nil && p.Matches(cur) {
-						applied[i] = true
-					}
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("set task instance states: %w", err)
+	return s.inTx(ctx, func(tx pgx.Tx, attempt int) error { return fn(&writeTx{tx: tx, now: t}, attempt > 0) })
+}
+
+// SetStates applies the transitions in one pipelined batch.
+func (w *writeTx) SetStates(ctx context.Context, ps []*store.TaskInstanceSetStateParams) ([]bool, error) {
+	batch := &pgx.Batch{}
+	for _, p := range ps {
+		batch.Queue(setStateSQL, setStateArgs(p, w.now)...)
 	}
-	return applied, nil
+	res := w.tx.SendBatch(ctx, batch)
+	applied := make([]bool, len(ps))
+	for i := range ps {
+		tag, err := res.Exec()
+		if err != nil {
+			res.Close()
+			return nil, fmt.Errorf("set state of task instance %s: %w", ps[i].Key, err)
+		}
+		applied[i] = tag.RowsAffected() > 0
+	}
+	return applied, res.Close()
+}
+
+// Exec runs one statement.
+func (w *writeTx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	tag, err := w.tx.Exec(ctx, q, args...)
+	return tag.RowsAffected(), err
+}
+
+// Get reads one task instance.
+func (w *writeTx) Get(ctx context.Context, key store.TaskInstanceKey) (*store.TaskInstance, error) {
+	return getTI(ctx, w.tx, key)
+}
+
+// LogAppend appends to a try's log and returns its new size.
+func (w *writeTx) LogAppend(ctx context.Context, p *store.TaskLogAppendParams) (int64, error) {
+	q, args := sqlq.LogAppend(sqlq.Postgres, p)
+	var size int64
+	err := w.tx.QueryRow(ctx, q, args...).Scan(&size)
+	if isForeignKey(err) {
+		return 0, fmt.Errorf("task instance %s: %w", p.Key, store.ErrNotFound)
+	}
+	return size, err
 }
 
 // claimSQL picks scheduled instances with SKIP LOCKED, so concurrent

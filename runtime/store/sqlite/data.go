@@ -15,28 +15,28 @@ func (s *Store) TaskLogAppend(ctx context.Context, p *store.TaskLogAppendParams)
 		return 0, err
 	}
 	k := p.Key
-	var size int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(byte_offset + length(data)), 0) FROM task_log
+	if len(p.Data) == 0 {
+		var size int64
+		if err := s.write.QueryRowContext(ctx, `SELECT COALESCE(MAX(byte_offset + length(data)), 0) FROM task_log
 			WHERE dag_id = ? AND run_id = ? AND task_id = ? AND map_index = ? AND try_number = ?`,
 			k.DagID, k.RunID, k.TaskID, k.MapIndex, p.TryNumber).Scan(&size); err != nil {
-			return fmt.Errorf("append to log of %s: %w", k, err)
+			return 0, fmt.Errorf("append to log of %s: %w", k, err)
 		}
-		if len(p.Data) == 0 {
-			return nil
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO task_log (dag_id, run_id, task_id, map_index, try_number, byte_offset, data)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, k.DagID, k.RunID, k.TaskID, k.MapIndex, p.TryNumber, size, p.Data)
-		if isForeignKey(err) {
-			return fmt.Errorf("append to log: task instance %s: %w", k, store.ErrNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("append to log of %s: %w", k, err)
-		}
-		size += int64(len(p.Data))
-		return nil
+		return size, nil
+	}
+	var size int64
+	err := s.inWriteTx(ctx, func(w *writeTx) error {
+		var err error
+		size, err = w.LogAppend(ctx, p)
+		return err
 	})
-	return size, err
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, fmt.Errorf("append to log: %w", err)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("append to log of %s: %w", k, err)
+	}
+	return size, nil
 }
 
 // TaskLogRead reads a try's log from an offset.

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -35,6 +36,16 @@ type Store struct {
 	secrets secrets.Cipher
 	log     *slog.Logger
 	mig     *migrations.Provider
+
+	stmtMu sync.Mutex
+	stmts  map[stmtKey]*sql.Stmt // prepared statements, by pool and text
+}
+
+// stmtKey names a prepared statement: its text on the writer or the
+// readers.
+type stmtKey struct {
+	db *sql.DB
+	q  string
 }
 
 var _ store.Store = (*Store)(nil)
@@ -133,6 +144,12 @@ func (s *Store) DB() *sql.DB { return s.write }
 // Close closes the database.
 func (s *Store) Close() error {
 	var errs []error
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		errs = append(errs, st.Close())
+	}
+	s.stmts = nil
+	s.stmtMu.Unlock()
 	if s.read != nil && s.read != s.write {
 		errs = append(errs, s.read.Close())
 	}
@@ -184,6 +201,47 @@ func (s *Store) withMigrationLock(ctx context.Context, fn func() error) error {
 	}
 	defer unlock()
 	return fn()
+}
+
+// stmt returns the statement q prepared once on the writer connection
+// (preparing is a large part of a short statement's cost in SQLite). Call
+// it outside a transaction the first time: preparing needs the connection
+// free; a transaction binds the statement with tx.StmtContext.
+func (s *Store) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	return s.stmtOn(ctx, s.write, q)
+}
+
+// readStmt returns the statement q prepared on the reader pool (database/sql
+// prepares it again on each connection that runs it, once).
+func (s *Store) readStmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	return s.stmtOn(ctx, s.read, q)
+}
+
+func (s *Store) stmtOn(ctx context.Context, db *sql.DB, q string) (*sql.Stmt, error) {
+	k := stmtKey{db, q}
+	s.stmtMu.Lock()
+	st := s.stmts[k]
+	s.stmtMu.Unlock()
+	if st != nil {
+		return st, nil
+	}
+	// Not under stmtMu: preparing waits for the writer connection, which
+	// a transaction that itself looks up statements may hold.
+	st, err := db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("prepare statement: %w", err)
+	}
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if prev := s.stmts[k]; prev != nil {
+		st.Close()
+		return prev, nil
+	}
+	if s.stmts == nil {
+		s.stmts = map[stmtKey]*sql.Stmt{}
+	}
+	s.stmts[k] = st
+	return st, nil
 }
 
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE).

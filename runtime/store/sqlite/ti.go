@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -145,10 +146,12 @@ func (s *Store) TaskInstanceList(ctx context.Context, p *store.TaskInstanceListP
 	return out, nil
 }
 
-// setStateSQL is the compare-and-set transition of one task instance. The
-// state list is expanded by setState. A move to up_for_reschedule counts
-// in reschedule_count, which a new try number or a move to none resets;
-// while it is above zero a move to running keeps the first start_date.
+// setStateSQL is the compare-and-set transition of one task instance: one
+// statement text for every transition (the From states are one JSON list,
+// NULL for any), so that it is prepared once (see Store.stmt). A move to
+// up_for_reschedule counts in reschedule_count, which a new try number or
+// a move to none resets; while it is above zero a move to running keeps
+// the first start_date.
 const setStateSQL = `UPDATE task_instance SET
 	state = :to,
 	try_number = COALESCE(:try, try_number),
@@ -167,7 +170,9 @@ const setStateSQL = `UPDATE task_instance SET
 	next_retry_at = :next_retry,
 	rendered_map_index = CASE WHEN :rmi <> '' THEN :rmi WHEN :to = 'none' THEN '' ELSE rendered_map_index END,
 	updated_at = :now
-	WHERE dag_id = :dag AND run_id = :run AND task_id = :task AND map_index = :map`
+	WHERE dag_id = :dag AND run_id = :run AND task_id = :task AND map_index = :map
+	AND (:from IS NULL OR state IN (SELECT value FROM json_each(:from)))
+	AND (:from_try = 0 OR try_number = :from_try)`
 
 func nz[T comparable](v T) any {
 	var zero T
@@ -177,32 +182,20 @@ func nz[T comparable](v T) any {
 	return v
 }
 
-func setStateArgs(p *store.TaskInstanceSetStateParams, t time.Time) (string, []any) {
-	args := []any{
+func setStateArgs(p *store.TaskInstanceSetStateParams, t time.Time) []any {
+	var from any
+	if len(p.From) > 0 {
+		b, _ := json.Marshal(p.From) // states always encode
+		from = string(b)
+	}
+	return []any{
 		sql.Named("to", string(p.To)), sql.Named("try", nz(p.TryNumber)), sql.Named("max_tries", nz(p.MaxTries)),
 		sql.Named("host", nz(p.Hostname)), sql.Named("pid", nz(p.PID)), sql.Named("queued", tv(p.QueuedAt)),
 		sql.Named("start", tv(p.StartDate)), sql.Named("end", tv(p.EndDate)), sql.Named("next_retry", tv(p.NextRetryAt)),
 		sql.Named("now", tv(t)), sql.Named("dag", p.Key.DagID), sql.Named("run", p.Key.RunID),
 		sql.Named("task", p.Key.TaskID), sql.Named("map", p.Key.MapIndex), sql.Named("rmi", p.RenderedMapIndex),
+		sql.Named("from", from), sql.Named("from_try", p.FromTryNumber),
 	}
-	q := setStateSQL
-	if len(p.From) > 0 {
-		q += ` AND state IN (`
-		for i, f := range p.From {
-			if i > 0 {
-				q += ", "
-			}
-			name := fmt.Sprintf("from%d", i)
-			q += ":" + name
-			args = append(args, sql.Named(name, string(f)))
-		}
-		q += `)`
-	}
-	if p.FromTryNumber > 0 {
-		q += ` AND try_number = :from_try`
-		args = append(args, sql.Named("from_try", p.FromTryNumber))
-	}
-	return q, args
 }
 
 // TaskInstanceSetState applies one compare-and-set transition.
@@ -210,10 +203,16 @@ func (s *Store) TaskInstanceSetState(ctx context.Context, p *store.TaskInstanceS
 	if err := p.Normalize(); err != nil {
 		return nil, err
 	}
-	q, args := setStateArgs(p, now())
+	if p.ClearXComs {
+		return sqlq.TaskInstanceSetStateTx(ctx, sqlq.SQLite, s.runTx, p)
+	}
+	st, err := s.stmt(ctx, setStateSQL+` RETURNING `+tiCols)
+	if err != nil {
+		return nil, fmt.Errorf("set state of task instance %s: %w", p.Key, err)
+	}
 	// One statement commits on its own; the lookup after a lost race
 	// only explains it.
-	ti, err := scanTI(s.write.QueryRowContext(ctx, q+` RETURNING `+tiCols, args...))
+	ti, err := scanTI(st.QueryRowContext(ctx, setStateArgs(p, now())...))
 	if errors.Is(err, sql.ErrNoRows) {
 		cur, gerr := getTI(ctx, s.write, p.Key)
 		if gerr != nil {
@@ -229,43 +228,99 @@ func (s *Store) TaskInstanceSetState(ctx context.Context, p *store.TaskInstanceS
 
 // TaskInstancesSetStates applies many transitions in one transaction.
 func (s *Store) TaskInstancesSetStates(ctx context.Context, ps []*store.TaskInstanceSetStateParams) ([]bool, error) {
-	for _, p := range ps {
-		if err := p.Normalize(); err != nil {
-			return nil, err
+	return sqlq.TaskInstancesSetStates(ctx, sqlq.SQLite, s.runTx, ps)
+}
+
+// TaskInstanceEnd records the end of a try in one transaction.
+func (s *Store) TaskInstanceEnd(ctx context.Context, p *store.TaskInstanceEndParams) ([]bool, error) {
+	return sqlq.TaskInstanceEnd(ctx, sqlq.SQLite, s.runTx, p)
+}
+
+// writeTx is a write transaction as sqlq.Tx, running the store's cached
+// prepared statements.
+type writeTx struct {
+	s   *Store
+	tx  *sql.Tx
+	now time.Time
+}
+
+// inWriteTx runs fn in a write transaction (see inTx).
+func (s *Store) inWriteTx(ctx context.Context, fn func(w *writeTx) error) error {
+	// The statements are prepared before the transaction takes the one
+	// writer connection: preparing on the pool needs it free.
+	for _, q := range []string{setStateSQL, logAppendSQL} {
+		if _, err := s.stmt(ctx, q); err != nil {
+			return err
 		}
 	}
-	applied := make([]bool, len(ps))
 	t := now()
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		stmts := map[string]*sql.Stmt{}
-		defer func() {
-			for _, st := range stmts {
-				st.Close()
-			}
-		}()
-		for i, p := range ps {
-			q, args := setStateArgs(p, t)
-			st := stmts[q]
-			if st == nil {
-				var err error
-				if st, err = tx.PrepareContext(ctx, q); err != nil {
-					return fmt.Errorf("set task instance states: %w", err)
-				}
-				stmts[q] = st
-			}
-			res, err := st.ExecContext(ctx, args...)
-			if err != nil {
-				return fmt.Errorf("set state of task instance %s: %w", p.Key, err)
-			}
-			n, _ := res.RowsAffected()
-			applied[i] = n > 0
-		}
-		return nil
-	})
+	return s.inTx(ctx, func(tx *sql.Tx) error { return fn(&writeTx{s: s, tx: tx, now: t}) })
+}
+
+// runTx is inWriteTx as a sqlq.RunTx (SQLite never retries).
+func (s *Store) runTx(ctx context.Context, fn func(tx sqlq.Tx, retried bool) error) error {
+	return s.inWriteTx(ctx, func(w *writeTx) error { return fn(w, false) })
+}
+
+// prepared returns the cached statement q (prepared by inWriteTx) bound to
+// the transaction.
+func (w *writeTx) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	st, err := w.s.stmt(ctx, q)
 	if err != nil {
 		return nil, err
 	}
+	return w.tx.StmtContext(ctx, st), nil
+}
+
+// SetStates applies the transitions in order.
+func (w *writeTx) SetStates(ctx context.Context, ps []*store.TaskInstanceSetStateParams) ([]bool, error) {
+	st, err := w.prepared(ctx, setStateSQL)
+	if err != nil {
+		return nil, fmt.Errorf("set task instance states: %w", err)
+	}
+	applied := make([]bool, len(ps))
+	for i, p := range ps {
+		res, err := st.ExecContext(ctx, setStateArgs(p, w.now)...)
+		if err != nil {
+			return nil, fmt.Errorf("set state of task instance %s: %w", p.Key, err)
+		}
+		n, _ := res.RowsAffected()
+		applied[i] = n > 0
+	}
 	return applied, nil
+}
+
+// Exec runs one statement.
+func (w *writeTx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := w.tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// Get reads one task instance.
+func (w *writeTx) Get(ctx context.Context, key store.TaskInstanceKey) (*store.TaskInstance, error) {
+	return getTI(ctx, w.tx, key)
+}
+
+// logAppendSQL is sqlq.LogAppend's statement in this dialect (its text
+// does not depend on the arguments).
+var logAppendSQL, _ = sqlq.LogAppend(sqlq.SQLite, &store.TaskLogAppendParams{})
+
+// LogAppend appends to a try's log and returns its new size.
+func (w *writeTx) LogAppend(ctx context.Context, p *store.TaskLogAppendParams) (int64, error) {
+	st, err := w.prepared(ctx, logAppendSQL)
+	if err != nil {
+		return 0, err
+	}
+	_, args := sqlq.LogAppend(sqlq.SQLite, p)
+	var size int64
+	err = st.QueryRowContext(ctx, args...).Scan(&size)
+	if isForeignKey(err) {
+		return 0, fmt.Errorf("task instance %s: %w", p.Key, store.ErrNotFound)
+	}
+	return size, err
 }
 
 // TaskInstanceClaim moves up to p.Limit scheduled instances to queued.
@@ -287,7 +342,11 @@ func (s *Store) TaskInstanceClaim(ctx context.Context, p *store.TaskInstanceClai
 			SELECT dag_id, run_id, task_id, map_index FROM task_instance` + whereClause(where) + `
 			ORDER BY priority_weight DESC, logical_date, dag_id, run_id, task_id, map_index LIMIT ?)
 		RETURNING ` + tiCols
-	rows, err := s.write.QueryContext(ctx, q, args...)
+	st, err := s.stmt(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("claim task instances: %w", err)
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, fmt.Errorf("claim task instances: %w", err)
 	}
@@ -416,7 +475,11 @@ func (s *Store) TaskInstanceStates(ctx context.Context, p *store.TaskInstanceSta
 	if !ok {
 		return nil, nil
 	}
-	rows, err := s.read.QueryContext(ctx, q, args...)
+	st, err := s.readStmt(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("task instance states of %s/%s: %w", p.DagID, p.RunID, err)
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, fmt.Errorf("task instance states of %s/%s: %w", p.DagID, p.RunID, err)
 	}

@@ -54,6 +54,8 @@ func Run(t *testing.T, h Harness) {
 		{"task instance transitions", testTaskInstanceSetState},
 		{"task instance stale transitions", testTaskInstanceStale},
 		{"batch transitions", testTaskInstancesSetStates},
+		{"end of a try in one transaction", testTaskInstanceEnd},
+		{"a start clears the XComs", testStartClearsXComs},
 		{"task instance list filters", testTaskInstanceList},
 		{"claims", testClaim},
 		{"concurrent claims", testConcurrentClaims},

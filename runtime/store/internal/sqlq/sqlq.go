@@ -23,12 +23,15 @@ type Dialect struct {
 	// the number of values, so the statement text stays the same and its
 	// prepared form can be reused.
 	In func(col, ph string, vals []string) (string, any)
+	// OctetLength is the function giving a blob's size in bytes.
+	OctetLength string
 }
 
-// SQLite is the dialect of modernc.org/sqlite: ? placeholders, and a list
+// SQLite is the dialect of modernc.org/sqlite: ?N placeholders, and a list
 // bound as one JSON array read with json_each.
 var SQLite = Dialect{
-	Param: func(int) string { return "?" },
+	Param:       func(n int) string { return "?" + strconv.Itoa(n) },
+	OctetLength: "length",
 	In: func(col, ph string, vals []string) (string, any) {
 		b, _ := json.Marshal(vals) // strings always encode
 		return col + " IN (SELECT value FROM json_each(" + ph + "))", string(b)
@@ -38,7 +41,8 @@ var SQLite = Dialect{
 // Postgres is the dialect of pgx: $n placeholders, and a list bound as one
 // text array.
 var Postgres = Dialect{
-	Param: func(n int) string { return "$" + strconv.Itoa(n) },
+	Param:       func(n int) string { return "$" + strconv.Itoa(n) },
+	OctetLength: "octet_length",
 	In: func(col, ph string, vals []string) (string, any) {
 		return col + " = ANY(" + ph + "::text[])", vals
 	},

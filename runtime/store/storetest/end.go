@@ -1,0 +1,139 @@
+package storetest
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/runtime/store"
+)
+
+// testTaskInstanceEnd checks the end of a try in one transaction: the
+// outcome, the log's tail and the transitions that follow are written
+// together when the outcome wins, and none of them when it loses.
+func testTaskInstanceEnd(t *testing.T, h Harness) {
+	s := h.open(t)
+	ctx := ctxT(t)
+	mustRun(t, s, "etl", "r", 0)
+	mustTIs(t, s, "etl", "r", dags.TaskStateQueued, "t")
+	mustTIs(t, s, "etl", "r", dags.TaskStateNone, "d1", "d2", "d3")
+	k := key("etl", "r", "t")
+	if _, err := s.TaskInstanceSetState(ctx, &store.TaskInstanceSetStateParams{Key: k, From: []dags.TaskState{dags.TaskStateQueued},
+		To: dags.TaskStateRunning, TryNumber: 1, Hostname: "w1", PID: 1, StartDate: base}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TaskLogAppend(ctx, &store.TaskLogAppendParams{Key: k, TryNumber: 1, Data: []byte("flushed line\n")}); err != nil {
+		t.Fatal(err)
+	}
+	none := []dags.TaskState{dags.TaskStateNone}
+	end := &store.TaskInstanceEndParams{
+		State: store.TaskInstanceSetStateParams{Key: k, From: []dags.TaskState{dags.TaskStateRunning}, FromTryNumber: 1,
+			To: dags.TaskStateSuccess, EndDate: base.Add(time.Minute)},
+		Log: []byte("tail line\n"),
+		Then: []*store.TaskInstanceSetStateParams{
+			{Key: key("etl", "r", "d1"), From: none, To: dags.TaskStateScheduled},
+			{Key: key("etl", "r", "d2"), From: []dags.TaskState{dags.TaskStateScheduled}, To: dags.TaskStateQueued}, // loses: d2 is none
+		},
+	}
+	applied, err := s.TaskInstanceEnd(ctx, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []bool{true, false}; !slices.Equal(applied, want) {
+		t.Errorf("applied = %v, want %v", applied, want)
+	}
+	ti := mustTI(t, s, k)
+	if ti.State != dags.TaskStateSuccess || !ti.EndDate.Equal(store.Truncate(base.Add(time.Minute))) || ti.Duration != time.Minute {
+		t.Errorf("ended instance: state %s, end %v, duration %v; want success, %v, 1m", ti.State, ti.EndDate, ti.Duration, base.Add(time.Minute))
+	}
+	wantLog := func(want string) {
+		t.Helper()
+		c, err := s.TaskLogRead(ctx, &store.TaskLogReadParams{Key: k, TryNumber: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(c.Data) != want {
+			t.Errorf("log = %q, want %q", c.Data, want)
+		}
+	}
+	wantLog("flushed line\ntail line\n")
+	for id, want := range map[string]dags.TaskState{"d1": dags.TaskStateScheduled, "d2": dags.TaskStateNone, "d3": dags.TaskStateNone} {
+		if got := mustTI(t, s, key("etl", "r", id)).State; got != want {
+			t.Errorf("%s is %s, want %s", id, got, want)
+		}
+	}
+
+	// A second end of the same try (a duplicate, or a try whose instance
+	// was cleared meanwhile) loses: no log, no transitions.
+	again := &store.TaskInstanceEndParams{State: end.State, Log: []byte("late line\n"),
+		Then: []*store.TaskInstanceSetStateParams{{Key: key("etl", "r", "d3"), From: none, To: dags.TaskStateSkipped}}}
+	again.State.To = dags.TaskStateFailed
+	if _, err := s.TaskInstanceEnd(ctx, again); !errors.Is(err, store.ErrStale) {
+		t.Errorf("second end: err = %v, want ErrStale", err)
+	}
+	wantLog("flushed line\ntail line\n")
+	if got := mustTI(t, s, key("etl", "r", "d3")).State; got != dags.TaskStateNone {
+		t.Errorf("a lost end moved d3 to %s", got)
+	}
+	if got := mustTI(t, s, k).State; got != dags.TaskStateSuccess {
+		t.Errorf("a lost end moved the instance to %s", got)
+	}
+
+	missing := &store.TaskInstanceEndParams{State: store.TaskInstanceSetStateParams{Key: key("etl", "r", "nope"),
+		From: []dags.TaskState{dags.TaskStateRunning}, FromTryNumber: 1, To: dags.TaskStateSuccess}}
+	if _, err := s.TaskInstanceEnd(ctx, missing); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("end of a missing instance: err = %v, want ErrNotFound", err)
+	}
+	noTry := &store.TaskInstanceEndParams{State: store.TaskInstanceSetStateParams{Key: k, From: []dags.TaskState{dags.TaskStateRunning},
+		To: dags.TaskStateSuccess}, Log: []byte("x\n")}
+	if _, err := s.TaskInstanceEnd(ctx, noTry); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("a log without a try number: err = %v, want ErrInvalid", err)
+	}
+	big := &store.TaskInstanceEndParams{State: end.State, Log: make([]byte, store.MaxLogChunkBytes+1)}
+	if _, err := s.TaskInstanceEnd(ctx, big); !errors.Is(err, store.ErrTooLarge) {
+		t.Errorf("a log tail over the chunk limit: err = %v, want ErrTooLarge", err)
+	}
+}
+
+// testStartClearsXComs checks ClearXComs: a transition that wins deletes
+// the instance's XComs in its transaction, one that loses keeps them.
+func testStartClearsXComs(t *testing.T, h Harness) {
+	s := h.open(t)
+	ctx := ctxT(t)
+	mustRun(t, s, "etl", "r", 0)
+	mustTIs(t, s, "etl", "r", dags.TaskStateQueued, "t")
+	k := key("etl", "r", "t")
+	xcoms := func() int {
+		t.Helper()
+		xs, err := s.XComList(ctx, &store.XComListParams{DagID: "etl", RunID: "r", TaskID: "t"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(xs)
+	}
+	if err := s.XComSet(ctx, &store.XComSetParams{TaskInstanceKey: k, Key: "return_value", Value: 1}); err != nil {
+		t.Fatal(err)
+	}
+	lose := &store.TaskInstanceSetStateParams{Key: k, From: []dags.TaskState{dags.TaskStateScheduled}, To: dags.TaskStateRunning,
+		TryNumber: 1, ClearXComs: true}
+	if _, err := s.TaskInstanceSetState(ctx, lose); !errors.Is(err, store.ErrStale) {
+		t.Errorf("a lost start: err = %v, want ErrStale", err)
+	}
+	if n := xcoms(); n != 1 {
+		t.Errorf("a lost start left %d XComs, want 1", n)
+	}
+	win := &store.TaskInstanceSetStateParams{Key: k, From: []dags.TaskState{dags.TaskStateQueued}, FromTryNumber: 0, To: dags.TaskStateRunning,
+		TryNumber: 1, Hostname: "w1", PID: 7, StartDate: base, ClearXComs: true}
+	ti, err := s.TaskInstanceSetState(ctx, win)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ti.State != dags.TaskStateRunning || ti.TryNumber != 1 || ti.Hostname != "w1" || ti.PID != 7 {
+		t.Errorf("started instance = %s try %d on %s pid %d", ti.State, ti.TryNumber, ti.Hostname, ti.PID)
+	}
+	if n := xcoms(); n != 0 {
+		t.Errorf("the start left %d XComs, want none", n)
+	}
+}
