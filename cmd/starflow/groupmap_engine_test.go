@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -78,6 +79,52 @@ func TestMappedTaskGroupsThroughSchedulerAndWorker(t *testing.T) {
 		// the map indexes that pushed one.
 		if v := fmt.Sprint(xcom(t, e, "groupmap", once, "all_done", store.ReturnValueKey)); v != "[11 31]" {
 			t.Errorf("all_done = %s, want [11 31]", v)
+		}
+	})
+}
+
+// TestTaskGroupMappingExampleThroughSchedulerAndWorker runs
+// examples/example_task_group_mapping.star (scheduled once) to the states
+// test-dag gives it.
+func TestTaskGroupMappingExampleThroughSchedulerAndWorker(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("../../examples/example_task_group_mapping.star")
+	if err != nil {
+		t.Fatal(err)
+	}
+	once := strings.Replace(string(src), "schedule = None", `schedule = "@once"`, 1)
+	if once == string(src) {
+		t.Fatal("the example has no schedule = None to replace")
+	}
+	eachDatabase(t, func(t *testing.T, url string) {
+		e := startEngineWith(t, url, map[string]string{"example_task_group_mapping.star": once})
+		const runID = "scheduled__2024-01-01T00:00:00+00:00"
+		run := waitRun(t, e, "example_task_group_mapping", runID)
+		if run.State != dags.DagRunStateSuccess {
+			t.Errorf("run %s, want success", run.State)
+		}
+		tis, err := e.store.TaskInstanceList(context.Background(), &store.TaskInstanceListParams{DagID: "example_task_group_mapping", RunID: runID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		count := map[string]int{}
+		for _, ti := range tis {
+			want := dags.TaskStateSuccess
+			if strings.HasPrefix(ti.TaskID, "nothing.") || ti.TaskID == "after_nothing" {
+				want = dags.TaskStateSkipped
+			}
+			if ti.State != want {
+				t.Errorf("%s[%d] is %s, want %s", ti.TaskID, ti.MapIndex, ti.State, want)
+			}
+			count[ti.TaskID]++
+		}
+		for task, want := range map[string]int{"group1.show": 3, "group1.add_2": 3, "group1.multiply_by_100": 3, "literal.multiply_by_100": 2, "nothing.add_2": 1} {
+			if count[task] != want {
+				t.Errorf("%s has %d task instances, want %d", task, count[task], want)
+			}
+		}
+		if v := xcom(t, e, "example_task_group_mapping", runID, "pull_results", store.ReturnValueKey); v != int64(3) {
+			t.Errorf("pull_results = %v, want 3", v)
 		}
 	})
 }
