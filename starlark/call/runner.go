@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -116,8 +117,8 @@ func (r *Runner) CallFunction(ctx context.Context, c *operators.Call, key string
 		}
 	}
 
-	if wantsContextKwargs(fn) {
-		if skw, err = contextKwargs(newTaskContext(ctx, c), skw); err != nil {
+	if wanted := contextWanted(fn, len(sargs)); wanted != nil {
+		if skw, err = contextKwargs(newTaskContext(ctx, c), skw, wanted); err != nil {
 			return nil, fmt.Errorf("function %q: context: %w", key, err)
 		}
 	}
@@ -145,29 +146,55 @@ func wantsContext(fn starlark.Callable) bool {
 	return name == "ctx"
 }
 
-// wantsContextKwargs reports whether fn takes **kwargs and no ctx: as
-// Airflow calls def f(**context) with the whole context, such a function
-// receives every context value as a keyword argument.
-func wantsContextKwargs(fn starlark.Callable) bool {
+// contextWanted returns which context values fn takes as keyword
+// arguments, as Airflow's PythonOperator decides: a function with
+// **kwargs and no ctx (def f(**context)) takes all of them, any other
+// function without ctx those its named parameters ask for beyond the
+// positional arguments given (def f(ds, ti)). Nil means none.
+func contextWanted(fn starlark.Callable, positional int) func(name string) bool {
 	f, ok := fn.(*starlark.Function)
-	return ok && f.HasKwargs() && !wantsContext(fn)
+	if !ok || wantsContext(fn) {
+		return nil
+	}
+	if f.HasKwargs() {
+		return func(string) bool { return true }
+	}
+	names := map[string]bool{}
+	for i := positional; i < f.NumParams(); i++ {
+		name, _ := f.Param(i)
+		if isContextName(name) {
+			names[name] = true
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return func(name string) bool { return names[name] }
 }
 
-// contextKwargs adds the context values to kw as Airflow's context dict
-// holds them: each attribute of ctx (ds, params, dag_run, ...), and ti and
-// task_instance for ctx itself (its xcom_pull and xcom_push are the task
-// instance's). Keywords the task passes itself win.
-func contextKwargs(tc *taskContext, kw []starlark.Tuple) ([]starlark.Tuple, error) {
+// isContextName reports whether name is a value of the task context.
+func isContextName(name string) bool {
+	return name == "ti" || name == "task_instance" || slices.Contains(contextAttrs, name)
+}
+
+// contextKwargs adds the context values wanted to kw as Airflow's context
+// dict holds them: each attribute of ctx (ds, params, dag_run, ...), and
+// ti and task_instance for ctx itself (its xcom_pull and xcom_push are the
+// task instance's). Keywords the task passes itself win.
+func contextKwargs(tc *taskContext, kw []starlark.Tuple, wanted func(name string) bool) ([]starlark.Tuple, error) {
 	given := make(map[string]bool, len(kw))
 	for _, p := range kw {
 		given[string(p[0].(starlark.String))] = true
 	}
 	add := func(name string, v starlark.Value) {
-		if !given[name] {
+		if !given[name] && wanted(name) {
 			kw = append(kw, starlark.Tuple{starlark.String(name), v})
 		}
 	}
 	for _, name := range contextAttrs {
+		if given[name] || !wanted(name) {
+			continue
+		}
 		v, err := tc.Attr(name)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)

@@ -95,10 +95,14 @@ def airflow_style(**context):
 def ctx_and_kwargs(ctx, **kw):
     return sorted(kw.keys())
 
+def named_context(rows, ds, ti, factor = 2, params = None):
+    return {"rows": rows, "ds": ds, "pulled": ti.xcom_pull(task_ids = "produce")["rows"], "factor": factor, "params": params}
+
 def build():
     p = task(produce)
     task(airflow_style, kwargs = {"factor": 3})
     task(ctx_and_kwargs)
+    task(named_context, args = [[1]], kwargs = {"params": "mine"})
     task(consume, args = [p.output], kwargs = {"factor": 2, "meta": p.output["meta"], "nested": [p.output]})
     for fn in [context_values, use_services, divide, returns_function, mutate_global, define_task, now, spin, identity]:
         task(fn, on_failure_callback = notify)
@@ -188,6 +192,17 @@ func TestContextAsKwargs(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, []any{}) {
 		t.Errorf("def f(ctx, **kw) got keywords %v, want none", got)
+	}
+	// Named parameters take the context values they name, past the
+	// positional arguments given; keywords the task passes win.
+	c.Task = f.DAGs[0].Task("named_context")
+	got, err = r.CallFunction(context.Background(), c, c.Task.Function, c.Task.Config["args"].([]any), c.Task.Config["kwargs"].(map[string]any))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = map[string]any{"rows": []any{int64(1)}, "ds": "2024-01-01", "pulled": []any{int64(1), int64(2), int64(3)}, "factor": int64(2), "params": "mine"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("def f(rows, ds, ti, ...):\n got %#v\nwant %#v", got, want)
 	}
 }
 
