@@ -239,19 +239,23 @@ func inheritTaskDates(d *dags.DAG) {
 	}
 }
 
-// groupFn implements group(group_id, build, default_args={}, prefix_group_id=True).
+// groupFn implements group(group_id, build, default_args={}, prefix_group_id=True,
+// tooltip=""). tooltip is accepted as Airflow's TaskGroup takes it (a hover text
+// in Airflow's UI); Starflow's UI does not show it.
 func groupFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var (
 		groupID     string
 		build       starlark.Callable
 		defaultArgs *starlark.Dict
 		prefix      = true
+		tooltip     string
 	)
 	if err := unpack(fn.Name(), args, kwargs, 2,
 		"group_id", &groupID,
 		"build", &build,
 		"default_args?", &defaultArgs,
 		"prefix_group_id?", &prefix,
+		"tooltip?", &tooltip,
 	); err != nil {
 		return nil, err
 	}
