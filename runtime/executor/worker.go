@@ -159,6 +159,7 @@ func (w *Worker) now() time.Time {
 // loop is the state of one call of Run.
 type loop struct {
 	w           *Worker
+	ends        *store.EndBatcher // group commit of the tries' ends
 	log         *slog.Logger
 	consumer    string
 	hostname    string
@@ -266,6 +267,7 @@ func (w *Worker) newLoop(ctx context.Context) (*loop, error) {
 	}
 	l := &loop{
 		w:           w,
+		ends:        store.NewEndBatcher(w.Store),
 		log:         w.Logger,
 		hostname:    w.Hostname,
 		consumer:    w.Consumer,
@@ -748,14 +750,15 @@ func (l *loop) skips(log *slog.Logger, key store.TaskInstanceKey, taskIDs []stri
 }
 
 // end records a try's end in one transaction (store.Store.TaskInstanceEnd),
-// retrying transient store errors. A retry that finds the outcome already
+// shared with the tries of this worker that end at the same time (group
+// commit, store.EndBatcher), retrying transient store errors. A retry that finds the outcome already
 // recorded (the first attempt committed but its answer was lost) counts as
 // a win: the whole transaction committed.
 func (l *loop) end(ctx context.Context, log *slog.Logger, p *store.TaskInstanceEndParams) error {
 	attempts := 0
 	return retryStore(ctx, log, "record the end of the try", func(ctx context.Context) error {
 		attempts++
-		_, err := l.w.Store.TaskInstanceEnd(ctx, p)
+		_, err := l.ends.TaskInstanceEnd(ctx, p)
 		l.noteStoreErr(err)
 		if errors.Is(err, store.ErrStale) && attempts > 1 {
 			if cur, gerr := l.w.Store.TaskInstanceGet(ctx, p.State.Key); gerr == nil && p.State.Matches(cur) {

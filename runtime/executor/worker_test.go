@@ -833,6 +833,13 @@ func (o *outageStore) TaskInstanceEnd(ctx context.Context, p *store.TaskInstance
 	return o.Store.TaskInstanceEnd(ctx, p)
 }
 
+func (o *outageStore) TaskInstancesEnd(ctx context.Context, ps []*store.TaskInstanceEndParams) ([]store.TaskInstanceEndResult, error) {
+	if o.down.Load() {
+		return nil, errUnreachable
+	}
+	return o.Store.TaskInstancesEnd(ctx, ps)
+}
+
 func (o *outageStore) Ping(ctx context.Context) error {
 	o.pings.Add(1)
 	if o.down.Load() {

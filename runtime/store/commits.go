@@ -85,6 +85,13 @@ func (c *CommitCounter) TaskInstanceEnd(ctx context.Context, p *TaskInstanceEndP
 	return applied, err
 }
 
+// TaskInstancesEnd counts one commit.
+func (c *CommitCounter) TaskInstancesEnd(ctx context.Context, ps []*TaskInstanceEndParams) ([]TaskInstanceEndResult, error) {
+	res, err := c.Store.TaskInstancesEnd(ctx, ps)
+	c.count(err)
+	return res, err
+}
+
 // TaskInstanceClaim counts one commit.
 func (c *CommitCounter) TaskInstanceClaim(ctx context.Context, p *TaskInstanceClaimParams) ([]*TaskInstance, error) {
 	tis, err := c.Store.TaskInstanceClaim(ctx, p)

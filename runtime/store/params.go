@@ -244,6 +244,13 @@ type TaskInstanceEndParams struct {
 	Then []*TaskInstanceSetStateParams
 }
 
+// TaskInstanceEndResult is the result of one end of TaskInstancesEnd: as
+// TaskInstanceEnd's.
+type TaskInstanceEndResult struct {
+	Applied []bool
+	Err     error
+}
+
 // TaskInstanceClaimParams claims up to Limit scheduled task instances,
 // highest priority weight first, then oldest logical date, and moves them
 // to queued. Pool, Queue and DagID narrow the candidates when set.

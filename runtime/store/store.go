@@ -94,6 +94,12 @@ type Store interface {
 	// nothing written, when it loses), the tail of the try's log, and the
 	// transitions p.Then; applied[i] reports whether p.Then[i] won.
 	TaskInstanceEnd(ctx context.Context, p *TaskInstanceEndParams) (applied []bool, err error)
+	// TaskInstancesEnd records several ends in one transaction (group
+	// commit), each as TaskInstanceEnd would: results[i] is ps[i]'s, and
+	// an end that loses (ErrStale, ErrNotFound) writes nothing and fails
+	// only itself. err is set when the transaction failed: then nothing
+	// was written.
+	TaskInstancesEnd(ctx context.Context, ps []*TaskInstanceEndParams) (results []TaskInstanceEndResult, err error)
 	// TaskInstanceClaim atomically moves up to p.Limit scheduled instances
 	// to queued and returns them in claim order. Concurrent claimers never
 	// receive the same instance.

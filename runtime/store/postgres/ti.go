@@ -229,6 +229,11 @@ func (s *Store) TaskInstanceEnd(ctx context.Context, p *store.TaskInstanceEndPar
 	return sqlq.TaskInstanceEnd(ctx, sqlq.Postgres, s.runTx, p)
 }
 
+// TaskInstancesEnd records several try ends in one transaction.
+func (s *Store) TaskInstancesEnd(ctx context.Context, ps []*store.TaskInstanceEndParams) ([]store.TaskInstanceEndResult, error) {
+	return sqlq.TaskInstancesEnd(ctx, sqlq.Postgres, s.runTx, ps)
+}
+
 // writeTx is a transaction as sqlq.Tx.
 type writeTx struct {
 	tx  pgx.Tx

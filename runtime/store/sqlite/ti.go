@@ -236,6 +236,11 @@ func (s *Store) TaskInstanceEnd(ctx context.Context, p *store.TaskInstanceEndPar
 	return sqlq.TaskInstanceEnd(ctx, sqlq.SQLite, s.runTx, p)
 }
 
+// TaskInstancesEnd records several try ends in one transaction.
+func (s *Store) TaskInstancesEnd(ctx context.Context, ps []*store.TaskInstanceEndParams) ([]store.TaskInstanceEndResult, error) {
+	return sqlq.TaskInstancesEnd(ctx, sqlq.SQLite, s.runTx, ps)
+}
+
 // writeTx is a write transaction as sqlq.Tx, running the store's cached
 // prepared statements.
 type writeTx struct {

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -135,5 +137,90 @@ func testStartClearsXComs(t *testing.T, h Harness) {
 	}
 	if n := xcoms(); n != 0 {
 		t.Errorf("the start left %d XComs, want none", n)
+	}
+}
+
+// testTaskInstancesEnd checks ends committed together (group commit): each
+// end gets its own result, and one that loses writes nothing and does not
+// fail the others; through an EndBatcher, concurrent ends all land.
+func testTaskInstancesEnd(t *testing.T, h Harness) {
+	s := h.open(t)
+	ctx := ctxT(t)
+	mustRun(t, s, "etl", "r", 0)
+	ids := []string{"a", "b", "c"}
+	mustTIs(t, s, "etl", "r", dags.TaskStateQueued, ids...)
+	mustTIs(t, s, "etl", "r", dags.TaskStateNone, "after_a", "after_b")
+	start := func(id string) {
+		t.Helper()
+		if _, err := s.TaskInstanceSetState(ctx, &store.TaskInstanceSetStateParams{Key: key("etl", "r", id),
+			From: []dags.TaskState{dags.TaskStateQueued}, To: dags.TaskStateRunning, TryNumber: 1, StartDate: base}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start("a")
+	start("c")
+	none := []dags.TaskState{dags.TaskStateNone}
+	end := func(id string, then string) *store.TaskInstanceEndParams {
+		p := &store.TaskInstanceEndParams{
+			State: store.TaskInstanceSetStateParams{Key: key("etl", "r", id), From: []dags.TaskState{dags.TaskStateRunning}, FromTryNumber: 1,
+				To: dags.TaskStateSuccess, EndDate: base.Add(time.Second)},
+			Log: []byte(id + " says bye\n"),
+		}
+		if then != "" {
+			p.Then = []*store.TaskInstanceSetStateParams{{Key: key("etl", "r", then), From: none, To: dags.TaskStateScheduled}}
+		}
+		return p
+	}
+	res, err := s.TaskInstancesEnd(ctx, []*store.TaskInstanceEndParams{end("a", "after_a"), end("b", "after_b"), end("nope", ""), end("c", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 4 || res[0].Err != nil || !slices.Equal(res[0].Applied, []bool{true}) ||
+		!errors.Is(res[1].Err, store.ErrStale) || !errors.Is(res[2].Err, store.ErrNotFound) || res[3].Err != nil {
+		t.Fatalf("results = %+v, want a won, b stale (it is queued), nope not found, c won", res)
+	}
+	for id, want := range map[string]dags.TaskState{"a": dags.TaskStateSuccess, "b": dags.TaskStateQueued, "c": dags.TaskStateSuccess,
+		"after_a": dags.TaskStateScheduled, "after_b": dags.TaskStateNone} {
+		if got := mustTI(t, s, key("etl", "r", id)).State; got != want {
+			t.Errorf("%s is %s, want %s", id, got, want)
+		}
+	}
+	for id, want := range map[string]string{"a": "a says bye\n", "b": "", "c": "c says bye\n"} {
+		c, err := s.TaskLogRead(ctx, &store.TaskLogReadParams{Key: key("etl", "r", id), TryNumber: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(c.Data) != want {
+			t.Errorf("log of %s = %q, want %q", id, c.Data, want)
+		}
+	}
+
+	// Concurrent ends through one EndBatcher, one of them stale.
+	const n = 24
+	var many []string
+	for i := range n {
+		many = append(many, fmt.Sprintf("m%02d", i))
+	}
+	mustTIs(t, s, "etl", "r", dags.TaskStateQueued, many...)
+	for _, id := range many[1:] {
+		start(id)
+	}
+	b := store.NewEndBatcher(s)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i, id := range many {
+		wg.Go(func() { _, errs[i] = b.TaskInstanceEnd(ctx, end(id, "")) })
+	}
+	wg.Wait()
+	if !errors.Is(errs[0], store.ErrStale) {
+		t.Errorf("the end of a queued instance: err = %v, want ErrStale", errs[0])
+	}
+	for i, id := range many[1:] {
+		if errs[i+1] != nil {
+			t.Errorf("end of %s: %v", id, errs[i+1])
+		}
+		if got := mustTI(t, s, key("etl", "r", id)).State; got != dags.TaskStateSuccess {
+			t.Errorf("%s is %s, want success", id, got)
+		}
 	}
 }

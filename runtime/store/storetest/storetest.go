@@ -56,6 +56,7 @@ func Run(t *testing.T, h Harness) {
 		{"batch transitions", testTaskInstancesSetStates},
 		{"end of a try in one transaction", testTaskInstanceEnd},
 		{"a start clears the XComs", testStartClearsXComs},
+		{"try ends committed together", testTaskInstancesEnd},
 		{"task instance list filters", testTaskInstanceList},
 		{"claims", testClaim},
 		{"concurrent claims", testConcurrentClaims},

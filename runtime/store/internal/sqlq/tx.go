@@ -2,6 +2,7 @@ package sqlq
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -149,17 +150,31 @@ func SetStates(ctx context.Context, d Dialect, tx Tx, ps []*store.TaskInstanceSe
 // already recorded, the attempt that lost its connection committed all of
 // it, and nothing is written again.
 func EndTry(ctx context.Context, d Dialect, tx Tx, p *store.TaskInstanceEndParams, retried bool) ([]bool, error) {
-	won, err := SetStates(ctx, d, tx, []*store.TaskInstanceSetStateParams{&p.State}, false)
+	applied, lost, err := endTry(ctx, d, tx, p, retried)
 	if err != nil {
 		return nil, err
 	}
+	return applied, lost
+}
+
+// endTry is EndTry that tells an end that lost (lost: ErrStale or
+// ErrNotFound, nothing written) from a failed statement (err: the
+// transaction must not commit).
+func endTry(ctx context.Context, d Dialect, tx Tx, p *store.TaskInstanceEndParams, retried bool) (applied []bool, lost, err error) {
+	won, err := SetStates(ctx, d, tx, []*store.TaskInstanceSetStateParams{&p.State}, false)
+	if err != nil {
+		return nil, nil, err
+	}
 	if !won[0] {
 		cur, err := tx.Get(ctx, p.State.Key)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, err, nil
+		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !retried || !p.State.Matches(cur) {
-			return nil, p.State.StaleError(cur)
+			return nil, p.State.StaleError(cur), nil
 		}
 		applied := make([]bool, len(p.Then))
 		for i, t := range p.Then {
@@ -167,15 +182,42 @@ func EndTry(ctx context.Context, d Dialect, tx Tx, p *store.TaskInstanceEndParam
 				applied[i] = true
 			}
 		}
-		return applied, nil
+		return applied, nil, nil
 	}
 	if len(p.Log) > 0 {
 		lp := &store.TaskLogAppendParams{Key: p.State.Key, TryNumber: p.State.FromTryNumber, Data: p.Log}
 		if _, err := tx.LogAppend(ctx, lp); err != nil {
-			return nil, fmt.Errorf("append to log of %s: %w", p.State.Key, err)
+			return nil, nil, fmt.Errorf("append to log of %s: %w", p.State.Key, err)
 		}
 	}
-	return SetStates(ctx, d, tx, p.Then, false)
+	applied, err = SetStates(ctx, d, tx, p.Then, false)
+	return applied, nil, err
+}
+
+// TaskInstancesEnd is store.Store.TaskInstancesEnd over a store's
+// transactions: the ends one after the other in one transaction.
+func TaskInstancesEnd(ctx context.Context, d Dialect, run RunTx, ps []*store.TaskInstanceEndParams) ([]store.TaskInstanceEndResult, error) {
+	for _, p := range ps {
+		if err := p.Normalize(); err != nil {
+			return nil, err
+		}
+	}
+	var out []store.TaskInstanceEndResult
+	err := run(ctx, func(tx Tx, retried bool) error {
+		out = make([]store.TaskInstanceEndResult, len(ps))
+		for i, p := range ps {
+			applied, lost, err := endTry(ctx, d, tx, p, retried)
+			if err != nil {
+				return err
+			}
+			out[i] = store.TaskInstanceEndResult{Applied: applied, Err: lost}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record %d try ends: %w", len(ps), err)
+	}
+	return out, nil
 }
 
 // LogAppend returns the statement that appends a chunk to the log of one
