@@ -12,9 +12,12 @@ build:
 	$(GO) build -o $(BIN) ./cmd/starflow
 
 ## run: build Starflow and run it standalone on the examples: DAG processor, scheduler and
-## workers in one process, state in starflow.db. Ctrl-C stops it cleanly.
+## workers in one process, state in starflow.db. Ctrl-C stops it cleanly. The first start
+## writes starflow.yaml (DAG folder, database, ...): every starflow command run here uses it,
+## and later runs read it (edit it to serve another DAG folder).
 run: build
-	./$(BIN) standalone --dags examples
+	@if [ -f starflow.yaml ] || [ -n "$$STARFLOW_CONFIG" ]; then ./$(BIN) standalone; \
+	else ./$(BIN) standalone --dags examples; fi
 
 ## test: everything CI runs: formatting, vet, the services, the race-enabled tests, a short fuzz run.
 test: check services

@@ -87,6 +87,9 @@ func connectionsCommand() *cli.Command {
 					return withStore(c, func(s store.Store) error { return s.ConnectionDelete(c.Context, c.Args().First()) })
 				},
 			},
+			connectionsImportCommand(),
+			connectionsExportCommand(),
+			connectionsTestCommand(),
 		},
 	}
 }

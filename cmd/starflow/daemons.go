@@ -54,6 +54,7 @@ func standaloneCommand() *cli.Command {
 		}, append(workerFlags(), webFlags()...)...),
 		Action: func(c *cli.Context) error {
 			return runDaemon(c, engineConfig{
+				firstStart:  func() { writeFirstConfig(c) },
 				databaseURL: c.String("database-url"),
 				migrate:     store.MigrateAlways,
 				dagsDir:     c.String("dags"),
@@ -150,6 +151,15 @@ func runDaemon(c *cli.Context, cfg engineConfig) error {
 		if fi, err := os.Stat(cfg.dagsDir); err != nil || !fi.IsDir() {
 			return usageError("DAG folder %s is not a folder (set --dags or STARFLOW_DAGS_FOLDER)", cfg.dagsDir)
 		}
+	}
+	if cfg.web != nil {
+		// Before anything is created: the database, the key, starflow.yaml.
+		if err := checkPortFree(cfg.web.addr); err != nil {
+			return err
+		}
+	}
+	if cfg.firstStart != nil {
+		cfg.firstStart()
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()

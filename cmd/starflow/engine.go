@@ -53,6 +53,9 @@ type engineConfig struct {
 	reconcileAfter time.Duration
 	// web, when set, runs the webserver too.
 	web *webConfig
+	// firstStart, when set, runs once the settings are checked, before the
+	// engine creates anything (standalone writes starflow.yaml).
+	firstStart func()
 }
 
 // engine is a wired Starflow: store, queue, DAG versions, and the parts

@@ -41,7 +41,17 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		}
 	}()
 	app := newApp(stdout, stderr)
-	err := app.Run(interspersed(app, args))
+	if msg := unknownCommand(app, args); msg != "" {
+		fmt.Fprintln(stderr, "starflow: "+msg)
+		return exitUsage
+	}
+	cs, err := loadConfigState(args)
+	if err != nil {
+		fmt.Fprintln(stderr, "starflow: "+err.Error())
+		return exitUsage
+	}
+	app.Metadata = map[string]any{configStateKey: cs}
+	err = app.Run(interspersed(app, args))
 	if err == nil {
 		return exitOK
 	}
@@ -59,13 +69,21 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:                 "starflow",
 		Usage:                "workflow orchestration with DAGs written in Starlark",
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
 		HideHelpCommand:      true,
+		Version:              buildVersion().Starflow,
+		Flags: []cli.Flag{&cli.StringFlag{Name: "config", Usage: "the configuration file (default: $STARFLOW_CONFIG, else ./starflow.yaml if it exists)",
+			TakesFile: true}},
+		UsageText: "starflow COMMAND [options] [arguments]\n\n" +
+			"   starflow config init --dags dags   # write starflow.yaml: every command here uses it\n" +
+			"   starflow lint                      # check the DAG folder\n" +
+			"   starflow dags test etl             # run one DAG run in-process\n" +
+			"   starflow standalone                # scheduler, workers and web UI in one process",
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return cli.Exit(err.Error(), exitUsage)
 		},
@@ -88,8 +106,15 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			webserverCommand(),
 			usersCommand(),
 			tokensCommand(),
+			configCommand(),
+			poolsCommand(),
+			versionCommand(),
+			infoCommand(),
+			completionCommand(),
 		},
 	}
+	wireCommands(app.Commands, "")
+	return app
 }
 
 // usageError is an exit error with code 2.

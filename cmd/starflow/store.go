@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"gopkg.in/yaml.v3"
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/runtime/store"
@@ -38,12 +39,12 @@ func databaseURLFlag() *cli.StringFlag {
 	}
 }
 
-// outputFlag chooses between aligned tables and JSON.
+// outputFlag chooses between aligned tables, JSON and YAML.
 func outputFlag() *cli.StringFlag {
 	return &cli.StringFlag{
 		Name:    "output",
 		Aliases: []string{"o"},
-		Usage:   "table or json",
+		Usage:   "table, json or yaml",
 		EnvVars: []string{"STARFLOW_OUTPUT"},
 		Value:   "table",
 	}
@@ -74,9 +75,17 @@ func openStoreMode(ctx context.Context, url string, mode store.MigrateMode) (sto
 }
 
 // keyFile returns where the secret key file lives for a database URL.
-func keyFile(url string) string {
-	if f := os.Getenv(envSecretKeyFile); f != "" {
-		return f
+func keyFile(url string) string { return keyFileFor(url, os.Getenv(envSecretKeyFile)) }
+
+// keyFileFor returns the key file named (when not empty), else the
+// default for a database URL: starflow.key beside a SQLite file, else in
+// the working directory.
+func keyFileFor(url, named string) string {
+	if named != "" {
+		return named
+	}
+	if url == "" {
+		url = store.DefaultDatabaseURL
 	}
 	if store.URLScheme(url) == "sqlite" {
 		if p, err := sqlite.Path(url); err == nil && p != ":memory:" {
@@ -148,10 +157,11 @@ func storeError(err error) error {
 	return failedError("%v", err)
 }
 
-// printer writes a command's output as an aligned table or as JSON.
+// printer writes a command's output as an aligned table, JSON or YAML.
 type printer struct {
-	w    io.Writer
-	json bool
+	w io.Writer
+	// json is set for both JSON and YAML: the structured forms.
+	json, yaml bool
 }
 
 func newPrinter(c *cli.Context) (*printer, error) {
@@ -160,13 +170,19 @@ func newPrinter(c *cli.Context) (*printer, error) {
 		return &printer{w: c.App.Writer}, nil
 	case "json":
 		return &printer{w: c.App.Writer, json: true}, nil
+	case "yaml":
+		return &printer{w: c.App.Writer, json: true, yaml: true}, nil
 	default:
-		return nil, usageError("--output %q: want table or json", o)
+		return nil, usageError("--output %q: want table, json or yaml", o)
 	}
 }
 
-// print writes v as indented JSON, or header and rows as a table.
+// print writes v as indented JSON or as YAML (with the same field names),
+// or header and rows as a table.
 func (p *printer) print(v any, header []string, rows [][]string) error {
+	if p.yaml {
+		return writeYAML(p.w, v)
+	}
 	if p.json {
 		enc := json.NewEncoder(p.w)
 		enc.SetIndent("", "  ")
@@ -178,6 +194,37 @@ func (p *printer) print(v any, header []string, rows [][]string) error {
 		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
 	return tw.Flush()
+}
+
+// writeYAML writes v as YAML with the field names and order of its JSON
+// form.
+func writeYAML(w io.Writer, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return err
+	}
+	blockStyle(&doc)
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+// blockStyle drops the flow style and quotes JSON gave the nodes (an
+// empty list or map stays [] or {}).
+func blockStyle(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode || len(n.Content) > 0 {
+		n.Style = 0 // the encoder quotes a string that needs it
+	}
+	for _, c := range n.Content {
+		blockStyle(c)
+	}
 }
 
 // fmtTime formats a time for tables; "" for the zero time.

@@ -110,7 +110,7 @@ func TestVariablesCommands(t *testing.T) {
 			expect(t, exitOK, "", append([]string{"variables", "delete", "env"}, u...)...)
 			expect(t, exitFailed, "not found", append([]string{"variables", "delete", "env"}, u...)...)
 			expect(t, exitUsage, "takes a key and a value", append([]string{"variables", "set", "lonely"}, u...)...)
-			expect(t, exitUsage, "want table or json", append([]string{"variables", "list", "-o", "yaml"}, u...)...)
+			expect(t, exitUsage, "want table, json or yaml", append([]string{"variables", "list", "-o", "xml"}, u...)...)
 			if kind == "sqlite" && os.Getenv("STARFLOW_SECRET_KEY") == "" && os.Getenv(envSecretKeyFile) == "" {
 				info, err := os.Stat(filepath.Join(dir, "starflow.key"))
 				if err != nil || info.Mode().Perm() != 0o600 {

@@ -61,17 +61,30 @@ func usersCommand() *cli.Command {
 			},
 			{
 				Name:      "set-password",
+				Aliases:   []string{"reset-password"},
+				UsageText: "starflow users reset-password admin --generate-password   # a new random password, printed\n   starflow users set-password alice < password.txt",
 				Usage:     "change a user's password (read as for create); the user's sessions and API tokens end",
 				ArgsUsage: "USERNAME",
 				Flags: []cli.Flag{
 					databaseURLFlag(),
 					&cli.StringFlag{Name: "password", Usage: "the new password", EnvVars: []string{"STARFLOW_PASSWORD"}},
+					&cli.BoolFlag{Name: "generate-password", Usage: "generate a random password and print it once"},
 				},
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return usageError("users set-password takes one USERNAME")
 					}
-					password := c.String("password")
+					password, generated := c.String("password"), false
+					switch {
+					case password != "" && c.Bool("generate-password"):
+						return usageError("give --password or --generate-password, not both")
+					case c.Bool("generate-password"):
+						var err error
+						if password, err = auth.GeneratePassword(); err != nil {
+							return internalError(err)
+						}
+						generated = true
+					}
 					if password == "" {
 						var err error
 						if password, err = readPassword(c.App.Reader, c.App.ErrWriter); err != nil {
@@ -87,6 +100,9 @@ func usersCommand() *cli.Command {
 							return err
 						}
 						fmt.Fprintf(c.App.Writer, "changed the password of %s\n", c.Args().First())
+						if generated {
+							fmt.Fprintf(c.App.Writer, "new password (shown once): %s\n", password)
+						}
 						return nil
 					})
 				},
@@ -304,7 +320,26 @@ func bootstrapAdmin(ctx context.Context, s store.Store, w io.Writer) error {
 		}
 		return err
 	}
-	fmt.Fprintf(w, "\nStarflow webserver: created user \"admin\" with password %s\n"+
-		"(shown once; change it with `starflow users set-password admin`)\n\n", password)
+	fmt.Fprint(w, box(
+		fmt.Sprintf("Starflow webserver: created user \"admin\" with password %s", password),
+		"Shown once: note it now. Forgot it? Set a new one with",
+		"  starflow users reset-password admin --generate-password",
+	))
 	return nil
+}
+
+// box draws lines in an ASCII frame, with a blank line before and after.
+func box(lines ...string) string {
+	width := 0
+	for _, l := range lines {
+		width = max(width, len(l))
+	}
+	edge := "+" + strings.Repeat("-", width+2) + "+\n"
+	var b strings.Builder
+	b.WriteString("\n" + edge)
+	for _, l := range lines {
+		b.WriteString("| " + l + strings.Repeat(" ", width-len(l)) + " |\n")
+	}
+	b.WriteString(edge + "\n")
+	return b.String()
 }

@@ -115,6 +115,8 @@ func variablesCommand() *cli.Command {
 					return withStore(c, func(s store.Store) error { return s.VariableDelete(c.Context, c.Args().First()) })
 				},
 			},
+			variablesImportCommand(),
+			variablesExportCommand(),
 		},
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"net"
 	"os"
 	"strconv"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -111,4 +113,18 @@ func sessionKey(databaseURL string, log interface{ Warn(string, ...any) }) []byt
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("starflow/web/session-key/v1"))
 	return m.Sum(nil)
+}
+
+// checkPortFree fails with how to choose another port when addr's port is
+// taken (port 0, any free port, always is free).
+func checkPortFree(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		host, port, _ := net.SplitHostPort(addr)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return failedError("port %s on %s is in use: choose another with --port, STARFLOW_WEBSERVER_PORT or webserver_port in starflow.yaml (0: any free port)", port, host)
+		}
+		return failedError("cannot listen on %s: %v (change it with --host/--port, STARFLOW_WEBSERVER_HOST/PORT or webserver_host/port in starflow.yaml)", addr, err)
+	}
+	return ln.Close()
 }
