@@ -118,6 +118,11 @@ type Call struct {
 	// operator arguments otherwise). As in Airflow, they are not
 	// templated; literal mapped values are.
 	Mapped map[string]bool
+	// GroupArgs, for a task instance of a task in a mapped task group, are
+	// the group's argument values of its map index: ResolveXComs replaces
+	// a dags.XComRef with GroupArg by them, after rendering, as Airflow
+	// resolves a MappedArgument without templating it.
+	GroupArgs map[string]any
 
 	// State, set when the call runs callbacks and notifiers, is the state
 	// they are about: the try's final state for a task callback, the run's

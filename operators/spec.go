@@ -439,6 +439,13 @@ func resolveXComs(ctx context.Context, c *Call, x any, depth int) (any, error) {
 	}
 	switch x := x.(type) {
 	case dags.XComRef:
+		if x.GroupArg != "" {
+			v, ok := c.GroupArgs[x.GroupArg]
+			if c == nil || !ok {
+				return nil, fmt.Errorf("no value for the argument %s of mapped group %s", x.GroupArg, x.Group)
+			}
+			return v, nil
+		}
 		if c == nil || c.XCom == nil {
 			return nil, fmt.Errorf("no XCom store to pull %s.output from", x.TaskID)
 		}

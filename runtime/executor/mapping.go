@@ -108,32 +108,28 @@ func mappedTask(ctx context.Context, c *operators.Call) (*dags.Task, error) {
 }
 
 // groupTask returns the task a task instance of a task in a mapped task
-// group runs: t with the group's argument values of its map index in place
-// of the references to them (dags.XComRef.GroupArg).
+// group runs. The group's argument values of its map index go to
+// c.GroupArgs, where ResolveXComs finds them after rendering (task()
+// arguments, operator arguments that take outputs): as Airflow's
+// MappedArgument, they are not templated. An operator argument that is
+// wholly such a value is replaced by it here, and not templated either.
 func groupTask(c *operators.Call, t *dags.Task, resolve dags.XComResolver, mapItem dags.ItemMapper) (*dags.Task, error) {
 	vals, err := dags.GroupValues(t, c.MapIndex, resolve, mapItem)
 	if err != nil {
 		return nil, operators.Fail(fmt.Errorf("mapped group %s: %w", t.MapGroup.ID, err))
 	}
-	fromXCom := map[string]bool{}
-	for _, a := range t.MapGroup.Expand {
-		fromXCom[a.Name] = a.FromXCom()
-	}
+	c.GroupArgs = vals
 	c.Mapped = map[string]bool{}
+	if t.Operator == dags.OperatorTask {
+		return t, nil
+	}
 	mt := *t
 	mt.Config = make(map[string]any, len(t.Config))
 	for k, v := range t.Config {
-		mt.Config[k] = withGroupArgs(v, vals, 0)
-		if ref, ok := v.(dags.XComRef); ok && ref.GroupArg != "" && fromXCom[ref.GroupArg] {
+		if ref, ok := v.(dags.XComRef); ok && ref.GroupArg != "" {
 			c.Mapped[k] = true
 		}
-	}
-	if kw, ok := t.Config["kwargs"].(map[string]any); ok && t.Operator == dags.OperatorTask {
-		for k, v := range kw {
-			if ref, ok := v.(dags.XComRef); ok && ref.GroupArg != "" && fromXCom[ref.GroupArg] {
-				c.Mapped[k] = true // not templated, as an XCom-sourced mapped argument
-			}
-		}
+		mt.Config[k] = withGroupArgs(v, vals, 0)
 	}
 	return &mt, nil
 }

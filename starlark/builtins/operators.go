@@ -12,12 +12,13 @@ import (
 // cwd=None, skip_on_exit_code=99, ...common).
 func bashFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var (
-		taskID, command string
-		env             starlark.Value = starlark.None
-		appendEnv       bool
-		cwd             starlark.Value = starlark.None
-		skip            starlark.Value = starlark.MakeInt(99)
-		common          commonArgs
+		taskID    string
+		command   starlark.Value
+		env       starlark.Value = starlark.None
+		appendEnv bool
+		cwd       starlark.Value = starlark.None
+		skip      starlark.Value = starlark.MakeInt(99)
+		common    commonArgs
 	)
 	pairs := append([]any{
 		"task_id", &taskID,
@@ -30,7 +31,24 @@ func bashFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, 
 	if err := unpack(fn.Name(), args, kwargs, 2, pairs...); err != nil {
 		return nil, err
 	}
-	cfg := map[string]any{"bash_command": command, "append_env": appendEnv, "env": nil, "cwd": ""}
+	// An argument of a mapped group (whole bash_command, or an env value)
+	// is filled per map index at run time.
+	var refs []*XComArg
+	groupArg := func(v starlark.Value) (any, bool) {
+		if x, ok := v.(*XComArg); ok && x.op == "arg" {
+			refs = append(refs, x)
+			return x.Ref(), true
+		}
+		return nil, false
+	}
+	cfg := map[string]any{"append_env": appendEnv, "env": nil, "cwd": ""}
+	if ref, ok := groupArg(command); ok {
+		cfg["bash_command"] = ref
+	} else if c, ok := command.(starlark.String); ok {
+		cfg["bash_command"] = string(c)
+	} else {
+		return nil, fmt.Errorf("bash: for parameter bash_command: got %s, want string", command.Type())
+	}
 	if env != starlark.None {
 		d, ok := env.(*starlark.Dict)
 		if !ok {
@@ -39,6 +57,10 @@ func bashFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, 
 		m := make(map[string]any, d.Len())
 		for _, kv := range d.Items() {
 			k, ok1 := kv[0].(starlark.String)
+			if ref, ok := groupArg(kv[1]); ok1 && ok {
+				m[string(k)] = ref
+				continue
+			}
 			v, ok2 := kv[1].(starlark.String)
 			if !ok1 || !ok2 {
 				return nil, fmt.Errorf("bash: for parameter env: got %s: %s, want string keys and values", kv[0].Type(), kv[1].Type())
@@ -61,6 +83,9 @@ func bashFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, 
 	cfg["skip_on_exit_code"] = codes
 	t, err := SessionOf(thread).newTask(thread, fn.Name(), dags.OperatorBash, taskID, &common)
 	if err != nil {
+		return nil, err
+	}
+	if err := t.linkRefs("bash", refs); err != nil {
 		return nil, err
 	}
 	t.task.Config = cfg

@@ -154,6 +154,16 @@ func (o *Operator) call(thread *starlark.Thread, args starlark.Tuple, kwargs []s
 			funcs = append(funcs, specFunc{name: p.Name, fn: fn})
 			continue
 		}
+		if x, ok := v.(*XComArg); ok && x.op == "arg" {
+			// An argument of a mapped group, whole: each task instance
+			// gets its item, checked against the parameter at run time.
+			ref, err := onXCom(x)
+			if err != nil {
+				return nil, fmt.Errorf("%s: for parameter %s: %w", name, p.Name, err)
+			}
+			cfg[p.Name] = ref
+			continue
+		}
 		if p.XCom && hasXComArg(v, 0) {
 			x, err := xcomValue(p, v, onXCom)
 			if err != nil {
