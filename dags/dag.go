@@ -25,13 +25,17 @@ type DAG struct {
 	StartDate time.Time
 	EndDate   time.Time
 	// Timezone is the zone cron schedules are evaluated in.
-	Timezone             *time.Location
-	Catchup              bool
-	MaxActiveRuns        int
-	MaxActiveTasks       int
-	DagrunTimeout        time.Duration
-	Tags                 []string
-	Params               map[string]any
+	Timezone       *time.Location
+	Catchup        bool
+	MaxActiveRuns  int
+	MaxActiveTasks int
+	DagrunTimeout  time.Duration
+	Tags           []string
+	Params         map[string]any
+	// ParamSpecs are the params declared with Param(...), by name: their
+	// schema, checked by ResolveParams when a run is triggered. Params
+	// holds their defaults.
+	ParamSpecs           map[string]*ParamSpec
 	IsPausedUponCreation bool
 	Callbacks            Callbacks
 

@@ -193,6 +193,10 @@ func manualRun(d *dags.DAG, date, conf string) (operators.RunInfo, error) {
 	if err != nil {
 		return operators.RunInfo{}, err
 	}
+	// The same check as a trigger's (dags.DAG.ResolveParams).
+	if _, err := d.ResolveParams(confMap); err != nil {
+		return operators.RunInfo{}, usageError("--conf: %v", err)
+	}
 	start, end := d.Schedule.DataInterval(logical, d.Timezone)
 	return operators.RunInfo{
 		DAGID:             d.ID,

@@ -104,6 +104,12 @@ func (s *Scheduler) Trigger(ctx context.Context, p TriggerParams, now time.Time)
 	if err != nil {
 		return nil, err
 	}
+	// Params declared with Param(...) are checked against the conf here,
+	// for every way a run is triggered (CLI, API, UI, trigger_dag), as
+	// Airflow checks them before creating the run.
+	if _, err := d.ResolveParams(p.Conf); err != nil {
+		return nil, &ParamsError{Err: err}
+	}
 	logical := p.LogicalDate
 	if logical.IsZero() {
 		logical = now
@@ -230,3 +236,17 @@ func (s *Scheduler) startQueuedRuns(ctx context.Context, now time.Time, st *Tick
 	}
 	return errors.Join(errs...)
 }
+
+// ParamsError is a trigger refused because the conf does not satisfy the
+// DAG's params; its message is the one line dags.DAG.ResolveParams gives
+// ("Invalid input for param x: ..."), and it is a store.ErrInvalid, so
+// the API and the UI answer 400.
+type ParamsError struct{ Err error }
+
+func (e *ParamsError) Error() string { return e.Err.Error() }
+
+// Is makes a ParamsError match store.ErrInvalid.
+func (e *ParamsError) Is(target error) bool { return target == store.ErrInvalid }
+
+// Unwrap returns the validation error.
+func (e *ParamsError) Unwrap() error { return e.Err }

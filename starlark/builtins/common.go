@@ -261,7 +261,7 @@ func applyOne(t, def *dags.Task, d *dags.DAG, name string, v starlark.Value, reg
 			t.Params = nil
 			return nil
 		}
-		t.Params, err = paramsOf(v)
+		t.Params, _, err = paramsOf(v)
 	case "doc_md":
 		if none {
 			t.DocMD = ""
@@ -427,17 +427,4 @@ func emailsOf(v starlark.Value) ([]string, error) {
 		out = append(out, r)
 	}
 	return out, nil
-}
-
-// paramsOf reads a params dict into plain Go values.
-func paramsOf(v starlark.Value) (map[string]any, error) {
-	d, ok := v.(*starlark.Dict)
-	if !ok {
-		return nil, fmt.Errorf("got %s, want dict", v.Type())
-	}
-	x, err := ToGo(d)
-	if err != nil {
-		return nil, err
-	}
-	return x.(map[string]any), nil
 }

@@ -172,7 +172,10 @@ func dagFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, k
 		}
 	}
 	if params != nil {
-		if d.Params, err = paramsOf(params); err != nil {
+		if d.Params, d.ParamSpecs, err = paramsOf(params); err != nil {
+			return nil, fmt.Errorf("dag: for parameter params: %w", err)
+		}
+		if err := d.CheckParamDefaults(); err != nil {
 			return nil, fmt.Errorf("dag: for parameter params: %w", err)
 		}
 	}

@@ -39,6 +39,7 @@ func Universe(specs ...operators.Spec) starlark.StringDict {
 		{"webhook_notifier", webhookNotifierFn},
 		{"email_notifier", emailNotifierFn},
 		{"PokeReturnValue", pokeReturnValueFn},
+		{"Param", paramFn},
 	} {
 		u[b.name] = Safe(b.name, b.fn)
 	}
