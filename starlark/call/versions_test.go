@@ -39,6 +39,8 @@ type versionsSetup struct {
 	bundles map[string]Bundle
 	fetches atomic.Int64
 	delay   time.Duration // how long each fetch takes
+	// holdFirst makes the first fetch wait for its context to end.
+	holdFirst bool
 }
 
 func newVersionsSetup(t *testing.T) *versionsSetup {
@@ -58,7 +60,10 @@ func (s *versionsSetup) put(t *testing.T, entry string, files map[string]string)
 }
 
 func (s *versionsSetup) fetch(ctx context.Context, hash string) (Bundle, error) {
-	s.fetches.Add(1)
+	if n := s.fetches.Add(1); n == 1 && s.holdFirst {
+		<-ctx.Done()
+		return Bundle{}, ctx.Err()
+	}
 	if s.delay > 0 {
 		select {
 		case <-time.After(s.delay):
@@ -122,7 +127,7 @@ func TestVersionsLeaderCancelledOthersRetry(t *testing.T) {
 	t.Parallel()
 	s := newVersionsSetup(t)
 	hash := s.put(t, "etl.star", map[string]string{"etl.star": versionsDAG, "lib/math.star": versionsLib})
-	s.delay = 100 * time.Millisecond
+	s.holdFirst = true // the leader's fetch ends only when it is cancelled
 	v := NewVersions(s.loader, s.fetch, 4)
 
 	leaderCtx, cancel := context.WithCancel(context.Background())
