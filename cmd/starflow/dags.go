@@ -23,7 +23,8 @@ func dagsCommand() *cli.Command {
 			{
 				Name:      "show",
 				Usage:     "draw a DAG's graph",
-				ArgsUsage: "FILE",
+				ArgsUsage: "DAG_ID|FILE",
+				UsageText: "starflow dags show etl\n   starflow dags show dags/etl.star --format mermaid\n   starflow dags show etl --save etl.svg",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "dag", Usage: "the DAG id, when the file defines several"},
 					&cli.StringFlag{Name: "format", Value: "text", Usage: "text (a drawing for the terminal), dot or mermaid"},
@@ -44,6 +45,7 @@ func dagsCommand() *cli.Command {
 				Flags:  []cli.Flag{dagsFolderFlag()},
 				Action: runDagsListImportErrors,
 			},
+			withCPUProfile(testDAGCommandNamed("test")),
 			dagsListRunsCommand(),
 			dagsSLAMissesCommand(),
 			dagsTriggerCommand(),
@@ -57,13 +59,17 @@ func dagsCommand() *cli.Command {
 
 func runDagsShow(c *cli.Context) error {
 	if c.NArg() != 1 {
-		return usageError("dags show takes one DAG file, got %d arguments", c.NArg())
+		return usageError("dags show takes one DAG id or file, got %d arguments", c.NArg())
 	}
-	f, err := loadDAGFile(c.Context, newLoader(newLogger(c)), c.String("dags"), c.Args().First())
+	path, dagID, err := dagFileArg(c, c.Args().First())
 	if err != nil {
 		return err
 	}
-	d, err := pickDAG(f, c.String("dag"))
+	f, err := loadDAGFile(c.Context, newLoader(newLogger(c)), c.String("dags"), path)
+	if err != nil {
+		return err
+	}
+	d, err := pickDAG(f, dagID)
 	if err != nil {
 		return err
 	}

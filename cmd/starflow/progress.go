@@ -186,3 +186,50 @@ func instanceName(taskID string, mapIndex int) string {
 	}
 	return fmt.Sprintf("%s[%d]", taskID, mapIndex)
 }
+
+// failedLogs prints the last n lines of each failed task's log, so that
+// why a task failed shows without opening its log file.
+func (p *runPrinter) failedLogs(res *localrun.Result, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range res.Tasks {
+		if t.State != dags.TaskStateFailed || t.LogPath == "" {
+			continue
+		}
+		lines := lastLines(t.LogPath, n)
+		if len(lines) == 0 {
+			continue
+		}
+		fmt.Fprintf(p.w, "\n%s failed; the last %d lines of its log (%s):\n", instanceName(t.TaskID, t.MapIndex), len(lines), t.LogPath)
+		for _, l := range lines {
+			fmt.Fprintln(p.w, "  | "+l)
+		}
+	}
+}
+
+// lastLines returns the last n lines of a file (at most its last 64 KiB).
+func lastLines(path string, n int) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	const tail = 64 << 10
+	if fi, err := f.Stat(); err == nil && fi.Size() > tail {
+		if _, err := f.Seek(fi.Size()-tail, io.SeekStart); err != nil {
+			return nil
+		}
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	if len(lines) == 1 && lines[0] == "" {
+		return nil
+	}
+	return lines
+}

@@ -25,11 +25,18 @@ import (
 	"github.com/starflow-dev/starflow/starlark/loader"
 )
 
-func testDAGCommand() *cli.Command {
+func testDAGCommand() *cli.Command { return testDAGCommandNamed("test-dag") }
+
+// testDAGCommandNamed is test-dag under another name (`dags test`, as
+// Airflow's).
+func testDAGCommandNamed(name string) *cli.Command {
 	return &cli.Command{
-		Name:      "test-dag",
+		Name:      name,
 		Usage:     "run one whole DAG run in-process, with no database, queue or server",
-		ArgsUsage: "FILE",
+		ArgsUsage: "DAG_ID|FILE",
+		UsageText: "starflow dags test etl                     # a DAG of the DAG folder, by id\n" +
+			"   starflow test-dag dags/etl.star --date 2024-01-15 --conf '{\"target\": \"lake\"}'\n" +
+			"   starflow dags test etl --keep      # keep the task logs of a run that succeeds",
 		Description: "Runs every task of one DAG run to its end in this process, showing each state change as it\n" +
 			"happens, then a summary. Task logs go to a folder it names. Exit 0 when the run succeeds, 1 when it fails.",
 		Flags: []cli.Flag{
@@ -37,7 +44,8 @@ func testDAGCommand() *cli.Command {
 			&cli.StringFlag{Name: "date", Usage: "the logical date (2024-01-01 or RFC 3339); default today at 00:00 UTC"},
 			&cli.StringFlag{Name: "conf", Usage: "the run's conf as a JSON object"},
 			&cli.BoolFlag{Name: "json", Usage: "print only the result as one JSON object"},
-			&cli.StringFlag{Name: "log-dir", Usage: "where task logs go (default: a new temporary folder)"},
+			&cli.StringFlag{Name: "log-dir", Usage: "where task logs go (default: a temporary folder, removed after a run that succeeds unless --keep)"},
+			&cli.BoolFlag{Name: "keep", Usage: "keep the temporary folder of task logs and the run's record after a successful run"},
 			&cli.StringFlag{Name: "record-to", Usage: "the metadata database the run is recorded in (default: sqlite:///LOG_DIR/starflow.db)"},
 			dagsFolderFlag(),
 		},
@@ -72,17 +80,21 @@ type testDAGTask struct {
 
 func runTestDAG(c *cli.Context) error {
 	if c.NArg() != 1 {
-		return usageError("test-dag takes one DAG file, got %d arguments", c.NArg())
+		return usageError("%s takes one DAG id or file, got %d arguments", c.Command.FullName(), c.NArg())
 	}
 	logger := newLogger(c)
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	f, err := loadDAGFile(ctx, newLoader(logger), c.String("dags"), c.Args().First())
+	path, dagID, err := dagFileArg(c, c.Args().First())
 	if err != nil {
 		return err
 	}
-	d, err := pickDAG(f, c.String("dag"))
+	f, err := loadDAGFile(ctx, newLoader(logger), c.String("dags"), path)
+	if err != nil {
+		return err
+	}
+	d, err := pickDAG(f, dagID)
 	if err != nil {
 		return err
 	}
@@ -91,7 +103,8 @@ func runTestDAG(c *cli.Context) error {
 		return err
 	}
 	logDir := c.String("log-dir")
-	if logDir == "" {
+	temporary := logDir == ""
+	if temporary {
 		if logDir, err = os.MkdirTemp("", "starflow-test-dag-"); err != nil {
 			return internalError(fmt.Errorf("create the task log folder: %w", err))
 		}
@@ -111,7 +124,8 @@ func runTestDAG(c *cli.Context) error {
 	if err != nil {
 		return storeError(err)
 	}
-	defer st.Close()
+	closeStore := sync.OnceValue(st.Close)
+	defer closeStore()
 	rec, err := localrun.NewRecorder(ctx, st, d, localrun.RecordSource{EntryFile: f.Path, Files: f.Sources}, info)
 	if err != nil {
 		return storeError(err)
@@ -132,7 +146,7 @@ func runTestDAG(c *cli.Context) error {
 	if printer != nil {
 		childOpts.OnChange = printer.event
 	}
-	find, fileOf := folderDAGs(newLoader(logger), f, c.String("dags"), c.Args().First())
+	find, fileOf := folderDAGs(newLoader(logger), f, c.String("dags"), path)
 	triggered := localrun.NewTriggered(ctx, find, childOpts)
 	triggered.OnRun = childRecorder(ctx, st, fileOf, logger)
 	opts.DagRuns = triggered
@@ -165,8 +179,26 @@ func runTestDAG(c *cli.Context) error {
 		for _, ch := range children {
 			printer.childSummary(ch)
 		}
-		printer.summary(res, logDir)
-		fmt.Fprintf(out, "recorded in: %s\n", store.RedactURL(dbURL))
+		printer.failedLogs(res, failedLogLines)
+	}
+	ok := runErr == nil && res.State == dags.DagRunStateSuccess
+	removed := false
+	if temporary && ok && !c.Bool("keep") {
+		_ = closeStore()
+		if err := os.RemoveAll(logDir); err != nil {
+			logger.Warn("could not remove the temporary folder", "folder", logDir, "err", err)
+		} else {
+			removed = true
+		}
+	}
+	if !c.Bool("json") {
+		if removed {
+			printer.summary(res, "")
+			fmt.Fprintln(out, "task logs and the run's record: removed (--keep or --log-dir keeps them)")
+		} else {
+			printer.summary(res, logDir)
+			fmt.Fprintf(out, "recorded in: %s\n", store.RedactURL(dbURL))
+		}
 	}
 	if runErr != nil {
 		return failedError("%v", runErr)
@@ -176,6 +208,10 @@ func runTestDAG(c *cli.Context) error {
 	}
 	return nil
 }
+
+// failedLogLines is how many last lines of a failed task's log test-dag
+// shows inline.
+const failedLogLines = 10
 
 // manualRun describes the run test-dag makes: a manual run whose logical
 // date is --date (default today at midnight UTC), with the data interval

@@ -115,3 +115,27 @@ func dagIDs(f *loader.File) string {
 	}
 	return strings.Join(ids, ", ")
 }
+
+// dagFileArg resolves a command's DAG argument: a DAG file, or the id of
+// a DAG of the DAG folder. It returns the file and the DAG id to pick
+// ("" when the argument is a file: --dag or the file's only DAG).
+func dagFileArg(c *cli.Context, arg string) (path, dagID string, err error) {
+	if fi, err := os.Stat(arg); err == nil && !fi.IsDir() {
+		return arg, c.String("dag"), nil
+	}
+	if strings.HasSuffix(arg, ".star") || strings.ContainsRune(arg, os.PathSeparator) {
+		return "", "", usageError("%s: no such DAG file", arg)
+	}
+	bag, err := loadFolder(c)
+	if err != nil {
+		return "", "", err
+	}
+	var ids []string
+	for _, d := range bag.DAGs() {
+		if d.ID == arg {
+			return d.File, d.ID, nil
+		}
+		ids = append(ids, d.ID)
+	}
+	return "", "", failedError("no DAG %q in the DAG folder %s%s (see starflow dags list)", arg, c.String("dags"), didYouMean(arg, ids))
+}
