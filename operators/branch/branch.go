@@ -34,11 +34,12 @@ func NewBranch() *Branch { return &Branch{} }
 func NewShortCircuit() *ShortCircuit { return &ShortCircuit{} }
 
 // Register adds the operators of this package to r under KindBranch,
-// KindShortCircuit and KindLatestOnly.
+// KindShortCircuit, KindLatestOnly and KindDayOfWeek.
 func Register(r *operators.Registry) {
 	r.Register(KindBranch, NewBranch())
 	r.Register(KindShortCircuit, NewShortCircuit())
 	r.Register(KindLatestOnly, &LatestOnly{})
+	r.Register(KindDayOfWeek, &DayOfWeek{})
 }
 
 // Execute calls the branch function, which returns a task or group id, a

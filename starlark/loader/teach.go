@@ -34,6 +34,7 @@ var airflowNames = map[string]string{
 	"EmptyOperator":            "empty",
 	"DummyOperator":            "empty",
 	"LatestOnlyOperator":       "latest_only",
+	"BranchDayOfWeekOperator":  "branch_day_of_week",
 	"TriggerDagRunOperator":    "trigger_dag",
 	"HttpOperator":             "http",
 	"SimpleHttpOperator":       "http",
