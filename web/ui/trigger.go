@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/runtime/scheduler"
 	"github.com/starflow-dev/starflow/runtime/store"
 )
@@ -31,39 +32,162 @@ func (p *triggerPage) title() string { return p.DAG.DagID + " · Trigger" }
 // paramField is one DAG param as a form input.
 type paramField struct {
 	Name string
-	// Kind is the input kind: "string", "number", "bool" or "json" (lists,
-	// dicts and None, edited as JSON).
+	// Label is the param's title, or its name; Help its description.
+	Label string
+	Help  string
+	// Kind is the input kind: "string", "number", "bool", "enum" (a
+	// drop-down of Options), "date" or "json" (lists, dicts, None and
+	// several types, edited as JSON).
 	Kind    string
 	Value   string
 	Checked bool
 	Default any
+	// Min, Max and Step bound a number input ("" when unset).
+	Min, Max, Step string
+	// Options are an enum's values, as JSON, and their labels.
+	Options []paramOption
+	// Nullable: an empty input means None.
+	Nullable bool
+}
+
+// paramOption is one choice of an enum param.
+type paramOption struct {
+	Value, Label string
+	Selected     bool
 }
 
 // paramFields turns DAG params into inputs prefilled with their defaults,
-// sorted by name.
-func paramFields(params map[string]any) []*paramField {
-	out := make([]*paramField, 0, len(params))
-	for name, v := range params {
-		f := &paramField{Name: name, Default: v}
-		switch x := v.(type) {
-		case string:
-			f.Kind, f.Value = "string", x
-		case bool:
-			f.Kind, f.Checked = "bool", x
-		case int64, int, float64:
-			f.Kind, f.Value = "number", fmt.Sprint(x)
+// sorted by name: a param declared with Param(...) gets the input its
+// schema calls for and its title and description; a plain value gets an
+// input of its Go type.
+func paramFields(params map[string]any, specs map[string]*dags.ParamSpec) []*paramField {
+	out := make([]*paramField, 0, len(params)+len(specs))
+	names := map[string]bool{}
+	for name := range params {
+		names[name] = true
+	}
+	for name := range specs {
+		names[name] = true
+	}
+	for name := range names {
+		v, hasValue := params[name]
+		f := &paramField{Name: name, Label: name, Default: v}
+		spec := specs[name]
+		if spec != nil {
+			if spec.Title != "" {
+				f.Label = spec.Title
+			}
+			f.Help, f.Nullable = spec.Description, spec.AllowsNull()
+		}
+		switch kind := specKind(spec); {
+		case kind == "enum":
+			f.Kind = "enum"
+			display, _ := spec.Extra["values_display"].(map[string]any)
+			if !hasValue {
+				f.Options = append(f.Options, paramOption{Value: "", Label: "(choose)", Selected: true})
+			}
+			for _, e := range spec.Enum {
+				j := jsonText(e)
+				label := fmt.Sprint(e)
+				if e == nil {
+					label = "None"
+				}
+				if l, ok := display[fmt.Sprint(e)].(string); ok {
+					label = l
+				}
+				f.Options = append(f.Options, paramOption{Value: j, Label: label, Selected: hasValue && jsonText(v) == j})
+			}
+		case kind == "bool" || kind == "" && isBool(v):
+			f.Kind, f.Checked = "bool", v == true
+		case kind == "number" || kind == "integer" || kind == "" && isNumber(v):
+			f.Kind, f.Step = "number", "any"
+			if kind == "integer" {
+				f.Step = "1"
+			}
+			if hasValue && v != nil {
+				f.Value = fmt.Sprint(v)
+			}
+			if spec != nil && spec.Minimum != nil {
+				f.Min = fmt.Sprint(*spec.Minimum)
+			}
+			if spec != nil && spec.Maximum != nil {
+				f.Max = fmt.Sprint(*spec.Maximum)
+			}
+		case kind == "date" || kind == "string" || kind == "" && isString(v):
+			f.Kind = "string"
+			if kind == "date" {
+				f.Kind = "date"
+			}
+			f.Value, _ = v.(string)
 		default:
 			f.Kind = "json"
-			b, err := json.Marshal(x)
-			if err != nil {
-				b = []byte("null")
+			if hasValue {
+				f.Value = jsonText(v)
 			}
-			f.Value = string(b)
 		}
 		out = append(out, f)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// specKind is the input a Param's schema calls for: "enum", "bool",
+// "integer", "number", "date", "string", "json", or "" without a spec or
+// a type (then the default's Go type decides).
+func specKind(p *dags.ParamSpec) string {
+	if p == nil {
+		return ""
+	}
+	if p.Enum != nil {
+		return "enum"
+	}
+	var types []string
+	for _, t := range p.Types {
+		if t != "null" {
+			types = append(types, t)
+		}
+	}
+	switch {
+	case len(types) == 0:
+		if len(p.Types) > 0 {
+			return "json"
+		}
+		return ""
+	case len(types) > 1:
+		return "json"
+	}
+	switch types[0] {
+	case "boolean":
+		return "bool"
+	case "integer", "number":
+		return types[0]
+	case "string":
+		if p.Format == "date" {
+			return "date"
+		}
+		return "string"
+	}
+	return "json"
+}
+
+func isBool(v any) bool { _, ok := v.(bool); return ok }
+
+func isString(v any) bool { _, ok := v.(string); return ok }
+
+func isNumber(v any) bool {
+	switch v.(type) {
+	case int64, int, float64:
+		return true
+	}
+	return false
+}
+
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "null"
+	}
+	return string(b)
 }
 
 func (h *handler) triggerForm(w http.ResponseWriter, r *http.Request) {
@@ -90,7 +214,7 @@ func (h *handler) loadTrigger(r *http.Request) (*triggerPage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load DAG %s: %w", dagID, err)
 	}
-	return &triggerPage{DAG: dag, Params: paramFields(d.Params)}, nil
+	return &triggerPage{DAG: dag, Params: paramFields(d.Params, d.ParamSpecs)}, nil
 }
 
 // trigger creates a manual run from the form and sends the user to the
@@ -143,12 +267,26 @@ func readTriggerForm(r *http.Request, p *triggerPage) (map[string]any, time.Time
 	for _, f := range p.Params {
 		raw := r.FormValue("param." + f.Name)
 		f.Value, f.Checked = raw, raw == "on" || raw == "true"
-		switch f.Kind {
-		case "bool":
+		switch {
+		case f.Nullable && strings.TrimSpace(raw) == "" && f.Kind != "bool":
+			conf[f.Name] = nil
+		case f.Kind == "bool":
 			conf[f.Name] = f.Checked
-		case "string":
+		case f.Kind == "string" || f.Kind == "date":
 			conf[f.Name] = raw
-		case "number":
+		case f.Kind == "enum":
+			for i := range f.Options {
+				f.Options[i].Selected = f.Options[i].Value == raw
+			}
+			if raw == "" {
+				return nil, time.Time{}, errorf(http.StatusBadRequest, "param %s: choose a value", f.Name)
+			}
+			v, err := decodeJSON(raw)
+			if err != nil {
+				return nil, time.Time{}, errorf(http.StatusBadRequest, "param %s is not valid JSON: %v", f.Name, err)
+			}
+			conf[f.Name] = v
+		case f.Kind == "number":
 			if n, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64); err == nil {
 				conf[f.Name] = n
 			} else if x, err := strconv.ParseFloat(strings.TrimSpace(raw), 64); err == nil {

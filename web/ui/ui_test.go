@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -585,4 +586,66 @@ func TestActionsWithoutSchedulerAnswer503(t *testing.T) {
 			t.Errorf("%s: status %d, want 503", target, rec.Code)
 		}
 	}
+}
+
+// TestTriggerFormFollowsParams shows example_params_trigger_ui's Param
+// declarations as inputs with their titles and descriptions, and refuses
+// a value its schema forbids with the param and the rule.
+func TestTriggerFormFollowsParams(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, examplesDir(t))
+	target := "/dags/example_params_trigger_ui/trigger"
+	code, body := get(t, e.as(auth.RoleOp), target)
+	if code != http.StatusOK {
+		t.Fatalf("form: status %d: %s", code, body)
+	}
+	mustContain(t, body, `<span>Names to greet <small>(json)</small></span>`,
+		`name="param.names" value="[&#34;Linda&#34;,&#34;Martha&#34;,&#34;Thomas&#34;]"`,
+		`Define the list of names for which greetings should be generated in the logs.`,
+		`<span>German (Formal) <small>(bool)</small></span>`, `<input type="checkbox" name="param.german" checked>`)
+
+	// A string for the array: refused, shown again with the message.
+	rec := post(t, e.as(auth.RoleOp), target, url.Values{"param.names": {`"Linda"`}, "param.english": {"on"}})
+	if rec.Code != http.StatusBadRequest {
+		t.Fatalf("a string for names: status %d: %s", rec.Code, rec.Body)
+	}
+	mustContain(t, rec.Body.String(), `id="trigger-error"`, "Invalid input for param names: &#39;Linda&#39; is not of type &#39;array&#39;")
+	rec = post(t, e.as(auth.RoleOp), target, url.Values{"param.names": {`["Ada"]`}, "param.english": {"on"}, "run_id": {"ok"}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("a valid form: status %d: %s", rec.Code, rec.Body)
+	}
+	run, err := e.store.RunGet(context.Background(), "example_params_trigger_ui", "ok")
+	if err != nil || run.Conf["english"] != true || run.Conf["german"] != false || fmt.Sprint(run.Conf["names"]) != "[Ada]" {
+		t.Errorf("the triggered run = %+v, %v", run, err)
+	}
+}
+
+func TestTriggerFormInputsFromSchemas(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src := `dag(dag_id = "p", build = lambda: empty(task_id = "a"), params = {
+    "times": Param(2, type = "integer", minimum = 1, maximum = 10, description = "how often"),
+    "mood": Param("calm", enum = ["happy", "calm"], values_display = {"happy": "Happy!"}),
+    "day": Param(None, type = ["null", "string"], format = "date"),
+    "day2": Param("2024-01-01", type = "string", format = "date"),
+    "who": Param(type = "string", minLength = 2),
+})
+`
+	if err := os.WriteFile(filepath.Join(dir, "p.star"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, dir)
+	code, body := get(t, e.as(auth.RoleOp), "/dags/p/trigger")
+	if code != http.StatusOK {
+		t.Fatalf("form: status %d: %s", code, body)
+	}
+	mustContain(t, body, `<input type="number" step="1" name="param.times" value="2" min="1" max="10">`, `how often`,
+		`<select name="param.mood">`, `<option value="&#34;happy&#34;">Happy!</option>`, `<option value="&#34;calm&#34;" selected>calm</option>`,
+		`<span>day <small>(date, optional)</small></span>`, `<input type="date" name="param.day2" value="2024-01-01">`,
+		`<input type="text" name="param.who" value="">`)
+	rec := post(t, e.as(auth.RoleOp), "/dags/p/trigger", url.Values{"param.times": {"11"}, "param.mood": {`"happy"`}, "param.who": {"Ada"}, "param.day2": {"2024-01-01"}})
+	if rec.Code != http.StatusBadRequest {
+		t.Fatalf("times 11: status %d", rec.Code)
+	}
+	mustContain(t, rec.Body.String(), "Invalid input for param times: 11 is greater than the maximum of 10", `<option value="&#34;happy&#34;" selected>Happy!</option>`)
 }
