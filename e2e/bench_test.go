@@ -71,10 +71,12 @@ type cluster struct {
 	pg, rd *countingProxy
 	direct bool        // connected without the proxies: nothing is counted
 	st     store.Store // the scheduler's
-	sched  *scheduler.Scheduler
-	src    *benchDAGs
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// commits count the write transactions of every part's store.
+	commits []*store.CommitCounter
+	sched   *scheduler.Scheduler
+	src     *benchDAGs
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
 // newCluster wires the parts; with workers > 0 it starts the scheduler's
@@ -120,7 +122,9 @@ func newCluster(b *testing.B, workers int) *cluster {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { n.Close(); q.Close(); st.Close() })
-		return st, q, n
+		cc := store.CountCommits(st)
+		c.commits = append(c.commits, cc)
+		return cc, q, n
 	}
 	st, q, n := open()
 	c.st = st
@@ -211,11 +215,14 @@ func (c *cluster) await(dagID, runID string) {
 	}
 }
 
-// counts is a snapshot of both proxies' counts.
-type counts struct{ sql, pgRT, redisCmd, redisRT int64 }
+// counts is a snapshot of both proxies' counts and of the commits.
+type counts struct{ sql, pgRT, redisCmd, redisRT, commits int64 }
 
 func (c *cluster) counts() counts {
 	var k counts
+	for _, cc := range c.commits {
+		k.commits += cc.Commits()
+	}
 	k.sql, k.pgRT = c.pg.Counts()
 	k.redisCmd, k.redisRT = c.rd.Counts()
 	return k
@@ -223,11 +230,12 @@ func (c *cluster) counts() counts {
 
 // report adds the per-task-instance wire metrics since from.
 func (c *cluster) report(from counts, tis int) {
+	to := c.counts()
+	per := func(v int64) float64 { return float64(v) / float64(tis) }
+	c.b.ReportMetric(per(to.commits-from.commits), "commits/ti")
 	if c.direct {
 		return
 	}
-	to := c.counts()
-	per := func(v int64) float64 { return float64(v) / float64(tis) }
 	c.b.ReportMetric(per(to.sql-from.sql), "sql/ti")
 	c.b.ReportMetric(per(to.pgRT-from.pgRT), "pg-rt/ti")
 	c.b.ReportMetric(per(to.redisCmd-from.redisCmd), "redis-cmd/ti")
