@@ -187,13 +187,18 @@ func (s *Store) TaskInstanceSetState(ctx context.Context, p *store.TaskInstanceS
 	if err := p.Normalize(); err != nil {
 		return nil, err
 	}
+	q := setStateSQL + ` RETURNING ` + tiCols
 	if p.ClearXComs {
-		return sqlq.TaskInstanceSetStateTx(ctx, sqlq.Postgres, s.runTx, p)
+		// One statement (one round trip, one transaction): the XComs go
+		// only when the transition wins.
+		q = `WITH ti AS (` + q + `), gone AS (DELETE FROM xcom x USING ti WHERE x.dag_id = ti.dag_id
+			AND x.run_id = ti.run_id AND x.task_id = ti.task_id AND x.map_index = ti.map_index)
+			SELECT ` + tiCols + ` FROM ti`
 	}
 	args := setStateArgs(p, now())
 	var out *store.TaskInstance
 	err := s.do(ctx, func(attempt int) error {
-		ti, err := scanTI(s.pool.QueryRow(ctx, setStateSQL+` RETURNING `+tiCols, args...))
+		ti, err := scanTI(s.pool.QueryRow(ctx, q, args...))
 		if errors.Is(err, pgx.ErrNoRows) {
 			cur, gerr := getTI(ctx, s.pool, p.Key)
 			if gerr != nil {
