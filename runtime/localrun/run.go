@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -409,11 +407,15 @@ func (r *runner) dispatch(ctx context.Context) {
 		ti.TryNumber = tr.try
 		r.setTI(tr, ti)
 		r.xcom.clearTask(tr.task.ID, tr.mapIndex)
-		logw, path := r.openLog(tr, resume)
+		logw, path, err := r.openLog(tr, resume)
 		tr.logPath = path
 		r.emit(Event{TaskID: tr.task.ID, MapIndex: tr.mapIndex, TryNumber: tr.try, From: dags.TaskStateScheduled, To: dags.TaskStateRunning, Time: now, LogPath: path,
 			Reschedules: tr.reschedules})
 		r.running++
+		if err != nil {
+			r.done <- completion{tr: tr, outcome: executor.Outcome{State: dags.TaskStateFailed, Err: err, Start: now, End: r.now()}}
+			continue
+		}
 		try := &executor.Try{
 			DAG:         r.dag,
 			Task:        tr.task,
@@ -433,10 +435,6 @@ func (r *runner) dispatch(ctx context.Context) {
 		r.wg.Add(1)
 		go func(tr *taskRun) {
 			defer r.wg.Done()
-			if err := openTryLog(logw); err != nil {
-				r.done <- completion{tr: tr, outcome: executor.Outcome{State: dags.TaskStateFailed, Err: err, Start: now, End: r.now()}}
-				return
-			}
 			out := r.opt.Runner.Run(ctx, try)
 			if c, ok := logw.(io.Closer); ok {
 				_ = c.Close()
@@ -512,111 +510,37 @@ func (r *runner) emit(e Event) {
 	}
 }
 
-// openLog names the try's log file, LogDir/dag_id=D/run_id=R/task_id=T/attempt=N.log,
-// the layout Airflow users know, and returns its writer. The folder and the
-// file are created by the writer's open, which the try's goroutine calls, so
-// the run loop never waits on the disk.
+// openLog creates the try's log file: LogDir/dag_id=D/run_id=R/task_id=T/attempt=N.log,
+// the layout Airflow users know.
 // A resumed try (back from up_for_reschedule) appends to its log.
-func (r *runner) openLog(tr *taskRun, resume bool) (io.Writer, string) {
+func (r *runner) openLog(tr *taskRun, resume bool) (io.Writer, string, error) {
 	if r.opt.LogDir == "" {
 		if r.opt.Echo != nil {
-			return &lockedWriter{w: r.opt.Echo}, ""
+			return &lockedWriter{w: r.opt.Echo}, "", nil
 		}
-		return io.Discard, ""
+		return io.Discard, "", nil
 	}
 	dir := filepath.Join(r.opt.LogDir, "dag_id="+r.dag.ID, "run_id="+safePath(r.info.RunID), "task_id="+tr.task.ID)
 	if tr.mapIndex >= 0 {
-		dir = filepath.Join(dir, "map_index="+strconv.Itoa(tr.mapIndex))
+		dir = filepath.Join(dir, fmt.Sprintf("map_index=%d", tr.mapIndex))
 	}
-	path := filepath.Join(dir, "attempt="+strconv.Itoa(tr.try)+".log")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, "", fmt.Errorf("create task log folder: %w", err)
+	}
+	path := filepath.Join(dir, fmt.Sprintf("attempt=%d.log", tr.try))
 	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
 	if resume {
 		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND // a rescheduled try goes on in its log
 	}
-	return &fileLog{dir: dir, path: path, flags: flags, echo: r.opt.Echo}, path
-}
-
-// openTryLog creates w's file when w is a log file's writer.
-func openTryLog(w io.Writer) error {
-	if l, ok := w.(*fileLog); ok {
-		return l.open()
-	}
-	return nil
-}
-
-// fileLog is a try's log file, created on open (or on the first write),
-// with writes from an operator's concurrent readers serialised and an
-// optional echo of every line.
-type fileLog struct {
-	mu         sync.Mutex
-	dir, path  string
-	flags      int
-	echo       io.Writer
-	f          *os.File
-	opened     bool
-	err        error
-	closedOnce bool
-}
-
-func (l *fileLog) open() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.openLocked()
-}
-
-func (l *fileLog) openLocked() error {
-	if l.opened {
-		return l.err
-	}
-	l.opened = true
-	// Mkdir first: the run's folder usually exists, so one system call
-	// instead of MkdirAll's stats.
-	if err := os.Mkdir(l.dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		err = os.MkdirAll(l.dir, 0o755)
-		if err != nil {
-			l.err = fmt.Errorf("create task log folder: %w", err)
-			return l.err
-		}
-	}
-	f, err := os.OpenFile(l.path, l.flags, 0o644)
+	f, err := os.OpenFile(path, flags, 0o644)
 	if err != nil {
-		l.err = fmt.Errorf("create task log: %w", err)
-		return l.err
+		return nil, "", fmt.Errorf("create task log: %w", err)
 	}
-	l.f = f
-	return nil
-}
-
-func (l *fileLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.echo != nil {
-		_, _ = l.echo.Write(p)
+	var w io.Writer = f
+	if r.opt.Echo != nil {
+		w = io.MultiWriter(f, r.opt.Echo)
 	}
-	if err := l.openLocked(); err != nil {
-		return 0, err
-	}
-	if l.f == nil {
-		return 0, os.ErrClosed
-	}
-	return l.f.Write(p)
-}
-
-// Close creates the file if nothing did (every try has a log file) and
-// closes it, once.
-func (l *fileLog) Close() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closedOnce {
-		return nil
-	}
-	l.closedOnce = true
-	if err := l.openLocked(); err != nil {
-		return err
-	}
-	err := l.f.Close()
-	l.f = nil
-	return err
+	return &lockedWriter{w: w, c: f}, path, nil
 }
 
 func safePath(s string) string {

@@ -50,8 +50,8 @@ func RunTask(ctx context.Context, d *dags.DAG, taskID string, mapIndex int, run 
 		tr = &taskRun{task: tr.task, mapIndex: mapIndex, order: tr.order, weight: tr.weight}
 	}
 	tr.try = 1
-	logw, path := r.openLog(tr, false)
-	if err := openTryLog(logw); err != nil {
+	logw, path, err := r.openLog(tr, false)
+	if err != nil {
 		return nil, err
 	}
 	try := &executor.Try{
