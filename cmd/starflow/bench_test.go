@@ -166,3 +166,46 @@ func BenchmarkLint1000Files(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/1000files")
 }
+
+// BenchmarkLint1000RealisticFiles lints, through the CLI, a folder of 1,000
+// DAG files of 20 tasks as teams write them: a bash task with templates and
+// retries, Starlark task functions passing their outputs (XCom args) down
+// a chain, a task group with default_args, a branch, params and
+// default_args on the DAG (target: under 1 s).
+func BenchmarkLint1000RealisticFiles(b *testing.B) {
+	dir := b.TempDir()
+	for i := range 1000 {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("dag_%04d.star", i)), []byte(realisticDAG(fmt.Sprintf("dag_%04d", i))), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		var errOut strings.Builder
+		if code := run([]string{"starflow", "lint", dir}, io.Discard, &errOut); code != exitOK {
+			b.Fatalf("lint exit %d: %s", code, errOut.String())
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/1000files")
+}
+
+// realisticDAG returns a 20-task DAG file: extract (bash), 15 task
+// functions each taking the previous one's output, a branch choosing
+// between a group of two loads and a skip.
+func realisticDAG(id string) string {
+	var b strings.Builder
+	b.WriteString("def transform(ctx, rows, factor = 1):\n    return [r * factor for r in rows]\n\n")
+	b.WriteString("def choose(ctx):\n    return \"loads\" if ctx.params.get(\"full\") else \"skip\"\n\n")
+	b.WriteString("def build():\n")
+	b.WriteString("    prev = bash(task_id = \"extract\", bash_command = \"./extract.sh {{ ds }} {{ params.region }}\", retries = 3, retry_delay = \"2m\")\n")
+	for i := 1; i < 16; i++ {
+		fmt.Fprintf(&b, "    t%d = task(transform, task_id = \"transform_%d\", args = [prev.output], kwargs = {\"factor\": %d})\n", i, i, i)
+		fmt.Fprintf(&b, "    prev >> t%d\n    prev = t%d\n", i, i)
+	}
+	b.WriteString("    def loads():\n        chain(empty(task_id = \"load_0\"), bash(task_id = \"load_1\", bash_command = \"echo load\"))\n")
+	b.WriteString("    g = group(\"loads\", loads, default_args = {\"pool\": \"db\"})\n")
+	b.WriteString("    pick = branch(choose, task_id = \"pick\")\n")
+	b.WriteString("    skip = empty(task_id = \"skip\")\n")
+	b.WriteString("    prev >> pick >> [g, skip]\n\n")
+	fmt.Fprintf(&b, "dag(\n    dag_id = %q,\n    build = build,\n    schedule = \"@hourly\",\n    start_date = \"2024-01-01\",\n    default_args = {\"retries\": 1, \"retry_delay\": \"5m\", \"execution_timeout\": \"1h\"},\n    params = {\"region\": \"eu\", \"full\": False},\n    tags = [\"generated\"],\n)\n", id)
+	return b.String()
+}

@@ -61,11 +61,20 @@ type commonArgs struct {
 	outlets starlark.Value
 }
 
+// commonOptional are commonNames marked optional for UnpackArgs ("retries?"),
+// built once rather than on every task call.
+var commonOptional = func() (out [len(commonNames)]string) {
+	for i, n := range commonNames {
+		out[i] = n + "?"
+	}
+	return out
+}()
+
 // pairs returns the UnpackArgs pairs of the common keywords, all optional.
 func (c *commonArgs) pairs() []any {
 	out := make([]any, 0, 2*len(commonNames)+2)
-	for i, n := range commonNames {
-		out = append(out, n+"?", &c.vals[i])
+	for i, n := range commonOptional {
+		out = append(out, n, &c.vals[i])
 	}
 	return append(out, "outlets?", &c.outlets)
 }

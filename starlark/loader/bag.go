@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/starflow-dev/starflow/dags"
 )
@@ -30,7 +31,8 @@ type Bag struct {
 	src     Source
 	workers int
 
-	refresh     sync.Mutex // serialises Refresh
+	refresh     sync.Mutex           // serialises Refresh
+	stats       map[string]statEntry // by path: what the last Refresh read, guarded by refresh
 	mu          sync.RWMutex
 	snap        *snapshot
 	evaluations atomic.Int64
@@ -73,7 +75,7 @@ func (b *Bag) Refresh(ctx context.Context) (RefreshStats, error) {
 	old := b.snap
 	b.mu.RUnlock()
 
-	contents := &contentCache{src: b.src, max: b.loader.opts.MaxFileSize, m: map[string]string{}}
+	contents := &contentCache{src: b.src, max: b.loader.opts.MaxFileSize, m: map[string]string{}, prev: b.stats, next: map[string]statEntry{}}
 	files := make([]*File, len(paths))
 	var todo []int
 	for i, p := range paths {
@@ -105,6 +107,7 @@ func (b *Bag) Refresh(ctx context.Context) (RefreshStats, error) {
 		return RefreshStats{}, fmt.Errorf("refresh DAG folder %s: %w", b.src.Dir, err)
 	}
 
+	b.stats = contents.next
 	snap := newSnapshot(files)
 	snap.stats = RefreshStats{Files: len(files), Evaluated: len(todo), Reused: len(files) - len(todo)}
 	b.mu.Lock()
@@ -211,20 +214,46 @@ func (ig ignorePatterns) match(p string, isDir bool) bool {
 	return false
 }
 
-// contentCache reads each path at most once per Refresh.
+// contentCache reads each path at most once per Refresh, and not at all
+// when its size and modification time are those of the previous Refresh's
+// read: an unchanged folder costs a stat per file.
 type contentCache struct {
-	src Source
-	max int64
-	m   map[string]string
+	src  Source
+	max  int64
+	m    map[string]string
+	prev map[string]statEntry // the previous Refresh's reads
+	next map[string]statEntry // this Refresh's, for the next
 }
+
+// statEntry is a file's content with the size and modification time it
+// had when read.
+type statEntry struct {
+	size    int64
+	modTime time.Time
+	content string
+}
+
+// racyWindow is how old a modification time must be for a read to be
+// reused on an equal stat: a file written twice within the file system's
+// timestamp granularity keeps its time, so a recent one proves nothing.
+const racyWindow = 2 * time.Second
 
 func (c *contentCache) get(p string) string {
 	if s, ok := c.m[p]; ok {
 		return s
 	}
+	st, statErr := fs.Stat(c.src.FS, p)
+	if statErr == nil {
+		if e, ok := c.prev[p]; ok && e.size == st.Size() && e.modTime.Equal(st.ModTime()) {
+			c.m[p], c.next[p] = e.content, e
+			return e.content
+		}
+	}
 	s, err := c.src.read(p, c.max)
 	if err != nil {
 		s = missingFile
+	} else if statErr == nil && time.Since(st.ModTime()) > racyWindow && int64(len(s)) == st.Size() {
+		c.next[p] = statEntry{size: st.Size(), modTime: st.ModTime(), content: s}
 	}
 	c.m[p] = s
 	return s

@@ -3,11 +3,15 @@ package loader_test
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/fstest"
+	"time"
 
 	"github.com/starflow-dev/starflow/starlark/loader"
 )
@@ -198,4 +202,63 @@ func TestBagConcurrentUse(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// countingFS counts the files opened (read) through it.
+type countingFS struct {
+	fstest.MapFS
+	opens atomic.Int64
+}
+
+func (c *countingFS) Open(name string) (fs.File, error) {
+	if !strings.HasSuffix(name, ".") && strings.HasSuffix(name, ".star") {
+		c.opens.Add(1)
+	}
+	return c.MapFS.Open(name)
+}
+
+func TestBagRefreshStatsBeforeReading(t *testing.T) {
+	t.Parallel()
+	old := time.Now().Add(-time.Hour)
+	m := fstest.MapFS{}
+	for i := range 10 {
+		m[fmt.Sprintf("f%d.star", i)] = &fstest.MapFile{Data: []byte(dagFile(fmt.Sprintf("d%d", i), "")), ModTime: old}
+	}
+	cfs := &countingFS{MapFS: m}
+	b := loader.NewBag(loader.New(loader.Options{Logger: discardLogger()}), loader.Source{FS: cfs})
+	ctx := context.Background()
+	refresh := func(name string, evaluated int) int64 {
+		t.Helper()
+		before := cfs.opens.Load()
+		stats, err := b.Refresh(ctx)
+		if err != nil || stats.Evaluated != evaluated {
+			t.Fatalf("%s: %+v %v, want %d evaluated", name, stats, err, evaluated)
+		}
+		return cfs.opens.Load() - before
+	}
+	refresh("first", 10)
+	if n := refresh("second", 0); n != 10 {
+		t.Errorf("the first unchanged refresh read %d files, want 10 (it records their stats)", n)
+	}
+	if n := refresh("third", 0); n != 0 {
+		t.Errorf("an unchanged folder read %d files, want none (a stat each)", n)
+	}
+	// Same size, new time: read and compared, then evaluated.
+	m["f3.star"] = &fstest.MapFile{Data: []byte(dagFile("e3", "")), ModTime: old.Add(time.Minute)}
+	if n := refresh("changed", 1); n < 1 {
+		t.Errorf("a file with a new time was not read")
+	}
+	if got := dagIDs(b); !strings.Contains(got, "e3") {
+		t.Errorf("DAGs = %q, want e3 in them", got)
+	}
+	// A recent time is not trusted: a second write in the same tick
+	// with the same size would keep it.
+	now := time.Now()
+	m["f4.star"] = &fstest.MapFile{Data: []byte(dagFile("e4", "")), ModTime: now}
+	refresh("recent", 1)
+	m["f4.star"] = &fstest.MapFile{Data: []byte(dagFile("g4", "")), ModTime: now}
+	refresh("recent again, same size and time", 1)
+	if got := dagIDs(b); !strings.Contains(got, "g4") {
+		t.Errorf("DAGs = %q, want g4 in them", got)
+	}
 }
