@@ -84,3 +84,35 @@ func equalJSON(a, b any) bool {
 	}
 	return a == b
 }
+
+// pythonPullSource: a python task pulls its upstream's return value with
+// ti.xcom_pull, through the scheduler and a worker.
+var pythonPullSource = map[string]string{
+	"pulls.star": `
+def build():
+    first = task(lambda: {"rows": 7}, task_id = "first")
+    second = python(task_id = "second", python_callable = "pulls.py:second")
+    first >> second
+
+dag(dag_id = "py_pull", build = build, schedule = "@once", start_date = "2024-03-01")
+`,
+	"pulls.py": `
+def second(ti):
+    return ti.xcom_pull(task_ids="first")["rows"] * 2
+`,
+}
+
+func TestPythonXComPullThroughSchedulerAndWorker(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, func(t *testing.T, url string) {
+		e := startEngineWith(t, url, pythonPullSource)
+		const once = "scheduled__2024-03-01T00:00:00+00:00"
+		run := waitRun(t, e, "py_pull", once)
+		if run.State != dags.DagRunStateSuccess {
+			t.Fatalf("run %s, want success", run.State)
+		}
+		if v := xcom(t, e, "py_pull", once, "second", store.ReturnValueKey); v != int64(14) {
+			t.Errorf("second returned %#v, want 14 (first's rows doubled)", v)
+		}
+	})
+}

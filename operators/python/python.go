@@ -155,10 +155,17 @@ func (o *Operator) Execute(ctx context.Context, c *operators.Call) (*operators.R
 	}
 	runner := filepath.Join(dir, "starflow_runner.py")
 	reqPath, resPath := filepath.Join(dir, "request.json"), filepath.Join(dir, "result.json")
+	pyCtx := contextOf(c, args.Dict("templates_dict"))
+	if pyCtx["upstream_xcoms"], err = upstreamXComs(ctx, c); err != nil {
+		return nil, err
+	}
+	if c.Task != nil {
+		pyCtx["upstream_task_ids"] = c.Task.Upstream
+	}
 	req := request{
 		Root: root, Module: fn.Module(), Function: fn.Function,
 		Args: args.List("op_args"), Kwargs: args.Dict("op_kwargs"),
-		Context: contextOf(c, args.Dict("templates_dict")), ShowReturnValue: args.Bool("show_return_value_in_logs"),
+		Context: pyCtx, ShowReturnValue: args.Bool("show_return_value_in_logs"),
 	}
 	data, err := json.Marshal(req)
 	if err != nil {
@@ -338,6 +345,29 @@ func contextOf(c *operators.Call, templatesDict map[string]any) map[string]any {
 		ctx["data_interval_end"] = isoformat(t.UTC())
 	}
 	return ctx
+}
+
+// upstreamXComs pre-fetches the return values of the task's direct
+// upstream tasks in this run, by task id, for ti.xcom_pull in the Python
+// function: the interpreter has no channel back to the store, so what it
+// may pull is what the task declares it depends on (as Airflow's default
+// task_ids for xcom_pull in a downstream task). A task that pushed
+// nothing is left out.
+func upstreamXComs(ctx context.Context, c *operators.Call) (map[string]any, error) {
+	out := map[string]any{}
+	if c.Task == nil || c.XCom == nil {
+		return out, nil
+	}
+	for _, id := range c.Task.Upstream {
+		v, ok, err := c.XCom.Pull(ctx, id, "return_value")
+		if err != nil {
+			return nil, fmt.Errorf("python: pull the XCom of upstream task %s: %w", id, err)
+		}
+		if ok {
+			out[id] = v
+		}
+	}
+	return out, nil
 }
 
 // isoformat formats t as Python's datetime.isoformat() does.

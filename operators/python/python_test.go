@@ -146,6 +146,16 @@ def interpreter():
 
 def none():
     return None
+
+
+def pulls(ti):
+    errors = []
+    for kwargs in ({"task_ids": "elsewhere"}, {"task_ids": "upstream", "key": "extra"}):
+        try:
+            ti.xcom_pull(**kwargs)
+        except ValueError as e:
+            errors.append(str(e))
+    return [ti.xcom_pull(task_ids="upstream"), ti.xcom_pull(task_ids=["upstream", "silent"]), errors]
 `
 
 // setup returns a call of a python task with the given config; upstream
@@ -434,5 +444,28 @@ func TestReadFilesFollowsImports(t *testing.T) {
 	err = readFiles(map[string]any{"python_callable": "tasks/missing.py:run"}, reader)
 	if err == nil || !strings.Contains(err.Error(), "there is no file tasks/missing.py in the DAG folder") {
 		t.Errorf("a missing file: err = %v", err)
+	}
+}
+
+// TestXComPullReadsUpstreamReturnValues: ti.xcom_pull in the Python
+// function reads the pre-fetched return values of the direct upstream
+// tasks; another task or key is a clear error.
+func TestXComPullReadsUpstreamReturnValues(t *testing.T) {
+	t.Parallel()
+	c, log, _ := setup(t, map[string]any{"python_callable": "tasks/code.py:pulls"})
+	c.Task.Upstream = []string{"upstream", "silent"}
+	res, err := New().Execute(context.Background(), c)
+	if err != nil {
+		t.Fatalf("Execute: %v\nlog:\n%s", err, log)
+	}
+	got, _ := res.ReturnValue.([]any)
+	if len(got) != 3 || !reflect.DeepEqual(got[0], []any{int64(2), int64(3)}) || !reflect.DeepEqual(got[1], []any{[]any{int64(2), int64(3)}, nil}) {
+		t.Fatalf("return value = %#v", res.ReturnValue)
+	}
+	errs := fmt.Sprint(got[2])
+	for _, w := range []string{"'elsewhere' is not an upstream task of 'compute'", "reads the return values of upstream tasks only (key='extra')"} {
+		if !strings.Contains(errs, w) {
+			t.Errorf("errors %s lack %q", errs, w)
+		}
 	}
 }

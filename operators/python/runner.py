@@ -40,16 +40,33 @@ class _TaskInstance:
         self.map_index = ctx.get("map_index")
         self.logical_date = _datetime(ctx.get("logical_date"))
         self._pushed = pushed
+        self._upstream = ctx.get("upstream_xcoms") or {}
+        self._upstream_ids = set(ctx.get("upstream_task_ids") or [])
 
     def xcom_push(self, key, value):
         """Pushes value under key once the function returns."""
         json.dumps(value, allow_nan=False)  # fail here, at the caller's line
         self._pushed[str(key)] = value
 
-    def xcom_pull(self, *args, **kwargs):
-        raise NotImplementedError(
-            "ti.xcom_pull is not available in python tasks: pass other_task.output "
-            "in op_args or op_kwargs instead")
+    def xcom_pull(self, task_ids=None, key="return_value", default=None, **kwargs):
+        """Returns the return value of a direct upstream task (pre-fetched
+        by Starflow), a list of them for a list of task ids."""
+        if key != "return_value":
+            raise ValueError(
+                "ti.xcom_pull in python tasks reads the return values of upstream tasks only "
+                "(key=%r); pass the value in op_args or op_kwargs instead" % (key,))
+        if task_ids is None:
+            raise ValueError("ti.xcom_pull in python tasks needs task_ids (an upstream task's id)")
+        single = isinstance(task_ids, str)
+        out = []
+        for tid in ([task_ids] if single else list(task_ids)):
+            if tid not in self._upstream_ids:
+                raise ValueError(
+                    "ti.xcom_pull(task_ids=%r): %r is not an upstream task of %r; python tasks can "
+                    "pull the return values of their direct upstream tasks (add %s >> %s)"
+                    % (tid, tid, self.task_id, tid, self.task_id))
+            out.append(self._upstream.get(tid, default))
+        return out[0] if single else out
 
 
 def _context(raw, pushed):
@@ -57,6 +74,8 @@ def _context(raw, pushed):
     for k in ("logical_date", "data_interval_start", "data_interval_end"):
         ctx[k] = _datetime(raw.get(k))
     ti = _TaskInstance(raw, pushed)
+    ctx.pop("upstream_xcoms", None)
+    ctx.pop("upstream_task_ids", None)
     ctx["ti"] = ctx["task_instance"] = ti
     ctx["dag_run"] = types.SimpleNamespace(
         dag_id=raw.get("dag_id"), run_id=raw.get("run_id"), run_type=raw.get("run_type"),
