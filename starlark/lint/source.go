@@ -46,7 +46,7 @@ func (s source) suppressed(rule string, line int) bool {
 
 // scanSource reads what the linter needs from a file's text: the
 // suppression comments, if the text mentions "starflow:", and the unused
-// loads, if it mentions "load". Most DAG files cost two substring searches.
+// loads, if a line starts with "load". Most DAG files cost two substring searches.
 // Only the unused-load rule parses, and not at all when tree (the loader's
 // parse of the same text) is given. A file that does not parse yields no
 // unused loads: the loader reports its syntax error.
@@ -57,7 +57,7 @@ func scanSource(path string, src []byte, tree *syntax.File) source {
 			s.readDirective(c)
 		}
 	}
-	if tree == nil && bytes.Contains(src, []byte("load")) {
+	if tree == nil && mayLoad(src) {
 		if f, err := dialect().Parse(path, src, 0); err == nil {
 			tree = f
 		}
@@ -66,6 +66,26 @@ func scanSource(path string, src []byte, tree *syntax.File) source {
 		s.unusedLoads = unusedLoads(path, tree)
 	}
 	return s
+}
+
+// mayLoad reports whether src may hold a load statement: "load" first on
+// a line or after a ";" (blanks aside). A file merely mentioning "load"
+// (a task named "loads", a string) is not parsed a second time.
+func mayLoad(src []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(src[i:], []byte("load"))
+		if j < 0 {
+			return false
+		}
+		k := i + j - 1
+		for k >= 0 && (src[k] == ' ' || src[k] == '\t') {
+			k--
+		}
+		if k < 0 || src[k] == '\n' || src[k] == '\r' || src[k] == ';' {
+			return true
+		}
+		i += j + len("load")
+	}
 }
 
 // comment is one "#" comment of a source text.

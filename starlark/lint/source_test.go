@@ -113,3 +113,31 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+func TestMayLoad(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		src  string
+		want bool
+	}{
+		{`load("//lib.star", "x")`, true},
+		{"x = 1\nload(\"//lib.star\", \"y\")\n", true},
+		{"x = 1\n  load(\"//lib.star\", \"y\")\n", true},
+		{"x = 1; load(\"//lib.star\", \"y\")\n", true},
+		{"x = 1\r\nload (\"//lib.star\", \"y\")\r\n", true},
+		{"def loads():\n    pass\ng = group(\"loads\", loads)\n", false},
+		{"x = \"upload\"\n", false},
+		{"", false},
+	}
+	for _, c := range cases {
+		if got := mayLoad([]byte(c.src)); got != c.want {
+			t.Errorf("mayLoad(%q) = %v, want %v", c.src, got, c.want)
+		}
+	}
+	// A file naming a group "loads" still reports an unused load when it
+	// has one, and one without loads is not parsed for them.
+	src := []byte("load(\"//lib.star\", \"x\")\ndef loads():\n    pass\n")
+	if s := scanSource("f.star", src, nil); len(s.unusedLoads) != 1 {
+		t.Errorf("unused loads = %v, want x", s.unusedLoads)
+	}
+}
