@@ -267,6 +267,12 @@ func dagsListRunsCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
+				if len(runs) == 0 {
+					// No run: an unknown DAG is an error, not an empty table.
+					if _, err := dagFromStore(c, s, p.DagID); err != nil {
+						return err
+					}
+				}
 				rows := make([][]string, len(runs))
 				for i, r := range runs {
 					rows[i] = []string{r.DagID, r.RunID, string(r.State), string(r.RunType), fmtTime(r.LogicalDate), fmtTime(r.StartDate), fmtTime(r.EndDate)}

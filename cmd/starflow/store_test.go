@@ -188,7 +188,7 @@ func TestRunAndTaskStateCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &runs); err != nil || len(runs) != 1 || runs[0].State != dags.DagRunStateSuccess {
 		t.Errorf("list-runs --state success -o json = %s (%v)", out, err)
 	}
-	expect(t, exitOK, "[]", append([]string{"dags", "list-runs", "nope", "-o", "json"}, u...)...)
+	expect(t, exitFailed, `no DAG "nope" in the metadata database`, append([]string{"dags", "list-runs", "nope", "-o", "json"}, u...)...) // an unknown DAG is an error, not an empty list
 	expect(t, exitUsage, "--state \"paused\"", append([]string{"dags", "list-runs", "etl", "--state", "paused"}, u...)...)
 
 	out = expect(t, exitOK, "TASK_ID", append([]string{"tasks", "states-for-dag-run", "etl", "scheduled__2024-01-02"}, u...)...)

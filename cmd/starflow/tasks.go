@@ -21,6 +21,8 @@ func tasksCommand() *cli.Command {
 		Name:  "tasks",
 		Usage: "run and inspect single tasks",
 		Subcommands: []*cli.Command{
+			tasksListCommand(),
+			tasksStateCommand(),
 			{
 				Name:      "test",
 				Usage:     "run one task alone, ignoring its dependencies, and show its log",
