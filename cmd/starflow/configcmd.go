@@ -301,7 +301,47 @@ func exampleFor(full string, cmd *cli.Command) string {
 // commandExamples are the commands' examples shown in --help, by the
 // command's full name.
 func commandExamples() map[string]string {
-	return map[string]string{}
+	return map[string]string{
+		"lint":                     "starflow lint dags/ --format github",
+		"dags list":                "starflow dags list --dags examples",
+		"dags list-import-errors":  "starflow dags list-import-errors",
+		"dags list-runs":           "starflow dags list-runs etl --state failed -o json",
+		"dags sla-misses":          "starflow dags sla-misses etl",
+		"dags trigger":             "starflow dags trigger etl --conf '{\"target\": \"lake\"}'",
+		"dags pause":               "starflow dags pause etl",
+		"dags unpause":             "starflow dags unpause etl",
+		"dags reserialize":         "starflow dags reserialize --dags dags",
+		"dags backfill":            "starflow dags backfill etl --start-date 2024-01-01 --end-date 2024-01-07",
+		"tasks test":               "starflow tasks test etl extract --date 2024-01-15",
+		"tasks states-for-dag-run": "starflow tasks states-for-dag-run etl scheduled__2024-01-15T00:00:00+00:00",
+		"tasks clear":              "starflow tasks clear etl --task-regex '^load' --only-failed --yes",
+		"tasks mark-success":       "starflow tasks mark-success etl scheduled__2024-01-15T00:00:00+00:00 load",
+		"tasks mark-failed":        "starflow tasks mark-failed etl scheduled__2024-01-15T00:00:00+00:00 load",
+		"db migrate":               "starflow db migrate --database-url postgres://starflow@db:5432/starflow",
+		"db check":                 "starflow db check",
+		"db clean":                 "starflow db clean --older-than 90d --dry-run",
+		"variables get":            "starflow variables get region --default eu-west-1",
+		"variables set":            "starflow variables set region eu-west-1\n   starflow variables set api_token - --secret < token.txt",
+		"variables list":           "starflow variables list -o yaml",
+		"variables delete":         "starflow variables delete region",
+		"connections add":          "starflow connections add warehouse --conn-uri postgres://etl:secret@db:5432/dw",
+		"connections get":          "starflow connections get warehouse -o json",
+		"connections list":         "starflow connections list",
+		"connections delete":       "starflow connections delete warehouse",
+		"standalone":               "starflow standalone --dags examples --port 8080",
+		"scheduler":                "STARFLOW_DATABASE_URL=postgres://... STARFLOW_REDIS_URL=redis://redis:6379/0 starflow scheduler --dags /dags",
+		"worker":                   "starflow worker --redis-url redis://redis:6379/0 --queues default,heavy --concurrency 16",
+		"workers list":             "starflow workers list -o json",
+		"jobs check":               "starflow jobs check --job-type scheduler --local",
+		"health":                   "starflow health http://127.0.0.1:8080/ready",
+		"webserver":                "starflow webserver --host 0.0.0.0 --port 8080",
+		"users create":             "starflow users create alice --role op --generate-password",
+		"users list":               "starflow users list -o json",
+		"users set-role":           "starflow users set-role alice --role viewer",
+		"users delete":             "starflow users delete alice",
+		"tokens create":            "starflow tokens create --name ci --user alice",
+		"tokens list":              "starflow tokens list",
+	}
 }
 
 // unknownCommand returns the message for a command line naming a command
