@@ -164,6 +164,20 @@ func functionTask(thread *starlark.Thread, fnName, kind string, fn starlark.Call
 
 // taskFn implements task(fn, task_id=None, args=[], kwargs={}, ...common).
 func taskFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	t, _, err := callableTask(thread, fn, args, kwargs, dags.OperatorTask, nil)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// callableTask makes a task of kind that calls a Starlark function with
+// args and kwargs (Airflow's op_args and op_kwargs: task, branch and
+// short_circuit all take them, as Airflow's PythonOperator and its
+// Branch and ShortCircuit subclasses do). extra are the kind's own
+// keyword pairs for unpack; the caller reads them after the call. It
+// returns the task and its function.
+func callableTask(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, kind string, extra []any) (*Task, starlark.Callable, error) {
 	var (
 		callable starlark.Callable
 		taskID   starlark.Value = starlark.None
@@ -176,12 +190,14 @@ func taskFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, 
 		"task_id?", &taskID,
 		"args?", &fargs,
 		"kwargs?", &fkwargs,
-	}, common.pairs()...)
+	}, extra...)
+	pairs = append(pairs, common.pairs()...)
 	if err := unpack(fn.Name(), args, kwargs, 1, pairs...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	name := fn.Name()
 	if _, ok := asList(fargs); !ok {
-		return nil, fmt.Errorf("task: for parameter args: got %s, want list", fargs.Type())
+		return nil, nil, fmt.Errorf("%s: for parameter args: got %s, want list", name, fargs.Type())
 	}
 	if fkwargs == nil {
 		fkwargs = starlark.NewDict(0)
@@ -194,35 +210,26 @@ func taskFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, 
 	}
 	goArgs, err := toGo(fargs, onXCom, 0)
 	if err != nil {
-		return nil, fmt.Errorf("task: for parameter args: %w", err)
+		return nil, nil, fmt.Errorf("%s: for parameter args: %w", name, err)
 	}
 	goKwargs, err := toGo(fkwargs, onXCom, 0)
 	if err != nil {
-		return nil, fmt.Errorf("task: for parameter kwargs: %w", err)
+		return nil, nil, fmt.Errorf("%s: for parameter kwargs: %w", name, err)
 	}
-	t, err := functionTask(thread, fn.Name(), dags.OperatorTask, callable, taskID, &common)
+	t, err := functionTask(thread, name, kind, callable, taskID, &common)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	t.task.Config = map[string]any{"args": goArgs, "kwargs": goKwargs}
-	if err := t.linkRefs("task", refs); err != nil {
-		return nil, err
+	if err := t.linkRefs(name, refs); err != nil {
+		return nil, nil, err
 	}
-	return t, nil
+	return t, callable, nil
 }
 
-// branchFn implements branch(fn, task_id=None, ...common).
+// branchFn implements branch(fn, task_id=None, args=[], kwargs={}, ...common).
 func branchFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var (
-		callable starlark.Callable
-		taskID   starlark.Value = starlark.None
-		common   commonArgs
-	)
-	pairs := append([]any{"fn", &callable, "task_id?", &taskID}, common.pairs()...)
-	if err := unpack(fn.Name(), args, kwargs, 1, pairs...); err != nil {
-		return nil, err
-	}
-	t, err := functionTask(thread, fn.Name(), dags.OperatorBranch, callable, taskID, &common)
+	t, callable, err := callableTask(thread, fn, args, kwargs, dags.OperatorBranch, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -230,27 +237,15 @@ func branchFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple
 	return t, nil
 }
 
-// shortCircuitFn implements short_circuit(fn, task_id=None,
-// ignore_downstream_trigger_rules=True, ...common).
+// shortCircuitFn implements short_circuit(fn, task_id=None, args=[],
+// kwargs={}, ignore_downstream_trigger_rules=True, ...common).
 func shortCircuitFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var (
-		callable starlark.Callable
-		taskID   starlark.Value = starlark.None
-		ignore                  = true
-		common   commonArgs
-	)
-	pairs := append([]any{
-		"fn", &callable,
-		"task_id?", &taskID,
-		"ignore_downstream_trigger_rules?", &ignore,
-	}, common.pairs()...)
-	if err := unpack(fn.Name(), args, kwargs, 1, pairs...); err != nil {
-		return nil, err
-	}
-	t, err := functionTask(thread, fn.Name(), dags.OperatorShortCircuit, callable, taskID, &common)
+	ignore := true
+	t, _, err := callableTask(thread, fn, args, kwargs, dags.OperatorShortCircuit,
+		[]any{"ignore_downstream_trigger_rules?", &ignore})
 	if err != nil {
 		return nil, err
 	}
-	t.task.Config = map[string]any{"ignore_downstream_trigger_rules": ignore}
+	t.task.Config["ignore_downstream_trigger_rules"] = ignore
 	return t, nil
 }
