@@ -221,6 +221,16 @@ func callableTask(thread *starlark.Thread, fn *starlark.Builtin, args starlark.T
 		return nil, nil, err
 	}
 	t.task.Config = map[string]any{"args": goArgs, "kwargs": goKwargs}
+	if kind != dags.OperatorTask {
+		// branch and short_circuit keep them only when given, so their
+		// Config (and the DAG version) is what it was without them.
+		if a, ok := goArgs.([]any); ok && len(a) == 0 {
+			delete(t.task.Config, "args")
+		}
+		if kw, ok := goKwargs.(map[string]any); ok && len(kw) == 0 {
+			delete(t.task.Config, "kwargs")
+		}
+	}
 	if err := t.linkRefs(name, refs); err != nil {
 		return nil, nil, err
 	}
