@@ -15,6 +15,7 @@ import (
 	"github.com/starflow-dev/starflow/runtime/queue"
 	"github.com/starflow-dev/starflow/runtime/scheduler"
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/tasklog"
 	"github.com/starflow-dev/starflow/web/api"
 	"github.com/starflow-dev/starflow/web/auth"
 	"github.com/starflow-dev/starflow/web/ui"
@@ -51,6 +52,9 @@ type Options struct {
 	Logger              *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Logs reads task logs from the log folder; nil reads only the logs
+	// kept in the database (from before log files).
+	Logs *tasklog.Folder
 }
 
 // Server is the webserver.
@@ -99,8 +103,8 @@ func New(o Options) (*Server, error) {
 		metricsHandler = a.RequireAuth(metricsHandler)
 	}
 	mux.Handle("GET /metrics", metricsHandler)
-	mux.Handle(api.Prefix+"/", a.RequireAuth(api.New(api.Deps{Store: o.Store, Scheduler: o.Scheduler, DAGs: o.DAGs, Logger: o.Logger, Now: o.Now})))
-	mux.Handle("/", a.RequireSession(ui.New(ui.Deps{Store: o.Store, Scheduler: o.Scheduler, DAGs: o.DAGs, Logger: o.Logger, Now: o.Now})))
+	mux.Handle(api.Prefix+"/", a.RequireAuth(api.New(api.Deps{Store: o.Store, Scheduler: o.Scheduler, DAGs: o.DAGs, Logger: o.Logger, Now: o.Now, Logs: o.Logs})))
+	mux.Handle("/", a.RequireSession(ui.New(ui.Deps{Store: o.Store, Scheduler: o.Scheduler, DAGs: o.DAGs, Logger: o.Logger, Now: o.Now, Logs: o.Logs})))
 	s.handler = recoverer(o.Logger, secureHeaders(mux))
 	return s, nil
 }

@@ -200,7 +200,8 @@ func syncFolder(ctx context.Context, st store.Store, logger *slog.Logger, dir st
 	if versions == nil {
 		_, versions = controlScheduler(st, logger, dir)
 	}
-	p := &dagprocessor.Processor{Store: st, Parser: dagfolder.New(newLoader(logger), filepath.Clean(dir), versions), Logger: logger}
+	p := &dagprocessor.Processor{Store: st, Parser: dagfolder.New(newLoader(logger), filepath.Clean(dir), versions),
+		Folder: filepath.Clean(dir), Logger: logger}
 	return p.Sync(ctx)
 }
 
@@ -356,7 +357,7 @@ func dagsBackfillCommand() *cli.Command {
 			&cli.StringFlag{Name: "conf", Aliases: []string{"c"}, Usage: "the conf of the new runs, as a JSON object"},
 			&cli.IntFlag{Name: "concurrency", Usage: "tasks run at once", EnvVars: []string{"STARFLOW_WORKER_CONCURRENCY"}, Value: executor.DefaultConcurrency},
 			&cli.DurationFlag{Name: "grace", Usage: "on Ctrl-C, how long running tasks may finish before they are stopped and marked for retry", EnvVars: []string{"STARFLOW_DRAIN_GRACE"}, Value: executor.DefaultDrainGrace},
-			&cli.StringFlag{Name: "log-dir", Usage: "also keep task logs in this folder", EnvVars: []string{"STARFLOW_LOG_DIR"}},
+			logFolderFlag(),
 		},
 		Action: runDagsBackfill,
 	}
@@ -389,7 +390,7 @@ func runDagsBackfill(c *cli.Context) error {
 		stop() // a second Ctrl-C stops at once
 	}()
 	e, err := newEngine(ctx, engineConfig{databaseURL: c.String("database-url"), dagsDir: dir, parse: true, work: true,
-		concurrency: c.Int("concurrency"), hostname: hostname(), drainGrace: c.Duration("grace"), logDir: c.String("log-dir")}, logger)
+		concurrency: c.Int("concurrency"), hostname: hostname(), drainGrace: c.Duration("grace"), logDir: logFolder(c, c.String("database-url"))}, logger)
 	if err != nil {
 		return storeError(err)
 	}

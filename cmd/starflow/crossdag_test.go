@@ -146,7 +146,7 @@ func taskOf(t *testing.T, e *engine, dagID, runID, taskID string) *store.TaskIns
 // taskLog returns the log of a task's try.
 func taskLog(t *testing.T, e *engine, key store.TaskInstanceKey, try int) string {
 	t.Helper()
-	chunk, err := e.store.TaskLogRead(context.Background(), &store.TaskLogReadParams{Key: key, TryNumber: try})
+	chunk, err := e.logs.Read(context.Background(), &store.TaskLogReadParams{Key: key, TryNumber: try})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func workerFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "queues", Aliases: []string{"q"}, Usage: "named queues served", EnvVars: []string{"STARFLOW_WORKER_QUEUES"}, Value: cli.NewStringSlice("default")},
 		&cli.StringFlag{Name: "hostname", Usage: "the name recorded on the tasks this worker runs", EnvVars: []string{"STARFLOW_HOSTNAME"}, Value: hostname()},
 		&cli.DurationFlag{Name: "grace", Usage: "on SIGTERM, how long running tasks may finish before they are stopped and marked for retry", EnvVars: []string{"STARFLOW_DRAIN_GRACE"}, Value: executor.DefaultDrainGrace},
-		&cli.StringFlag{Name: "log-dir", Usage: "also keep task logs in this folder", EnvVars: []string{"STARFLOW_LOG_DIR"}},
+		logFolderFlag(),
 		&cli.DurationFlag{Name: "heartbeat", Usage: "how often running tasks tell the scheduler they are alive; keep it well under the scheduler's --zombie-timeout (standalone: at most a fifth of it unless set)", EnvVars: []string{"STARFLOW_HEARTBEAT_INTERVAL"}, Value: executor.DefaultHeartbeatInterval},
 	}
 }
@@ -122,11 +122,13 @@ func runDaemon(c *cli.Context, cfg engineConfig) error {
 		cfg.queues = c.StringSlice("queues")
 		cfg.hostname = c.String("hostname")
 		cfg.drainGrace = c.Duration("grace")
-		cfg.logDir = c.String("log-dir")
 		cfg.heartbeat = c.Duration("heartbeat")
 		if cfg.heartbeat <= 0 {
 			return usageError("--heartbeat must be positive, not %s", cfg.heartbeat)
 		}
+	}
+	if cfg.work || cfg.web != nil {
+		cfg.logDir = logFolder(c, cfg.databaseURL)
 	}
 	if cfg.schedule {
 		cfg.zombieTimeout = c.Duration("zombie-timeout")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/tasklog"
 )
 
 // dbCommand is `starflow db migrate|check|clean`.
@@ -82,11 +83,13 @@ func dbCleanCommand() *cli.Command {
 		Name:  "clean",
 		Usage: "delete finished runs older than a date with their task instances, logs and XComs",
 		Description: "As `airflow db clean`: runs that finished (success or failed) and started before --older-than go,\n" +
-			"with their task instances, logs, XComs and SLA misses; the latest scheduled run of each DAG and every\n" +
+			"with their task instances, logs (their files in --log-folder too), XComs and SLA misses; the latest\n" +
+			"scheduled run of each DAG and every\n" +
 			"unfinished run stay. --tables task_log,xcom prunes only those of the old runs. Asks first (off a\n" +
 			"terminal, needs --yes); --dry-run only counts.",
 		Flags: []cli.Flag{
 			databaseURLFlag(),
+			logFolderFlag(),
 			&cli.StringFlag{Name: "older-than", Usage: "a date (2024-01-01 or RFC 3339) or an age (30d, 12h)", Required: true},
 			&cli.StringSliceFlag{Name: "tables", Usage: "only these: " + strings.Join(store.CleanTables, ", ")},
 			&cli.BoolFlag{Name: "dry-run", Usage: "count what would be deleted; delete nothing"},
@@ -117,8 +120,8 @@ func dbCleanCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				summary := fmt.Sprintf("%d runs, %d task instances, %d XComs, %d log chunks (%d bytes) from before %s",
-					n.Runs, n.TaskInstances, n.XComs, n.LogChunks, n.LogBytes, before.Format(time.RFC3339))
+				summary := fmt.Sprintf("%d runs, %d task instances, %d XComs, %d log chunks (%d bytes), %d log files from before %s",
+					n.Runs, n.TaskInstances, n.XComs, n.LogChunks, n.LogBytes, n.LogFiles, before.Format(time.RFC3339))
 				if c.Bool("dry-run") {
 					fmt.Fprintf(c.App.Writer, "would delete %s\n", summary)
 					return nil
@@ -133,8 +136,14 @@ func dbCleanCommand() *cli.Command {
 				if n, err = s.DBClean(c.Context, p); err != nil {
 					return err
 				}
-				fmt.Fprintf(c.App.Writer, "deleted %d runs, %d task instances, %d XComs, %d log chunks (%d bytes)\n",
-					n.Runs, n.TaskInstances, n.XComs, n.LogChunks, n.LogBytes)
+				// The rows are gone: a file left behind by a failure here is
+				// only disk, never shown again.
+				removed, err := tasklog.New(s, logFolder(c, c.String("database-url")), "").Remove(n.LogPaths)
+				fmt.Fprintf(c.App.Writer, "deleted %d runs, %d task instances, %d XComs, %d log chunks (%d bytes), %d log files\n",
+					n.Runs, n.TaskInstances, n.XComs, n.LogChunks, n.LogBytes, removed)
+				if err != nil {
+					return fmt.Errorf("some log files of the pruned runs stay: %w", err)
+				}
 				return nil
 			})
 		},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/starflow-dev/starflow/runtime/scheduler"
 	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/runtime/store/secrets"
+	"github.com/starflow-dev/starflow/runtime/tasklog"
 	"github.com/starflow-dev/starflow/starlark/call"
 )
 
@@ -43,7 +45,8 @@ type engineConfig struct {
 	hostname    string
 	drainGrace  time.Duration
 	rescan      time.Duration
-	logDir      string
+	// logDir is the log folder task logs are written to and read from.
+	logDir string
 	// heartbeat paces a worker's heartbeats; zombieTimeout is how long the
 	// scheduler waits for them.
 	heartbeat     time.Duration
@@ -73,6 +76,8 @@ type engine struct {
 	sched     *scheduler.Scheduler
 	processor *dagprocessor.Processor
 	worker    *executor.Worker
+	// logs is the log folder task logs go to and are read from.
+	logs *tasklog.Folder
 	// errOut receives what a daemon prints once (the first admin's
 	// password).
 	errOut io.Writer
@@ -121,8 +126,10 @@ func newEngine(ctx context.Context, cfg engineConfig, logger *slog.Logger) (*eng
 	e.sched.Notifier = e.notifier
 	e.sched.Callbacks = &executor.RunCallbacks{Store: st, DAGs: e.versions, Runner: newTryRunner(logger, e.sqlPools), Logger: logger, DagRuns: e.sched.DagRuns()}
 	if cfg.parse {
-		e.processor = &dagprocessor.Processor{Store: st, Parser: dagfolder.New(l, filepath.Clean(cfg.dagsDir), e.versions), Logger: logger}
+		e.processor = &dagprocessor.Processor{Store: st, Parser: dagfolder.New(l, filepath.Clean(cfg.dagsDir), e.versions),
+			Folder: filepath.Clean(cfg.dagsDir), Logger: logger}
 	}
+	e.logs = tasklog.New(st, cmp.Or(cfg.logDir, defaultLogFolder(cfg.databaseURL)), cmp.Or(cfg.hostname, hostname()))
 	if cfg.work {
 		e.worker = &executor.Worker{
 			Store:             st,
@@ -138,7 +145,7 @@ func newEngine(ctx context.Context, cfg engineConfig, logger *slog.Logger) (*eng
 			DrainGrace:        cfg.drainGrace,
 			HeartbeatInterval: cfg.heartbeat,
 			Masker:            secrets.NewMasker(deploymentSecrets(cfg.databaseURL, cfg.redisURL)...),
-			LogDir:            cfg.logDir,
+			Logs:              e.logs,
 			Logger:            logger,
 		}
 	}

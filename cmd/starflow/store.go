@@ -95,6 +95,32 @@ func keyFileFor(url, named string) string {
 	return defaultKeyFile
 }
 
+// logFolderFlag is --log-folder, where task logs go.
+func logFolderFlag() *cli.StringFlag {
+	return &cli.StringFlag{Name: "log-folder", Aliases: []string{"log-dir"},
+		Usage:   "the folder of task logs, one file per try (default: logs beside the SQLite database, else ./logs); workers and webservers on several hosts must share it (docs/logs.md)",
+		EnvVars: []string{"STARFLOW_LOG_FOLDER", "STARFLOW_LOG_DIR"}}
+}
+
+// logFolder is the command's log folder: --log-folder, else "logs" beside
+// a SQLite database file, else ./logs (as Airflow's $AIRFLOW_HOME/logs).
+func logFolder(c *cli.Context, databaseURL string) string {
+	if dir := c.String("log-folder"); dir != "" {
+		return dir
+	}
+	return defaultLogFolder(databaseURL)
+}
+
+// defaultLogFolder is "logs" beside a SQLite database file, else ./logs.
+func defaultLogFolder(databaseURL string) string {
+	if store.URLScheme(databaseURL) == "sqlite" {
+		if p, err := sqlite.Path(databaseURL); err == nil && p != ":memory:" {
+			return filepath.Join(filepath.Dir(p), "logs")
+		}
+	}
+	return "logs"
+}
+
 // deploymentSecrets returns what task logs must never show of this
 // process's configuration: the passwords of the database and Redis URLs
 // (as written and URL-decoded, and a password= query parameter) and the

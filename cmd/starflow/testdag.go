@@ -21,6 +21,7 @@ import (
 	"github.com/starflow-dev/starflow/runtime/envsecrets"
 	"github.com/starflow-dev/starflow/runtime/localrun"
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/tasklog"
 	"github.com/starflow-dev/starflow/starlark/call"
 	"github.com/starflow-dev/starflow/starlark/loader"
 )
@@ -117,8 +118,14 @@ func runTestDAG(c *cli.Context) error {
 	}
 
 	dbURL := c.String("record-to")
+	// The recorded logs: in the log folder itself when the record database
+	// is test-dag's own, else copied into the log folder the daemons of
+	// that database use by default.
+	logs := logDir
 	if dbURL == "" {
 		dbURL = "sqlite://" + filepath.Join(logDir, "starflow.db")
+	} else {
+		logs = logFolder(c, dbURL)
 	}
 	st, err := openStore(ctx, dbURL)
 	if err != nil {
@@ -130,6 +137,8 @@ func runTestDAG(c *cli.Context) error {
 	if err != nil {
 		return storeError(err)
 	}
+	folder := tasklog.New(st, logs, hostname())
+	rec.Logs = folder
 
 	opts, closePools := localOptions(logger, f)
 	defer closePools()
@@ -148,7 +157,7 @@ func runTestDAG(c *cli.Context) error {
 	}
 	find, fileOf := folderDAGs(newLoader(logger), f, c.String("dags"), path)
 	triggered := localrun.NewTriggered(ctx, find, childOpts)
-	triggered.OnRun = childRecorder(ctx, st, fileOf, logger)
+	triggered.OnRun = childRecorder(ctx, st, folder, fileOf, logger)
 	opts.DagRuns = triggered
 	opts.OnChange = func(e localrun.Event) {
 		rec.Event(e)
@@ -265,7 +274,7 @@ func jsonResult(res *localrun.Result) testDAGResult {
 // the run that triggered it, so that `dags list-runs` and `tasks
 // states-for-dag-run` show it too. A run that cannot be recorded (a
 // reset_dag_run runs a run id again) is logged and runs all the same.
-func childRecorder(ctx context.Context, st store.Store, fileOf func(dagID string) *loader.File, logger *slog.Logger) func(*dags.DAG, operators.RunInfo) (func(localrun.Event), func(*localrun.Result)) {
+func childRecorder(ctx context.Context, st store.Store, logs *tasklog.Folder, fileOf func(dagID string) *loader.File, logger *slog.Logger) func(*dags.DAG, operators.RunInfo) (func(localrun.Event), func(*localrun.Result)) {
 	return func(d *dags.DAG, info operators.RunInfo) (func(localrun.Event), func(*localrun.Result)) {
 		f := fileOf(d.ID)
 		if f == nil {
@@ -276,6 +285,7 @@ func childRecorder(ctx context.Context, st store.Store, fileOf func(dagID string
 			logger.Warn("the triggered run is not recorded", "dag", d.ID, "run", info.RunID, "err", err)
 			return nil, nil
 		}
+		rec.Logs = logs
 		return rec.Event, func(res *localrun.Result) {
 			if err := rec.Close(context.WithoutCancel(ctx), res); err != nil {
 				logger.Warn("the triggered run was not fully recorded", "dag", d.ID, "run", info.RunID, "err", err)

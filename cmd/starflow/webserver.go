@@ -34,7 +34,7 @@ func webserverCommand() *cli.Command {
 		Description: "Reads and acts through the metadata database; with --redis-url it also reports the queue's depth.\n" +
 			"Create users with `starflow users create NAME --role admin|op|viewer` and API tokens with\n" +
 			"`starflow tokens create --name N --user U`.",
-		Flags: append([]cli.Flag{databaseURLFlag(), redisURLFlag()}, webFlags()...),
+		Flags: append([]cli.Flag{databaseURLFlag(), redisURLFlag(), logFolderFlag()}, webFlags()...),
 		Action: func(c *cli.Context) error {
 			return runDaemon(c, engineConfig{
 				databaseURL: c.String("database-url"),
@@ -86,6 +86,7 @@ func (e *engine) serveWeb(ctx context.Context) error {
 		SessionKey:    sessionKey(e.cfg.databaseURL, e.logger),
 		SecureCookies: wc.secureCookies,
 		PublicMetrics: wc.publicMetrics,
+		Logs:          e.logs,
 		Logger:        e.logger,
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -65,6 +66,13 @@ type Processor struct {
 	// OnParsed, when set, receives every parse result before it is
 	// written, for example to seed a version cache.
 	OnParsed func([]ParsedFile)
+	// Folder is the DAG folder as the parser names its files (the prefix
+	// of ParsedFile.Name; "." names them relative, an absolute folder
+	// names them absolute); empty owns every file. A DAG row records its file,
+	// hence its folder: the processor deactivates DAGs and clears import
+	// errors only of files under Folder, so a `dags reserialize` of
+	// another folder leaves a running processor's DAGs alone.
+	Folder string
 
 	mu    sync.Mutex // serialises Sync
 	known *known     // what the store holds; nil until loaded
@@ -118,11 +126,20 @@ func (p *Processor) Sync(ctx context.Context) (SyncStats, error) {
 		p.OnParsed(files)
 	}
 	if p.known == nil {
-		k, err := loadKnown(ctx, p.Store)
+		k, err := loadKnown(ctx, p.Store, p.owns)
 		if err != nil {
 			return SyncStats{}, err
 		}
 		p.known = k
+	} else {
+		// Read the DAG rows again: what another process changed (say, an
+		// older binary that deactivated DAGs of other folders) is seen,
+		// and the files whose DAGs the store lost are written again.
+		d, err := listDAGs(ctx, p.Store)
+		if err != nil {
+			return SyncStats{}, err
+		}
+		p.known.dags = d
 	}
 	now := p.now()
 	plans := makePlans(files)
@@ -135,7 +152,7 @@ func (p *Processor) Sync(ctx context.Context) (SyncStats, error) {
 		if len(pl.errors) > 0 {
 			stats.ImportErrors++
 		}
-		if prev, ok := p.known.files[pl.file.Name]; ok && prev.sig == pl.sig {
+		if prev, ok := p.known.files[pl.file.Name]; ok && prev.sig == pl.sig && p.stored(pl) {
 			continue
 		}
 		stats.Changed++
@@ -178,6 +195,30 @@ func (p *Processor) Sync(ctx context.Context) (SyncStats, error) {
 		}
 	}
 	return stats, errors.Join(errs...)
+}
+
+// stored reports whether every DAG of pl is active in the store at the
+// file's version.
+func (p *Processor) stored(pl *plan) bool {
+	for _, d := range pl.dags {
+		if p.known.dags[d.ID] != (dagState{file: pl.file.Name, hash: pl.file.Hash, active: true}) {
+			return false
+		}
+	}
+	return true
+}
+
+// owns reports whether the file name is under p.Folder.
+func (p *Processor) owns(name string) bool {
+	if p.Folder == "" {
+		return true
+	}
+	dir := filepath.Clean(p.Folder)
+	if dir == "." {
+		return !filepath.IsAbs(name) && filepath.IsLocal(name)
+	}
+	rel, err := filepath.Rel(dir, name)
+	return err == nil && filepath.IsLocal(rel) && filepath.IsAbs(dir) == filepath.IsAbs(name)
 }
 
 // makePlans orders the files by name and gives each DAG id to the first
@@ -374,24 +415,36 @@ func (p *Processor) activeByFile() map[string][]string {
 // dagListPage is how many DAG rows loadKnown reads per query.
 const dagListPage = 1000
 
-// loadKnown reads the DAG rows and import errors from the store: the files
-// they name are the files of the "previous" Sync, so that files deleted
-// while no processor ran are noticed too.
-func loadKnown(ctx context.Context, s store.Store) (*known, error) {
-	k := &known{files: map[string]fileState{}, dags: map[string]dagState{}}
+// listDAGs reads every DAG row's file, version and activity.
+func listDAGs(ctx context.Context, s store.Store) (map[string]dagState, error) {
+	out := map[string]dagState{}
 	for offset := 0; ; offset += dagListPage {
 		rows, err := s.DAGList(ctx, &store.DAGListParams{Limit: dagListPage, Offset: offset})
 		if err != nil {
 			return nil, fmt.Errorf("load DAGs from the store: %w", err)
 		}
 		for _, r := range rows {
-			k.dags[r.DagID] = dagState{file: r.File, hash: r.SourceHash, active: r.IsActive}
-			if r.IsActive {
-				k.files[r.File] = fileState{}
-			}
+			out[r.DagID] = dagState{file: r.File, hash: r.SourceHash, active: r.IsActive}
 		}
 		if len(rows) < dagListPage {
-			break
+			return out, nil
+		}
+	}
+}
+
+// loadKnown reads the DAG rows and import errors from the store: the files
+// they name that owns accepts (this processor's folder) are the files of
+// the "previous" Sync, so that files deleted while no processor ran are
+// noticed too.
+func loadKnown(ctx context.Context, s store.Store, owns func(string) bool) (*known, error) {
+	d, err := listDAGs(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	k := &known{files: map[string]fileState{}, dags: d}
+	for _, st := range d {
+		if st.active && owns(st.file) {
+			k.files[st.file] = fileState{}
 		}
 	}
 	errs, err := s.ImportErrorList(ctx)
@@ -399,6 +452,9 @@ func loadKnown(ctx context.Context, s store.Store) (*known, error) {
 		return nil, fmt.Errorf("load import errors from the store: %w", err)
 	}
 	for _, e := range errs {
+		if !owns(e.Pos.File) {
+			continue
+		}
 		st := k.files[e.Pos.File]
 		st.errors = append(st.errors, store.ImportErrorEntry{Pos: e.Pos, Message: e.Message})
 		k.files[e.Pos.File] = st

@@ -69,6 +69,7 @@ func setup(t *testing.T, s store.Store) *env {
 	return &env{dir: dir, store: s, calls: cs, proc: &Processor{
 		Store:  cs,
 		Parser: newBagParser(dir),
+		Folder: dir,
 		Logger: discard(),
 		Now:    func() time.Time { return clock },
 	}}
@@ -172,7 +173,8 @@ func TestSyncIdleWritesNothing(t *testing.T) {
 			if want := (SyncStats{Files: 3, DAGs: 1, ImportErrors: 1}); stats != want {
 				t.Errorf("stats = %+v, want %+v", stats, want)
 			}
-			e.wantCalls(t, nil)
+			// One read of the DAG rows, to notice what others changed.
+			e.wantCalls(t, map[string]int{"DAGList": 1})
 		}
 	})
 }
@@ -203,7 +205,7 @@ func TestSyncChangedFile(t *testing.T) {
 			t.Errorf("old version is gone: %v", err)
 		}
 		// The schedule did not change, so neither did the next run.
-		e.wantCalls(t, map[string]int{"DAGVersionPut": 1, "DAGUpsert": 1, "RunList": 1})
+		e.wantCalls(t, map[string]int{"DAGList": 1, "DAGVersionPut": 1, "DAGUpsert": 1, "RunList": 1})
 
 		// A change in a loaded module is a change of the DAG too.
 		e.write(t, "lib/common.star", `owner = "other-team"`+"\n")
@@ -277,7 +279,7 @@ func TestSyncBrokenThenFixedFile(t *testing.T) {
 		if row := getDAG(t, s, "etl"); !row.IsActive || row.SourceHash != good.SourceHash {
 			t.Errorf("row = %+v, want active at %s", row, good.SourceHash)
 		}
-		e.wantCalls(t, map[string]int{"ImportErrorsReplace": 1})
+		e.wantCalls(t, map[string]int{"DAGList": 1, "ImportErrorsReplace": 1})
 
 		// Fixed back to the stored version: the error goes, nothing else
 		// is written.
@@ -289,7 +291,7 @@ func TestSyncBrokenThenFixedFile(t *testing.T) {
 		if errs := importErrorsByFile(t, s); len(errs) != 0 {
 			t.Errorf("import errors = %v, want none", errs)
 		}
-		e.wantCalls(t, map[string]int{"ImportErrorsReplace": 1})
+		e.wantCalls(t, map[string]int{"DAGList": 1, "ImportErrorsReplace": 1})
 	})
 }
 
@@ -376,6 +378,7 @@ func TestSyncRestartedProcessor(t *testing.T) {
 		again := setup(t, s)
 		again.dir = e.dir
 		again.proc.Parser = newBagParser(e.dir)
+		again.proc.Folder = e.dir
 		stats := mustSync(t, again.proc)
 		if stats.Changed != 4 || stats.DAGs != 1 || stats.ImportErrors != 1 {
 			t.Errorf("stats = %+v, want 4 changed (3 files unknown to the new process, 1 deleted), 1 DAG, 1 import error", stats)
@@ -388,7 +391,7 @@ func TestSyncRestartedProcessor(t *testing.T) {
 			t.Error("etl is not active")
 		}
 		mustSync(t, again.proc)
-		again.wantCalls(t, nil)
+		again.wantCalls(t, map[string]int{"DAGList": 1})
 	})
 }
 
@@ -498,4 +501,44 @@ func BenchmarkSyncIdle(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestSyncOtherFolderLeavesDAGsAlone: a processor of another folder (as
+// `dags reserialize --dags other` beside a running standalone) neither
+// deactivates the DAGs nor clears the import errors of this folder's
+// files, and a running processor restores on its next Sync the DAGs the
+// store lost (deactivated by someone else).
+func TestSyncOtherFolderLeavesDAGsAlone(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, s store.Store) {
+		main := setup(t, s)
+		main.write(t, "x.star", simpleDAG("", "x"))
+		main.write(t, "broken.star", "def build(:\n")
+		mustSync(t, main.proc)
+		other := setup(t, s)
+		other.write(t, "y.star", simpleDAG("", "y"))
+		mustSync(t, other.proc)
+		if x := getDAG(t, s, "x"); !x.IsActive {
+			t.Errorf("x after a Sync of another folder: inactive, want active")
+		}
+		if errs := importErrorsByFile(t, s); len(errs[main.name("broken.star")]) == 0 {
+			t.Errorf("import errors after a Sync of another folder: %v, want broken.star's kept", errs)
+		}
+		if y := getDAG(t, s, "y"); !y.IsActive {
+			t.Errorf("y inactive")
+		}
+		// The store loses x (an older binary deactivated it): the running
+		// processor writes it back on its next Sync, with nothing changed
+		// on disk.
+		if _, err := s.DAGDeactivate(context.Background(), &store.DAGDeactivateParams{File: main.name("x.star")}); err != nil {
+			t.Fatal(err)
+		}
+		mustSync(t, main.proc)
+		if x := getDAG(t, s, "x"); !x.IsActive {
+			t.Errorf("x after the running processor's next Sync: inactive, want restored")
+		}
+		if y := getDAG(t, s, "y"); !y.IsActive {
+			t.Errorf("y after the first folder's Sync: inactive, want active")
+		}
+	})
 }

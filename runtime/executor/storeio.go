@@ -7,20 +7,20 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/starflow-dev/starflow/operators"
 	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/runtime/store/secrets"
+	"github.com/starflow-dev/starflow/runtime/tasklog"
 )
 
-// Task-log buffering: a try's log reaches the store at most every
+// Task-log buffering: a try's log reaches its file at most every
 // logFlushEvery, sooner once logFlushBytes are waiting; a writer blocks
-// while logMaxBuffered bytes wait (the store is slow or down), so a chatty
-// task cannot fill the worker's memory.
+// while logMaxBuffered bytes wait (the disk is slow), so a chatty task
+// cannot fill the worker's memory. The database sees one index row per
+// try, written when the log opens and when it closes, never per line.
 const (
 	logFlushEvery  = 200 * time.Millisecond
 	logFlushBytes  = 64 << 10
@@ -28,24 +28,25 @@ const (
 )
 
 // taskLog is the io.Writer a try logs to. It masks secrets a line at a
-// time, keeps an optional local copy, and appends to the store's task log
-// from a background goroutine; Close flushes the last lines.
+// time and appends to the try's log file (runtime/tasklog) from a
+// background goroutine; Close flushes the last lines and records the
+// file's size in its index row.
 type taskLog struct {
-	st     store.Store
+	st     store.Store // the index; nil with no folder
 	key    store.TaskInstanceKey
 	try    int
 	masker *secrets.Masker
-	file   *os.File
+	file   *tasklog.Writer // nil: the log is discarded
 	logger *slog.Logger
-	// ctx bounds the store writes; it outlives the try's own context so
-	// that the lines of a cancelled try still reach the store.
+	// ctx bounds the index writes; it outlives the try's own context so
+	// that a cancelled try's log is still indexed.
 	ctx context.Context
 
 	mu      sync.Mutex
 	drained *sync.Cond // signalled after each flush
 	partial []byte     // the unterminated last line, not masked yet
-	buf     []byte     // masked, waiting for the store
-	dropped bool       // the store refused the log for good
+	buf     []byte     // masked, waiting for the file
+	dropped bool       // the file refused the log for good
 	closed  bool
 
 	flushMu   sync.Mutex // serialises flushes, keeping the log in order
@@ -56,11 +57,11 @@ type taskLog struct {
 	done      chan struct{}
 }
 
-// newTaskLog starts the log writer of one try. localDir, when not empty,
-// receives a copy of the log in Airflow's layout.
-func newTaskLog(ctx context.Context, st store.Store, key store.TaskInstanceKey, try int, masker *secrets.Masker, localDir string, logger *slog.Logger) *taskLog {
+// newTaskLog starts the log writer of one try in folder; a nil folder
+// discards the log.
+func newTaskLog(ctx context.Context, folder *tasklog.Folder, key store.TaskInstanceKey, try int, masker *secrets.Masker, logger *slog.Logger) *taskLog {
 	l := &taskLog{
-		st: st, key: key, try: try, masker: masker, logger: logger, ctx: ctx,
+		key: key, try: try, masker: masker, logger: logger, ctx: ctx,
 		lastFlush: time.Now(),
 		kick:      make(chan struct{}, 1),
 		full:      make(chan struct{}, 1),
@@ -68,42 +69,24 @@ func newTaskLog(ctx context.Context, st store.Store, key store.TaskInstanceKey, 
 		done:      make(chan struct{}),
 	}
 	l.drained = sync.NewCond(&l.mu)
-	if localDir != "" {
-		f, err := openLocalLog(localDir, key, try)
+	if folder != nil {
+		l.st = folder.Store
+		err := retryStore(ctx, logger, "open task log", func(ctx context.Context) error {
+			f, err := folder.Create(ctx, key, try)
+			l.file = f
+			return err
+		})
 		if err != nil {
-			logger.Warn("no local copy of the task log", "task_instance", key.String(), "err", err)
+			logger.Error("task log lost: cannot open its file", "task_instance", key.String(), "try", try, "err", err)
 		}
-		l.file = f
 	}
+	l.dropped = l.file == nil
 	go l.loop()
 	return l
 }
 
-// localLogPath is where the local copy of a try's log goes:
-// dir/dag_id=D/run_id=R/task_id=T[/map_index=N]/attempt=N.log.
-func localLogPath(dir string, key store.TaskInstanceKey, try int) string {
-	safe := strings.NewReplacer("/", "_", ":", "_", "+", "_", "\\", "_")
-	parts := []string{dir, "dag_id=" + safe.Replace(key.DagID), "run_id=" + safe.Replace(key.RunID), "task_id=" + safe.Replace(key.TaskID)}
-	if key.MapIndex != store.NoMapIndex {
-		parts = append(parts, fmt.Sprintf("map_index=%d", key.MapIndex))
-	}
-	return filepath.Join(append(parts, fmt.Sprintf("attempt=%d.log", try))...)
-}
-
-func openLocalLog(dir string, key store.TaskInstanceKey, try int) (*os.File, error) {
-	path := localLogPath(dir, key, try)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("create task log folder: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("create task log: %w", err)
-	}
-	return f, nil
-}
-
 // Write takes log text; complete lines are masked and queued for the
-// store, an unterminated line waits for its end (or for Close).
+// file, an unterminated line waits for its end (or for Close).
 func (l *taskLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -126,21 +109,13 @@ func (l *taskLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// queue masks text and adds it to the buffer and the local copy. Call with
-// l.mu held.
+// queue masks text and adds it to the buffer. Call with l.mu held.
 func (l *taskLog) queue(text []byte) {
-	if l.masker != nil {
-		text = []byte(l.masker.Mask(string(text)))
-	}
-	if l.file != nil {
-		if _, err := l.file.Write(text); err != nil {
-			l.logger.Warn("local task log write failed", "task_instance", l.key.String(), "err", err)
-			l.file.Close()
-			l.file = nil
-		}
-	}
 	if l.dropped {
 		return
+	}
+	if l.masker != nil {
+		text = []byte(l.masker.Mask(string(text)))
 	}
 	wasEmpty := len(l.buf) == 0
 	l.buf = append(l.buf, text...)
@@ -185,8 +160,7 @@ func (l *taskLog) loop() {
 	}
 }
 
-// flush appends the waiting text to the store, in chunks the store
-// accepts, retrying transient errors until l.ctx ends.
+// flush appends the waiting text to the file.
 func (l *taskLog) flush() {
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
@@ -195,49 +169,37 @@ func (l *taskLog) flush() {
 	l.buf = nil
 	l.mu.Unlock()
 	l.lastFlush = time.Now()
-	l.write(data)
+	if len(data) > 0 && l.file != nil {
+		if _, err := l.file.Write(data); err != nil {
+			l.logger.Error("task log lines lost", "task_instance", l.key.String(), "try", l.try, "bytes", len(data), "err", err)
+			l.mu.Lock()
+			l.dropped = true
+			l.buf = nil
+			l.mu.Unlock()
+		}
+	}
 	l.mu.Lock()
 	l.drained.Broadcast()
 	l.mu.Unlock()
 }
 
-// write appends data to the store's log of the try, in chunks the store
-// accepts; a permanent error drops the rest of the log.
-func (l *taskLog) write(data []byte) {
-	for len(data) > 0 {
-		n := min(len(data), store.MaxLogChunkBytes)
-		err := retryStore(l.ctx, l.logger, "append to task log", func(ctx context.Context) error {
-			_, err := l.st.TaskLogAppend(ctx, &store.TaskLogAppendParams{Key: l.key, TryNumber: l.try, Data: data[:n]})
-			return err
-		})
-		if err != nil {
-			l.logger.Error("task log lines lost", "task_instance", l.key.String(), "try", l.try, "bytes", len(data), "err", err)
-			if permanent(err) {
-				l.mu.Lock()
-				l.dropped = true
-				l.buf = nil
-				l.mu.Unlock()
-			}
-			return
-		}
-		data = data[n:]
-	}
-}
-
-// Close stops the flusher, queues the unterminated last line and flushes
-// everything. Writes after Close fail; closing twice does nothing.
+// Close stops the flusher, queues the unterminated last line, flushes
+// everything and records the file's size. Writes after Close fail;
+// closing twice does nothing.
 func (l *taskLog) Close() error {
-	tail, err := l.CloseTail()
-	l.write(tail)
+	row, err := l.CloseFile()
+	if row != nil {
+		err = errors.Join(err, l.WriteIndex(row))
+	}
 	return err
 }
 
-// CloseTail is Close without the last append: it returns the text still
-// waiting (at most store.MaxLogChunkBytes; what is more is appended
-// first), which the caller writes in the transaction that records the
-// try's outcome (store.TaskInstanceEndParams.Log), or with WriteTail when
-// that transaction loses. A second call returns nothing.
-func (l *taskLog) CloseTail() ([]byte, error) {
+// CloseFile is Close without the index write: it returns the file's final
+// index row, which the caller records in the transaction of the try's
+// outcome (store.TaskInstanceEndParams.LogFile), or with WriteIndex when
+// that transaction loses. It returns nil when the log has no file or was
+// closed before.
+func (l *taskLog) CloseFile() (*store.TaskLogFile, error) {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -251,37 +213,22 @@ func (l *taskLog) CloseTail() ([]byte, error) {
 	l.mu.Unlock()
 	close(l.stop)
 	<-l.done
-	l.flushMu.Lock()
-	defer l.flushMu.Unlock()
-	l.mu.Lock()
-	data := l.buf
-	l.buf = nil
-	l.drained.Broadcast()
-	var err error
-	if l.file != nil {
-		err = l.file.Close()
-		l.file = nil
-		if err != nil {
-			err = fmt.Errorf("close local task log: %w", err)
-		}
+	l.flush()
+	if l.file == nil {
+		return nil, nil
 	}
-	l.mu.Unlock()
-	if len(data) > store.MaxLogChunkBytes {
-		cut := len(data) - store.MaxLogChunkBytes
-		l.write(data[:cut])
-		data = data[cut:]
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.dropped {
-		return nil, err
-	}
-	return data, err
+	row, err := l.file.CloseFile()
+	l.file = nil
+	return row, err
 }
 
-// WriteTail appends a tail that CloseTail returned and the outcome's
-// transaction did not write.
-func (l *taskLog) WriteTail(tail []byte) { l.write(tail) }
+// WriteIndex records the index row CloseFile returned, retrying
+// transient store errors.
+func (l *taskLog) WriteIndex(row *store.TaskLogFile) error {
+	return retryStore(l.ctx, l.logger, "index task log", func(ctx context.Context) error {
+		return l.st.TaskLogFileSet(ctx, row)
+	})
+}
 
 // storeXCom is the operators.XCom of one task instance, kept in the store.
 type storeXCom struct {

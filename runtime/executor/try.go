@@ -15,6 +15,7 @@ import (
 	"github.com/starflow-dev/starflow/operators"
 	"github.com/starflow-dev/starflow/operators/notify"
 	"github.com/starflow-dev/starflow/runtime/state"
+	"github.com/starflow-dev/starflow/runtime/store"
 )
 
 // TryRunner runs single tries of task instances. Its fields are set once by
@@ -254,6 +255,10 @@ func pushReturnValue(ctx context.Context, c *operators.Call, value any) error {
 		}
 	}
 	if err := c.XCom.Push(ctx, "return_value", value); err != nil {
+		if errors.Is(err, store.ErrTooLarge) {
+			// The same limit as bash's last line: retrying cannot help.
+			return operators.Fail(fmt.Errorf("the return value, pushed as the XCom, is over the XCom limit (%d bytes of JSON); write big data to a file or database and return its path: %w", store.MaxXComBytes, err))
+		}
 		return fmt.Errorf("push return value: %w", err)
 	}
 	return nil

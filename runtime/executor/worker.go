@@ -19,6 +19,7 @@ import (
 	"github.com/starflow-dev/starflow/runtime/state"
 	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/runtime/store/secrets"
+	"github.com/starflow-dev/starflow/runtime/tasklog"
 )
 
 // Worker defaults, used when the matching field is zero.
@@ -101,8 +102,9 @@ type Worker struct {
 	// Masker, when set, hides secrets in task logs; the worker adds the
 	// secret variables and connection passwords tasks read to it.
 	Masker *secrets.Masker
-	// LogDir, when set, receives a local copy of every task log.
-	LogDir string
+	// Logs is the log folder task logs go to, indexed in the store; nil
+	// discards them (tests and benchmarks that do not read logs).
+	Logs   *tasklog.Folder
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
@@ -540,7 +542,7 @@ func (l *loop) runTry(log *slog.Logger, d queue.Delivery, ti *store.TaskInstance
 	}
 	defer stopHeartbeat()
 
-	tl := newTaskLog(l.stores, l.w.Store, key, d.TryNumber, l.w.Masker, l.w.LogDir, log)
+	tl := newTaskLog(l.stores, l.w.Logs, key, d.TryNumber, l.w.Masker, log)
 	defer tl.Close()
 	if ti.RescheduleCount > 0 {
 		fmt.Fprintf(tl, "%s: resuming try %d of %d after %d reschedules on %s (pid %d)\n", key, d.TryNumber, ti.MaxTries, ti.RescheduleCount, l.hostname, l.pid)
@@ -591,18 +593,22 @@ func (l *loop) runTry(log *slog.Logger, d queue.Delivery, ti *store.TaskInstance
 	if len(out.Skip) > 0 && !interrupted {
 		end.Then = l.skips(log, key, out.Skip)
 	}
-	tail, err := tl.CloseTail()
+	logFile, err := tl.CloseFile()
 	if err != nil {
 		log.Warn("task log", "err", err)
 	}
-	end.Log = tail
+	end.LogFile = logFile
 	if err := l.end(l.stores, log, end); err != nil {
 		if errors.Is(err, store.ErrStale) {
 			log.Warn("outcome not recorded: the task instance changed meanwhile", "outcome", p.To, "err", err)
 		} else {
 			log.Error("outcome not recorded", "outcome", p.To, "err", err)
 		}
-		tl.WriteTail(tail)
+		if logFile != nil {
+			if err := tl.WriteIndex(logFile); err != nil {
+				log.Warn("task log not indexed", "err", err)
+			}
+		}
 		return false
 	}
 	if p.To == dags.TaskStateSuccess && len(try.Task.Outlets) > 0 {

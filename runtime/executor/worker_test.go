@@ -21,6 +21,7 @@ import (
 	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/runtime/store/secrets"
 	"github.com/starflow-dev/starflow/runtime/store/testdb"
+	"github.com/starflow-dev/starflow/runtime/tasklog"
 )
 
 const (
@@ -116,6 +117,7 @@ func newEnv(t *testing.T, st store.Store, tasks ...task) *env {
 		AfterTry:          func(context.Context, store.TaskInstanceKey) { e.after.Add(1) },
 		Concurrency:       4,
 		Hostname:          testHost,
+		Logs:              tasklog.New(st, t.TempDir(), testHost),
 		HeartbeatInterval: 50 * time.Millisecond,
 		ReclaimIdle:       time.Minute,
 		DrainGrace:        5 * time.Second,
@@ -255,7 +257,7 @@ func (e *env) logOf(taskID string, try int) string {
 	var out []byte
 	var off int64
 	for {
-		c, err := e.st.TaskLogRead(context.Background(), &store.TaskLogReadParams{Key: e.key(taskID), TryNumber: try, Offset: off})
+		c, err := e.w.Logs.Read(context.Background(), &store.TaskLogReadParams{Key: e.key(taskID), TryNumber: try, Offset: off})
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -306,7 +308,6 @@ func TestWorkerRecordsASuccessfulTry(t *testing.T) {
 			return operators.Success(map[string]any{"rows": 3}), nil
 		}})
 		e.w.Masker = secrets.NewMasker("hunter2-pw")
-		e.w.LogDir = t.TempDir()
 		// An upstream XCom to pull, and a stale XCom of an earlier try that must go.
 		if err := st.XComSet(ctx, &store.XComSetParams{TaskInstanceKey: e.key("up"), Key: "return_value", Value: "from-up"}); err != nil {
 			t.Fatal(err)
@@ -348,9 +349,12 @@ func TestWorkerRecordsASuccessfulTry(t *testing.T) {
 		if strings.Contains(log, "hunter2-pw") || strings.Contains(log, "s3cr3t-api-key") {
 			t.Errorf("log shows a secret:\n%s", log)
 		}
-		local, err := os.ReadFile(filepath.Join(e.w.LogDir, "dag_id=d", "run_id="+e.run, "task_id=work", "attempt=1.log"))
+		local, err := os.ReadFile(filepath.Join(e.w.Logs.Dir, "dag_id=d", "run_id="+e.run, "task_id=work", "attempt=1.log"))
 		if err != nil || string(local) != log {
-			t.Errorf("local log copy = %q, %v; want the stored log %q", local, err, log)
+			t.Errorf("log file = %q, %v; want the log read back %q", local, err, log)
+		}
+		if row, err := st.TaskLogFileGet(ctx, e.key("work"), 1); err != nil || row.Size != int64(len(log)) || row.Hostname != testHost {
+			t.Errorf("index row = %+v, %v; want size %d on %s", row, err, len(log), testHost)
 		}
 		if n := e.after.Load(); n != 1 {
 			t.Errorf("AfterTry called %d times, want 1", n)

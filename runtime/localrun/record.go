@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/operators"
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/tasklog"
 )
 
 // Recorder writes an in-process run to a metadata store as it happens, so
@@ -20,6 +22,10 @@ import (
 // changes, the XComs and the task logs. State changes are written in
 // batches by a background goroutine, so recording does not slow the run.
 type Recorder struct {
+	// Logs, when set, receives the run's task logs at Close (copied
+	// there, or only indexed when the run already wrote them in it).
+	Logs *tasklog.Folder
+
 	store store.Store
 	dag   *dags.DAG
 	info  operators.RunInfo
@@ -184,7 +190,7 @@ func (r *Recorder) Close(ctx context.Context, res *Result) error {
 		}
 	}
 	for _, t := range res.Tasks {
-		if t.LogPath == "" {
+		if t.LogPath == "" || r.Logs == nil {
 			continue
 		}
 		key := store.TaskInstanceKey{DagID: r.dag.ID, RunID: r.info.RunID, TaskID: t.TaskID, MapIndex: t.MapIndex}
@@ -197,18 +203,35 @@ func (r *Recorder) Close(ctx context.Context, res *Result) error {
 	return errors.Join(errs...)
 }
 
-// recordLog copies one try's log file into the store.
+// recordLog copies one try's log file into the log folder, or only
+// indexes it when it is already there.
 func (r *Recorder) recordLog(ctx context.Context, key store.TaskInstanceKey, try int, path string) error {
-	data, err := os.ReadFile(path)
+	src, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("read log of %s try %d: %w", key.TaskID, try, err)
 	}
-	for len(data) > 0 {
-		chunk := data[:min(len(data), store.MaxLogChunkBytes)]
-		data = data[len(chunk):]
-		if _, err := r.store.TaskLogAppend(ctx, &store.TaskLogAppendParams{Key: key, TryNumber: try, Data: chunk}); err != nil {
+	defer src.Close()
+	if r.Logs.Contains(path, key, try) {
+		fi, err := src.Stat()
+		if err != nil {
+			return fmt.Errorf("read log of %s try %d: %w", key.TaskID, try, err)
+		}
+		if err := r.store.TaskLogFileSet(ctx, &store.TaskLogFile{Key: key, TryNumber: try, Path: tasklog.RelPath(key, try),
+			Hostname: r.Logs.Hostname, Size: fi.Size()}); err != nil {
 			return fmt.Errorf("record log of %s try %d: %w", key.TaskID, try, err)
 		}
+		return nil
+	}
+	dst, err := r.Logs.Create(ctx, key, try)
+	if err != nil {
+		return fmt.Errorf("record log of %s try %d: %w", key.TaskID, try, err)
+	}
+	_, err = io.Copy(dst, src)
+	if cerr := dst.Close(ctx); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("record log of %s try %d: %w", key.TaskID, try, err)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/starflow-dev/starflow/runtime/localrun"
 	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/runtime/store/testdb"
+	"github.com/starflow-dev/starflow/runtime/tasklog"
 )
 
 func TestRecorderWritesTheRunToTheStore(t *testing.T) {
@@ -35,6 +36,8 @@ func TestRecorderWritesTheRunToTheStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		logs := tasklog.New(st, t.TempDir(), "here")
+		rec.Logs = logs
 		res, err := localrun.Run(ctx, d, info, localrun.Options{Runner: runner, LogDir: t.TempDir(), OnChange: rec.Event})
 		if err != nil {
 			t.Fatal(err)
@@ -66,7 +69,7 @@ func TestRecorderWritesTheRunToTheStore(t *testing.T) {
 			t.Fatalf("xcom extra %+v %v", x, err)
 		}
 		for try, want := range map[int]string{1: "try 1 of flaky", 2: "try 2 of flaky"} {
-			chunk, err := st.TaskLogRead(ctx, &store.TaskLogReadParams{Key: key, TryNumber: try})
+			chunk, err := logs.Read(ctx, &store.TaskLogReadParams{Key: key, TryNumber: try})
 			if err != nil || !strings.Contains(string(chunk.Data), want) {
 				t.Errorf("log of try %d = %q (%v), want %q", try, chunk.Data, err, want)
 			}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +15,8 @@ import (
 	"github.com/starflow-dev/starflow/operators"
 	"github.com/starflow-dev/starflow/runtime/executor"
 	"github.com/starflow-dev/starflow/runtime/state"
+	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/tasklog"
 )
 
 // Options configure a run.
@@ -520,14 +521,11 @@ func (r *runner) openLog(tr *taskRun, resume bool) (io.Writer, string, error) {
 		}
 		return io.Discard, "", nil
 	}
-	dir := filepath.Join(r.opt.LogDir, "dag_id="+r.dag.ID, "run_id="+safePath(r.info.RunID), "task_id="+tr.task.ID)
-	if tr.mapIndex >= 0 {
-		dir = filepath.Join(dir, fmt.Sprintf("map_index=%d", tr.mapIndex))
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	key := store.TaskInstanceKey{DagID: r.dag.ID, RunID: r.info.RunID, TaskID: tr.task.ID, MapIndex: max(tr.mapIndex, store.NoMapIndex)}
+	path := filepath.Join(r.opt.LogDir, filepath.FromSlash(tasklog.RelPath(key, tr.try)))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, "", fmt.Errorf("create task log folder: %w", err)
 	}
-	path := filepath.Join(dir, fmt.Sprintf("attempt=%d.log", tr.try))
 	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
 	if resume {
 		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND // a rescheduled try goes on in its log
@@ -541,10 +539,6 @@ func (r *runner) openLog(tr *taskRun, resume bool) (io.Writer, string, error) {
 		w = io.MultiWriter(f, r.opt.Echo)
 	}
 	return &lockedWriter{w: w, c: f}, path, nil
-}
-
-func safePath(s string) string {
-	return strings.NewReplacer("/", "_", ":", "_", "+", "_").Replace(s)
 }
 
 // lockedWriter serialises writes from an operator's concurrent readers

@@ -41,6 +41,11 @@ type DBCleanResult struct {
 	XComs         int64 `json:"xcoms"`
 	LogChunks     int64 `json:"log_chunks"`
 	LogBytes      int64 `json:"log_bytes"`
+	// LogFiles counts the index rows of log files; LogPaths are their
+	// paths relative to the log folder, for the caller to delete the
+	// files (runtime/tasklog).
+	LogFiles int64    `json:"log_files"`
+	LogPaths []string `json:"-"`
 }
 
 // Normalize checks p and fills in defaults.
@@ -71,9 +76,10 @@ const CleanRunsWhere = `r.state IN ('success', 'failed') AND COALESCE(r.start_da
 		WHERE l.dag_id = r.dag_id AND l.run_type <> 'manual' AND l.logical_date > r.logical_date))`
 
 // CleanStatements returns DBClean's statements for a dialect whose
-// placeholder for the cut-off is ph: the counting query (five columns, in
-// DBCleanResult's order) and the deletes per table.
-func CleanStatements(ph string) (count string, deletes map[string]string) {
+// placeholder for the cut-off is ph: the counting query (six columns, in
+// DBCleanResult's order), the query of the log files' paths and the
+// deletes per table.
+func CleanStatements(ph string) (count, files string, deletes map[string][]string) {
 	where := strings.ReplaceAll(CleanRunsWhere, "{before}", ph)
 	doomed := `SELECT r.dag_id, r.run_id FROM dag_run r WHERE ` + where
 	in := `(dag_id, run_id) IN (` + doomed + `)`
@@ -82,13 +88,15 @@ func CleanStatements(ph string) (count string, deletes map[string]string) {
 		(SELECT COUNT(*) FROM task_instance WHERE ` + in + `),
 		(SELECT COUNT(*) FROM xcom WHERE ` + in + `),
 		(SELECT COUNT(*) FROM task_log WHERE ` + in + `),
-		(SELECT COALESCE(SUM(LENGTH(data)), 0) FROM task_log WHERE ` + in + `)`
-	deletes = map[string]string{
-		CleanTaskLog: `DELETE FROM task_log WHERE ` + in,
-		CleanXCom:    `DELETE FROM xcom WHERE ` + in,
-		CleanDagRun:  `DELETE FROM dag_run WHERE ` + in,
+		(SELECT COALESCE(SUM(LENGTH(data)), 0) FROM task_log WHERE ` + in + `),
+		(SELECT COUNT(*) FROM task_log_file WHERE ` + in + `)`
+	files = `SELECT path FROM task_log_file WHERE ` + in + ` ORDER BY path`
+	deletes = map[string][]string{
+		CleanTaskLog: {`DELETE FROM task_log WHERE ` + in, `DELETE FROM task_log_file WHERE ` + in},
+		CleanXCom:    {`DELETE FROM xcom WHERE ` + in},
+		CleanDagRun:  {`DELETE FROM dag_run WHERE ` + in},
 	}
-	return count, deletes
+	return count, files, deletes
 }
 
 // Result keeps the counts of the tables p prunes.
@@ -102,6 +110,7 @@ func (p *DBCleanParams) Result(all DBCleanResult) *DBCleanResult {
 	}
 	if p.Has(CleanTaskLog) {
 		out.LogChunks, out.LogBytes = all.LogChunks, all.LogBytes
+		out.LogFiles, out.LogPaths = all.LogFiles, all.LogPaths
 	}
 	return out
 }

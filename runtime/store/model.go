@@ -216,6 +216,21 @@ type TaskLogChunk struct {
 	NextOffset int64 `json:"next_offset"`
 }
 
+// TaskLogFile is the index row of one try's log: the log itself is a file
+// in a log folder (runtime/tasklog), the database only says where.
+type TaskLogFile struct {
+	Key       TaskInstanceKey `json:"-"`
+	TryNumber int             `json:"try_number"`
+	// Path is the file's path relative to the log folder, with forward
+	// slashes.
+	Path string `json:"path"`
+	// Hostname is the host whose worker wrote the file.
+	Hostname string `json:"hostname"`
+	// Size is the file's size when its try closed it; 0 while it is
+	// written.
+	Size int64 `json:"size"`
+}
+
 // SchemaStatus reports the database's schema version against the newest
 // one this binary knows.
 type SchemaStatus struct {

@@ -236,8 +236,13 @@ type TaskInstanceEndParams struct {
 	// running at the try's number); when it loses, nothing is written.
 	State TaskInstanceSetStateParams
 	// Log, when not empty, is appended to the log of try
-	// State.FromTryNumber (at most MaxLogChunkBytes).
+	// State.FromTryNumber kept in the database (at most
+	// MaxLogChunkBytes); the worker writes logs to files and sends LogFile
+	// instead.
 	Log []byte
+	// LogFile, when set, records the index row of the try's log file (its
+	// final size) with the outcome.
+	LogFile *TaskLogFile
 	// Then are the transitions the outcome decides (downstream tasks
 	// skipped by a branch, scheduled by the mini-scheduler): each a
 	// compare-and-set that may lose without failing the end.

@@ -116,10 +116,19 @@ type Store interface {
 	// scheduler expanded it).
 	TaskInstanceExpand(ctx context.Context, p *TaskInstanceExpandParams) error
 
-	// TaskLogAppend appends to a try's log and returns its new size.
+	// TaskLogAppend appends to a try's log kept in the database. Task
+	// logs go to files since schema version 10 (runtime/tasklog); this
+	// remains for the logs written before, and for tests.
 	TaskLogAppend(ctx context.Context, p *TaskLogAppendParams) (int64, error)
-	// TaskLogRead reads a try's log from an offset.
+	// TaskLogRead reads a try's log kept in the database from an offset
+	// (see TaskLogAppend).
 	TaskLogRead(ctx context.Context, p *TaskLogReadParams) (*TaskLogChunk, error)
+	// TaskLogFileSet records or updates the index row of a try's log file.
+	TaskLogFileSet(ctx context.Context, f *TaskLogFile) error
+	// TaskLogFileGet returns the index row of a try's log file, or
+	// ErrNotFound when the try has none (it has not started, or it logged
+	// into the database before schema version 10).
+	TaskLogFileGet(ctx context.Context, key TaskInstanceKey, try int) (*TaskLogFile, error)
 
 	// XComSet stores an XCom value.
 	XComSet(ctx context.Context, p *XComSetParams) error

@@ -201,6 +201,11 @@ func (p *TaskInstanceEndParams) Normalize() error {
 			return err
 		}
 	}
+	if p.LogFile != nil {
+		if err := p.LogFile.Validate(); err != nil {
+			return err
+		}
+	}
 	for _, t := range p.Then {
 		if err := t.Normalize(); err != nil {
 			return err
@@ -310,6 +315,20 @@ func (p *TaskInstanceExpandParams) Normalize() error {
 		return fmt.Errorf("expand task instance %s: count %d out of range 1..%d: %w", p.Key, p.Count, dags.MaxMapLength, ErrInvalid)
 	case len(p.From) == 0:
 		return fmt.Errorf("expand task instance %s: from states are required: %w", p.Key, ErrInvalid)
+	}
+	return nil
+}
+
+// Validate checks an index row of a log file.
+func (f *TaskLogFile) Validate() error {
+	if err := f.Key.Validate(); err != nil {
+		return err
+	}
+	if f.TryNumber < 1 {
+		return fmt.Errorf("log file of %s: try %d: want 1 or more: %w", f.Key, f.TryNumber, ErrInvalid)
+	}
+	if f.Path == "" || f.Size < 0 {
+		return fmt.Errorf("log file of %s try %d: empty path or negative size: %w", f.Key, f.TryNumber, ErrInvalid)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/runtime/scheduler"
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/tasklog"
 	"github.com/starflow-dev/starflow/web/auth"
 )
 
@@ -38,6 +39,9 @@ type Deps struct {
 	Now func() time.Time
 	// LogPoll is how often a followed log is read again; default 250ms.
 	LogPoll time.Duration
+	// Logs reads task logs from the log folder; nil reads only the logs
+	// kept in the database (from before log files).
+	Logs *tasklog.Folder
 }
 
 // Route is one endpoint: its method, its path pattern (with {name}
@@ -121,6 +125,9 @@ func New(d Deps) http.Handler {
 	}
 	if d.LogPoll <= 0 {
 		d.LogPoll = 250 * time.Millisecond
+	}
+	if d.Logs == nil {
+		d.Logs = tasklog.New(d.Store, "", "")
 	}
 	if d.DAGs == nil {
 		d.DAGs = noDAGs{}

@@ -52,7 +52,7 @@ func (h *handler) tiLog(w http.ResponseWriter, r *http.Request) {
 		h.followLog(w, r, k, try, offset)
 		return
 	}
-	chunk, err := h.Store.TaskLogRead(r.Context(), &store.TaskLogReadParams{Key: k, TryNumber: try, Offset: offset})
+	chunk, err := h.Logs.Read(r.Context(), &store.TaskLogReadParams{Key: k, TryNumber: try, Offset: offset})
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -103,7 +103,7 @@ func (h *handler) followLog(w http.ResponseWriter, r *http.Request, k store.Task
 		}
 		over := tryOver(ti, try)
 		for {
-			chunk, err := h.Store.TaskLogRead(ctx, &store.TaskLogReadParams{Key: k, TryNumber: try, Offset: offset})
+			chunk, err := h.Logs.Read(ctx, &store.TaskLogReadParams{Key: k, TryNumber: try, Offset: offset})
 			if err != nil {
 				h.logFollowErr(ctx, k, err)
 				return

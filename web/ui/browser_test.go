@@ -50,7 +50,7 @@ func browserServer(t *testing.T) (*env, string) {
 			t.Fatal(err)
 		}
 	}
-	srv, err := web.New(web.Options{Store: e.store, Scheduler: e.sched, DAGs: e.versions, Queue: e.queue, Notifier: e.notifier, Logger: e.logger})
+	srv, err := web.New(web.Options{Store: e.store, Scheduler: e.sched, DAGs: e.versions, Queue: e.queue, Notifier: e.notifier, Logger: e.logger, Logs: e.logs})
 	if err != nil {
 		t.Fatal(err)
 	}

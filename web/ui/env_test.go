@@ -28,6 +28,7 @@ import (
 	"github.com/starflow-dev/starflow/runtime/scheduler"
 	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/runtime/store/testdb"
+	"github.com/starflow-dev/starflow/runtime/tasklog"
 	"github.com/starflow-dev/starflow/runtime/templates"
 	"github.com/starflow-dev/starflow/starlark/call"
 	"github.com/starflow-dev/starflow/starlark/loader"
@@ -46,6 +47,7 @@ type env struct {
 	sched    *scheduler.Scheduler
 	ui       http.Handler
 	logger   *slog.Logger
+	logs     *tasklog.Folder
 }
 
 // examplesDir is the repository's examples folder.
@@ -78,7 +80,8 @@ func newEnv(t testing.TB, dagsDir string) *env {
 		}
 		return call.Bundle{Dir: dir, EntryFile: v.EntryFile, Files: v.Files}, nil
 	}, 64)
-	e := &env{store: st, versions: versions, queue: memqueue.New(), notifier: memqueue.NewNotifier(), logger: logger}
+	e := &env{store: st, versions: versions, queue: memqueue.New(), notifier: memqueue.NewNotifier(), logger: logger,
+		logs: tasklog.New(st, t.TempDir(), "ui-test")}
 	t.Cleanup(func() { e.queue.Close(); e.notifier.Close() })
 	proc := &dagprocessor.Processor{Store: st, Parser: dagfolder.New(l, dir, versions), Logger: logger}
 	if _, err := proc.Sync(context.Background()); err != nil {
@@ -86,7 +89,7 @@ func newEnv(t testing.TB, dagsDir string) *env {
 	}
 	e.sched = scheduler.New(st, e.queue, versions, logger, scheduler.Config{TickInterval: 200 * time.Millisecond})
 	e.sched.Notifier = e.notifier
-	e.ui = ui.New(ui.Deps{Store: st, Scheduler: e.sched, DAGs: versions, Logger: logger})
+	e.ui = ui.New(ui.Deps{Store: st, Scheduler: e.sched, DAGs: versions, Logger: logger, Logs: e.logs})
 	return e
 }
 
@@ -107,6 +110,7 @@ func (e *env) newWorker() *executor.Worker {
 		AfterTry:          e.sched.AdvanceAndDispatch,
 		Concurrency:       4,
 		Hostname:          "ui-test",
+		Logs:              e.logs,
 		HeartbeatInterval: 500 * time.Millisecond,
 		DrainGrace:        2 * time.Second,
 		Logger:            e.logger,

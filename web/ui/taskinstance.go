@@ -135,7 +135,7 @@ func (h *handler) loadLog(ctx context.Context, p *tiPage) error {
 		// Long log: show its tail. Read up to the end to learn its size.
 		var size int64
 		for {
-			chunk, err := h.Store.TaskLogRead(ctx, &store.TaskLogReadParams{Key: key, TryNumber: p.Try, Offset: next})
+			chunk, err := h.Logs.Read(ctx, &store.TaskLogReadParams{Key: key, TryNumber: p.Try, Offset: next})
 			if err != nil {
 				return fmt.Errorf("read log of %s try %d: %w", key, p.Try, err)
 			}
@@ -163,7 +163,7 @@ func (h *handler) loadLog(ctx context.Context, p *tiPage) error {
 func (h *handler) readLog(ctx context.Context, key store.TaskInstanceKey, try int, offset int64, limit int) ([]byte, int64, error) {
 	var out []byte
 	for len(out) < limit {
-		chunk, err := h.Store.TaskLogRead(ctx, &store.TaskLogReadParams{Key: key, TryNumber: try, Offset: offset, Limit: min(limit-len(out), store.MaxLogChunkBytes)})
+		chunk, err := h.Logs.Read(ctx, &store.TaskLogReadParams{Key: key, TryNumber: try, Offset: offset, Limit: min(limit-len(out), store.MaxLogChunkBytes)})
 		if errors.Is(err, store.ErrNotFound) {
 			break
 		}

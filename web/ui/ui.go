@@ -11,6 +11,7 @@ import (
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/runtime/scheduler"
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/tasklog"
 )
 
 // DAGSource returns a DAG as built from one stored source version; the
@@ -29,6 +30,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Logs reads task logs from the log folder; nil reads only the logs
+	// kept in the database (from before log files).
+	Logs *tasklog.Folder
 }
 
 // handler serves the pages.
@@ -46,6 +50,9 @@ func New(d Deps) http.Handler {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.Logs == nil {
+		d.Logs = tasklog.New(d.Store, "", "")
 	}
 	h := &handler{Deps: d, pages: mustParsePages(), mux: http.NewServeMux()}
 	h.routes()

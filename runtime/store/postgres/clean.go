@@ -14,12 +14,19 @@ func (s *Store) DBClean(ctx context.Context, p *store.DBCleanParams) (*store.DBC
 	if err := p.Normalize(); err != nil {
 		return nil, err
 	}
-	count, deletes := store.CleanStatements("$1")
+	count, files, deletes := store.CleanStatements("$1")
 	var all store.DBCleanResult
 	err := s.inTx(ctx, func(tx pgx.Tx, _ int) error {
 		all = store.DBCleanResult{}
 		before := p.Before.UTC()
-		if err := tx.QueryRow(ctx, count, before).Scan(&all.Runs, &all.TaskInstances, &all.XComs, &all.LogChunks, &all.LogBytes); err != nil {
+		if err := tx.QueryRow(ctx, count, before).Scan(&all.Runs, &all.TaskInstances, &all.XComs, &all.LogChunks, &all.LogBytes, &all.LogFiles); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, files, before)
+		if err != nil {
+			return err
+		}
+		if all.LogPaths, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
 			return err
 		}
 		if p.DryRun {
@@ -27,8 +34,10 @@ func (s *Store) DBClean(ctx context.Context, p *store.DBCleanParams) (*store.DBC
 		}
 		for _, t := range store.CleanTables {
 			if p.Has(t) {
-				if _, err := tx.Exec(ctx, deletes[t], before); err != nil {
-					return fmt.Errorf("%s: %w", t, err)
+				for _, d := range deletes[t] {
+					if _, err := tx.Exec(ctx, d, before); err != nil {
+						return fmt.Errorf("%s: %w", t, err)
+					}
 				}
 			}
 		}

@@ -13,12 +13,27 @@ func (s *Store) DBClean(ctx context.Context, p *store.DBCleanParams) (*store.DBC
 	if err := p.Normalize(); err != nil {
 		return nil, err
 	}
-	count, deletes := store.CleanStatements("?")
+	count, files, deletes := store.CleanStatements("?")
 	var all store.DBCleanResult
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		before := tv(p.Before)
-		if err := tx.QueryRowContext(ctx, count, before, before, before, before, before).Scan(
-			&all.Runs, &all.TaskInstances, &all.XComs, &all.LogChunks, &all.LogBytes); err != nil {
+		if err := tx.QueryRowContext(ctx, count, before, before, before, before, before, before).Scan(
+			&all.Runs, &all.TaskInstances, &all.XComs, &all.LogChunks, &all.LogBytes, &all.LogFiles); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, files, before)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var path string
+			if err := rows.Scan(&path); err != nil {
+				return err
+			}
+			all.LogPaths = append(all.LogPaths, path)
+		}
+		if err := rows.Err(); err != nil {
 			return err
 		}
 		if p.DryRun {
@@ -26,8 +41,10 @@ func (s *Store) DBClean(ctx context.Context, p *store.DBCleanParams) (*store.DBC
 		}
 		for _, t := range store.CleanTables {
 			if p.Has(t) {
-				if _, err := tx.ExecContext(ctx, deletes[t], before); err != nil {
-					return fmt.Errorf("%s: %w", t, err)
+				for _, d := range deletes[t] {
+					if _, err := tx.ExecContext(ctx, d, before); err != nil {
+						return fmt.Errorf("%s: %w", t, err)
+					}
 				}
 			}
 		}

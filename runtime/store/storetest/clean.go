@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,9 @@ func testDBClean(t *testing.T, h Harness) {
 		mustTIs(t, s, "etl", runID, dags.TaskStateSuccess, "a", "b")
 		for _, task := range []string{"a", "b"} {
 			if _, err := s.TaskLogAppend(ctx, &store.TaskLogAppendParams{Key: key("etl", runID, task), TryNumber: 1, Data: []byte("0123456789")}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.TaskLogFileSet(ctx, &store.TaskLogFile{Key: key("etl", runID, task), TryNumber: 1, Path: "dag_id=etl/run_id=" + runID + "/task_id=" + task + "/attempt=1.log", Hostname: "w1", Size: 10}); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.XComSet(ctx, &store.XComSetParams{TaskInstanceKey: key("etl", runID, task), Key: "return_value", Value: "x"}); err != nil {
@@ -53,8 +57,10 @@ func testDBClean(t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := store.DBCleanResult{Runs: 2, TaskInstances: 4, XComs: 4, LogChunks: 4, LogBytes: 40}
-	if *dry != want {
+	oldPaths := []string{"dag_id=etl/run_id=old1/task_id=a/attempt=1.log", "dag_id=etl/run_id=old1/task_id=b/attempt=1.log",
+		"dag_id=etl/run_id=old2/task_id=a/attempt=1.log", "dag_id=etl/run_id=old2/task_id=b/attempt=1.log"}
+	want := store.DBCleanResult{Runs: 2, TaskInstances: 4, XComs: 4, LogChunks: 4, LogBytes: 40, LogFiles: 4, LogPaths: oldPaths}
+	if !reflect.DeepEqual(*dry, want) {
 		t.Errorf("dry run = %+v, want %+v", *dry, want)
 	}
 	if _, err := s.RunGet(ctx, "etl", "old1"); err != nil {
@@ -62,7 +68,7 @@ func testDBClean(t *testing.T, h Harness) {
 	}
 	// Only XComs first: the runs stay.
 	got, err := s.DBClean(ctx, &store.DBCleanParams{Before: cut, Tables: []string{store.CleanXCom}})
-	if err != nil || *got != (store.DBCleanResult{XComs: 4}) {
+	if err != nil || !reflect.DeepEqual(*got, store.DBCleanResult{XComs: 4}) {
 		t.Errorf("xcom only = %+v, %v; want 4 XComs", got, err)
 	}
 	if _, err := s.XComGet(ctx, &store.XComGetParams{TaskInstanceKey: key("etl", "old1", "a"), Key: "return_value"}); !errors.Is(err, store.ErrNotFound) {
@@ -72,7 +78,7 @@ func testDBClean(t *testing.T, h Harness) {
 		t.Errorf("cleaning xcom deleted the run: %v", err)
 	}
 	got, err = s.DBClean(ctx, &store.DBCleanParams{Before: cut})
-	if err != nil || *got != (store.DBCleanResult{Runs: 2, TaskInstances: 4, LogChunks: 4, LogBytes: 40}) {
+	if err != nil || !reflect.DeepEqual(*got, store.DBCleanResult{Runs: 2, TaskInstances: 4, LogChunks: 4, LogBytes: 40, LogFiles: 4, LogPaths: oldPaths}) {
 		t.Errorf("clean = %+v, %v", got, err)
 	}
 	for _, id := range []string{"old1", "old2"} {
@@ -81,6 +87,9 @@ func testDBClean(t *testing.T, h Harness) {
 		}
 		if c, err := s.TaskLogRead(ctx, &store.TaskLogReadParams{Key: key("etl", id, "a"), TryNumber: 1}); err == nil && len(c.Data) != 0 {
 			t.Errorf("run %s's log survived: %q", id, c.Data)
+		}
+		if f, err := s.TaskLogFileGet(ctx, key("etl", id, "a"), 1); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("run %s's log file row survived: %+v, %v", id, f, err)
 		}
 	}
 	for _, id := range []string{"running", "latest"} {

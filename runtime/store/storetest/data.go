@@ -76,6 +76,41 @@ func testTaskLogs(t *testing.T, h Harness) {
 	}
 }
 
+// testTaskLogFiles: the index row of a try's log file is recorded,
+// updated (its size when the try closes it) and read back; a try without
+// one is ErrNotFound, as is a row for a missing task instance.
+func testTaskLogFiles(t *testing.T, h Harness) {
+	s := h.open(t)
+	ctx := ctxT(t)
+	mustRun(t, s, "etl", "r", 0)
+	mustTIs(t, s, "etl", "r", dags.TaskStateRunning, "t")
+	k := key("etl", "r", "t")
+	if _, err := s.TaskLogFileGet(ctx, k, 1); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("row before the try logged: %v, want ErrNotFound", err)
+	}
+	f := &store.TaskLogFile{Key: k, TryNumber: 1, Path: "dag_id=etl/run_id=r/task_id=t/attempt=1.log", Hostname: "w1"}
+	if err := s.TaskLogFileSet(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	f.Size = 1 << 40
+	if err := s.TaskLogFileSet(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.TaskLogFileGet(ctx, k, 1)
+	if err != nil || !reflect.DeepEqual(got, f) {
+		t.Errorf("row = %+v, %v; want %+v", got, err, f)
+	}
+	if _, err := s.TaskLogFileGet(ctx, k, 2); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("row of try 2: %v, want ErrNotFound", err)
+	}
+	if err := s.TaskLogFileSet(ctx, &store.TaskLogFile{Key: key("etl", "r", "nope"), TryNumber: 1, Path: "x"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("row of a missing instance: %v, want ErrNotFound", err)
+	}
+	if err := s.TaskLogFileSet(ctx, &store.TaskLogFile{Key: k, TryNumber: 1}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("row without a path: %v, want ErrInvalid", err)
+	}
+}
+
 func testXCom(t *testing.T, h Harness) {
 	s := h.open(t)
 	ctx := ctxT(t)

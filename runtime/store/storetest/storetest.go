@@ -65,6 +65,7 @@ func Run(t *testing.T, h Harness) {
 		{"reschedules", testReschedule},
 		{"rendered map index", testRenderedMapIndex},
 		{"task logs", testTaskLogs},
+		{"task log files", testTaskLogFiles},
 		{"xcom", testXCom},
 		{"xcom limits", testXComLimits},
 		{"corrupt xcom", testCorruptXCom},

@@ -117,3 +117,27 @@ func TaskInstanceStates(d Dialect, p *store.TaskInstanceStatesParams) (query str
 	}
 	return q, w.args, true
 }
+
+// TaskLogFileSet is the upsert of a log file's index row.
+func TaskLogFileSet(d Dialect, f *store.TaskLogFile) (query string, args []any) {
+	ps := make([]string, 8)
+	for i := range ps {
+		ps[i] = d.Param(i + 1)
+	}
+	return `INSERT INTO task_log_file (dag_id, run_id, task_id, map_index, try_number, path, hostname, size)
+		VALUES (` + strings.Join(ps, ", ") + `)
+		ON CONFLICT (dag_id, run_id, task_id, map_index, try_number)
+		DO UPDATE SET path = excluded.path, hostname = excluded.hostname, size = excluded.size`,
+		[]any{f.Key.DagID, f.Key.RunID, f.Key.TaskID, f.Key.MapIndex, f.TryNumber, f.Path, f.Hostname, f.Size}
+}
+
+// TaskLogFileGet reads a log file's index row: path, hostname, size.
+func TaskLogFileGet(d Dialect, k store.TaskInstanceKey, try int) (query string, args []any) {
+	w := &where{d: d}
+	w.eq("dag_id", k.DagID)
+	w.eq("run_id", k.RunID)
+	w.eq("task_id", k.TaskID)
+	w.eq("map_index", k.MapIndex)
+	w.eq("try_number", try)
+	return `SELECT path, hostname, size FROM task_log_file WHERE ` + strings.Join(w.conds, " AND "), w.args
+}

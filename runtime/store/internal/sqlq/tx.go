@@ -190,6 +190,12 @@ func endTry(ctx context.Context, d Dialect, tx Tx, p *store.TaskInstanceEndParam
 			return nil, nil, fmt.Errorf("append to log of %s: %w", p.State.Key, err)
 		}
 	}
+	if p.LogFile != nil {
+		q, args := TaskLogFileSet(d, p.LogFile)
+		if _, err := tx.Exec(ctx, q, args...); err != nil {
+			return nil, nil, fmt.Errorf("index log file of %s: %w", p.State.Key, err)
+		}
+	}
 	applied, err = SetStates(ctx, d, tx, p.Then, false)
 	return applied, nil, err
 }
