@@ -16,6 +16,7 @@ import (
 	"github.com/starflow-dev/starflow/runtime/store/postgres"
 	"github.com/starflow-dev/starflow/runtime/store/secrets"
 	"github.com/starflow-dev/starflow/runtime/store/testdb"
+	"github.com/starflow-dev/starflow/runtime/tasklog"
 )
 
 // The fault test's shape: runs of a DAG of tasks, each task a short bash
@@ -101,6 +102,8 @@ func TestDistributedFaults(t *testing.T) {
 		"STARFLOW_HEARTBEAT_INTERVAL=500ms",
 		"STARFLOW_DRAIN_GRACE=5s",
 		"STARFLOW_DAGS_FOLDER=" + dagsDir,
+		// The workers share one log folder, as hosts share a mount.
+		"STARFLOW_LOG_FOLDER=" + filepath.Join(dir, "logs"),
 	}
 	migrate := startProc(t, dir, "migrate", env, starflowBin, "db", "migrate")
 	<-migrate.done
@@ -183,7 +186,7 @@ func TestDistributedFaults(t *testing.T) {
 	}
 
 	checkRuns(t, st)
-	retried := checkTaskInstances(t, st, countLines(t, ranLog))
+	retried := checkTaskInstances(t, st, tasklog.New(st, filepath.Join(dir, "logs"), ""), countLines(t, ranLog))
 	gap := longestGap(t, st)
 	if gap > maxGap {
 		t.Errorf("no task started for %s at a stretch, want under %s: the survivors did not carry on", gap, maxGap)
@@ -302,7 +305,7 @@ func checkRuns(t *testing.T, st store.Store) {
 // try was retried because its first try died with worker w1 (so there are
 // at most that worker's concurrency of them), and ran at most once per
 // try. It returns how many were retried.
-func checkTaskInstances(t *testing.T, st store.Store, ran map[string]int) int {
+func checkTaskInstances(t *testing.T, st store.Store, logs *tasklog.Folder, ran map[string]int) int {
 	t.Helper()
 	ctx := context.Background()
 	tis, err := st.TaskInstanceList(ctx, &store.TaskInstanceListParams{DagID: "faults"})
@@ -328,7 +331,7 @@ func checkTaskInstances(t *testing.T, st store.Store, ran map[string]int) int {
 			}
 			// The killed worker's log of the try may not have reached
 			// the store; when it did, it must be w1's.
-			if first := tryLog(t, st, ti.TaskInstanceKey, 1); first != "" && !strings.Contains(first, " on w1 (pid") {
+			if first := tryLog(t, logs, ti.TaskInstanceKey, 1); first != "" && !strings.Contains(first, " on w1 (pid") {
 				bad = append(bad, fmt.Sprintf("%s was retried, but its first try was not on the killed worker w1: %q", ti.TaskInstanceKey, firstLine(first)))
 			}
 		}
@@ -367,10 +370,10 @@ func longestGap(t *testing.T, st store.Store) time.Duration {
 	return gap
 }
 
-// tryLog returns the stored log of one try.
-func tryLog(t *testing.T, st store.Store, key store.TaskInstanceKey, try int) string {
+// tryLog returns the log of one try, from the workers' log folder.
+func tryLog(t *testing.T, logs *tasklog.Folder, key store.TaskInstanceKey, try int) string {
 	t.Helper()
-	c, err := st.TaskLogRead(context.Background(), &store.TaskLogReadParams{Key: key, TryNumber: try})
+	c, err := logs.Read(context.Background(), &store.TaskLogReadParams{Key: key, TryNumber: try})
 	if err != nil {
 		t.Fatalf("log of %s try %d: %v", key, try, err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/starflow-dev/starflow/runtime/scheduler"
 	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/runtime/store/testdb"
+	"github.com/starflow-dev/starflow/runtime/tasklog"
 )
 
 // TestRescheduleKeepsTheTryNumber drives up_for_reschedule with a fake
@@ -94,7 +95,7 @@ func TestRescheduleFreesTheWorkerSlot(t *testing.T) {
 		}))
 		w := &executor.Worker{Store: s, Queue: e.queue, DAGs: workerDAGs{e.src}, Runner: &executor.TryRunner{Registry: reg, Logger: logger},
 			AfterTry: e.sched.AdvanceAndDispatch, Concurrency: 1, Hostname: "w", HeartbeatInterval: 100 * time.Millisecond,
-			ReclaimIdle: time.Minute, Logger: logger}
+			ReclaimIdle: time.Minute, Logger: logger, Logs: tasklog.New(s, t.TempDir(), "w")}
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		wg.Go(func() { _ = e.sched.Run(ctx) })
@@ -152,7 +153,7 @@ func TestRescheduleFreesTheWorkerSlot(t *testing.T) {
 		if sense.Duration < 900*time.Millisecond {
 			t.Errorf("sense's duration %s does not count from its first poke", sense.Duration)
 		}
-		chunk, err := s.TaskLogRead(ctx, &store.TaskLogReadParams{Key: sense.TaskInstanceKey, TryNumber: 1})
+		chunk, err := w.Logs.Read(ctx, &store.TaskLogReadParams{Key: sense.TaskInstanceKey, TryNumber: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -26,6 +26,11 @@ import (
 	"github.com/starflow-dev/starflow/runtime/store"
 )
 
+// ErrMissing marks a log whose index row names a file this process's log
+// folder does not hold (the folder is not shared with the worker that
+// wrote it, or the file was deleted). It wraps store.ErrNotFound.
+var ErrMissing = fmt.Errorf("log file missing: %w", store.ErrNotFound)
+
 // Folder is a log folder and the index of its files.
 type Folder struct {
 	// Dir is the log folder.
@@ -186,7 +191,7 @@ func (f *Folder) readFile(row *store.TaskLogFile, offset int64, limit int) (*sto
 	file, err := os.Open(p)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("log of %s try %d: %s is not in the log folder %s (written on host %q; workers on other hosts need a shared log folder, see docs/logs.md): %w",
-			row.Key, row.TryNumber, row.Path, f.Dir, row.Hostname, store.ErrNotFound)
+			row.Key, row.TryNumber, row.Path, f.Dir, row.Hostname, ErrMissing)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("log of %s try %d: %w", row.Key, row.TryNumber, err)

@@ -70,7 +70,7 @@ func TestFolder(t *testing.T) {
 		}
 		// Another host's folder lacks the file.
 		other := tasklog.New(st, t.TempDir(), "web")
-		if _, err := other.Read(ctx, &store.TaskLogReadParams{Key: key, TryNumber: 2}); !errors.Is(err, store.ErrNotFound) ||
+		if _, err := other.Read(ctx, &store.TaskLogReadParams{Key: key, TryNumber: 2}); !errors.Is(err, tasklog.ErrMissing) || !errors.Is(err, store.ErrNotFound) ||
 			!strings.Contains(err.Error(), `"worker-7"`) || !strings.Contains(err.Error(), "shared log folder") {
 			t.Errorf("read from another folder: %v; want not found naming the host and the shared folder", err)
 		}

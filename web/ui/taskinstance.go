@@ -13,6 +13,7 @@ import (
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/operators"
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/tasklog"
 	"github.com/starflow-dev/starflow/runtime/store/secrets"
 	"github.com/starflow-dev/starflow/runtime/templates"
 )
@@ -128,6 +129,10 @@ func (h *handler) loadLog(ctx context.Context, p *tiPage) error {
 	live := tryLive(p.TI, p.Try)
 	key := p.TI.TaskInstanceKey
 	data, next, err := h.readLog(ctx, key, p.Try, 0, maxPageLog)
+	if errors.Is(err, tasklog.ErrMissing) {
+		p.Log = err.Error() // say where the log is, rather than fail the page
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -164,7 +169,7 @@ func (h *handler) readLog(ctx context.Context, key store.TaskInstanceKey, try in
 	var out []byte
 	for len(out) < limit {
 		chunk, err := h.Logs.Read(ctx, &store.TaskLogReadParams{Key: key, TryNumber: try, Offset: offset, Limit: min(limit-len(out), store.MaxLogChunkBytes)})
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) && !errors.Is(err, tasklog.ErrMissing) {
 			break
 		}
 		if err != nil {

@@ -649,3 +649,40 @@ func TestTriggerFormInputsFromSchemas(t *testing.T) {
 	}
 	mustContain(t, rec.Body.String(), "Invalid input for param times: 11 is greater than the maximum of 10", `<option value="&#34;happy&#34;" selected>Happy!</option>`)
 }
+
+// TestTaskInstancePageReadsTheLogFile: the page shows a try's log from
+// the log folder, and for a file the folder lacks (written on another
+// host without a shared folder) it says where the log is instead of
+// failing or showing nothing.
+func TestTaskInstancePageReadsTheLogFile(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, examplesDir(t))
+	ctx := context.Background()
+	run := e.trigger(t, "etl", day)
+	key := store.TaskInstanceKey{DagID: "etl", RunID: run.RunID, TaskID: "load", MapIndex: store.NoMapIndex}
+	e.setState(t, run, "load", dags.TaskStateFailed, 2)
+	w, err := e.logs.Create(ctx, key, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("from the file <b>\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.TaskLogFileSet(ctx, &store.TaskLogFile{Key: key, TryNumber: 2, Path: "dag_id=etl/elsewhere/attempt=2.log", Hostname: "worker-9", Size: 10}); err != nil {
+		t.Fatal(err)
+	}
+	page := "/dags/etl/runs/" + url.PathEscape(run.RunID) + "/tasks/load"
+	code, body := get(t, e.as(auth.RoleViewer), page+"?try=1")
+	if code != http.StatusOK {
+		t.Fatalf("try 1: status %d: %s", code, body)
+	}
+	mustContain(t, body, `data-try="1">from the file &lt;b&gt;`)
+	code, body = get(t, e.as(auth.RoleViewer), page+"?try=2")
+	if code != http.StatusOK {
+		t.Fatalf("try 2: status %d: %s", code, body)
+	}
+	mustContain(t, body, "worker-9", "shared log folder")
+}

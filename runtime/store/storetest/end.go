@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -33,7 +34,8 @@ func testTaskInstanceEnd(t *testing.T, h Harness) {
 	end := &store.TaskInstanceEndParams{
 		State: store.TaskInstanceSetStateParams{Key: k, From: []dags.TaskState{dags.TaskStateRunning}, FromTryNumber: 1,
 			To: dags.TaskStateSuccess, EndDate: base.Add(time.Minute)},
-		Log: []byte("tail line\n"),
+		Log:     []byte("tail line\n"),
+		LogFile: &store.TaskLogFile{Key: k, TryNumber: 1, Path: "dag_id=etl/run_id=r/task_id=t/attempt=1.log", Hostname: "w1", Size: 42},
 		Then: []*store.TaskInstanceSetStateParams{
 			{Key: key("etl", "r", "d1"), From: none, To: dags.TaskStateScheduled},
 			{Key: key("etl", "r", "d2"), From: []dags.TaskState{dags.TaskStateScheduled}, To: dags.TaskStateQueued}, // loses: d2 is none
@@ -61,6 +63,9 @@ func testTaskInstanceEnd(t *testing.T, h Harness) {
 		}
 	}
 	wantLog("flushed line\ntail line\n")
+	if f, err := s.TaskLogFileGet(ctx, k, 1); err != nil || !reflect.DeepEqual(f, end.LogFile) {
+		t.Errorf("log file row recorded with the outcome = %+v, %v; want %+v", f, err, end.LogFile)
+	}
 	for id, want := range map[string]dags.TaskState{"d1": dags.TaskStateScheduled, "d2": dags.TaskStateNone, "d3": dags.TaskStateNone} {
 		if got := mustTI(t, s, key("etl", "r", id)).State; got != want {
 			t.Errorf("%s is %s, want %s", id, got, want)
