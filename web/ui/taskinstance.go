@@ -13,8 +13,8 @@ import (
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/operators"
 	"github.com/starflow-dev/starflow/runtime/store"
-	"github.com/starflow-dev/starflow/runtime/tasklog"
 	"github.com/starflow-dev/starflow/runtime/store/secrets"
+	"github.com/starflow-dev/starflow/runtime/tasklog"
 	"github.com/starflow-dev/starflow/runtime/templates"
 )
 
