@@ -97,7 +97,7 @@ func startEngineOn(t *testing.T, databaseURL, dir string) *engine {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e, err := newEngine(ctx, engineConfig{databaseURL: databaseURL, migrate: store.MigrateAlways, dagsDir: dir,
-		parse: true, schedule: true, work: true, concurrency: 8, drainGrace: time.Second, rescan: time.Hour}, logger)
+		parse: true, schedule: true, work: true, concurrency: 8, drainGrace: time.Second, rescan: time.Hour, logDir: t.TempDir()}, logger)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
