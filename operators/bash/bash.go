@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"slices"
@@ -147,7 +148,7 @@ func readConfig(ctx context.Context, c *operators.Call) (*config, error) {
 	case nil:
 	case map[string]any:
 		cfg.env = make([]string, 0, len(env))
-		for _, k := range sortedKeys(env) {
+		for _, k := range slices.Sorted(maps.Keys(env)) {
 			s, ok := env[k].(string)
 			if !ok {
 				return nil, operators.Fail(fmt.Errorf("bash: env[%q] must be a string, got %s", k, describe(env[k])))
@@ -218,15 +219,6 @@ func exitCodes(v any) ([]int, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("bash: skip_on_exit_code must be an int or a list of ints, got %s", describe(v))
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // describe names a config value and its type for an error message.

@@ -7,10 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	nethttp "net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -187,7 +188,7 @@ func Do(ctx context.Context, client *nethttp.Client, c *operators.Call, req *Req
 	}
 	hreq.Header.Set("User-Agent", "starflow")
 	if conn != nil {
-		for _, k := range sortedKeys(conn.Extra) {
+		for _, k := range slices.Sorted(maps.Keys(conn.Extra)) {
 			if s, ok := conn.Extra[k].(string); ok && validHeaderName(k) {
 				hreq.Header.Set(k, s)
 			}
@@ -342,15 +343,6 @@ func validHeaderName(k string) bool {
 		}
 	}
 	return true
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Excerpt returns the first LogBodyLimit bytes of body as text for the

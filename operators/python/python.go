@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
@@ -207,7 +208,7 @@ func (o *Operator) Execute(ctx context.Context, c *operators.Call) (*operators.R
 		return nil, fmt.Errorf("python: the interpreter exited with code %d", res.ExitCode)
 	}
 	if len(out.XCom) > 0 && c.XCom != nil {
-		for _, k := range sortedKeys(out.XCom) {
+		for _, k := range slices.Sorted(maps.Keys(out.XCom)) {
 			if err := c.XCom.Push(ctx, k, out.XCom[k]); err != nil {
 				return nil, fmt.Errorf("python: push XCom %q: %w", k, err)
 			}
@@ -385,7 +386,7 @@ func envList(args *operators.Args) ([]string, error) {
 	}
 	m := args.Dict("env")
 	out := make([]string, 0, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		s, ok := m[k].(string)
 		if !ok {
 			return nil, fmt.Errorf("python: env[%q] must be a string, got %T", k, m[k])
@@ -419,13 +420,4 @@ func exitCodes(v any) ([]int, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("python: skip_on_exit_code must be an int or a list of ints, got %T", v)
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"slices"
@@ -68,7 +69,7 @@ func (s *BashSensor) Execute(ctx context.Context, c *operators.Call) (*operators
 	if a.Has("env") {
 		env := a.Dict("env")
 		taskEnv = make([]string, 0, len(env))
-		for _, k := range sortedKeys(env) {
+		for _, k := range slices.Sorted(maps.Keys(env)) {
 			v, ok := env[k].(string)
 			if !ok {
 				return nil, operators.Fail(fmt.Errorf("bash_sensor: env[%q] must be a string, got %s", k, describeValue(env[k])))
@@ -116,15 +117,6 @@ func (s *BashSensor) Execute(ctx context.Context, c *operators.Call) (*operators
 			return false, operators.Fail(fmt.Errorf("bash_sensor: command exited with code %d (retry_exit_code is %d)", code, retry))
 		}
 	})
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // describeValue names a value's type for an error message.
