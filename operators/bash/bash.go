@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"os/exec"
 	"slices"
@@ -147,20 +146,9 @@ func readConfig(ctx context.Context, c *operators.Call) (*config, error) {
 	switch env := conf["env"].(type) {
 	case nil:
 	case map[string]any:
-		cfg.env = make([]string, 0, len(env))
-		for _, k := range slices.Sorted(maps.Keys(env)) {
-			s, ok := env[k].(string)
-			if !ok {
-				return nil, operators.Fail(fmt.Errorf("bash: env[%q] must be a string, got %s", k, describe(env[k])))
-			}
-			if k == "" || strings.ContainsAny(k, "=\x00") {
-				return nil, operators.Fail(fmt.Errorf("bash: env has an invalid variable name %q", k))
-			}
-			v, err := c.RenderArg(ctx, "env", s)
-			if err != nil {
-				return nil, fmt.Errorf("bash: env[%q]: %w", k, err)
-			}
-			cfg.env = append(cfg.env, k+"="+v)
+		cfg.env, err = subprocess.TaskVars("bash", env, func(_, v string) (string, error) { return c.RenderArg(ctx, "env", v) })
+		if err != nil {
+			return nil, err
 		}
 	default:
 		return nil, operators.Fail(fmt.Errorf("bash: env must be a dict of strings, got %s", describe(env)))

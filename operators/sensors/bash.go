@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"os/exec"
-	"slices"
 	"strings"
 	"time"
 
@@ -67,17 +65,8 @@ func (s *BashSensor) Execute(ctx context.Context, c *operators.Call) (*operators
 	}
 	var taskEnv []string
 	if a.Has("env") {
-		env := a.Dict("env")
-		taskEnv = make([]string, 0, len(env))
-		for _, k := range slices.Sorted(maps.Keys(env)) {
-			v, ok := env[k].(string)
-			if !ok {
-				return nil, operators.Fail(fmt.Errorf("bash_sensor: env[%q] must be a string, got %s", k, describeValue(env[k])))
-			}
-			if k == "" || strings.ContainsAny(k, "=\x00") {
-				return nil, operators.Fail(fmt.Errorf("bash_sensor: env has an invalid variable name %q", k))
-			}
-			taskEnv = append(taskEnv, k+"="+v)
+		if taskEnv, err = subprocess.TaskVars("bash_sensor", a.Dict("env"), nil); err != nil {
+			return nil, err
 		}
 	}
 	bash := s.Bash
@@ -117,12 +106,4 @@ func (s *BashSensor) Execute(ctx context.Context, c *operators.Call) (*operators
 			return false, operators.Fail(fmt.Errorf("bash_sensor: command exited with code %d (retry_exit_code is %d)", code, retry))
 		}
 	})
-}
-
-// describeValue names a value's type for an error message.
-func describeValue(v any) string {
-	if v == nil {
-		return "None"
-	}
-	return fmt.Sprintf("%T", v)
 }

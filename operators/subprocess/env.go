@@ -1,9 +1,13 @@
 package subprocess
 
 import (
+	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/starflow-dev/starflow/operators"
 )
 
 // EnvAllowVar names the worker variable that lists more variables task
@@ -100,4 +104,38 @@ func (p Policy) Env(taskEnv []string, appendEnv bool, extra ...string) []string 
 	}
 	env = append(env, taskEnv...)
 	return append(env, extra...)
+}
+
+// TaskVars turns a task's env dict into "NAME=value" entries in name
+// order, failing the try (operators.Fail) on a value that is not a string
+// or a name a process environment cannot hold. render, when not nil,
+// renders each value (the bash operator's templates). op names the
+// operator in errors.
+func TaskVars(op string, env map[string]any, render func(key, value string) (string, error)) ([]string, error) {
+	vars := make([]string, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		v, ok := env[k].(string)
+		if !ok {
+			return nil, operators.Fail(fmt.Errorf("%s: env[%q] must be a string, got %s", op, k, typeName(env[k])))
+		}
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			return nil, operators.Fail(fmt.Errorf("%s: env has an invalid variable name %q", op, k))
+		}
+		if render != nil {
+			var err error
+			if v, err = render(k, v); err != nil {
+				return nil, fmt.Errorf("%s: env[%q]: %w", op, k, err)
+			}
+		}
+		vars = append(vars, k+"="+v)
+	}
+	return vars, nil
+}
+
+// typeName names a value's type for an error message.
+func typeName(v any) string {
+	if v == nil {
+		return "None"
+	}
+	return fmt.Sprintf("%T", v)
 }
