@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -91,7 +92,8 @@ func runTestDAG(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	f, err := loadDAGFile(ctx, newLoader(logger), c.String("dags"), path)
+	dagsFolder := testDAGFolder(c, path)
+	f, err := loadDAGFile(ctx, newLoader(logger), dagsFolder, path)
 	if err != nil {
 		return err
 	}
@@ -155,7 +157,7 @@ func runTestDAG(c *cli.Context) error {
 	if printer != nil {
 		childOpts.OnChange = printer.event
 	}
-	find, fileOf := folderDAGs(newLoader(logger), f, c.String("dags"), path)
+	find, fileOf := folderDAGs(newLoader(logger), f, dagsFolder, path)
 	triggered := localrun.NewTriggered(ctx, find, childOpts)
 	triggered.OnRun = childRecorder(ctx, st, folder, fileOf, logger)
 	opts.DagRuns = triggered
@@ -355,4 +357,23 @@ func localOptions(logger *slog.Logger, f *loader.File) (localrun.Options, func()
 		Variables:   envsecrets.Variables{},
 		Connections: envsecrets.Connections{},
 	}, func() { pools.Close() }
+}
+
+// testDAGFolder is the DAG folder of a test-dag run: --dags (or its
+// variable or configuration key) when given, else the default folder when
+// the file lies inside it, else the file's own folder, so that a file's
+// trigger_dag targets and load("//…") paths are found beside it.
+func testDAGFolder(c *cli.Context, path string) string {
+	dir := c.String("dags")
+	if c.IsSet("dags") {
+		return dir
+	}
+	absDir, err1 := filepath.Abs(dir)
+	absPath, err2 := filepath.Abs(path)
+	if err1 == nil && err2 == nil {
+		if rel, err := filepath.Rel(absDir, absPath); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return dir
+		}
+	}
+	return filepath.Dir(path)
 }
