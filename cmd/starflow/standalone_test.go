@@ -38,7 +38,7 @@ func TestStandaloneSIGTERM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, "standalone", "--dags", dagsDir, "--database-url", url)
+	cmd := exec.Command(exe, "standalone", "--dags", dagsDir, "--database-url", url, "--port", "0")
 	cmd.Args[0] = "starflow"
 	cmd.Dir = dir
 	var stderr bytes.Buffer

@@ -40,6 +40,7 @@ func Register(r *operators.Registry) {
 	r.Register(KindShortCircuit, NewShortCircuit())
 	r.Register(KindLatestOnly, &LatestOnly{})
 	r.Register(KindDayOfWeek, &DayOfWeek{})
+	r.Register(KindDateTime, &DateTime{})
 }
 
 // Execute calls the branch function, which returns a task or group id, a

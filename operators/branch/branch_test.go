@@ -231,7 +231,7 @@ func TestRegister(t *testing.T) {
 	t.Parallel()
 	r := operators.NewRegistry()
 	Register(r)
-	if got := r.Kinds(); !reflect.DeepEqual(got, []string{"branch", "branch_day_of_week", "latest_only", "short_circuit"}) {
+	if got := r.Kinds(); !reflect.DeepEqual(got, []string{"branch", "branch_datetime", "branch_day_of_week", "latest_only", "short_circuit"}) {
 		t.Errorf("kinds = %q", got)
 	}
 }

@@ -214,10 +214,10 @@ func (g *GroupFn) run(thread *starlark.Thread, what string, args starlark.Tuple,
 		}
 		for _, t := range grp.members {
 			switch t.Operator {
-			case dags.OperatorBranch, dags.OperatorShortCircuit, "latest_only", "branch_day_of_week":
+			case dags.OperatorBranch, dags.OperatorShortCircuit, "latest_only", "branch_day_of_week", "branch_datetime":
 				// Their skips name tasks, not map indexes: inside a mapped
 				// group they would skip every map index of their targets.
-				return nil, fmt.Errorf("expand: task %s is a %s task; a mapped group cannot hold tasks that skip others (branch, short_circuit, latest_only, branch_day_of_week) yet", t.ID, t.Operator)
+				return nil, fmt.Errorf("expand: task %s is a %s task; a mapped group cannot hold tasks that skip others (branch, short_circuit, latest_only, branch_day_of_week, branch_datetime) yet", t.ID, t.Operator)
 			}
 		}
 		// The tasks whose outputs the group maps over come before it, as

@@ -35,6 +35,7 @@ var airflowNames = map[string]string{
 	"DummyOperator":            "empty",
 	"LatestOnlyOperator":       "latest_only",
 	"BranchDayOfWeekOperator":  "branch_day_of_week",
+	"BranchDateTimeOperator":   "branch_datetime",
 	"TriggerDagRunOperator":    "trigger_dag",
 	"HttpOperator":             "http",
 	"SimpleHttpOperator":       "http",
