@@ -43,7 +43,7 @@ func DecodeJSON(what, text string) (any, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("%s: stored JSON is corrupt: trailing data: %w", what, ErrCorrupt)
 	}
-	return plainNumbers(v), nil
+	return PlainNumbers(v), nil
 }
 
 // DecodeJSONObject decodes a stored JSON object (a run's conf); null and
@@ -65,8 +65,10 @@ func DecodeJSONObject(what, text string) (map[string]any, error) {
 	return nil, fmt.Errorf("%s: stored JSON is not an object: %w", what, ErrCorrupt)
 }
 
-// plainNumbers replaces json.Number with int64 or float64, recursively.
-func plainNumbers(v any) any {
+// PlainNumbers replaces, in place, each json.Number in v (a value decoded
+// with UseNumber) with an int64 when it is integral, else a float64, as
+// the store's JSON values are; it returns v.
+func PlainNumbers(v any) any {
 	switch x := v.(type) {
 	case json.Number:
 		if i, err := x.Int64(); err == nil {
@@ -83,12 +85,12 @@ func plainNumbers(v any) any {
 		return f
 	case []any:
 		for i := range x {
-			x[i] = plainNumbers(x[i])
+			x[i] = PlainNumbers(x[i])
 		}
 		return x
 	case map[string]any:
 		for k := range x {
-			x[k] = plainNumbers(x[k])
+			x[k] = PlainNumbers(x[k])
 		}
 		return x
 	}

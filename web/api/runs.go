@@ -136,7 +136,7 @@ func (h *handler) runTrigger(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, badf("conf: %v", err))
 			return
 		}
-		p.Conf = plainNumbers(p.Conf).(map[string]any)
+		p.Conf = store.PlainNumbers(p.Conf).(map[string]any)
 	}
 	if h.Scheduler == nil {
 		writeError(w, http.StatusServiceUnavailable, "this webserver cannot trigger runs (no scheduler wired)")
@@ -148,30 +148,6 @@ func (h *handler) runTrigger(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, runOut(run))
-}
-
-// plainNumbers turns json.Number into int64 when integral, else float64,
-// as the store's JSON values are.
-func plainNumbers(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = plainNumbers(e)
-		}
-		return x
-	case []any:
-		for i, e := range x {
-			x[i] = plainNumbers(e)
-		}
-		return x
-	case json.Number:
-		if n, err := x.Int64(); err == nil {
-			return n
-		}
-		f, _ := x.Float64()
-		return f
-	}
-	return v
 }
 
 // runGet serves GET /dags/{dag_id}/dagRuns/{dag_run_id}.

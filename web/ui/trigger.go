@@ -321,27 +321,7 @@ func decodeJSON(s string) (any, error) {
 	if dec.More() {
 		return nil, errors.New("more than one JSON value")
 	}
-	return numbers(v), nil
-}
-
-func numbers(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if n, err := x.Int64(); err == nil {
-			return n
-		}
-		f, _ := x.Float64()
-		return f
-	case []any:
-		for i := range x {
-			x[i] = numbers(x[i])
-		}
-	case map[string]any:
-		for k := range x {
-			x[k] = numbers(x[k])
-		}
-	}
-	return v
+	return store.PlainNumbers(v), nil
 }
 
 // parseLogicalDate reads the form's logical date: empty (now), an HTML
