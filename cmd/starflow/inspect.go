@@ -110,7 +110,9 @@ func findRun(c *cli.Context, s store.Store, dagID, runOrDate string) (*store.Dag
 	if derr != nil {
 		return nil, failedError("DAG %s has no run %q", dagID, runOrDate)
 	}
-	runs, err := s.RunList(c.Context, &store.RunListParams{DagID: dagID})
+	// Only the runs at that date (logical dates are stored to the
+	// microsecond), not every run of the DAG.
+	runs, err := s.RunList(c.Context, &store.RunListParams{DagID: dagID, LogicalDateFrom: date, LogicalDateTo: date.Add(time.Microsecond)})
 	if err != nil {
 		return nil, err
 	}
