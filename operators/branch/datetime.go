@@ -18,7 +18,7 @@ const KindDateTime = "branch_datetime"
 // The zero value uses the real clock.
 type DateTime struct {
 	// Now returns the current time; nil means time.Now.
-	Now func() time.Time
+	Now Clock
 }
 
 var (
@@ -30,18 +30,14 @@ var (
 func (*DateTime) Spec() operators.Spec {
 	sp := operators.Spec{Kind: KindDateTime,
 		Doc: "Follows one set of downstream tasks when the time is between target_lower and target_upper, another otherwise.",
-		Params: []operators.Param{
-			{Name: "follow_task_ids_if_true", Type: operators.ParamStringOrList, Required: true,
-				Doc: "the task or group id(s) followed when the time is in the range"},
-			{Name: "follow_task_ids_if_false", Type: operators.ParamStringOrList, Required: true,
-				Doc: "the task or group id(s) followed otherwise"},
-			{Name: "target_lower", Type: operators.ParamString,
+		Params: append(followParams("the time is in the range"),
+			operators.Param{Name: "target_lower", Type: operators.ParamString,
 				Doc: `the range's start: a time of day ("14:00") or a date and time ("2020-10-10 14:00", wall clock in the DAG's timezone, or RFC 3339)`},
-			{Name: "target_upper", Type: operators.ParamString,
+			operators.Param{Name: "target_upper", Type: operators.ParamString,
 				Doc: "the range's end, written as target_lower; a time of day before target_lower's is on the next day"},
-			{Name: "use_task_logical_date", Type: operators.ParamBool, Default: false,
+			operators.Param{Name: "use_task_logical_date", Type: operators.ParamBool, Default: false,
 				Doc: "compare the run's logical date instead of the current time"},
-		}}
+		)}
 	sp.Check = func(config map[string]any) error {
 		lower, lok := config["target_lower"].(string)
 		upper, uok := config["target_upper"].(string)
@@ -114,13 +110,9 @@ func inRange(now time.Time, lower, upper target, loc *time.Location) bool {
 // logical date with use_task_logical_date, else now) is in the range, else
 // follow_task_ids_if_false; the other direct downstream tasks are skipped.
 func (o *DateTime) Execute(ctx context.Context, c *operators.Call) (*operators.Result, error) {
-	if c.Task == nil || c.DAG == nil {
-		return nil, operators.Fail(fmt.Errorf("%s: the call has no task or DAG", KindDateTime))
-	}
-	spec := o.Spec()
-	a, err := spec.Args(c.Task.Config)
+	a, err := conditionArgs(c, o.Spec())
 	if err != nil {
-		return nil, operators.Fail(err)
+		return nil, err
 	}
 	loc := c.DAG.Timezone
 	if loc == nil {
@@ -140,26 +132,11 @@ func (o *DateTime) Execute(ctx context.Context, c *operators.Call) (*operators.R
 	if !lower.set && !upper.set {
 		return nil, operators.Fail(fmt.Errorf("%s: both target_upper and target_lower are None; at least one must be given", KindDateTime))
 	}
-	now := time.Now()
-	if o.Now != nil {
-		now = o.Now()
-	}
+	now := o.Now.Now()
 	if a.Bool("use_task_logical_date") {
 		now = c.Run.LogicalDate
 	}
 	now = now.UTC()
-	in := inRange(now, lower, upper, loc)
-	chosen := a.Strings("follow_task_ids_if_false")
-	if in {
-		chosen = a.Strings("follow_task_ids_if_true")
-	}
-	skip, err := c.DAG.BranchSkips(c.Task.ID, chosen)
-	if err != nil {
-		return nil, operators.Fail(err)
-	}
-	res := operators.Success(nil)
-	res.Skip = skip
-	res.Message = fmt.Sprintf("%s is in [%s, %s]: %v; following %s; skipping %s", now.Format(time.RFC3339),
-		a.String("target_lower"), a.String("target_upper"), in, list(chosen), list(skip))
-	return res, nil
+	return follow(c, a, inRange(now, lower, upper, loc), fmt.Sprintf("%s is in [%s, %s]", now.Format(time.RFC3339),
+		a.String("target_lower"), a.String("target_upper")))
 }
