@@ -288,6 +288,9 @@ type Store interface {
 	// LoginFailureReset forgets the failures of a key (after a successful
 	// login).
 	LoginFailureReset(ctx context.Context, key string) error
+
+	// The audit log of user actions (Airflow's Log model).
+	Auditor
 }
 
 // TimeOrNow returns Truncate(t), or the current time when t is zero.
@@ -296,4 +299,12 @@ func TimeOrNow(t time.Time) time.Time {
 		return Truncate(time.Now())
 	}
 	return Truncate(t)
+}
+
+// Auditor records and lists the audit log of user actions.
+type Auditor interface {
+	// AuditAdd records one user action and sets e.ID.
+	AuditAdd(ctx context.Context, e *AuditEntry) error
+	// AuditList returns audit entries newest first (by id).
+	AuditList(ctx context.Context, p *AuditListParams) ([]*AuditEntry, error)
 }

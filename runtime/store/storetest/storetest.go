@@ -42,6 +42,7 @@ func Run(t *testing.T, h Harness) {
 		{"DAGs", testDAGs},
 		{"DAG versions", testDAGVersions},
 		{"import errors", testImportErrors},
+		{"audit log", testAudit},
 		{"runs", testRuns},
 		{"db clean", testDBClean},
 		{"run uniqueness", testRunUniqueness},
