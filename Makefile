@@ -4,7 +4,7 @@ BIN       := bin/starflow
 PKGS      := ./...
 FUZZTIME  ?= 100000x
 
-.PHONY: all build run test check services fuzz bench clean
+.PHONY: all build run test check services fuzz bench bench-scale clean
 
 all: build
 
@@ -42,6 +42,12 @@ fuzz:
 ## bench: the benchmarks behind docs/performance.md, printed as a table.
 bench: build
 	./scripts/bench.sh
+
+## bench-scale: the scale-out load benchmark: 3 schedulers and 2 workers (processes) against
+## the local PostgreSQL and Redis, 100,000 no-op task instances; TI/s, hops, commits/TI and
+## CPU by process group (docs/performance.md). Not part of `make test`. Flags: BENCH_SCALE_FLAGS.
+bench-scale: build
+	./scripts/bench-scale.sh $(BENCH_SCALE_FLAGS)
 
 clean:
 	rm -rf bin
