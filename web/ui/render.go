@@ -212,7 +212,7 @@ func statesCSS() []byte {
 		fmt.Fprintf(&b, ".s-%s{background:%s;border-color:%s}\n", s, c, c)
 		fmt.Fprintf(&b, "svg .node.s-%s rect{fill:%s}\n", s, c)
 	}
-	b.WriteString(".s-none{background:#fff;border:1px solid #999}\nsvg .node.s-none rect{fill:#fff}\n")
+	b.WriteString(".s-none{background:var(--surface);border:1px solid var(--faint)}\nsvg .node.s-none rect{fill:var(--surface)}\n")
 	return b.Bytes()
 }
 
