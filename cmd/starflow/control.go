@@ -283,7 +283,7 @@ func confirm(c *cli.Context, question string) (bool, error) {
 		in, ok = os.Stdin, true
 	}
 	if !ok || !isTerminal(in) {
-		return false, failedError("not a terminal, so not clearing without confirmation: pass --yes")
+		return false, failedError("not a terminal, so not going ahead without confirmation: pass --yes")
 	}
 	fmt.Fprint(c.App.ErrWriter, question)
 	line, err := bufio.NewReader(in).ReadString('\n')

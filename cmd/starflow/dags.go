@@ -56,6 +56,7 @@ func dagsCommand() *cli.Command {
 			dagsPauseCommand(true),
 			dagsPauseCommand(false),
 			dagsReserializeCommand(),
+			dagsDeleteCommand(),
 			dagsBackfillCommand(),
 		},
 	}

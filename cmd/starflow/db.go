@@ -13,7 +13,7 @@ import (
 	"github.com/starflow-dev/starflow/runtime/tasklog"
 )
 
-// dbCommand is `starflow db migrate|check|clean`.
+// dbCommand is `starflow db migrate|check|clean|reset`.
 func dbCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "db",
@@ -73,6 +73,7 @@ func dbCommand() *cli.Command {
 				},
 			},
 			dbCleanCommand(),
+			dbResetCommand(),
 		},
 	}
 }

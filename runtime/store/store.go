@@ -274,6 +274,15 @@ type Store interface {
 	// XComs (or only the tables p names), as `airflow db clean`; one
 	// transaction. A dry run only counts.
 	DBClean(ctx context.Context, p *DBCleanParams) (*DBCleanResult, error)
+	// DAGDelete deletes every record of a DAG, as `airflow dags delete`:
+	// the DAG row, its runs with their task instances, logs, XComs and SLA
+	// misses, and its dataset cursor, in one transaction. It returns an
+	// error wrapping ErrNotFound when the store knows neither the DAG nor
+	// any run of it. The DAG comes back at the next parse of its file.
+	DAGDelete(ctx context.Context, dagID string) (*DAGDeleteResult, error)
+	// Reset drops every table and creates the schema again, as `airflow
+	// db reset`: all metadata is gone.
+	Reset(ctx context.Context) error
 
 	// Login throttling: failed logins per key, shared by every webserver.
 

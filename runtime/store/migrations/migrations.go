@@ -181,3 +181,23 @@ func Versions(d Dialect) ([]int64, error) {
 	}
 	return out, nil
 }
+
+// Reset applies every down migration, which drops every table, then every
+// up migration again. A schema newer than the binary is refused, since its
+// down migrations are unknown.
+func (p *Provider) Reset(ctx context.Context) error {
+	st, err := p.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if err := tooNew(st); err != nil {
+		return err
+	}
+	if _, err := p.goose.DownTo(ctx, 0); err != nil {
+		return fmt.Errorf("drop schema: %w", err)
+	}
+	if _, err := p.goose.Up(ctx); err != nil {
+		return fmt.Errorf("create schema: %w", err)
+	}
+	return nil
+}

@@ -45,6 +45,8 @@ func Run(t *testing.T, h Harness) {
 		{"audit log", testAudit},
 		{"runs", testRuns},
 		{"db clean", testDBClean},
+		{"dag delete", testDAGDelete},
+		{"reset", testReset},
 		{"run uniqueness", testRunUniqueness},
 		{"run state guards", testRunStateGuards},
 		{"run list filters", testRunList},
