@@ -5,16 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/urfave/cli/v2"
 
+	"github.com/starflow-dev/starflow/internal/conntest"
 	"github.com/starflow-dev/starflow/operators"
 	"github.com/starflow-dev/starflow/runtime/store"
 )
@@ -311,7 +308,7 @@ func connectionsTestCommand() *cli.Command {
 				}
 				ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
 				defer cancel()
-				what, err := testConnection(ctx, &conn.Connection)
+				what, err := conntest.Test(ctx, &conn.Connection)
 				if err != nil {
 					return failedError("connection %s: %s failed: %v", conn.ID, what, err)
 				}
@@ -320,71 +317,6 @@ func connectionsTestCommand() *cli.Command {
 			})
 		},
 	}
-}
-
-// testConnection tries a connection and says what it tried.
-func testConnection(ctx context.Context, conn *operators.Connection) (string, error) {
-	switch conn.Type {
-	case "postgres", "postgresql":
-		pc, err := pgx.Connect(ctx, store.ConnectionURI(conn, true))
-		if err != nil {
-			return "log in to PostgreSQL", redactErr(err, conn.Password)
-		}
-		defer pc.Close(context.Background())
-		var one int
-		if err := pc.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
-			return "SELECT 1", redactErr(err, conn.Password)
-		}
-		return "logged in to PostgreSQL and ran SELECT 1", nil
-	case "http", "https":
-		scheme := conn.Type
-		host := conn.Host
-		if strings.Contains(host, "://") {
-			scheme, host, _ = strings.Cut(host, "://")
-		}
-		url := scheme + "://" + host
-		if conn.Port != 0 {
-			url += ":" + strconv.Itoa(conn.Port)
-		}
-		if conn.Schema != "" {
-			url += "/" + strings.TrimPrefix(conn.Schema, "/")
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return "GET " + url, err
-		}
-		if conn.Login != "" {
-			req.SetBasicAuth(conn.Login, conn.Password)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return "GET " + url, err
-		}
-		resp.Body.Close()
-		if resp.StatusCode >= 400 {
-			return "GET " + url, fmt.Errorf("HTTP %s", resp.Status)
-		}
-		return fmt.Sprintf("GET %s: HTTP %s", url, resp.Status), nil
-	}
-	if conn.Host == "" || conn.Port == 0 {
-		return "a TCP connection", fmt.Errorf("%s connections are tested by opening host:port, and this one has no host or port", conn.Type)
-	}
-	addr := net.JoinHostPort(conn.Host, strconv.Itoa(conn.Port))
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return "TCP connection to " + addr, err
-	}
-	nc.Close()
-	return "opened a TCP connection to " + addr, nil
-}
-
-// redactErr removes a password from an error's text.
-func redactErr(err error, password string) error {
-	if password == "" || !strings.Contains(err.Error(), password) {
-		return err
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), password, "***"))
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -121,7 +121,7 @@ func TestPools(t *testing.T) {
 	expectError(t, e.do(t, auth.RoleAdmin, "POST", "/api/v1/pools", map[string]any{"name": "neg", "slots": -1}), http.StatusBadRequest, "")
 	expectError(t, e.do(t, auth.RoleAdmin, "POST", "/api/v1/pools", map[string]any{"name": "x"}), http.StatusBadRequest, "name and slots are required")
 	expectError(t, e.do(t, auth.RoleAdmin, "PATCH", "/api/v1/pools/db", map[string]any{"name": "renamed"}), http.StatusBadRequest, "cannot be renamed")
-	expectError(t, e.do(t, auth.RoleOp, "POST", "/api/v1/pools", map[string]any{"name": "x", "slots": 1}), http.StatusForbidden, "admin")
+	expectError(t, e.do(t, auth.RoleViewer, "POST", "/api/v1/pools", map[string]any{"name": "x", "slots": 1}), http.StatusForbidden, "pools")
 }
 
 func TestWorkers(t *testing.T) {

@@ -22,10 +22,10 @@ import (
 
 func TestCan(t *testing.T) {
 	t.Parallel()
-	perms := []auth.Permission{auth.PermRead, auth.PermTrigger, auth.PermClear, auth.PermMark, auth.PermPause, auth.PermConnections, auth.PermAdmin}
+	perms := []auth.Permission{auth.PermRead, auth.PermTrigger, auth.PermClear, auth.PermMark, auth.PermPause, auth.PermConnections, auth.PermVariables, auth.PermPools, auth.PermAdmin}
 	want := map[auth.Role]string{
-		auth.RoleAdmin:  "read trigger clear mark pause connections admin",
-		auth.RoleOp:     "read trigger clear mark pause connections",
+		auth.RoleAdmin:  "read trigger clear mark pause connections variables pools admin",
+		auth.RoleOp:     "read trigger clear mark pause connections variables pools",
 		auth.RoleViewer: "read",
 		"unknown":       "",
 	}

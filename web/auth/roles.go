@@ -54,7 +54,13 @@ const (
 	PermPause Permission = "pause"
 	// PermConnections reads and writes connections: admin, op.
 	PermConnections Permission = "connections"
-	// PermAdmin manages users, tokens, pools and variables: admin.
+	// PermVariables creates, edits and deletes variables: admin, op (as
+	// Airflow's Op role).
+	PermVariables Permission = "variables"
+	// PermPools creates, resizes and deletes pools: admin, op.
+	PermPools Permission = "pools"
+	// PermAdmin manages users and their tokens, and reads the audit log of
+	// every user: admin.
 	PermAdmin Permission = "admin"
 )
 
