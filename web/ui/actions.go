@@ -7,6 +7,7 @@ import (
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/runtime/scheduler"
+	"github.com/starflow-dev/starflow/runtime/store"
 )
 
 // clear clears one task (form fields: downstream, upstream, only_failed,
@@ -46,6 +47,8 @@ func (h *handler) clear(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Logger.Info("ui: cleared task instances", "dag_id", dagID, "run_id", runID, "task_id", taskID, "map_index", mapIndex, "cleared", len(keys), "user", userName(r))
+	h.audit(r, store.AuditEntry{Event: store.AuditClear, DagID: dagID, RunID: runID, TaskID: taskID,
+		Extra: fmt.Sprintf("downstream=%t upstream=%t only_failed=%t map_index=%d cleared=%d", opts[0], opts[1], opts[2], mapIndex, len(keys))})
 	h.done(w, r, dagURL(dagID, "grid"))
 }
 
@@ -78,6 +81,8 @@ func (h *handler) mark(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Logger.Info("ui: marked task instances", "dag_id", dagID, "run_id", runID, "task_id", taskID, "state", state, "map_index", mapIndex, "marked", len(keys), "user", userName(r))
+	h.audit(r, store.AuditEntry{Event: markEvent(state), DagID: dagID, RunID: runID, TaskID: taskID,
+		Extra: fmt.Sprintf("downstream=%t map_index=%d marked=%d", downstream, mapIndex, len(keys))})
 	h.done(w, r, dagURL(dagID, "grid"))
 }
 

@@ -94,6 +94,9 @@ type connectionRow struct {
 	Port                                       int
 	HasPassword                                bool
 	Extra                                      string
+	// Testable is whether the Test button can check it (http, https,
+	// postgres).
+	Testable bool
 }
 
 func (h *handler) connections(w http.ResponseWriter, r *http.Request) {
@@ -108,7 +111,7 @@ func (h *handler) connections(w http.ResponseWriter, r *http.Request) {
 	p := &listPage[connectionRow]{Title: "Connections"}
 	for _, c := range conns {
 		row := connectionRow{ID: c.ID, Type: c.Type, Host: c.Host, Schema: c.Schema, Login: c.Login, Description: c.Description,
-			Port: c.Port, HasPassword: c.Password != ""}
+			Port: c.Port, HasPassword: c.Password != "", Testable: testable(c.Type)}
 		if len(c.Extra) > 0 {
 			row.Extra = prettyJSON(c.Extra)
 		}

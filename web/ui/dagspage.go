@@ -203,6 +203,7 @@ func (h *handler) pause(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Logger.Info("ui: DAG paused", "dag_id", dagID, "paused", paused, "user", userName(r))
+	h.audit(r, store.AuditEntry{Event: pauseEvent(paused), DagID: dagID})
 	if r.Header.Get("HX-Request") == "" {
 		http.Redirect(w, r, safeReturn(r.FormValue("return"), "/dags"), http.StatusSeeOther)
 		return

@@ -235,6 +235,7 @@ func (h *handler) trigger(w http.ResponseWriter, r *http.Request) {
 		run, err = h.Scheduler.Trigger(r.Context(), scheduler.TriggerParams{DAGID: p.DAG.DagID, LogicalDate: logical, RunID: p.RunID, Conf: conf}, h.Now())
 		if err == nil {
 			h.Logger.Info("ui: triggered", "dag_id", run.DagID, "run_id", run.RunID, "user", userName(r))
+			h.audit(r, store.AuditEntry{Event: store.AuditTrigger, DagID: run.DagID, RunID: run.RunID, Extra: auditConf(conf)})
 			http.Redirect(w, r, dagURL(p.DAG.DagID, "grid"), http.StatusSeeOther)
 			return
 		}

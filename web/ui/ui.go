@@ -91,6 +91,7 @@ func (h *handler) routes() {
 	m.HandleFunc("GET /pools", h.pools)
 	m.HandleFunc("GET /workers", h.workers)
 	m.HandleFunc("GET /datasets", h.datasets)
+	h.editRoutes()
 }
 
 func (h *handler) redirectToGrid(w http.ResponseWriter, r *http.Request) {
