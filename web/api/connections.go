@@ -109,6 +109,7 @@ func (h *handler) connectionCreate(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.audit(r, store.AuditEntry{Event: store.AuditConnectionSet, Extra: "conn_id=" + b.ID + " type=" + b.Type})
 	c, err := h.Store.ConnectionGet(r.Context(), b.ID)
 	if err != nil {
 		h.fail(w, r, err)
@@ -123,5 +124,6 @@ func (h *handler) connectionDelete(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.audit(r, store.AuditEntry{Event: store.AuditConnectionDelete, Extra: "conn_id=" + r.PathValue("connection_id")})
 	w.WriteHeader(http.StatusNoContent)
 }

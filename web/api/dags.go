@@ -130,6 +130,11 @@ func (h *handler) dagPatch(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	event := store.AuditUnpause
+	if *body.IsPaused {
+		event = store.AuditPause
+	}
+	h.audit(r, store.AuditEntry{Event: event, DagID: id})
 	if !*body.IsPaused && h.Scheduler != nil {
 		h.Scheduler.Wake()
 	}

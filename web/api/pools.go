@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/starflow-dev/starflow/runtime/store"
@@ -110,6 +111,7 @@ func (h *handler) setPool(w http.ResponseWriter, r *http.Request, p *store.PoolS
 		h.fail(w, r, err)
 		return
 	}
+	h.audit(r, store.AuditEntry{Event: store.AuditPoolSet, Extra: fmt.Sprintf("pool=%s slots=%d", p.Name, p.Slots)})
 	got, err := h.Store.PoolGet(r.Context(), p.Name)
 	if err != nil {
 		h.fail(w, r, err)
@@ -124,5 +126,6 @@ func (h *handler) poolDelete(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.audit(r, store.AuditEntry{Event: store.AuditPoolDelete, Extra: "pool=" + r.PathValue("pool_name")})
 	w.WriteHeader(http.StatusNoContent)
 }

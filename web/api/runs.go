@@ -147,6 +147,7 @@ func (h *handler) runTrigger(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.audit(r, store.AuditEntry{Event: store.AuditTrigger, DagID: run.DagID, RunID: run.RunID})
 	writeJSON(w, http.StatusOK, runOut(run))
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -195,6 +196,9 @@ func (h *handler) tiClear(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if !body.DryRun {
+		h.audit(r, store.AuditEntry{Event: store.AuditClear, DagID: p.DAGID, RunID: p.RunID, Extra: fmt.Sprintf("task_regex=%s cleared=%d", p.TaskRegex, len(keys))})
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"task_instances": refsOut(keys), "dry_run": body.DryRun})
 }
 
@@ -249,5 +253,10 @@ func (h *handler) tiMark(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	event := store.AuditMarkSuccess
+	if body.NewState == dags.TaskStateFailed {
+		event = store.AuditMarkFailed
+	}
+	h.audit(r, store.AuditEntry{Event: event, DagID: dagID, RunID: body.RunID, TaskID: body.TaskID, Extra: fmt.Sprintf("downstream=%t marked=%d", body.IncludeDownstream, len(keys))})
 	writeJSON(w, http.StatusOK, map[string]any{"task_instances": refsOut(keys)})
 }

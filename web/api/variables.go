@@ -114,6 +114,7 @@ func (h *handler) setVariable(w http.ResponseWriter, r *http.Request, p *store.V
 		h.fail(w, r, err)
 		return
 	}
+	h.audit(r, store.AuditEntry{Event: store.AuditVariableSet, Extra: "key=" + p.Key})
 	v, err := h.Store.VariableGet(r.Context(), p.Key)
 	if err != nil {
 		h.fail(w, r, err)
@@ -128,6 +129,7 @@ func (h *handler) variableDelete(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.audit(r, store.AuditEntry{Event: store.AuditVariableDelete, Extra: "key=" + r.PathValue("variable_key")})
 	w.WriteHeader(http.StatusNoContent)
 }
 
