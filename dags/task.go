@@ -11,6 +11,9 @@ const (
 	OperatorBranch       = "branch"
 	OperatorShortCircuit = "short_circuit"
 	OperatorEmpty        = "empty"
+	// OperatorExternalTaskMarker is Airflow's ExternalTaskMarker: a clear
+	// of it with its downstream goes on into another DAG's run.
+	OperatorExternalTaskMarker = "external_task_marker"
 )
 
 // Defaults for task settings, as in Airflow.

@@ -161,6 +161,11 @@ type DagRuns interface {
 	// no such run or task instance. An empty taskID asks for the run's
 	// own state, as a task state (success, failed, running, queued).
 	TaskState(ctx context.Context, dagID, taskID string, logicalDate time.Time) (state dags.TaskState, found bool, err error)
+	// GroupStates returns the states of the task instances of task group
+	// groupID (the tasks whose id starts with groupID + ".") in the run of
+	// dagID with the given logical date; none when there is no such run
+	// or group.
+	GroupStates(ctx context.Context, dagID, groupID string, logicalDate time.Time) ([]dags.TaskState, error)
 }
 
 // Errors of DagRuns.

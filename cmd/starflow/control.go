@@ -220,7 +220,7 @@ func tasksClearCommand() *cli.Command {
 			&cli.StringFlag{Name: "end-date", Aliases: []string{"e"}, Usage: "only runs with a logical date at or before this"},
 			&cli.StringFlag{Name: "run-id", Aliases: []string{"r"}, Usage: "only this run"},
 			&cli.BoolFlag{Name: "only-failed", Aliases: []string{"f"}, Usage: "only failed and upstream_failed task instances"},
-			&cli.BoolFlag{Name: "downstream", Aliases: []string{"d"}, Usage: "also the tasks downstream of the selected ones"},
+			&cli.BoolFlag{Name: "downstream", Aliases: []string{"d"}, Usage: "also the tasks downstream of the selected ones, and through external_task_marker tasks those in other DAGs"},
 			&cli.BoolFlag{Name: "upstream", Aliases: []string{"u"}, Usage: "also the tasks upstream of the selected ones"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
 		},

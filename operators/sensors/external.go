@@ -15,10 +15,13 @@ import (
 const ExternalTaskKind = "external_task_sensor"
 
 // ExternalTaskSensor waits for a task of another DAG (or that DAG's whole
-// run) with the same logical date, or the one execution_delta earlier,
-// to reach one of allowed_states, as Airflow's ExternalTaskSensor. A state
-// in failed_states fails the sensor at once without retrying (skipped with
-// soft_fail), one in skipped_states skips it.
+// run, or every task of one of its task groups) with the same logical
+// date, or the one execution_delta earlier, to reach one of
+// allowed_states, as Airflow's ExternalTaskSensor. A state in
+// failed_states fails the sensor at once without retrying (skipped with
+// soft_fail), one in skipped_states skips it. A task group that has no
+// task instance (it does not exist, or that run does not) is waited for,
+// as in Airflow.
 type ExternalTaskSensor struct{ Base }
 
 var (
@@ -33,6 +36,8 @@ func (*ExternalTaskSensor) Spec() operators.Spec {
 			Doc: "the other DAG's id"},
 		operators.Param{Name: "external_task_id", Type: operators.ParamString, Templated: true,
 			Doc: "the other DAG's task; None waits for its whole run"},
+		operators.Param{Name: "external_task_group_id", Type: operators.ParamString, Templated: true,
+			Doc: "a task group of the other DAG: waits until every task of it is in allowed_states (instead of external_task_id)"},
 		operators.Param{Name: "allowed_states", Type: operators.ParamList, Default: []any{string(dags.TaskStateSuccess)},
 			Doc: "the states that end the wait successfully"},
 		operators.Param{Name: "failed_states", Type: operators.ParamList, Default: []any{string(dags.TaskStateFailed)},
@@ -51,9 +56,12 @@ func (s *ExternalTaskSensor) Execute(ctx context.Context, c *operators.Call) (*o
 	if err != nil {
 		return nil, err
 	}
-	dagID, taskID := a.String("external_dag_id"), a.String("external_task_id")
+	dagID, taskID, groupID := a.String("external_dag_id"), a.String("external_task_id"), a.String("external_task_group_id")
 	if dagID == "" {
 		return nil, operators.Fail(errors.New("external_task_sensor: external_dag_id is empty"))
+	}
+	if taskID != "" && groupID != "" {
+		return nil, operators.Fail(errors.New("external_task_sensor: give external_task_id or external_task_group_id, not both"))
 	}
 	var lists [3][]dags.TaskState
 	for i, name := range []string{"allowed_states", "failed_states", "skipped_states"} {
@@ -72,10 +80,22 @@ func (s *ExternalTaskSensor) Execute(ctx context.Context, c *operators.Call) (*o
 	}
 	logical := c.Run.LogicalDate.Add(-a.Duration("execution_delta"))
 	what := dagID + "." + taskID
-	if taskID == "" {
+	switch {
+	case groupID != "":
+		what = "task group " + groupID + " of " + dagID
+	case taskID == "":
 		what = "the run of " + dagID
 	}
 	what += " on " + logical.UTC().Format("2006-01-02T15:04:05Z07:00")
+	if groupID != "" {
+		return s.Run(ctx, c, a, func(ctx context.Context) (bool, error) {
+			sts, err := c.DagRuns.GroupStates(ctx, dagID, groupID, logical)
+			if err != nil {
+				return false, fmt.Errorf("external_task_sensor: %s: %w", what, err)
+			}
+			return pokeGroup(c, what, sts, allowed, failed, skipped)
+		})
+	}
 	return s.Run(ctx, c, a, func(ctx context.Context) (bool, error) {
 		st, found, err := c.DagRuns.TaskState(ctx, dagID, taskID, logical)
 		if err != nil {
@@ -98,6 +118,32 @@ func (s *ExternalTaskSensor) Execute(ctx context.Context, c *operators.Call) (*o
 		c.Logf("Poking for %s: %s: not yet", what, st)
 		return false, nil
 	})
+}
+
+// pokeGroup judges the states of a task group's task instances as
+// Airflow does: any in failed_states fails the sensor, then any in
+// skipped_states skips it; it is done when there are some and all are in
+// allowed_states.
+func pokeGroup(c *operators.Call, what string, sts []dags.TaskState, allowed, failed, skipped []dags.TaskState) (bool, error) {
+	if len(sts) == 0 {
+		c.Logf("Poking for %s: no task instances yet", what)
+		return false, nil
+	}
+	done := 0
+	for _, st := range sts {
+		switch {
+		case slices.Contains(failed, st):
+			c.Logf("Poking for %s: a task is %s", what, st)
+			return false, operators.Fail(fmt.Errorf("external_task_sensor: %s failed: a task is %s, one of failed_states", what, st))
+		case slices.Contains(skipped, st):
+			c.Logf("Poking for %s: a task is %s", what, st)
+			return false, skip("%s: a task is %s, one of skipped_states", what, st)
+		case slices.Contains(allowed, st):
+			done++
+		}
+	}
+	c.Logf("Poking for %s: %d of %d tasks in allowed_states", what, done, len(sts))
+	return done == len(sts), nil
 }
 
 // states reads a list of state names.

@@ -213,6 +213,63 @@ func (f *fakeRuns) TaskState(_ context.Context, dagID, taskID string, ld time.Ti
 	return dags.TaskState(st), st != "", nil
 }
 
+// groupRuns answers GroupStates from a script of state lists, one per
+// poke.
+type groupRuns struct {
+	operators.DagRuns
+	pokes  [][]dags.TaskState
+	asked  int
+	groups []string
+}
+
+func (g *groupRuns) GroupStates(_ context.Context, dagID, groupID string, _ time.Time) ([]dags.TaskState, error) {
+	g.groups = append(g.groups, dagID+"/"+groupID)
+	st := g.pokes[min(g.asked, len(g.pokes)-1)]
+	g.asked++
+	return st, nil
+}
+
+// TestExternalTaskSensorGroup: with external_task_group_id the sensor waits
+// until every task of the group is in allowed_states, fails when one is in
+// failed_states, and keeps waiting while the group has no task instances.
+func TestExternalTaskSensorGroup(t *testing.T) {
+	t.Parallel()
+	s, f, n := dags.TaskStateSuccess, dags.TaskStateFailed, dags.TaskStateNone
+	for name, tt := range map[string]struct {
+		pokes [][]dags.TaskState
+		want  dags.TaskState // "" for a final error
+		asked int
+	}{
+		"waits for every task":          {[][]dags.TaskState{nil, {s, n}, {s, s}}, dags.TaskStateSuccess, 3},
+		"fails when one fails":          {[][]dags.TaskState{{n, n}, {s, f}}, "", 2},
+		"a missing group is waited for": {[][]dags.TaskState{nil}, "", 5},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			clk := newClock(t0)
+			runs := &groupRuns{pokes: tt.pokes}
+			c, log := newCall(sensors.ExternalTaskKind, map[string]any{"external_dag_id": "up", "external_task_group_id": "grp",
+				"poke_interval": "1m", "timeout": "3m", "failed_states": []any{"failed", "skipped"}})
+			c.DagRuns = runs
+			res, err := (&sensors.ExternalTaskSensor{Base: clk.base()}).Execute(context.Background(), c)
+			switch {
+			case tt.want == "" && (err == nil || !operators.IsFinal(err)):
+				t.Errorf("Execute = %+v, %v; want a final error", res, err)
+			case tt.want != "" && (err != nil || res.State != tt.want):
+				t.Errorf("Execute = %+v, %v; want %s", res, err, tt.want)
+			}
+			if runs.asked != tt.asked || runs.groups[0] != "up/grp" {
+				t.Errorf("asked %d times for %v, want %d for up/grp\n%s", runs.asked, runs.groups, tt.asked, log)
+			}
+		})
+	}
+	c, _ := newCall(sensors.ExternalTaskKind, map[string]any{"external_dag_id": "up", "external_task_id": "a", "external_task_group_id": "grp"})
+	c.DagRuns = &groupRuns{pokes: [][]dags.TaskState{nil}}
+	if _, err := (&sensors.ExternalTaskSensor{}).Execute(context.Background(), c); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Errorf("task and group: %v; want an error", err)
+	}
+}
+
 func TestExternalTaskSensor(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

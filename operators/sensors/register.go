@@ -24,9 +24,11 @@ func New() map[string]operators.Operator {
 	}
 }
 
-// Register adds every sensor to r under its kind.
+// Register adds every sensor to r under its kind, and the external task
+// marker that pairs with external_task_sensor.
 func Register(r *operators.Registry) {
 	for kind, op := range New() {
 		r.Register(kind, op)
 	}
+	r.Register(ExternalTaskMarkerKind, &ExternalTaskMarker{})
 }

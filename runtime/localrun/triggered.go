@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +50,7 @@ var _ operators.DagRuns = (*Triggered)(nil)
 // childRun is one triggered run.
 type childRun struct {
 	info   operators.RunInfo
+	dag    *dags.DAG
 	done   chan struct{}
 	res    *Result
 	err    error
@@ -103,7 +105,7 @@ func (t *Triggered) Trigger(ctx context.Context, p operators.TriggerParams) (str
 		return "", operators.Fail(fmt.Errorf("more than %d triggered runs in one local run: do DAGs trigger each other in a loop?", MaxTriggeredRuns))
 	}
 	t.count++
-	run := &childRun{info: info, done: make(chan struct{}), states: map[string]dags.TaskState{}}
+	run := &childRun{info: info, dag: d, done: make(chan struct{}), states: map[string]dags.TaskState{}}
 	t.runs = append(t.runs, run)
 	t.wg.Add(1)
 	t.mu.Unlock()
@@ -187,6 +189,30 @@ func (t *Triggered) TaskState(ctx context.Context, dagID, taskID string, logical
 		return dags.TaskStateNone, true, nil
 	}
 	return s, true, nil
+}
+
+// GroupStates returns the states of the tasks of group groupID (none
+// for a task that has not started) in the triggered run of dagID at
+// logicalDate.
+func (t *Triggered) GroupStates(ctx context.Context, dagID, groupID string, logicalDate time.Time) ([]dags.TaskState, error) {
+	logical := logicalDate.UTC().Truncate(time.Microsecond)
+	run := t.find1(func(r *childRun) bool { return r.info.DAGID == dagID && r.info.LogicalDate.Equal(logical) })
+	if run == nil {
+		return nil, nil
+	}
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	var out []dags.TaskState
+	for _, task := range run.dag.Tasks() {
+		if strings.HasPrefix(task.ID, groupID+".") {
+			s, ok := run.states[task.ID]
+			if !ok {
+				s = dags.TaskStateNone
+			}
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }
 
 func (t *Triggered) find1(match func(*childRun) bool) *childRun {

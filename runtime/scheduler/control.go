@@ -55,6 +55,12 @@ type ClearParams struct {
 // retried. It returns the keys of the cleared task instances (with DryRun,
 // of those it would clear).
 //
+// With Downstream, a cleared external_task_marker clears its
+// external_task_id, with that task's downstream, in the run of its
+// external_dag_id that has the same logical date, and so on from the
+// markers there, at most the first marker's recursion_depth DAGs deep
+// (deeper is an error): Airflow's clear of dependent DAGs.
+//
 // A scheduler that read a run's task instances just before they were
 // cleared may still finish that run from the old states; clear it again.
 func (s *Scheduler) Clear(ctx context.Context, p ClearParams) ([]store.TaskInstanceKey, error) {
@@ -67,6 +73,7 @@ func (s *Scheduler) Clear(ctx context.Context, p ClearParams) ([]store.TaskInsta
 		return nil, err
 	}
 	sel := taskSelection{match: re, downstream: p.Downstream, upstream: p.Upstream}
+	walk := &markerWalk{p: p, visited: map[store.TaskInstanceKey]bool{}}
 	var out []store.TaskInstanceKey
 	var errs []error
 	for _, run := range runs {
@@ -78,6 +85,14 @@ func (s *Scheduler) Clear(ctx context.Context, p ClearParams) ([]store.TaskInsta
 		out = append(out, keys...)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("clear run %s/%s: %w", run.DagID, run.RunID, err))
+			continue
+		}
+		if p.Downstream {
+			more, err := s.clearMarked(ctx, walk, run, keys, -1, 0)
+			out = append(out, more...)
+			if err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if len(out) > 0 && !p.DryRun {

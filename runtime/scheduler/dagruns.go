@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -118,4 +119,26 @@ func (d *DagRuns) TaskState(ctx context.Context, dagID, taskID string, logicalDa
 		return "", false, err
 	}
 	return ti.State, true, nil
+}
+
+// GroupStates returns the states of the task instances of group groupID
+// (task ids starting with groupID + ".") in the run of dagID with the
+// given logical date; none when there is no such run.
+func (d *DagRuns) GroupStates(ctx context.Context, dagID, groupID string, logicalDate time.Time) ([]dags.TaskState, error) {
+	logical := store.Truncate(logicalDate)
+	runs, err := d.S.Store.RunList(ctx, &store.RunListParams{DagID: dagID, LogicalDateFrom: logical, LogicalDateTo: logical.Add(time.Microsecond), Limit: 2})
+	if err != nil || len(runs) == 0 {
+		return nil, err
+	}
+	tis, err := d.S.Store.TaskInstanceList(ctx, &store.TaskInstanceListParams{DagID: dagID, RunID: runs[0].RunID})
+	if err != nil {
+		return nil, err
+	}
+	var out []dags.TaskState
+	for _, ti := range tis {
+		if strings.HasPrefix(ti.TaskID, groupID+".") {
+			out = append(out, ti.State)
+		}
+	}
+	return out, nil
 }

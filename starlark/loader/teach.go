@@ -47,6 +47,7 @@ var airflowNames = map[string]string{
 	"HttpSensor":               "http_sensor",
 	"SqlSensor":                "sql_sensor",
 	"ExternalTaskSensor":       "external_task_sensor",
+	"ExternalTaskMarker":       "external_task_marker",
 	"TimeDeltaSensor":          "time_delta_sensor",
 	"DateTimeSensor":           "date_time_sensor",
 	"PythonSensor":             "python_sensor",
