@@ -394,7 +394,6 @@ func (h *handler) connectionTest(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, `<span class="test-result ok" role="status">ok: %s</span>`, escape(what))
 }
 
-
 // testable reports whether the Test button is offered for a connection
 // type: the ones conntest checks by protocol.
 func testable(connType string) bool {
