@@ -3,6 +3,7 @@ package builtins
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"go.starlark.net/starlark"
 
@@ -83,7 +84,38 @@ func (g *GroupFn) AttrNames() []string { return []string{"expand", "group_id", "
 
 // CallInternal builds the group, unmapped, calling its function with args.
 func (g *GroupFn) CallInternal(thread *starlark.Thread, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g = g.fresh(thread)
 	return g.run(thread, g.frame.group.id, args, append(slices.Clone(g.partial), kwargs...), nil, nil)
+}
+
+// fresh returns g when its group is not built yet, else a copy that
+// builds a new group with the id suffixed "__1", "__2", ... (the first
+// free one), as Airflow names the groups of a @task_group function called
+// more than once.
+func (g *GroupFn) fresh(thread *starlark.Thread) *GroupFn {
+	grp := g.frame.group
+	if len(grp.members) == 0 && g.frame.mapped == nil {
+		return g
+	}
+	taken := map[string]bool{}
+	for _, t := range grp.builder.dag.Tasks() {
+		for id := t.ID; strings.Contains(id, "."); {
+			id = id[:strings.LastIndex(id, ".")]
+			taken[id] = true
+		}
+	}
+	id := grp.id
+	for n := 1; ; n++ {
+		if id = fmt.Sprintf("%s__%d", grp.id, n); !taken[id] {
+			break
+		}
+	}
+	frame := *g.frame
+	frame.group = &Group{id: id, builder: grp.builder}
+	frame.mapped = nil
+	out := *g
+	out.frame = &frame
+	return &out
 }
 
 // partialMethod is fn.partial(**constants): the constant arguments of the
@@ -133,6 +165,7 @@ func (g *GroupFn) expandMethod(thread *starlark.Thread, fn *starlark.Builtin, ar
 	if len(kwargs) == 0 {
 		return nil, fmt.Errorf("expand: give at least one keyword argument to map over (expand(x = [1, 2, 3]))")
 	}
+	g = g.fresh(thread)
 	id := g.frame.group.id
 	for _, f := range g.parents {
 		if f.mapped != nil {

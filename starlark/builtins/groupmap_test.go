@@ -2,11 +2,58 @@ package builtins_test
 
 import (
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/starflow-dev/starflow/dags"
 )
+
+// TestGroupFunctionCalledAgainGetsSuffixedIDs: as Airflow's @task_group
+// function, each call after the first (or an expand after a call) builds a
+// new group named group_id__1, group_id__2, ...
+func TestGroupFunctionCalledAgainGetsSuffixedIDs(t *testing.T) {
+	t.Parallel()
+	f := loadSource(t, specLoader(), `
+def add(x):
+    return x + 1
+
+def tg(x):
+    task(add, task_id = "a", args = [x])
+
+def build():
+    fn = group("g", tg)
+    start = empty(task_id = "start")
+    for i in range(3):
+        start >> fn(i)
+    fn.expand(x = [1, 2])
+    group("outer", lambda: [fn(9), fn(10)])
+
+dag(dag_id = "calls", build = build)
+`)
+	if len(f.Errors) > 0 {
+		t.Fatalf("errors: %v", f.Errors)
+	}
+	d := f.DAGs[0]
+	var ids []string
+	for _, tk := range d.Tasks() {
+		ids = append(ids, tk.ID)
+	}
+	want := "start g.a g__1.a g__2.a g__3.a g__4.a g__5.a"
+	for _, id := range strings.Fields(want) {
+		if d.Task(id) == nil {
+			t.Fatalf("no task %s; the DAG has %v", id, ids)
+		}
+	}
+	if d.Task("g__3.a").MapGroup == nil || d.Task("g__2.a").MapGroup != nil {
+		t.Errorf("g__3 should be the mapped one, g__2 not")
+	}
+	desc := d.Descendants("start")
+	sort.Strings(desc)
+	if got := strings.Join(desc, " "); got != "g.a g__1.a g__2.a" {
+		t.Errorf("start >> %s; want the three called groups", got)
+	}
+}
 
 func TestGroupExpandMapsEveryTaskOfTheGroup(t *testing.T) {
 	t.Parallel()
@@ -97,9 +144,6 @@ func TestGroupExpandErrorsPointAtTheCall(t *testing.T) {
 		{`group("g", empty_tg).expand(x = [1])`, "expand: group g has no task to map"},
 		{`group("g", inner).expand(x = [1])`, "expand: task g.t is in the mapped group g, which maps it already"},
 		{`group("g", nested).expand(x = [1])`, "expand: group g.h is inside the mapped group g; mapped groups cannot be nested"},
-		{`g = group("g", tg)
-    g.expand(x = [1])
-    g.expand(x = [2])`, "4:13: expand: group g is already built"},
 		{`task(f, task_id = "out", args = [group("g", leak).expand(x = [1])])`, "task: the argument x of mapped group g can only be used by the tasks inside that group"},
 		{`group("g", mapover).expand(x = [1])`, "expand: task g.t is in the mapped group g"},
 		{`group("g", zipped).expand(x = [1])`, "zip: cannot zip the argument x of mapped group g"},
