@@ -92,6 +92,7 @@ func (h *handler) routes() {
 	m.HandleFunc("GET /workers", h.workers)
 	m.HandleFunc("GET /datasets", h.datasets)
 	h.editRoutes()
+	h.browseRoutes()
 }
 
 func (h *handler) redirectToGrid(w http.ResponseWriter, r *http.Request) {
