@@ -21,6 +21,7 @@ import (
 	"github.com/starflow-dev/starflow/runtime/scheduler"
 	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/runtime/store/testdb"
+	"github.com/starflow-dev/starflow/runtime/tasklog"
 )
 
 // benchChainSizes are the chain lengths of BenchmarkChainStep:
@@ -117,7 +118,8 @@ func benchChain(b *testing.B, base store.Store, n, chains int) {
 	}))
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	w := &executor.Worker{Store: st, Queue: q, DAGs: src, Runner: &executor.TryRunner{Registry: reg, Logger: logger},
-		Notifier: notifier, AfterTry: sched.AdvanceAndDispatch, Hostname: "bench", Logger: logger}
+		Notifier: notifier, AfterTry: sched.AdvanceAndDispatch, Hostname: "bench", Logger: logger,
+		Logs: tasklog.New(st, b.TempDir(), "bench")} // task logs in files, as standalone writes them
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = sched.Run(ctx) })
 	wg.Go(func() { _ = w.Run(ctx) })

@@ -62,6 +62,14 @@ func (c *CommitCounter) TaskInstancesCreate(ctx context.Context, p *TaskInstance
 	return n, err
 }
 
+// TaskLogFileSet counts one commit: the index row of a try's log file,
+// on the worker's path.
+func (c *CommitCounter) TaskLogFileSet(ctx context.Context, f *TaskLogFile) error {
+	err := c.Store.TaskLogFileSet(ctx, f)
+	c.count(err)
+	return err
+}
+
 // TaskInstanceSetState counts one commit.
 func (c *CommitCounter) TaskInstanceSetState(ctx context.Context, p *TaskInstanceSetStateParams) (*TaskInstance, error) {
 	ti, err := c.Store.TaskInstanceSetState(ctx, p)
