@@ -58,8 +58,9 @@ type taskLog struct {
 }
 
 // newTaskLog starts the log writer of one try in folder; a nil folder
-// discards the log.
-func newTaskLog(ctx context.Context, folder *tasklog.Folder, key store.TaskInstanceKey, try int, masker *secrets.Masker, logger *slog.Logger) *taskLog {
+// discards the log. indexed says the start of the try recorded the file's
+// index row already (store.TaskInstanceSetStateParams.LogFile).
+func newTaskLog(ctx context.Context, folder *tasklog.Folder, key store.TaskInstanceKey, try int, indexed bool, masker *secrets.Masker, logger *slog.Logger) *taskLog {
 	l := &taskLog{
 		key: key, try: try, masker: masker, logger: logger, ctx: ctx,
 		lastFlush: time.Now(),
@@ -72,7 +73,13 @@ func newTaskLog(ctx context.Context, folder *tasklog.Folder, key store.TaskInsta
 	if folder != nil {
 		l.st = folder.Store
 		err := retryStore(ctx, logger, "open task log", func(ctx context.Context) error {
-			f, err := folder.Create(ctx, key, try)
+			var f *tasklog.Writer
+			var err error
+			if indexed {
+				f, err = folder.Open(key, try)
+			} else {
+				f, err = folder.Create(ctx, key, try)
+			}
 			l.file = f
 			return err
 		})

@@ -492,11 +492,18 @@ func (l *loop) handle(d queue.Delivery) {
 		l.ack(log, d)
 		return
 	}
-	ti, err := l.setState(l.stores, log, &store.TaskInstanceSetStateParams{
+	start := &store.TaskInstanceSetStateParams{
 		Key: key, From: []dags.TaskState{dags.TaskStateQueued}, FromTryNumber: d.TryNumber,
 		To: dags.TaskStateRunning, Hostname: l.hostname, PID: l.pid, StartDate: l.w.now(),
 		ClearXComs: true, // a clean slate for the try, in the same transaction
-	})
+	}
+	if l.w.Logs != nil && l.w.Logs.Dir != "" {
+		// The log file's index row too: no commit of its own.
+		if row, err := l.w.Logs.Row(key, d.TryNumber); err == nil {
+			start.LogFile = row
+		}
+	}
+	ti, err := l.setState(l.stores, log, start)
 	switch {
 	case errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrNotFound):
 		log.Debug("delivery not run: the try is not queued any more", "reason", err, "deliveries", d.Deliveries)
@@ -509,7 +516,7 @@ func (l *loop) handle(d queue.Delivery) {
 	}
 	l.w.setRunning(heldID(d), &key)
 	defer l.w.setRunning(heldID(d), nil)
-	if l.runTry(log, d, ti) {
+	if l.runTry(log, d, ti, start.LogFile != nil) {
 		if l.w.AfterTry != nil {
 			l.w.AfterTry(l.stores, key)
 		}
@@ -526,7 +533,7 @@ func (l *loop) handle(d queue.Delivery) {
 
 // runTry runs a won try and records its outcome; it reports whether the
 // outcome was recorded.
-func (l *loop) runTry(log *slog.Logger, d queue.Delivery, ti *store.TaskInstance) bool {
+func (l *loop) runTry(log *slog.Logger, d queue.Delivery, ti *store.TaskInstance, indexed bool) bool {
 	key := ti.TaskInstanceKey
 	tryCtx, cancel := context.WithCancelCause(l.tries)
 	defer cancel(nil)
@@ -542,7 +549,7 @@ func (l *loop) runTry(log *slog.Logger, d queue.Delivery, ti *store.TaskInstance
 	}
 	defer stopHeartbeat()
 
-	tl := newTaskLog(l.stores, l.w.Logs, key, d.TryNumber, l.w.Masker, log)
+	tl := newTaskLog(l.stores, l.w.Logs, key, d.TryNumber, indexed, l.w.Masker, log)
 	defer tl.Close()
 	if ti.RescheduleCount > 0 {
 		fmt.Fprintf(tl, "%s: resuming try %d of %d after %d reschedules on %s (pid %d)\n", key, d.TryNumber, ti.MaxTries, ti.RescheduleCount, l.hostname, l.pid)

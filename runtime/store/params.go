@@ -227,6 +227,11 @@ type TaskInstanceSetStateParams struct {
 	// ClearXComs, when the transition wins, deletes the task instance's
 	// XComs in the same transaction (the start of a try: a clean slate).
 	ClearXComs bool
+	// LogFile, when set and the transition wins, records the index row of
+	// the try's log file in the same transaction (the start of a try: the
+	// log is readable from its first line without a commit of its own).
+	// A row already recorded keeps the larger of the two sizes.
+	LogFile *TaskLogFile
 }
 
 // TaskInstanceEndParams records the end of a try in one transaction: its

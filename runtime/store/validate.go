@@ -159,6 +159,14 @@ func (p *TaskInstanceSetStateParams) Normalize() error {
 			return fmt.Errorf("task instance %s: unknown state %q: %w", p.Key, f, ErrInvalid)
 		}
 	}
+	if p.LogFile != nil {
+		if err := p.LogFile.Validate(); err != nil {
+			return err
+		}
+		if p.LogFile.Key != p.Key {
+			return fmt.Errorf("task instance %s: log file row of %s: %w", p.Key, p.LogFile.Key, ErrInvalid)
+		}
+	}
 	p.QueuedAt = Truncate(p.QueuedAt)
 	p.StartDate = Truncate(p.StartDate)
 	p.EndDate = Truncate(p.EndDate)

@@ -92,6 +92,35 @@ type Writer struct {
 // Create opens (or reopens, appending) the log file of a try and records
 // its index row.
 func (f *Folder) Create(ctx context.Context, key store.TaskInstanceKey, try int) (*Writer, error) {
+	w, err := f.Open(key, try)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Store.TaskLogFileSet(ctx, &w.row); err != nil {
+		w.file.Close()
+		return nil, fmt.Errorf("index task log: %w", err)
+	}
+	return w, nil
+}
+
+// Row returns the index row of a try's log file in this folder before the
+// file exists (size 0): the worker records it in the transaction that
+// starts the try (store.TaskInstanceSetStateParams.LogFile), then Opens
+// the file.
+func (f *Folder) Row(key store.TaskInstanceKey, try int) (*store.TaskLogFile, error) {
+	if f.Dir == "" {
+		return nil, errors.New("task log: no log folder configured")
+	}
+	rel := RelPath(key, try)
+	if _, err := f.abs(rel); err != nil {
+		return nil, err
+	}
+	return &store.TaskLogFile{Key: key, TryNumber: try, Path: rel, Hostname: f.Hostname}, nil
+}
+
+// Open opens (or reopens, appending) the log file of a try without
+// recording its index row (see Row).
+func (f *Folder) Open(key store.TaskInstanceKey, try int) (*Writer, error) {
 	if f.Dir == "" {
 		return nil, errors.New("task log: no log folder configured")
 	}
@@ -112,13 +141,8 @@ func (f *Folder) Create(ctx context.Context, key store.TaskInstanceKey, try int)
 		file.Close()
 		return nil, fmt.Errorf("create task log: %w", err)
 	}
-	w := &Writer{folder: f, file: file, size: fi.Size(),
-		row: store.TaskLogFile{Key: key, TryNumber: try, Path: rel, Hostname: f.Hostname, Size: fi.Size()}}
-	if err := f.Store.TaskLogFileSet(ctx, &w.row); err != nil {
-		file.Close()
-		return nil, fmt.Errorf("index task log: %w", err)
-	}
-	return w, nil
+	return &Writer{folder: f, file: file, size: fi.Size(),
+		row: store.TaskLogFile{Key: key, TryNumber: try, Path: rel, Hostname: f.Hostname, Size: fi.Size()}}, nil
 }
 
 // Write appends p to the file; nothing reaches the database.

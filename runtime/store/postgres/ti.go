@@ -188,14 +188,24 @@ func (s *Store) TaskInstanceSetState(ctx context.Context, p *store.TaskInstanceS
 		return nil, err
 	}
 	q := setStateSQL + ` RETURNING ` + tiCols
-	if p.ClearXComs {
-		// One statement (one round trip, one transaction): the XComs go
-		// only when the transition wins.
-		q = `WITH ti AS (` + q + `), gone AS (DELETE FROM xcom x USING ti WHERE x.dag_id = ti.dag_id
-			AND x.run_id = ti.run_id AND x.task_id = ti.task_id AND x.map_index = ti.map_index)
-			SELECT ` + tiCols + ` FROM ti`
-	}
 	args := setStateArgs(p, now())
+	if p.ClearXComs || p.LogFile != nil {
+		// One statement (one round trip, one transaction): the XComs go
+		// and the log file is indexed only when the transition wins.
+		parts := []string{`ti AS (` + q + `)`}
+		if p.ClearXComs {
+			parts = append(parts, `gone AS (DELETE FROM xcom x USING ti WHERE x.dag_id = ti.dag_id
+			AND x.run_id = ti.run_id AND x.task_id = ti.task_id AND x.map_index = ti.map_index)`)
+		}
+		if f := p.LogFile; f != nil {
+			n := len(args)
+			parts = append(parts, fmt.Sprintf(`logf AS (INSERT INTO task_log_file (dag_id, run_id, task_id, map_index, try_number, path, hostname, size)
+			SELECT dag_id, run_id, task_id, map_index, $%d::int, $%d::text, $%d::text, $%d::bigint FROM ti`, n+1, n+2, n+3, n+4)+
+				sqlq.TaskLogFileStartConflict(sqlq.Postgres)+`)`)
+			args = append(args, f.TryNumber, f.Path, f.Hostname, f.Size)
+		}
+		q = `WITH ` + strings.Join(parts, ", ") + ` SELECT ` + tiCols + ` FROM ti`
+	}
 	var out *store.TaskInstance
 	err := s.do(ctx, func(attempt int) error {
 		ti, err := scanTI(s.pool.QueryRow(ctx, q, args...))

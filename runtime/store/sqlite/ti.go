@@ -203,7 +203,7 @@ func (s *Store) TaskInstanceSetState(ctx context.Context, p *store.TaskInstanceS
 	if err := p.Normalize(); err != nil {
 		return nil, err
 	}
-	if p.ClearXComs {
+	if p.ClearXComs || p.LogFile != nil {
 		return sqlq.TaskInstanceSetStateTx(ctx, sqlq.SQLite, s.runTx, p)
 	}
 	st, err := s.stmt(ctx, setStateSQL+` RETURNING `+tiCols)

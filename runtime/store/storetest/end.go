@@ -145,6 +145,65 @@ func testStartClearsXComs(t *testing.T, h Harness) {
 	}
 }
 
+// testStartIndexesLogFile checks LogFile of a transition: a start that
+// wins records the try's log file row in its transaction (alone, and with
+// ClearXComs), one that loses records nothing, and a row already there
+// (a try resumed after a reschedule) keeps the larger size.
+func testStartIndexesLogFile(t *testing.T, h Harness) {
+	s := h.open(t)
+	ctx := ctxT(t)
+	mustRun(t, s, "etl", "r", 0)
+	mustTIs(t, s, "etl", "r", dags.TaskStateQueued, "a", "b")
+	row := func(k store.TaskInstanceKey) *store.TaskLogFile {
+		return &store.TaskLogFile{Key: k, TryNumber: 1, Path: "dag_id=etl/" + k.TaskID + ".log", Hostname: "w1"}
+	}
+	ka, kb := key("etl", "r", "a"), key("etl", "r", "b")
+	lose := &store.TaskInstanceSetStateParams{Key: ka, From: []dags.TaskState{dags.TaskStateScheduled}, To: dags.TaskStateRunning,
+		TryNumber: 1, ClearXComs: true, LogFile: row(ka)}
+	if _, err := s.TaskInstanceSetState(ctx, lose); !errors.Is(err, store.ErrStale) {
+		t.Errorf("a lost start: err = %v, want ErrStale", err)
+	}
+	if _, err := s.TaskLogFileGet(ctx, ka, 1); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a lost start indexed its log file: err = %v, want ErrNotFound", err)
+	}
+	bad := &store.TaskInstanceSetStateParams{Key: ka, From: []dags.TaskState{dags.TaskStateQueued}, To: dags.TaskStateRunning, TryNumber: 1, LogFile: row(kb)}
+	if _, err := s.TaskInstanceSetState(ctx, bad); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("a start with another instance's log row: err = %v, want ErrInvalid", err)
+	}
+	for _, c := range []struct {
+		k     store.TaskInstanceKey
+		clear bool
+	}{{ka, true}, {kb, false}} {
+		if c.k == kb {
+			// b resumes: its row from an earlier part of the try is larger.
+			r := row(kb)
+			r.Size = 40
+			if err := s.TaskLogFileSet(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ti, err := s.TaskInstanceSetState(ctx, &store.TaskInstanceSetStateParams{Key: c.k, From: []dags.TaskState{dags.TaskStateQueued},
+			To: dags.TaskStateRunning, TryNumber: 1, StartDate: base, ClearXComs: c.clear, LogFile: row(c.k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ti.State != dags.TaskStateRunning {
+			t.Errorf("%s started as %s", c.k, ti.State)
+		}
+		got, err := s.TaskLogFileGet(ctx, c.k, 1)
+		if err != nil {
+			t.Fatalf("log file row of %s after its start: %v", c.k, err)
+		}
+		want := row(c.k)
+		if c.k == kb {
+			want.Size = 40
+		}
+		if *got != *want {
+			t.Errorf("log file row of %s = %+v, want %+v", c.k, got, want)
+		}
+	}
+}
+
 // testTaskInstancesEnd checks ends committed together (group commit): each
 // end gets its own result, and one that loses writes nothing and does not
 // fail the others; through an EndBatcher, concurrent ends all land.

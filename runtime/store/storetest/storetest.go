@@ -59,6 +59,7 @@ func Run(t *testing.T, h Harness) {
 		{"batch transitions", testTaskInstancesSetStates},
 		{"end of a try in one transaction", testTaskInstanceEnd},
 		{"a start clears the XComs", testStartClearsXComs},
+		{"a start indexes its log file", testStartIndexesLogFile},
 		{"try ends committed together", testTaskInstancesEnd},
 		{"task instance list filters", testTaskInstanceList},
 		{"claims", testClaim},

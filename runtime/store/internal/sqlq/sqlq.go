@@ -25,6 +25,8 @@ type Dialect struct {
 	In func(col, ph string, vals []string) (string, any)
 	// OctetLength is the function giving a blob's size in bytes.
 	OctetLength string
+	// Greatest is the function giving the larger of its arguments.
+	Greatest string
 }
 
 // SQLite is the dialect of modernc.org/sqlite: ?N placeholders, and a list
@@ -32,6 +34,7 @@ type Dialect struct {
 var SQLite = Dialect{
 	Param:       func(n int) string { return "?" + strconv.Itoa(n) },
 	OctetLength: "length",
+	Greatest:    "MAX",
 	In: func(col, ph string, vals []string) (string, any) {
 		b, _ := json.Marshal(vals) // strings always encode
 		return col + " IN (SELECT value FROM json_each(" + ph + "))", string(b)
@@ -43,6 +46,7 @@ var SQLite = Dialect{
 var Postgres = Dialect{
 	Param:       func(n int) string { return "$" + strconv.Itoa(n) },
 	OctetLength: "octet_length",
+	Greatest:    "GREATEST",
 	In: func(col, ph string, vals []string) (string, any) {
 		return col + " = ANY(" + ph + "::text[])", vals
 	},
@@ -125,10 +129,27 @@ func TaskLogFileSet(d Dialect, f *store.TaskLogFile) (query string, args []any) 
 		ps[i] = d.Param(i + 1)
 	}
 	return `INSERT INTO task_log_file (dag_id, run_id, task_id, map_index, try_number, path, hostname, size)
-		VALUES (` + strings.Join(ps, ", ") + `)
-		ON CONFLICT (dag_id, run_id, task_id, map_index, try_number)
-		DO UPDATE SET path = excluded.path, hostname = excluded.hostname, size = excluded.size`,
+		VALUES (` + strings.Join(ps, ", ") + `)` + TaskLogFileConflict,
 		[]any{f.Key.DagID, f.Key.RunID, f.Key.TaskID, f.Key.MapIndex, f.TryNumber, f.Path, f.Hostname, f.Size}
+}
+
+// TaskLogFileConflict ends an insert of a log file's index row: a row
+// already there takes the new path and hostname and its size.
+const TaskLogFileConflict = `
+		ON CONFLICT (dag_id, run_id, task_id, map_index, try_number)
+		DO UPDATE SET path = excluded.path, hostname = excluded.hostname, size = excluded.size`
+
+// TaskLogFileStartConflict ends an insert of a log file's index row at the
+// start of a try: a row already recorded (a try resumed after a
+// reschedule) keeps the larger size.
+func TaskLogFileStartConflict(d Dialect) string {
+	return strings.TrimSuffix(TaskLogFileConflict, "size = excluded.size") + "size = " + d.Greatest + "(task_log_file.size, excluded.size)"
+}
+
+// taskLogFileStart is TaskLogFileSet at the start of a try.
+func taskLogFileStart(d Dialect, f *store.TaskLogFile) (query string, args []any) {
+	q, args := TaskLogFileSet(d, f)
+	return strings.TrimSuffix(q, TaskLogFileConflict) + TaskLogFileStartConflict(d), args
 }
 
 // TaskLogFileGet reads a log file's index row: path, hostname, size.

@@ -131,6 +131,12 @@ func SetStates(ctx context.Context, d Dialect, tx Tx, ps []*store.TaskInstanceSe
 				return nil, fmt.Errorf("clear xcoms of %s: %w", p.Key, err)
 			}
 		}
+		if applied[i] && p.LogFile != nil {
+			q, args := taskLogFileStart(d, p.LogFile)
+			if _, err := tx.Exec(ctx, q, args...); err != nil {
+				return nil, fmt.Errorf("index log file of %s: %w", p.Key, err)
+			}
+		}
 	}
 	if retried {
 		for i, p := range ps {
