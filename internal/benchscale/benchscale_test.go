@@ -81,6 +81,19 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
+func TestHopsOf(t *testing.T) {
+	at := func(ms int) time.Time { return time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC).Add(time.Duration(ms) * time.Millisecond) }
+	hops := hopsOf([]chainTI{
+		{"r1", "t1", at(15), at(20)}, {"r1", "t0", at(0), at(10)}, {"r1", "t2", at(22), at(30)},
+		{"r2", "t0", at(0), at(1)}, {"r2", "t1", at(101), at(102)},
+		{"r3", "t1", at(0), at(1)}, // its upstream did not succeed: no hop
+	})
+	n, p50, p99 := hopStats(hops)
+	if n != 3 || p50 != 5*time.Millisecond || p99 != 100*time.Millisecond {
+		t.Errorf("hops %v: n %d p50 %v p99 %v; want 3 hops (5, 2, 100 ms), p50 5 ms, p99 100 ms", hops, n, p50, p99)
+	}
+}
+
 func TestPeak(t *testing.T) {
 	if got := peak([]float64{0.1, 1, 1, 1, 0.1}, 3); got != 1 {
 		t.Errorf("peak = %v, want 1", got)

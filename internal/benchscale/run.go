@@ -503,21 +503,42 @@ func Run(ctx context.Context, c Config) (rep *Report, err error) {
 // chainHops returns, for every task of the chain runs after the first, the
 // time from its upstream's end to its start.
 func chainHops(ctx context.Context, conn *pgx.Conn) ([]time.Duration, error) {
-	rows, err := conn.Query(ctx, `SELECT (extract(epoch FROM (t.start_date - u.end_date)) * 1e6)::float8
-		FROM task_instance t JOIN task_instance u
-		  ON u.dag_id = t.dag_id AND u.run_id = t.run_id
-		 AND u.task_id = 't' || (substr(t.task_id, 2)::int - 1)::text
-		WHERE t.dag_id = $1 AND t.task_id <> 't0' AND t.state = 'success' AND u.state = 'success'`, chainDAG)
+	rows, err := conn.Query(ctx, `SELECT run_id, task_id, start_date, end_date FROM task_instance
+		WHERE dag_id = $1 AND state = 'success'`, chainDAG)
 	if err != nil {
 		return nil, fmt.Errorf("chain hops: %w", err)
 	}
-	us, err := pgx.CollectRows(rows, pgx.RowTo[float64])
+	tis, err := pgx.CollectRows(rows, pgx.RowToStructByPos[chainTI])
 	if err != nil {
 		return nil, fmt.Errorf("chain hops: %w", err)
 	}
-	hops := make([]time.Duration, len(us))
-	for i, v := range us {
-		hops[i] = time.Duration(v) * time.Microsecond
+	return hopsOf(tis), nil
+}
+
+// chainTI is one finished task instance of a chain run (tasks t0, t1, …).
+type chainTI struct {
+	RunID, TaskID string
+	Start, End    time.Time
+}
+
+// hopsOf returns the hops of chains: for each t<i> with a t<i-1> in the
+// same run, t<i>'s start minus t<i-1>'s end.
+func hopsOf(tis []chainTI) []time.Duration {
+	type at struct {
+		run string
+		i   int
 	}
-	return hops, nil
+	byPos := make(map[at]chainTI, len(tis))
+	for _, ti := range tis {
+		if i, err := strconv.Atoi(strings.TrimPrefix(ti.TaskID, "t")); err == nil {
+			byPos[at{ti.RunID, i}] = ti
+		}
+	}
+	var hops []time.Duration
+	for pos, ti := range byPos {
+		if up, ok := byPos[at{pos.run, pos.i - 1}]; ok {
+			hops = append(hops, ti.Start.Sub(up.End))
+		}
+	}
+	return hops
 }
