@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/store/internal/sqlq"
 	"github.com/starflow-dev/starflow/runtime/store/migrations"
 	"github.com/starflow-dev/starflow/runtime/store/secrets"
 )
@@ -282,4 +283,25 @@ func scanAll[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// conn is the store as sqlq.Conn: statements on the pool, retried on a
+// lost connection.
+func (s *Store) conn() sqlq.Conn {
+	return sqlq.Conn{
+		Exec: func(ctx context.Context, q string, args ...any) error {
+			return s.do(ctx, func(int) error {
+				_, err := s.pool.Exec(ctx, q, args...)
+				return err
+			})
+		},
+		QueryRow: func(ctx context.Context, q string, args []any, dest ...any) error {
+			err := s.do(ctx, func(int) error { return s.pool.QueryRow(ctx, q, args...).Scan(dest...) })
+			if errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("%w", sqlq.ErrNoRows)
+			}
+			return err
+		},
+		IsForeignKey: isForeignKey,
+	}
 }

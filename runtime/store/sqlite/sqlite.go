@@ -20,6 +20,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/store/internal/sqlq"
 	"github.com/starflow-dev/starflow/runtime/store/migrations"
 	"github.com/starflow-dev/starflow/runtime/store/secrets"
 )
@@ -338,4 +339,23 @@ func createPrivate(path string) error {
 		return fmt.Errorf("create SQLite %s: %w", path, err)
 	}
 	return nil
+}
+
+// conn is the store as sqlq.Conn: writes on the one writer connection,
+// reads on the read pool.
+func (s *Store) conn() sqlq.Conn {
+	return sqlq.Conn{
+		Exec: func(ctx context.Context, q string, args ...any) error {
+			_, err := s.write.ExecContext(ctx, q, args...)
+			return err
+		},
+		QueryRow: func(ctx context.Context, q string, args []any, dest ...any) error {
+			err := s.read.QueryRowContext(ctx, q, args...).Scan(dest...)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("%w", sqlq.ErrNoRows)
+			}
+			return err
+		},
+		IsForeignKey: isForeignKey,
+	}
 }
