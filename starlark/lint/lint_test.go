@@ -124,10 +124,12 @@ func TestUnconnectedTask(t *testing.T) {
 		{"a task apart from the others is reported",
 			spec{tasks: []string{"a", "b", "lonely"}, edges: [][2]string{{"a", "b"}}},
 			[]string{`12:5 task "lonely" in DAG "etl" has no upstream or downstream tasks: connect it with >> or chain(), or give it its own DAG`}},
-		{"two tasks without edges are both reported", spec{tasks: []string{"a", "b"}}, []string{
-			`10:5 task "a" in DAG "etl" has no upstream or downstream tasks: connect it with >> or chain(), or give it its own DAG`,
-			`11:5 task "b" in DAG "etl" has no upstream or downstream tasks: connect it with >> or chain(), or give it its own DAG`,
-		}},
+		{"tasks of a DAG without any edge are independent on purpose", spec{tasks: []string{"a", "b", "c"}}, nil},
+		{"two tasks apart from a connected pair are both reported",
+			spec{tasks: []string{"a", "b", "x", "y"}, edges: [][2]string{{"a", "b"}}}, []string{
+				`12:5 task "x" in DAG "etl" has no upstream or downstream tasks: connect it with >> or chain(), or give it its own DAG`,
+				`13:5 task "y" in DAG "etl" has no upstream or downstream tasks: connect it with >> or chain(), or give it its own DAG`,
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -381,10 +383,15 @@ undefined_thing()
 
 func TestSuppression(t *testing.T) {
 	t.Parallel()
-	// Tasks a, b and c are on lines 10, 11 and 12, all unconnected and
-	// with retries but no delay; the sources place comments around them.
+	// Tasks a, b and c are on lines 10, 11 and 12, all unconnected (p >>
+	// q on lines 13 and 14 are connected) and with retries but no delay;
+	// the sources place comments around them.
 	dag := func(t *testing.T) *dags.DAG {
-		return build(t, spec{tasks: []string{"a", "b", "c"}, task: func(task *dags.Task) { task.Retries = 1 }})
+		return build(t, spec{tasks: []string{"a", "b", "c", "p", "q"}, edges: [][2]string{{"p", "q"}}, task: func(task *dags.Task) {
+			if task.ID != "p" && task.ID != "q" {
+				task.Retries = 1
+			}
+		}})
 	}
 	src := func(ls map[int]string) string {
 		var b strings.Builder
@@ -456,6 +463,9 @@ func TestSuppressionLimits(t *testing.T) {
 		d := dags.New("etl", at(1, 1))
 		d.AddTask(dags.NewTask("a", dags.OperatorBash, dags.Pos{File: "lib/tasks.star", Line: 2, Col: 1}))
 		d.AddTask(dags.NewTask("b", dags.OperatorBash, at(2, 1)))
+		d.AddTask(dags.NewTask("p", dags.OperatorBash, at(3, 1)))
+		d.AddTask(dags.NewTask("q", dags.OperatorBash, at(4, 1)))
+		d.Connect("p", "q", at(5, 1))
 		d.Finalize()
 		src := "x = 1\ny = 2 # starflow: disable=unconnected-task\n"
 		got := lines(Check(File{Path: path, Source: []byte(src), DAGs: []*dags.DAG{d}}, Options{Now: now}), RuleUnconnectedTask)
@@ -495,10 +505,13 @@ func TestOrderIsDeterministic(t *testing.T) {
 	t.Parallel()
 	// Two DAGs whose findings interleave by line; the result must not
 	// depend on the order the loader listed DAGs and errors in.
-	d1 := build(t, spec{id: "one", tasks: []string{"a-1", "b"}, schedule: "@daily"})
+	d1 := build(t, spec{id: "one", tasks: []string{"a-1", "b", "p", "q"}, edges: [][2]string{{"p", "q"}}, schedule: "@daily"})
 	d2 := dags.New("two", at(5, 1))
 	d2.AddTask(dags.NewTask("z", dags.OperatorBash, at(10, 5))) // same position as d1's a-1
 	d2.AddTask(dags.NewTask("y", dags.OperatorBash, at(3, 1)))
+	d2.AddTask(dags.NewTask("p", dags.OperatorBash, at(20, 1)))
+	d2.AddTask(dags.NewTask("q", dags.OperatorBash, at(21, 1)))
+	d2.Connect("p", "q", at(22, 1))
 	d2.Finalize()
 	errs := []dags.Finding{{Pos: dags.Pos{File: "a.star", Line: 99}, Message: "z"}, {Pos: at(10, 1), Rule: "x", Message: "y"}}
 	src := "load(\"//l.star\", \"unused\")\n"

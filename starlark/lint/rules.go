@@ -41,7 +41,7 @@ type Rule struct {
 
 // rules is the read-only table behind Rules and RuleByID.
 var rules = [...]Rule{
-	{RuleUnconnectedTask, SeverityWarning, "a task with neither upstream nor downstream tasks in a DAG of several tasks"},
+	{RuleUnconnectedTask, SeverityWarning, "a task with neither upstream nor downstream tasks in a DAG whose other tasks are connected"},
 	{RuleTaskIDNotIdentifier, SeverityWarning, "a task id (or group id) that is not a Starlark identifier"},
 	{RuleScheduleWithoutStartDate, SeverityWarning, "a periodic schedule without a start_date"},
 	{RuleCatchupFarPast, SeverityWarning, "catchup=True with a start_date more than a year ago"},
@@ -100,8 +100,15 @@ func warningIDs() []string {
 func (c *checker) checkDAG(d *dags.DAG) {
 	c.checkSchedule(d)
 	tasks := d.Tasks()
+	// A DAG without any edge holds independent tasks on purpose (Airflow's
+	// example_trigger_target_dag): only a task apart from the others of a
+	// DAG that does connect tasks looks like a forgotten >>.
+	hasEdges := false
 	for _, t := range tasks {
-		if len(tasks) > 1 && len(t.Upstream) == 0 && len(t.Downstream) == 0 {
+		hasEdges = hasEdges || len(t.Downstream) > 0
+	}
+	for _, t := range tasks {
+		if hasEdges && len(t.Upstream) == 0 && len(t.Downstream) == 0 {
 			c.warn(t.Pos, RuleUnconnectedTask,
 				"task %q in DAG %q has no upstream or downstream tasks: connect it with >> or chain(), or give it its own DAG", t.ID, d.ID)
 		}
