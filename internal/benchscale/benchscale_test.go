@@ -82,7 +82,9 @@ func TestPercentile(t *testing.T) {
 }
 
 func TestHopsOf(t *testing.T) {
-	at := func(ms int) time.Time { return time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC).Add(time.Duration(ms) * time.Millisecond) }
+	at := func(ms int) time.Time {
+		return time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC).Add(time.Duration(ms) * time.Millisecond)
+	}
 	hops := hopsOf([]chainTI{
 		{"r1", "t1", at(15), at(20)}, {"r1", "t0", at(0), at(10)}, {"r1", "t2", at(22), at(30)},
 		{"r2", "t0", at(0), at(1)}, {"r2", "t1", at(101), at(102)},
