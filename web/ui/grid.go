@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/runtime/store"
@@ -36,6 +38,107 @@ type gridPage struct {
 	// Notice explains a degraded view (the DAG version could not be
 	// loaded, so tasks come unordered from the store).
 	Notice string
+	// Filter is the run state and run type the runs are narrowed to.
+	Filter gridFilter
+	// Bars are the run columns' headers (bar heights, dates), one per run.
+	Bars []runBar
+	// Selected is the run whose details the panel shows (?run_id=);
+	// nil when none is chosen.
+	Selected *runPanel
+	// Flash is the message shown after a trigger (?triggered=run id).
+	Flash string
+}
+
+// gridFilter narrows the grid's runs as Airflow's grid filters do: by run
+// state and by run type; empty means all.
+type gridFilter struct {
+	State   dags.DagRunState
+	RunType dags.RunType
+}
+
+// gridRunStates and gridRunTypes are the choices of the grid's filters.
+var (
+	gridRunStates = []dags.DagRunState{dags.DagRunStateQueued, dags.DagRunStateRunning, dags.DagRunStateSuccess, dags.DagRunStateFailed}
+	gridRunTypes  = []dags.RunType{dags.RunTypeManual, dags.RunTypeScheduled, dags.RunTypeBackfill, dags.RunTypeDatasetTriggered}
+)
+
+// RunStates are the run states the state filter offers.
+func (p *gridPage) RunStates() []dags.DagRunState { return gridRunStates }
+
+// RunTypes are the run types the type filter offers.
+func (p *gridPage) RunTypes() []dags.RunType { return gridRunTypes }
+
+// States are the task states the legend explains.
+func (p *gridPage) States() []dags.TaskState { return legendStates }
+
+// legendStates are the states of the grid's and graph's legends, in
+// Airflow's order.
+var legendStates = []dags.TaskState{dags.TaskStateQueued, dags.TaskStateScheduled, dags.TaskStateRunning, dags.TaskStateSuccess,
+	dags.TaskStateFailed, dags.TaskStateUpForRetry, dags.TaskStateUpForReschedule, dags.TaskStateUpstreamFailed,
+	dags.TaskStateSkipped, dags.TaskStateDeferred, dags.TaskStateRemoved, dags.TaskStateRestarting, dags.TaskStateNone}
+
+// runBar is the header of one run's column: a bar whose height shows the
+// run's duration relative to the longest run shown (as Airflow's grid),
+// and the run's date under it.
+type runBar struct {
+	Run *store.DagRun
+	// Height is the bar's height in pixels, from minBar to maxBar.
+	Height int
+	// Duration is the run's duration so far (to now while it runs).
+	Duration time.Duration
+	// Date is the run's logical date, short ("01-02 15:04"); Day is set
+	// on the first column of each day, where the date is printed.
+	Date string
+	Day  bool
+	// URL opens the run's details in the grid.
+	URL string
+}
+
+// Bar heights in pixels.
+const (
+	minBar = 6
+	maxBar = 60
+)
+
+// runDuration is how long a run took, or has taken so far at now; zero
+// before it starts.
+func runDuration(r *store.DagRun, now time.Time) time.Duration {
+	if r.StartDate.IsZero() {
+		return 0
+	}
+	end := r.EndDate
+	if end.IsZero() || !r.State.Finished() {
+		end = now
+	}
+	return max(end.Sub(r.StartDate), 0)
+}
+
+// runBars sizes the bars of runs: the longest run gets maxBar.
+func runBars(runs []*store.DagRun, now time.Time, link func(*store.DagRun) string) []runBar {
+	bars := make([]runBar, len(runs))
+	var longest time.Duration
+	for i, r := range runs {
+		bars[i] = runBar{Run: r, Duration: runDuration(r, now), URL: link(r)}
+		longest = max(longest, bars[i].Duration)
+	}
+	prevDay := ""
+	for i := range bars {
+		b := &bars[i]
+		b.Height = minBar
+		if longest > 0 {
+			b.Height = minBar + int(float64(maxBar-minBar)*float64(b.Duration)/float64(longest))
+		}
+		when := b.Run.LogicalDate
+		if when.IsZero() {
+			when = b.Run.CreatedAt
+		}
+		when = when.UTC()
+		b.Date = when.Format("01-02 15:04")
+		if day := when.Format("2006-01-02"); day != prevDay {
+			b.Day, prevDay = true, day
+		}
+	}
+	return bars
 }
 
 func (p *gridPage) title() string { return p.DAG.DagID + " · Grid" }
@@ -71,6 +174,16 @@ func (h *handler) grid(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	q := r.URL.Query()
+	if runID := q.Get("run_id"); runID != "" {
+		if p.Selected, err = h.loadRunPanel(r.Context(), p.DAG.DagID, runID); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	if runID := q.Get("triggered"); runID != "" {
+		p.Flash = fmt.Sprintf("Triggered %s with new run %s: it should start any moment now.", p.DAG.DagID, runID)
+	}
 	h.render(w, r, http.StatusOK, "grid", p)
 }
 
@@ -96,10 +209,51 @@ func runCountParam(r *http.Request) (int, error) {
 	return n, nil
 }
 
+// gridFilterParam reads ?state= and ?run_type=, each empty for all.
+func gridFilterParam(r *http.Request) (gridFilter, error) {
+	q := r.URL.Query()
+	f := gridFilter{State: dags.DagRunState(q.Get("state")), RunType: dags.RunType(q.Get("run_type"))}
+	if f.State != "" && !slices.Contains(gridRunStates, f.State) {
+		return f, errorf(http.StatusBadRequest, "state must be one of queued, running, success, failed, not %q", f.State)
+	}
+	if f.RunType != "" && !slices.Contains(gridRunTypes, f.RunType) {
+		return f, errorf(http.StatusBadRequest, "run_type must be one of manual, scheduled, backfill, dataset_triggered, not %q", f.RunType)
+	}
+	return f, nil
+}
+
+// gridQuery is the grid's query string for a run count and filter,
+// leaving empty filters out.
+func gridQuery(n int, f gridFilter) url.Values {
+	q := url.Values{"runs": {strconv.Itoa(n)}}
+	if f.State != "" {
+		q.Set("state", string(f.State))
+	}
+	if f.RunType != "" {
+		q.Set("run_type", string(f.RunType))
+	}
+	return q
+}
+
+// gridRunURL is the grid with one run's details open, keeping the grid's
+// run count and filters q.
+func gridRunURL(dagID, runID string, q url.Values) string {
+	v := url.Values{}
+	for k, vs := range q {
+		v[k] = vs
+	}
+	v.Set("run_id", runID)
+	return dagURL(dagID, "grid") + "?" + v.Encode()
+}
+
 // loadGrid reads the DAG, its last runs and their task instances: one
 // query for the runs and one per run shown.
 func (h *handler) loadGrid(ctx context.Context, r *http.Request) (*gridPage, error) {
 	n, err := runCountParam(r)
+	if err != nil {
+		return nil, err
+	}
+	f, err := gridFilterParam(r)
 	if err != nil {
 		return nil, err
 	}
@@ -108,12 +262,21 @@ func (h *handler) loadGrid(ctx context.Context, r *http.Request) (*gridPage, err
 	if err != nil {
 		return nil, err
 	}
-	runs, err := h.Store.RunList(ctx, &store.RunListParams{DagID: dagID, Limit: n})
+	lp := &store.RunListParams{DagID: dagID, Limit: n}
+	if f.State != "" {
+		lp.States = []dags.DagRunState{f.State}
+	}
+	if f.RunType != "" {
+		lp.RunTypes = []dags.RunType{f.RunType}
+	}
+	runs, err := h.Store.RunList(ctx, lp)
 	if err != nil {
 		return nil, fmt.Errorf("list runs of %s: %w", dagID, err)
 	}
 	slices.Reverse(runs) // newest on the right
-	p := &gridPage{DAG: dag, Runs: runs, NumRuns: n, RunChoices: runChoices(n), TableURL: dagURL(dagID, "grid", "_table") + "?runs=" + strconv.Itoa(n)}
+	q := gridQuery(n, f)
+	p := &gridPage{DAG: dag, Runs: runs, NumRuns: n, RunChoices: runChoices(n), Filter: f, TableURL: dagURL(dagID, "grid", "_table") + "?" + q.Encode()}
+	p.Bars = runBars(runs, h.Now(), func(run *store.DagRun) string { return gridRunURL(dagID, run.RunID, q) })
 	tis := make([][]*store.TaskInstance, len(runs))
 	for i, run := range runs {
 		if !run.State.Finished() {

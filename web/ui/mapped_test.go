@@ -84,11 +84,11 @@ func TestGridShowsMappedTasks(t *testing.T) {
 		t.Fatal("no add_one row")
 	}
 	// One failed map index makes the task failed (Airflow's priority).
-	mustContain(t, row, `<td class="c mapped s-failed" title="3 mapped task instances: 2 success, 1 failed" data-count="3"><span class="n">[3]</span></td>`,
+	mustContain(t, row, `<td class="c mapped s-failed" title="3 mapped task instances: 2 success, 1 failed" data-count="3" tabindex="0" aria-label="failed"><span class="n">[3]</span></td>`,
 		`add_one <span class="mapped-mark">[ ]</span>`)
 	// A mapped task not expanded yet shows its one task instance.
 	labels := regexp.MustCompile(`<tr data-task="labels">.*?</tr>`).FindString(body)
-	mustContain(t, labels, `<td class="c s-none"></td>`, `[ ]`)
+	mustContain(t, labels, `<td class="c s-none" tabindex="0" aria-label="none"></td>`, `[ ]`)
 	mustNotContain(t, labels, "mapped task instances")
 
 	t.Run("the details panel lists every map index", func(t *testing.T) {

@@ -121,14 +121,16 @@ func newView(r *http.Request, page string, data any) *view {
 
 // funcs are the helpers every template may call.
 var funcs = template.FuncMap{
-	"stateClass": stateClass,
-	"dagURL":     dagURL,
-	"tiURL":      tiURL,
-	"fmtTime":    fmtTime,
-	"fmtDur":     fmtDur,
-	"join":       strings.Join,
-	"query":      func(k, v string) string { return url.QueryEscape(k) + "=" + url.QueryEscape(v) },
-	"add":        func(a, b int) int { return a + b },
+	"stateClass":  stateClass,
+	"dagURL":      dagURL,
+	"tiURL":       tiURL,
+	"fmtTime":     fmtTime,
+	"fmtDur":      fmtDur,
+	"join":        strings.Join,
+	"query":       func(k, v string) string { return url.QueryEscape(k) + "=" + url.QueryEscape(v) },
+	"add":         func(a, b int) int { return a + b },
+	"pathEscape":  url.PathEscape,
+	"runGraphURL": runGraphURL,
 	"tabs": func(v *view, d *store.DAG, tab string) tabsData {
 		uris, _ := dags.DatasetsOfSchedule(d.Schedule)
 		return tabsData{DAG: d, Tab: tab, CanTrigger: v.Can(string(permTrigger)), Datasets: datasetLinks(uris)}

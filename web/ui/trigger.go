@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -236,7 +237,7 @@ func (h *handler) trigger(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			h.Logger.Info("ui: triggered", "dag_id", run.DagID, "run_id", run.RunID, "user", userName(r))
 			h.audit(r, store.AuditEntry{Event: store.AuditTrigger, DagID: run.DagID, RunID: run.RunID, Extra: auditConf(conf)})
-			http.Redirect(w, r, dagURL(p.DAG.DagID, "grid"), http.StatusSeeOther)
+			http.Redirect(w, r, dagURL(p.DAG.DagID, "grid")+"?"+url.Values{"triggered": {run.RunID}, "run_id": {run.RunID}}.Encode(), http.StatusSeeOther)
 			return
 		}
 	}

@@ -339,8 +339,9 @@ func TestTrigger(t *testing.T) {
 			mustContain(t, rec.Body.String(), `id="trigger-error"`, tc.errText)
 			continue
 		}
-		if loc := rec.Header().Get("Location"); loc != "/dags/example_bash_operator/grid" {
-			t.Fatalf("%s: redirect to %q", tc.name, loc)
+		if loc, _ := url.Parse(rec.Header().Get("Location")); loc == nil || loc.Path != "/dags/example_bash_operator/grid" ||
+			loc.Query().Get("triggered") == "" || loc.Query().Get("triggered") != loc.Query().Get("run_id") {
+			t.Fatalf("%s: redirect to %q, want the grid with the new run (triggered= and run_id=)", tc.name, rec.Header().Get("Location"))
 		}
 		run, err := e.store.RunGet(ctx, "example_bash_operator", "first")
 		if err != nil {

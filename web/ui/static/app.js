@@ -30,6 +30,30 @@
       }
     }
   }
+  // Grid: a run's bar opens the run's details in the panel (its href,
+  // the grid with ?run_id=, works without JavaScript and is kept in the
+  // address bar so a reload shows the same run).
+  document.addEventListener("click", function (e) {
+    var bar = e.target.closest ? e.target.closest("table.grid th.run a.bar") : null;
+    if (!bar || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+    var grid = bar.closest("#grid"), head = bar.parentElement;
+    if (!grid || !grid.getAttribute("data-run-details")) return;
+    e.preventDefault();
+    selected = null;
+    grid.querySelectorAll("td.c.selected,th.run.selected").forEach(function (c) { c.classList.remove("selected"); });
+    head.classList.add("selected");
+    history.replaceState(null, "", bar.getAttribute("href"));
+    htmx.ajax("GET", grid.getAttribute("data-run-details") + "?run_id=" + encodeURIComponent(head.getAttribute("data-run")),
+      { target: "#details", swap: "innerHTML" });
+  });
+  // Keyboard: Enter or Space on a focused grid cell opens it as a click.
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Enter" && e.key !== " ") return;
+    var cell = e.target.closest ? e.target.closest("table.grid td.c") : null;
+    if (!cell) return;
+    e.preventDefault();
+    cell.click();
+  });
   document.addEventListener("click", function (e) {
     var cell = e.target.closest ? e.target.closest("table.grid td.c") : null;
     if (!cell || cell.classList.contains("missing")) return;
@@ -39,7 +63,7 @@
     var head = grid.querySelectorAll("thead th.run")[index];
     if (!head) return;
     selected = { task: row.getAttribute("data-task"), run: head.getAttribute("data-run") };
-    grid.querySelectorAll("td.c.selected").forEach(function (c) { c.classList.remove("selected"); });
+    grid.querySelectorAll("td.c.selected,th.run.selected").forEach(function (c) { c.classList.remove("selected"); });
     cell.classList.add("selected");
     var url = grid.getAttribute("data-details") + "?run_id=" + encodeURIComponent(selected.run) +
       "&task_id=" + encodeURIComponent(selected.task);
