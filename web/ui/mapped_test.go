@@ -127,7 +127,7 @@ func TestMappedTaskInstancePage(t *testing.T) {
 		t.Fatalf("status %d: %s", code, body)
 	}
 	mustContain(t, body, "<title>add_one [1] · "+run.RunID, `<h2 class="ti-title">add_one [1] <small>`,
-		`<pre id="log" class="log" data-try="1">log of index one`, "xcom-of-one",
+		`data-try="1" tabindex="0"><span class="ln" id="L1" data-n="1">log of index one`, "xcom-of-one",
 		`href="?map_index=1&try=1" class="try active"`,
 		// the mapped argument of index 1: numbers' second item
 		`data-mapped-arg="x"`, `<pre class="code">20</pre>`,
@@ -137,7 +137,7 @@ func TestMappedTaskInstancePage(t *testing.T) {
 
 	// The log poller keeps the map index.
 	code, body = get(t, e.as(auth.RoleViewer), page+"/_log?try=1&offset=4&map_index=1")
-	if code != http.StatusOK || !strings.HasPrefix(body, "of index one\n") {
+	if code != http.StatusOK || !strings.HasPrefix(body, `<span class="ln" id="L1" data-n="1">of index one`) {
 		t.Errorf("log poll of index 1: status %d body %q", code, body)
 	}
 	e.setMapState(t, run, "add_one", 0, dags.TaskStateRunning, 1)
@@ -145,7 +145,7 @@ func TestMappedTaskInstancePage(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("index 0: status %d", code)
 	}
-	mustContain(t, body, "log of index zero", "xcom-of-zero", `id="log-poller" hx-get="`+page+`/_log?try=1&offset=18&map_index=0"`,
+	mustContain(t, body, "log of index zero", "xcom-of-zero", `id="log-poller" hx-get="`+page+`/_log?try=1&offset=18&line=2&map_index=0"`,
 		`<pre class="code">10</pre>`)
 	mustNotContain(t, body, "log of index one", "xcom-of-one")
 

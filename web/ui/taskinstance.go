@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -33,7 +34,10 @@ type tiPage struct {
 	// Try is the try whose log is shown; Tries lists them all.
 	Try   int
 	Tries []int
+	// Log is a message in place of the log (where a missing file is);
+	// Lines is the log itself.
 	Log   string
+	Lines *logView
 	// LogTruncated says the page starts the log past its beginning.
 	LogTruncated bool
 	// Poll is the URL that appends new log output while the try runs;
@@ -156,11 +160,81 @@ func (h *handler) loadLog(ctx context.Context, p *tiPage) error {
 		}
 		p.LogTruncated = from > 0
 	}
-	p.Log = string(data)
 	if live {
-		p.Poll = logPollURL(key, p.Try, next)
+		whole := wholeLines(data)
+		next -= int64(len(data) - len(whole))
+		data = whole
+	}
+	p.Lines = splitLog(string(data), 1)
+	if live {
+		p.Poll = logPollURL(key, p.Try, next, len(p.Lines.Lines)+1)
 	}
 	return nil
+}
+
+// DownloadURL is the whole log of the shown try as a file.
+func (p *tiPage) DownloadURL() string {
+	q := url.Values{"try": {strconv.Itoa(p.Try)}}
+	if p.MapIndex >= 0 {
+		q.Set("map_index", strconv.Itoa(p.MapIndex))
+	}
+	return tiURL(p.DAG.DagID, p.Run.RunID, p.TaskID) + "/_log/download?" + q.Encode()
+}
+
+// taskLogDownload sends one try's whole log as a text file, read from
+// the log folder chunk by chunk.
+func (h *handler) taskLogDownload(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	mapIndex, err := mapIndexParam(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	key := store.TaskInstanceKey{DagID: r.PathValue("dag"), RunID: r.PathValue("run"), TaskID: r.PathValue("task"), MapIndex: mapIndex}
+	try, err := strconv.Atoi(r.URL.Query().Get("try"))
+	if err != nil || try < 1 {
+		h.fail(w, r, errorf(http.StatusBadRequest, "try must be a number from 1, not %q", r.URL.Query().Get("try")))
+		return
+	}
+	ti, err := h.Store.TaskInstanceGet(ctx, key)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if try > ti.TryNumber {
+		h.fail(w, r, errorf(http.StatusNotFound, "task instance %s has made %d tries: no log of try %d", key, ti.TryNumber, try))
+		return
+	}
+	// The first chunk is read before the headers go, so a missing log is
+	// still an error page.
+	first, err := h.Logs.Read(ctx, &store.TaskLogReadParams{Key: key, TryNumber: try})
+	if err != nil {
+		h.fail(w, r, fmt.Errorf("read log of %s try %d: %w", key, try, err))
+		return
+	}
+	name := fmt.Sprintf("%s__%s__%s", key.DagID, key.RunID, key.TaskID)
+	if key.MapIndex >= 0 {
+		name += "__" + strconv.Itoa(key.MapIndex)
+	}
+	name = strings.Map(func(c rune) rune {
+		if c == '/' || c == '\\' || c == ':' || c == '"' || c == '+' || c < ' ' {
+			return '_'
+		}
+		return c
+	}, name) + "__attempt=" + strconv.Itoa(try) + ".log"
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	chunk := first
+	for len(chunk.Data) > 0 {
+		if _, err := w.Write(chunk.Data); err != nil {
+			return
+		}
+		if chunk, err = h.Logs.Read(ctx, &store.TaskLogReadParams{Key: key, TryNumber: try, Offset: chunk.NextOffset}); err != nil {
+			h.Logger.Warn("ui: log download cut short", "task_instance", key.String(), "try", try, "err", err)
+			return
+		}
+	}
 }
 
 // readLog reads from offset up to limit bytes, ending on a whole UTF-8
@@ -195,8 +269,8 @@ func (h *handler) readLog(ctx context.Context, key store.TaskInstanceKey, try in
 	return out, offset, nil
 }
 
-func logPollURL(key store.TaskInstanceKey, try int, offset int64) string {
-	u := tiURL(key.DagID, key.RunID, key.TaskID) + "/_log?try=" + strconv.Itoa(try) + "&offset=" + strconv.FormatInt(offset, 10)
+func logPollURL(key store.TaskInstanceKey, try int, offset int64, line int) string {
+	u := tiURL(key.DagID, key.RunID, key.TaskID) + "/_log?try=" + strconv.Itoa(try) + "&offset=" + strconv.FormatInt(offset, 10) + "&line=" + strconv.Itoa(line)
 	if key.MapIndex >= 0 {
 		u += "&map_index=" + strconv.Itoa(key.MapIndex)
 	}
@@ -206,7 +280,7 @@ func logPollURL(key store.TaskInstanceKey, try int, offset int64) string {
 // logChunkView is a poll's answer: the new output, and the poller to put
 // in place of the old one (without a trigger once the try has finished).
 type logChunkView struct {
-	Text string
+	Lines *logView
 	// Poll is the next poll's URL; empty when the try has finished.
 	Poll string
 }
@@ -225,8 +299,13 @@ func (h *handler) taskLog(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	try, err1 := strconv.Atoi(q.Get("try"))
 	offset, err2 := strconv.ParseInt(q.Get("offset"), 10, 64)
-	if err1 != nil || err2 != nil || try < 1 || offset < 0 {
-		h.fail(w, r, errorf(http.StatusBadRequest, "try and offset must be numbers (try from 1, offset from 0)"))
+	line := 1
+	var err3 error
+	if v := q.Get("line"); v != "" {
+		line, err3 = strconv.Atoi(v)
+	}
+	if err1 != nil || err2 != nil || err3 != nil || try < 1 || offset < 0 || line < 1 {
+		h.fail(w, r, errorf(http.StatusBadRequest, "try, offset and line must be numbers (try and line from 1, offset from 0)"))
 		return
 	}
 	ti, err := h.Store.TaskInstanceGet(ctx, key)
@@ -239,9 +318,15 @@ func (h *handler) taskLog(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	v := &logChunkView{Text: string(data)}
-	if tryLive(ti, try) || len(data) >= logChunk {
-		v.Poll = logPollURL(key, try, next)
+	more := tryLive(ti, try) || len(data) >= logChunk
+	if more {
+		whole := wholeLines(data)
+		next -= int64(len(data) - len(whole))
+		data = whole
+	}
+	v := &logChunkView{Lines: splitLog(string(data), line)}
+	if more {
+		v.Poll = logPollURL(key, try, next, line+len(v.Lines.Lines))
 	} else if r.Header.Get("HX-Request") != "" {
 		// The try has finished: reload the page for its final state.
 		w.Header().Set("HX-Refresh", "true")

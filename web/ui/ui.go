@@ -87,6 +87,7 @@ func (h *handler) routes() {
 	m.HandleFunc("POST /dags/{dag}/trigger", h.trigger)
 	m.HandleFunc("GET /dags/{dag}/runs/{run}/tasks/{task}", h.taskInstance)
 	m.HandleFunc("GET /dags/{dag}/runs/{run}/tasks/{task}/_log", h.taskLog)
+	m.HandleFunc("GET /dags/{dag}/runs/{run}/tasks/{task}/_log/download", h.taskLogDownload)
 	m.HandleFunc("POST /dags/{dag}/runs/{run}/tasks/{task}/clear", h.clear)
 	m.HandleFunc("POST /dags/{dag}/runs/{run}/tasks/{task}/mark", h.mark)
 	m.HandleFunc("GET /variables", h.variables)

@@ -385,8 +385,8 @@ func TestTaskInstancePage(t *testing.T) {
 		t.Fatalf("status %d: %s", code, body)
 	}
 	mustContain(t, body,
-		`<pre id="log" class="log" data-try="2">second try running`+"\n</pre>",
-		`id="log-poller" hx-get="`+page+`/_log?try=2&offset=19"`,
+		`<pre id="log" class="log lines" data-try="2" tabindex="0"><span class="ln" id="L1" data-n="1">second try running`+"\n</span></pre>",
+		`id="log-poller" hx-get="`+page+`/_log?try=2&offset=19&line=2"`,
 		`href="?try=1" class="try"`, `class="try active">2</a>`,
 		`data-field="bash_command"`, "loading {&#39;north&#39;: 12} for 2024-03-01 into the warehouse",
 		`<code>rows</code>`, "42")
@@ -407,10 +407,10 @@ func TestTaskInstancePage(t *testing.T) {
 	if _, err := e.store.TaskLogAppend(ctx, &store.TaskLogAppendParams{Key: key, TryNumber: 2, Data: []byte("more ✓\n")}); err != nil {
 		t.Fatal(err)
 	}
-	r := httptestRequest(http.MethodGet, page+"/_log?try=2&offset=19", nil)
+	r := httptestRequest(http.MethodGet, page+"/_log?try=2&offset=19&line=2", nil)
 	r.Header.Set("HX-Request", "true")
 	rr := serve(e.as(auth.RoleViewer), r)
-	if rr.Code != http.StatusOK || !strings.HasPrefix(rr.Body.String(), "more ✓\n") || !strings.Contains(html.UnescapeString(rr.Body.String()), `hx-swap-oob="true" hx-get="`+page+`/_log?try=2&offset=28"`) {
+	if rr.Code != http.StatusOK || !strings.HasPrefix(rr.Body.String(), `<span class="ln" id="L2" data-n="2">more ✓`+"\n</span>") || !strings.Contains(html.UnescapeString(rr.Body.String()), `hx-swap-oob="true" hx-get="`+page+`/_log?try=2&offset=28&line=3"`) {
 		t.Fatalf("poll: status %d body %q", rr.Code, rr.Body)
 	}
 	// Once the try has finished, the last poll stops polling and reloads.
@@ -680,7 +680,7 @@ func TestTaskInstancePageReadsTheLogFile(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("try 1: status %d: %s", code, body)
 	}
-	mustContain(t, body, `data-try="1">from the file &lt;b&gt;`)
+	mustContain(t, body, `<span class="ln" id="L1" data-n="1">from the file &lt;b&gt;`)
 	code, body = get(t, e.as(auth.RoleViewer), page+"?try=2")
 	if code != http.StatusOK {
 		t.Fatalf("try 2: status %d: %s", code, body)
