@@ -90,6 +90,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {}, // run() prints and exits
 		Commands: []*cli.Command{
 			lintCommand(),
+			lspCommand(),
 			withCPUProfile(testDAGCommand()),
 			dagsCommand(),
 			datasetsCommand(),

@@ -1,0 +1,45 @@
+package lsp
+
+// builtinDoc documents a hand-written builtin (the operator builtins are
+// documented by their operators.Spec): a signature, a one-line summary and
+// its own keywords. The full reference is docs/authoring.md.
+type builtinDoc struct {
+	signature string
+	doc       string
+	keywords  []string
+	// task is true for builtins that create a task and so take task_id
+	// and the common task keywords.
+	task bool
+}
+
+// builtinDocs are the hand-written builtins' docs, by name.
+var builtinDocs = map[string]builtinDoc{
+	"dag": {signature: "dag(dag_id, build, schedule=None, start_date=None, ...)", doc: "Defines a DAG: tasks created while build() runs belong to it.",
+		keywords: []string{"dag_id", "build", "schedule", "start_date", "end_date", "catchup", "default_args", "params", "max_active_runs", "max_active_tasks",
+			"tags", "description", "doc_md", "timezone", "dagrun_timeout", "on_success_callback", "on_failure_callback", "sla_miss_callback", "is_paused_upon_creation"}},
+	"bash": {signature: "bash(task_id, bash_command, env=None, append_env=False, cwd=None, skip_on_exit_code=99, ...)", doc: "A task that runs a shell command (Airflow's BashOperator); bash_command is templated.",
+		keywords: []string{"bash_command", "env", "append_env", "cwd", "skip_on_exit_code"}, task: true},
+	"task": {signature: "task(fn, task_id=fn's name, args=[], kwargs={}, ...)", doc: "A task that runs a Starlark function with ctx (Airflow's @task / PythonOperator).",
+		keywords: []string{"fn", "args", "kwargs"}, task: true},
+	"branch": {signature: "branch(fn, task_id=fn's name, ...)", doc: "A task whose function returns the task id(s) to follow; the other direct downstream tasks are skipped.",
+		keywords: []string{"fn", "ignore_downstream_trigger_rules"}, task: true},
+	"short_circuit": {signature: "short_circuit(fn, task_id=fn's name, ignore_downstream_trigger_rules=True, ...)", doc: "A task whose falsy result skips everything downstream.",
+		keywords: []string{"fn", "ignore_downstream_trigger_rules"}, task: true},
+	"empty": {signature: "empty(task_id, ...)", doc: "A task that does nothing (Airflow's EmptyOperator).", task: true},
+	"group": {signature: "group(group_id, build, default_args={}, prefix_group_id=True, tooltip=\"\")", doc: "A task group: tasks created while build() runs belong to it; also usable as a value in >>.",
+		keywords: []string{"group_id", "build", "default_args", "prefix_group_id", "tooltip"}},
+	"chain":            {signature: "chain(*tasks)", doc: "Sets tasks (or lists of tasks) downstream of each other in order."},
+	"chain_linear":     {signature: "chain_linear(*tasks)", doc: "Like chain, but every task of a list is connected to every task of the next."},
+	"cross_downstream": {signature: "cross_downstream(from_tasks, to_tasks)", doc: "Sets every task of to_tasks downstream of every task of from_tasks."},
+	"Label":            {signature: "Label(label)", doc: "An edge label: a >> Label(\"why\") >> b."},
+	"timedelta":        {signature: "timedelta(days=0, hours=0, minutes=0, seconds=0, ...)", doc: "A duration, for retry_delay, execution_timeout and the like."},
+	"partial":          {signature: "op.partial(...).expand(...)", doc: "Dynamic task mapping: fixed arguments, then the mapped ones."},
+	"dataset":          {signature: "dataset(uri)", doc: "A dataset: a task's outlets update it; a DAG with schedule=[dataset(...)] runs when it is updated."},
+	"webhook_notifier": {signature: "webhook_notifier(url, ...)", doc: "A callback that posts the task's or run's state to a webhook."},
+	"email_notifier":   {signature: "email_notifier(to, ...)", doc: "A callback that sends an email."},
+	"PokeReturnValue":  {signature: "PokeReturnValue(is_done, xcom_value=None)", doc: "What a sensor function returns: done or not, and an XCom value."},
+	"Param":            {signature: "Param(default, type=None, description=\"\", ...)", doc: "A DAG parameter with a default and a JSON-schema-like type."},
+}
+
+// commonDoc documents the keywords every task takes.
+const commonDoc = "A keyword every task takes (as Airflow's BaseOperator); also a key of default_args."
