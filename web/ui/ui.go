@@ -97,6 +97,7 @@ func (h *handler) routes() {
 	m.HandleFunc("GET /datasets", h.datasets)
 	h.editRoutes()
 	h.browseRoutes()
+	h.timeRoutes()
 }
 
 func (h *handler) redirectToGrid(w http.ResponseWriter, r *http.Request) {
