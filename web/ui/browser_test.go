@@ -76,8 +76,12 @@ func browserServer(t *testing.T) (*env, string) {
 	return e, "http://" + ln.Addr().String()
 }
 
-// newBrowser starts headless Chromium with a throw-away profile.
-func newBrowser(t *testing.T) context.Context {
+// newBrowser starts headless Chromium with a throw-away profile, for at
+// most four minutes.
+func newBrowser(t *testing.T) context.Context { return newBrowserFor(t, 4*time.Minute) }
+
+// newBrowserFor starts headless Chromium for at most d.
+func newBrowserFor(t *testing.T, d time.Duration) context.Context {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(findChromium(t)),
 		chromedp.NoSandbox,
@@ -91,7 +95,7 @@ func newBrowser(t *testing.T) context.Context {
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(ctx, d)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
 		t.Fatalf("start Chromium: %v", err)

@@ -98,6 +98,7 @@ func (h *handler) routes() {
 	h.editRoutes()
 	h.browseRoutes()
 	h.timeRoutes()
+	m.HandleFunc("GET /dag-dependencies", h.dagDependencies)
 }
 
 func (h *handler) redirectToGrid(w http.ResponseWriter, r *http.Request) {
