@@ -48,6 +48,13 @@ type XCom interface {
 	Push(ctx context.Context, key string, value any) error
 }
 
+// XComLatest is implemented by XCom sources that can pull the XCom a task
+// pushed last in this run (map index -1), whatever its key: Airflow's
+// ti.xcom_pull(key=None).
+type XComLatest interface {
+	PullLatest(ctx context.Context, taskID string) (value any, found bool, err error)
+}
+
 // Variables reads Starflow variables.
 type Variables interface {
 	// Get returns the variable's value and whether it exists.
@@ -168,8 +175,11 @@ type DagRuns interface {
 	GroupStates(ctx context.Context, dagID, groupID string, logicalDate time.Time) ([]dags.TaskState, error)
 }
 
-// Errors of DagRuns.
+// Errors of DagRuns, Connections and Variables.
 var (
+	// ErrNotFound is wrapped by Connections.Get for a connection that does
+	// not exist (store.ErrNotFound is this error).
+	ErrNotFound  = errors.New("not found")
 	ErrRunExists = errors.New("run exists already")
 	ErrNoRun     = errors.New("no such run")
 )

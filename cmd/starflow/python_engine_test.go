@@ -1,11 +1,17 @@
 package main
 
 import (
+	"context"
+	"encoding/base64"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/starflow-dev/starflow/dags"
+	"github.com/starflow-dev/starflow/operators"
+	"github.com/starflow-dev/starflow/runtime/scheduler"
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/store/secrets"
 )
 
 // pythonHabitsSource is a DAG written with an Airflow user's Python
@@ -113,6 +119,90 @@ func TestPythonXComPullThroughSchedulerAndWorker(t *testing.T) {
 		}
 		if v := xcom(t, e, "py_pull", once, "second", store.ReturnValueKey); v != int64(14) {
 			t.Errorf("second returned %#v, want 14 (first's rows doubled)", v)
+		}
+	})
+}
+
+// pythonSecretsSource: unchanged Airflow task code reads a secret
+// variable, a plain one and a connection from the metadata database.
+var pythonSecretsSource = map[string]string{
+	"secrets.star": `
+def build():
+    python(task_id = "reads", python_callable = "secrets.py:reads")
+
+dag(dag_id = "py_secrets", build = build)
+`,
+	"secrets.py": `
+from airflow.models import Variable
+from airflow.hooks.base import BaseHook
+
+
+def reads():
+    token = Variable.get("api_token")
+    conn = BaseHook.get_connection("warehouse")
+    print("token", token, "password", conn.password, "region", Variable.get("region"))
+    return {"host": conn.host, "region": Variable.get("region"), "token_ok": token == "tok-3141-secret",
+            "uri_ok": conn.get_uri() == "postgres://ada:pw-2718-secret@db.internal:5432/sales"}
+`,
+}
+
+// TestPythonVariablesAndConnectionsThroughSchedulerAndWorker: a python
+// task reads variables and a connection from the store through the
+// worker; the secret values it prints are masked in its log.
+func TestPythonVariablesAndConnectionsThroughSchedulerAndWorker(t *testing.T) {
+	key, err := secrets.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(secrets.EnvKey, base64.StdEncoding.EncodeToString(key))
+	eachDatabase(t, func(t *testing.T, url string) {
+		e := startEngineWith(t, url, pythonSecretsSource)
+		ctx := context.Background()
+		for _, v := range []*store.VariableSetParams{
+			{Key: "api_token", Value: "tok-3141-secret", Secret: true},
+			{Key: "region", Value: "eu-west"},
+		} {
+			if err := e.store.VariableSet(ctx, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.store.ConnectionCreate(ctx, &store.ConnectionCreateParams{Connection: operators.Connection{
+			ID: "warehouse", Type: "postgres", Host: "db.internal", Port: 5432, Schema: "sales", Login: "ada", Password: "pw-2718-secret",
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if _, err := e.store.DAGGet(ctx, "py_secrets"); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("py_secrets was not parsed within 30 s")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		run, err := e.sched.Trigger(ctx, scheduler.TriggerParams{DAGID: "py_secrets", RunID: "manual__secrets"}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := waitRun(t, e, "py_secrets", run.RunID); got.State != dags.DagRunStateSuccess {
+			t.Fatalf("run %s, want success; log:\n%s", got.State, taskLog(t, e, store.TaskInstanceKey{DagID: "py_secrets", RunID: run.RunID, TaskID: "reads", MapIndex: -1}, 1))
+		}
+		want := map[string]any{"host": "db.internal", "region": "eu-west", "token_ok": true, "uri_ok": true}
+		got, _ := xcom(t, e, "py_secrets", run.RunID, "reads", store.ReturnValueKey).(map[string]any)
+		for k, w := range want {
+			if got[k] != w {
+				t.Errorf("reads returned %s=%#v, want %#v (all: %v)", k, got[k], w, got)
+			}
+		}
+		log := taskLog(t, e, store.TaskInstanceKey{DagID: "py_secrets", RunID: run.RunID, TaskID: "reads", MapIndex: -1}, 1)
+		if !strings.Contains(log, "token *** password *** region eu-west") {
+			t.Errorf("the log does not show the masked line %q:\n%s", "token *** password *** region eu-west", log)
+		}
+		for _, secret := range []string{"tok-3141-secret", "pw-2718-secret"} {
+			if strings.Contains(log, secret) {
+				t.Errorf("the log shows the secret %q:\n%s", secret, log)
+			}
 		}
 	})
 }

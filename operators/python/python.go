@@ -3,7 +3,7 @@ package python
 import (
 	"bytes"
 	"context"
-	_ "embed"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +33,12 @@ const DefaultInterpreter = "python3"
 //
 //go:embed runner.py
 var runnerScript []byte
+
+// pyLib is Starflow's Python library for task code (the starflow module
+// and the airflow package), written beside the DAG's files for each try.
+//
+//go:embed all:pyshim
+var pyLib embed.FS
 
 // Operator runs python tasks. The zero value is ready to use.
 type Operator struct {
@@ -88,12 +94,16 @@ func (*Operator) Spec() operators.Spec {
 // request is what the runner script reads.
 type request struct {
 	Root            string         `json:"root"`
+	Lib             string         `json:"lib"`
 	Module          string         `json:"module"`
 	Function        string         `json:"function"`
 	Args            []any          `json:"args"`
 	Kwargs          map[string]any `json:"kwargs"`
 	Context         map[string]any `json:"context"`
 	ShowReturnValue bool           `json:"show_return_value"`
+	// Channel holds the interpreter's file descriptors of the channel
+	// to the worker: requests, responses.
+	Channel []int `json:"channel"`
 }
 
 // result is what the runner script writes.
@@ -147,8 +157,11 @@ func (o *Operator) Execute(ctx context.Context, c *operators.Call) (*operators.R
 		return nil, fmt.Errorf("python: create the working folder: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	root, work := filepath.Join(dir, "dags"), filepath.Join(dir, "work")
+	root, work, lib := filepath.Join(dir, "dags"), filepath.Join(dir, "work"), filepath.Join(dir, "lib")
 	if err := materialise(ctx, c, root, fn); err != nil {
+		return nil, err
+	}
+	if err := writeLib(lib); err != nil {
 		return nil, err
 	}
 	if err := os.Mkdir(work, 0o700); err != nil {
@@ -156,17 +169,11 @@ func (o *Operator) Execute(ctx context.Context, c *operators.Call) (*operators.R
 	}
 	runner := filepath.Join(dir, "starflow_runner.py")
 	reqPath, resPath := filepath.Join(dir, "request.json"), filepath.Join(dir, "result.json")
-	pyCtx := contextOf(c, args.Dict("templates_dict"))
-	if pyCtx["upstream_xcoms"], err = upstreamXComs(ctx, c); err != nil {
-		return nil, err
-	}
-	if c.Task != nil {
-		pyCtx["upstream_task_ids"] = c.Task.Upstream
-	}
 	req := request{
-		Root: root, Module: fn.Module(), Function: fn.Function,
+		Root: root, Lib: lib, Module: fn.Module(), Function: fn.Function,
 		Args: args.List("op_args"), Kwargs: args.Dict("op_kwargs"),
-		Context: pyCtx, ShowReturnValue: args.Bool("show_return_value_in_logs"),
+		Context: contextOf(c, args.Dict("templates_dict")), ShowReturnValue: args.Bool("show_return_value_in_logs"),
+		Channel: []int{3, 4}, // ExtraFiles[0] and [1]
 	}
 	data, err := json.Marshal(req)
 	if err != nil {
@@ -179,12 +186,18 @@ func (o *Operator) Execute(ctx context.Context, c *operators.Call) (*operators.R
 		return nil, fmt.Errorf("python: %w", err)
 	}
 
+	ch, err := openChannel()
+	if err != nil {
+		return nil, err
+	}
+	go ch.serve(ctx, c)
 	c.Logf("Running %s:%s with %s", fn.File, fn.Function, interpPath)
 	res, err := subprocess.Run(ctx, subprocess.Command{
 		Name: "python", Path: interpPath, Args: []string{"-u", "-B", runner, reqPath, resPath},
 		Dir: work, Env: o.Env.Env(taskEnv, args.Bool("append_env"), subprocess.ContextEnv(c)...),
-		Log: c.Log, Grace: o.KillGrace,
+		Log: c.Log, Grace: o.KillGrace, ExtraFiles: ch.childFiles,
 	})
+	ch.close()
 	if err != nil {
 		return nil, err
 	}
@@ -245,6 +258,18 @@ func materialise(ctx context.Context, c *operators.Call, root string, fn Callabl
 		if err := os.WriteFile(dst, []byte(content), 0o600); err != nil {
 			return fmt.Errorf("python: %w", err)
 		}
+	}
+	return nil
+}
+
+// writeLib writes Starflow's Python library under dir.
+func writeLib(dir string) error {
+	sub, err := fs.Sub(pyLib, "pyshim")
+	if err != nil {
+		return fmt.Errorf("python: %w", err)
+	}
+	if err := os.CopyFS(dir, sub); err != nil {
+		return fmt.Errorf("python: write the starflow library: %w", err)
 	}
 	return nil
 }
@@ -346,29 +371,6 @@ func contextOf(c *operators.Call, templatesDict map[string]any) map[string]any {
 		ctx["data_interval_end"] = isoformat(t.UTC())
 	}
 	return ctx
-}
-
-// upstreamXComs pre-fetches the return values of the task's direct
-// upstream tasks in this run, by task id, for ti.xcom_pull in the Python
-// function: the interpreter has no channel back to the store, so what it
-// may pull is what the task declares it depends on (as Airflow's default
-// task_ids for xcom_pull in a downstream task). A task that pushed
-// nothing is left out.
-func upstreamXComs(ctx context.Context, c *operators.Call) (map[string]any, error) {
-	out := map[string]any{}
-	if c.Task == nil || c.XCom == nil {
-		return out, nil
-	}
-	for _, id := range c.Task.Upstream {
-		v, ok, err := c.XCom.Pull(ctx, id, "return_value")
-		if err != nil {
-			return nil, fmt.Errorf("python: pull the XCom of upstream task %s: %w", id, err)
-		}
-		if ok {
-			out[id] = v
-		}
-	}
-	return out, nil
 }
 
 // isoformat formats t as Python's datetime.isoformat() does.

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -56,6 +57,14 @@ func (x *memXCom) Pull(_ context.Context, taskID, key string) (any, bool, error)
 	defer x.mu.Unlock()
 	v, ok := x.vals[taskID+"/"+key]
 	return v, ok, nil
+}
+
+// PullLatest returns "e" for upstream, which pushed extra last.
+func (x *memXCom) PullLatest(_ context.Context, taskID string) (any, bool, error) {
+	if taskID != "upstream" {
+		return nil, false, nil
+	}
+	return x.vals["upstream/extra"], true, nil
 }
 
 func (x *memXCom) Push(_ context.Context, key string, value any) error {
@@ -149,13 +158,35 @@ def none():
 
 
 def pulls(ti):
+    ti.xcom_push("mine", 1)
+    return [ti.xcom_pull(task_ids="upstream"), ti.xcom_pull(task_ids=["upstream", "silent"]),
+            ti.xcom_pull(task_ids="upstream", key="extra"), ti.xcom_pull(task_ids="elsewhere", default="d"),
+            ti.xcom_pull(key="mine"), ti.xcom_pull(task_ids="upstream", key=None)]
+
+
+def secrets():
+    from airflow.models import Variable
+    from airflow.hooks.base import BaseHook
+    from airflow.sdk import Connection, Variable as SdkVariable
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.operators.python import get_current_context
+    c = BaseHook.get_connection("warehouse")
+    print("connecting with", c.password)
     errors = []
-    for kwargs in ({"task_ids": "elsewhere"}, {"task_ids": "upstream", "key": "extra"}):
-        try:
-            ti.xcom_pull(**kwargs)
-        except ValueError as e:
-            errors.append(str(e))
-    return [ti.xcom_pull(task_ids="upstream"), ti.xcom_pull(task_ids=["upstream", "silent"]), errors]
+    try:
+        Variable.get("missing")
+    except KeyError as e:
+        errors.append(str(e))
+    try:
+        Connection.get("nowhere")
+    except AirflowNotFoundException as e:
+        errors.append(str(e))
+    ctx = get_current_context()
+    return [Variable.get("plain"), Variable.get("cfg", deserialize_json=True)["n"],
+            Variable.get("missing", default_var="d1"), SdkVariable.get("missing", default="d2"),
+            Variable.get("missing", None), ctx["var"]["value"].plain, ctx["var"]["json"].get("cfg")["n"],
+            c.conn_type, c.host, c.login, c.port, c.schema, c.extra_dejson, c.get_uri(),
+            ctx["conn"].warehouse.host, errors]
 `
 
 // setup returns a call of a python task with the given config; upstream
@@ -170,7 +201,7 @@ func setup(t testing.TB, config map[string]any) (*operators.Call, *syncLog, *mem
 	task.Config = config
 	d.AddTask(task)
 	log := &syncLog{}
-	x := &memXCom{vals: map[string]any{"upstream/return_value": []any{int64(2), int64(3)}}, task: "compute"}
+	x := &memXCom{vals: map[string]any{"upstream/return_value": []any{int64(2), int64(3)}, "upstream/extra": "e"}, task: "compute"}
 	c := &operators.Call{
 		DAG: d, Task: task, TryNumber: 1, MapIndex: -1,
 		Run: operators.RunInfo{
@@ -447,25 +478,94 @@ func TestReadFilesFollowsImports(t *testing.T) {
 	}
 }
 
-// TestXComPullReadsUpstreamReturnValues: ti.xcom_pull in the Python
-// function reads the pre-fetched return values of the direct upstream
-// tasks; another task or key is a clear error.
-func TestXComPullReadsUpstreamReturnValues(t *testing.T) {
+// TestXComPullAsksTheWorker: ti.xcom_pull in the Python function reads
+// any task's XCom of the run through the worker's channel, with Airflow's
+// defaults (task_ids None is this task, key "return_value"; default when
+// there is none).
+func TestXComPullAsksTheWorker(t *testing.T) {
 	t.Parallel()
 	c, log, _ := setup(t, map[string]any{"python_callable": "tasks/code.py:pulls"})
-	c.Task.Upstream = []string{"upstream", "silent"}
 	res, err := New().Execute(context.Background(), c)
 	if err != nil {
 		t.Fatalf("Execute: %v\nlog:\n%s", err, log)
 	}
-	got, _ := res.ReturnValue.([]any)
-	if len(got) != 3 || !reflect.DeepEqual(got[0], []any{int64(2), int64(3)}) || !reflect.DeepEqual(got[1], []any{[]any{int64(2), int64(3)}, nil}) {
-		t.Fatalf("return value = %#v", res.ReturnValue)
+	up := []any{int64(2), int64(3)}
+	want := []any{up, []any{up, nil}, "e", "d", int64(1), "e"}
+	if !reflect.DeepEqual(res.ReturnValue, want) {
+		t.Fatalf("return value = %#v\nwant %#v", res.ReturnValue, want)
 	}
-	errs := fmt.Sprint(got[2])
-	for _, w := range []string{"'elsewhere' is not an upstream task of 'compute'", "reads the return values of upstream tasks only (key='extra')"} {
-		if !strings.Contains(errs, w) {
-			t.Errorf("errors %s lack %q", errs, w)
-		}
+}
+
+// memVariables and memConnections are the worker's sources in the
+// tests; they count the names asked for.
+type memVariables struct {
+	mu    sync.Mutex
+	vals  map[string]string
+	asked []string
+}
+
+func (v *memVariables) Get(_ context.Context, name string) (string, bool, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.asked = append(v.asked, name)
+	s, ok := v.vals[name]
+	return s, ok, nil
+}
+
+type memConnections map[string]*operators.Connection
+
+func (m memConnections) Get(_ context.Context, id string) (*operators.Connection, error) {
+	if c, ok := m[id]; ok {
+		return c, nil
+	}
+	return nil, fmt.Errorf("connection %s: %w", id, errors.New("not found"))
+}
+
+// TestVariablesAndConnectionsFromPythonCode: unchanged Airflow task code
+// reads variables and connections (airflow.models.Variable,
+// airflow.hooks.base.BaseHook, airflow.sdk) through the worker, which is
+// asked for the names the code uses and nothing else.
+func TestVariablesAndConnectionsFromPythonCode(t *testing.T) {
+	t.Parallel()
+	c, log, _ := setup(t, map[string]any{"python_callable": "tasks/code.py:secrets"})
+	vars := &memVariables{vals: map[string]string{"plain": "hello", "cfg": `{"n": 3}`, "unread": "never asked"}}
+	c.Variables = vars
+	c.Connections = memConnections{"warehouse": {ID: "warehouse", Type: "postgres", Host: "db.example", Port: 5432,
+		Schema: "sales", Login: "ada", Password: "p@ss word", Extra: map[string]any{"sslmode": "require"}}}
+	res, err := New().Execute(context.Background(), c)
+	if err != nil {
+		t.Fatalf("Execute: %v\nlog:\n%s", err, log)
+	}
+	want := []any{"hello", int64(3), "d1", "d2", nil, "hello", int64(3),
+		"postgres", "db.example", "ada", int64(5432), "sales", map[string]any{"sslmode": "require"},
+		"postgres://ada:p%40ss%20word@db.example:5432/sales?sslmode=require", "db.example",
+		[]any{"'Variable missing does not exist'", "The conn_id `nowhere` isn't defined"}}
+	if !reflect.DeepEqual(res.ReturnValue, want) {
+		t.Fatalf("return value = %#v\nwant %#v", res.ReturnValue, want)
+	}
+	if !strings.Contains(log.String(), "connecting with p@ss word") {
+		t.Errorf("log lacks the printed password (masking is the worker's log writer's job):\n%s", log)
+	}
+	vars.mu.Lock()
+	defer vars.mu.Unlock()
+	if slices.Contains(vars.asked, "unread") {
+		t.Errorf("the worker was asked for %v; unread was never used", vars.asked)
+	}
+}
+
+// TestStarflowLibraryOutsideATask: the library says where it works when
+// imported by code Starflow did not start.
+func TestStarflowLibraryOutsideATask(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := writeLib(dir); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(realPython, "-c", "import sys; sys.path.insert(0, sys.argv[1])\nfrom airflow.models import Variable\ntry:\n    Variable.get('x')\nexcept Exception as e:\n    print(type(e).__name__, e)", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if want := "AirflowException variable needs the Starflow worker"; !strings.Contains(string(out), want) {
+		t.Errorf("got %q, want it to contain %q", out, want)
 	}
 }

@@ -41,6 +41,11 @@ type Command struct {
 	// Grace is the time between SIGTERM and SIGKILL when ctx ends; zero
 	// means DefaultGrace.
 	Grace time.Duration
+	// ExtraFiles are open files the process inherits as file descriptors
+	// 3, 4, ... (a channel back to the worker). Run closes them once the
+	// process has started, or failed to, so that the worker's ends of the
+	// pipes see EOF when the process is gone.
+	ExtraFiles []*os.File
 }
 
 // Result is how a command that ran to its end exited.
@@ -61,6 +66,7 @@ type Result struct {
 // every process of the command's group has been signalled and every
 // goroutine Run started has ended.
 func Run(ctx context.Context, c Command) (Result, error) {
+	defer closeFiles(c.ExtraFiles) // when it returns before the start
 	name := c.Name
 	if name == "" {
 		name = "command"
@@ -97,6 +103,7 @@ func Run(ctx context.Context, c Command) (Result, error) {
 	cmd.Stdout = outW // *os.File: the child writes to it directly
 	cmd.Stderr = errW
 	cmd.SysProcAttr = attr
+	cmd.ExtraFiles = c.ExtraFiles
 
 	// The parent-death signal fires when the thread that forked the child
 	// ends, so the child is started and waited for on one locked thread.
@@ -117,6 +124,7 @@ func Run(ctx context.Context, c Command) (Result, error) {
 	// the readers see EOF once every writer is gone.
 	outW.Close()
 	errW.Close()
+	closeFiles(c.ExtraFiles)
 	if err != nil {
 		outR.Close()
 		errR.Close()
@@ -194,6 +202,13 @@ func Run(ctx context.Context, c Command) (Result, error) {
 		return res, nil
 	default:
 		return res, fmt.Errorf("%s: wait: %w", name, waitErr)
+	}
+}
+
+// closeFiles closes fs; closing one twice does no harm.
+func closeFiles(fs []*os.File) {
+	for _, f := range fs {
+		f.Close()
 	}
 }
 

@@ -56,6 +56,16 @@ func (x collectingXCom) Pull(ctx context.Context, taskID, key string) (any, bool
 	return x.XCom.Pull(ctx, taskID, key)
 }
 
+// PullLatest pulls the XCom an unmapped task pushed last, whatever its key
+// (operators.XComLatest), when the wrapped XCom can.
+func (x collectingXCom) PullLatest(ctx context.Context, taskID string) (any, bool, error) {
+	latest, ok := x.XCom.(operators.XComLatest)
+	if !ok {
+		return nil, false, errors.New("key=None (any key) is not available here")
+	}
+	return latest.PullLatest(ctx, taskID)
+}
+
 // mappedTask returns the task a mapped task instance runs: t with the
 // values of its map index in place of the mapped arguments (function
 // keyword arguments for task(), operator arguments otherwise).

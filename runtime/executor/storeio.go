@@ -248,6 +248,26 @@ func (x storeXCom) Pull(ctx context.Context, taskID, key string) (any, bool, err
 	return store.PullXCom(ctx, x.st, x.key.DagID, x.key.RunID, taskID, key, false)
 }
 
+// PullLatest returns the XCom task taskID (map index -1) pushed last in
+// this run, whatever its key (operators.XComLatest).
+func (x storeXCom) PullLatest(ctx context.Context, taskID string) (any, bool, error) {
+	noMap := store.NoMapIndex
+	rows, err := x.st.XComList(ctx, &store.XComListParams{DagID: x.key.DagID, RunID: x.key.RunID, TaskID: taskID, MapIndex: &noMap})
+	if err != nil {
+		return nil, false, fmt.Errorf("pull the latest xcom of %s: %w", taskID, err)
+	}
+	var last *store.XCom
+	for _, r := range rows {
+		if last == nil || !r.UpdatedAt.Before(last.UpdatedAt) {
+			last = r
+		}
+	}
+	if last == nil {
+		return nil, false, nil
+	}
+	return last.Value, true, nil
+}
+
 // Push stores value under key for this task instance.
 func (x storeXCom) Push(ctx context.Context, key string, value any) error {
 	if err := x.st.XComSet(ctx, &store.XComSetParams{TaskInstanceKey: x.key, Key: key, Value: value}); err != nil {

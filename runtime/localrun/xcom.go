@@ -19,9 +19,12 @@ type xcomKey struct {
 type memXCom struct {
 	mu     sync.Mutex
 	values map[xcomKey]any
+	// pushed numbers the pushes, for PullLatest.
+	pushed map[xcomKey]int
+	n      int
 }
 
-func newMemXCom() *memXCom { return &memXCom{values: map[xcomKey]any{}} }
+func newMemXCom() *memXCom { return &memXCom{values: map[xcomKey]any{}, pushed: map[xcomKey]int{}} }
 
 // get returns the value of an unmapped task instance.
 func (m *memXCom) get(taskID, key string) (any, bool) {
@@ -77,6 +80,7 @@ func (m *memXCom) clearTask(taskID string, mapIndex int) {
 	for k := range m.values {
 		if k.taskID == taskID && k.mapIndex == mapIndex {
 			delete(m.values, k)
+			delete(m.pushed, k)
 		}
 	}
 }
@@ -123,6 +127,26 @@ func (x taskXCom) Push(_ context.Context, key string, value any) error {
 	}
 	x.store.mu.Lock()
 	defer x.store.mu.Unlock()
-	x.store.values[xcomKey{x.taskID, x.mapIndex, key}] = norm
+	k := xcomKey{x.taskID, x.mapIndex, key}
+	x.store.values[k] = norm
+	x.store.n++
+	x.store.pushed[k] = x.store.n
 	return nil
+}
+
+// PullLatest returns the value an unmapped task pushed last, whatever its
+// key (operators.XComLatest).
+func (x taskXCom) PullLatest(_ context.Context, taskID string) (any, bool, error) {
+	x.store.mu.Lock()
+	defer x.store.mu.Unlock()
+	var (
+		v    any
+		last = -1
+	)
+	for k, n := range x.store.pushed {
+		if k.taskID == taskID && k.mapIndex == -1 && n > last {
+			v, last = x.store.values[k], n
+		}
+	}
+	return v, last >= 0, nil
 }

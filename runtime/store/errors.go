@@ -1,12 +1,18 @@
 package store
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/starflow-dev/starflow/operators"
+)
 
 // Sentinel errors. Every error a Store returns for these conditions wraps
 // one of them, with the object's name in the message.
 var (
-	// ErrNotFound is returned when the named object does not exist.
-	ErrNotFound = errors.New("not found")
+	// ErrNotFound is returned when the named object does not exist. It is
+	// operators.ErrNotFound, so that operators and task code can tell a
+	// missing connection from a failing store without importing the store.
+	ErrNotFound = operators.ErrNotFound
 	// ErrConflict is returned when creating an object whose key is taken:
 	// a (dag_id, run_id) pair, a scheduled run's logical date, a
 	// connection id.

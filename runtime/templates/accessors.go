@@ -48,7 +48,8 @@ func taskInstance(ctx context.Context, c *operators.Call) *object {
 // xcomPull implements ti.xcom_pull(task_ids=None, dag_id=None,
 // key="return_value", default=None): one task id gives its value, a list
 // gives a list in the same order; no task id means the calling task, as in
-// Airflow 3. A missing value is default (None unless given).
+// Airflow 3; key=None means any key (the XCom the task pushed last). A
+// missing value is default (None unless given).
 func xcomPull(ctx context.Context, c *operators.Call, self string, va *exec.VarArgs) (any, error) {
 	const fn = "xcom_pull"
 	a, err := unpack(fn, va, "task_ids?", "dag_id?", "key?", "include_prior_dates?", "map_indexes?", "default?", "run_id?")
@@ -65,8 +66,8 @@ func xcomPull(ctx context.Context, c *operators.Call, self string, va *exec.VarA
 			return nil, fmt.Errorf("%s: argument %q is not supported", fn, a.names[i])
 		}
 	}
-	key := returnValueKey
-	if a.has(2) && !isNone(a.vals[2]) {
+	key, anyKey := returnValueKey, a.has(2) && isNone(a.vals[2])
+	if a.has(2) && !anyKey {
 		if key, err = a.str(2); err != nil {
 			return nil, err
 		}
@@ -79,7 +80,7 @@ func xcomPull(ctx context.Context, c *operators.Call, self string, va *exec.VarA
 		return nil, errors.New("xcom_pull: XCom is not available to this task")
 	}
 	get := func(taskID string) (any, error) {
-		v, ok, err := c.XCom.Pull(ctx, taskID, key)
+		v, ok, err := pullKey(ctx, c.XCom, taskID, key, anyKey)
 		if err != nil {
 			return nil, fmt.Errorf("%s(task_ids=%q, key=%q): %w", fn, taskID, key, err)
 		}
@@ -110,6 +111,19 @@ func xcomPull(ctx context.Context, c *operators.Call, self string, va *exec.VarA
 		return out, nil
 	}
 	return nil, fmt.Errorf("%s: task_ids must be a string or a list of strings, got %s", fn, describe(ids))
+}
+
+// pullKey pulls taskID's XCom under key, or, with anyKey, the one it
+// pushed last whatever its key (operators.XComLatest).
+func pullKey(ctx context.Context, x operators.XCom, taskID, key string, anyKey bool) (any, bool, error) {
+	if !anyKey {
+		return x.Pull(ctx, taskID, key)
+	}
+	latest, ok := x.(operators.XComLatest)
+	if !ok {
+		return nil, false, errors.New("key=None (any key) is not available here")
+	}
+	return latest.PullLatest(ctx, taskID)
 }
 
 // xcomPush implements ti.xcom_push(key, value): it stores value (made of

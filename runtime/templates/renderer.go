@@ -62,6 +62,7 @@ func (r *Renderer) Context(ctx context.Context) map[string]any {
 		"value": &variables{ctx: ctx, vars: r.call.Variables},
 		"json":  &variables{ctx: ctx, vars: r.call.Variables, json: true},
 	}}
+	data["conn"] = &connections{ctx: ctx, conns: r.call.Connections}
 	return data
 }
 

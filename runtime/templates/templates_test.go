@@ -41,6 +41,26 @@ func (x *fakeXCom) Push(_ context.Context, key string, value any) error {
 	return nil
 }
 
+// PullLatest returns extract's count, the XCom it pushed last.
+func (x *fakeXCom) PullLatest(_ context.Context, taskID string) (any, bool, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if taskID != "extract" {
+		return nil, false, nil
+	}
+	return x.values["extract/count"], true, nil
+}
+
+// fakeConns is an in-memory connection store.
+type fakeConns map[string]*operators.Connection
+
+func (m fakeConns) Get(_ context.Context, id string) (*operators.Connection, error) {
+	if c, ok := m[id]; ok {
+		return c, nil
+	}
+	return nil, fmt.Errorf("connection %s: %w", id, operators.ErrNotFound)
+}
+
 // fakeVars is an in-memory variable store.
 type fakeVars map[string]string
 
@@ -87,6 +107,8 @@ func setup(t testing.TB) *operators.Call {
 			"extract/count":        []any{int64(1), nil},
 		}},
 		Variables: fakeVars{"bucket": "s3://data", "cfg": `{"n": 3, "names": ["a", "b"], "f": 1.5}`},
+		Connections: fakeConns{"warehouse": {ID: "warehouse", Type: "postgres", Host: "db.example", Port: 5432,
+			Schema: "sales", Login: "ada", Password: "pw", Extra: map[string]any{"sslmode": "require"}}},
 	}
 }
 
@@ -138,6 +160,13 @@ func TestRenderContext(t *testing.T) {
 		{"missing xcom is none", "{% if ti.xcom_pull('missing') is none %}none{% endif %}", "none"},
 		{"missing xcom is false", "{% if ti.xcom_pull('missing') %}yes{% else %}no{% endif %}", "no"},
 		{"xcom_pull default", "{{ ti.xcom_pull('missing', default='d') }}", "d"},
+		{"xcom_pull key=None is any key", "{{ ti.xcom_pull(task_ids='extract', key=None) }}", "[1, None]"},
+		{"conn attribute", "{{ conn.warehouse.host }}:{{ conn.warehouse.port }}/{{ conn.warehouse.schema }}", "db.example:5432/sales"},
+		{"conn item and login", "{{ conn['warehouse'].login }}", "ada"},
+		{"conn.get", "{{ conn.get('warehouse').conn_type }}", "postgres"},
+		{"conn.get missing", "{{ conn.get('nowhere') }}", "None"},
+		{"conn extra_dejson", "{{ conn.warehouse.extra_dejson.sslmode }}", "require"},
+		{"conn get_uri", "{{ conn.warehouse.get_uri() }}", "postgres://ada:pw@db.example:5432/sales?sslmode=require"},
 		{"macros.ds_add", "{{ macros.ds_add(ds, 7) }}", "2024-01-22"},
 		{"macros.ds_add negative across a month", "{{ macros.ds_add(ds, -15) }}", "2023-12-31"},
 		{"macros.ds_format", `{{ macros.ds_format(ds, "%Y-%m-%d", "%d/%m") }}`, "15/01"},
@@ -214,6 +243,7 @@ func TestRenderErrors(t *testing.T) {
 		{"unclosed block", "{% if params.flag %}x", []string{"template syntax error"}},
 		{"missing variable", "{{ var.value.nope }}", []string{`variable "nope" does not exist`}},
 		{"missing json variable", "{{ var.json.nope }}", []string{`variable "nope" does not exist`}},
+		{"missing connection", "{{ conn.nowhere.host }}", []string{"the conn_id `nowhere` isn't defined"}},
 		{"variable that is not JSON", "{{ var.json.bucket }}", []string{`variable "bucket" is not valid JSON`}},
 		{"unknown filter", "{{ ds | nosuch }}", []string{"nosuch"}},
 		{"attribute of undefined", "x\n{{ nothing.at.all }}", []string{"line 2", "nothing.at"}},

@@ -2,6 +2,7 @@ package call
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -155,9 +156,9 @@ func (t *taskContext) Attr(name string) (starlark.Value, error) {
 	case "xcom_push":
 		return builtins.Safe("xcom_push", t.xcomPush), nil
 	case "var":
-		return builtins.Safe("var", t.variable), nil
+		return &accessor{Builtin: builtins.Safe("var", t.variable), names: []string{"json", "value"}, attr: t.varAttr}, nil
 	case "conn":
-		return builtins.Safe("conn", t.connection), nil
+		return &accessor{Builtin: builtins.Safe("conn", t.connection), names: []string{"get"}, attr: t.connAttr}, nil
 	case "log":
 		return builtins.Safe("log", t.log), nil
 	}
@@ -181,28 +182,49 @@ func orEmpty(m map[string]any) map[string]any {
 	return m
 }
 
-// xcomPull implements ctx.xcom_pull(task_ids, key="return_value"): a task
-// id gives its value (None when there is none), a list of ids a list.
+// xcomPull implements ctx.xcom_pull(task_ids=None, key="return_value",
+// default=None) as Airflow's ti.xcom_pull: a task id gives its value, a
+// list of ids a list; no task id means this task; key=None means any key
+// (the XCom the task pushed last); default when there is none.
 func (t *taskContext) xcomPull(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var (
-		ids starlark.Value
-		key = "return_value"
+		ids  starlark.Value = starlark.None
+		key  starlark.Value = starlark.String("return_value")
+		dflt starlark.Value = starlark.None
 	)
-	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "task_ids", &ids, "key?", &key); err != nil {
+	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "task_ids?", &ids, "key?", &key, "default?", &dflt); err != nil {
 		return nil, err
 	}
 	if t.call.XCom == nil {
 		return nil, fmt.Errorf("xcom_pull: no XCom store in this context")
 	}
+	k, isStr := key.(starlark.String)
+	if key != starlark.None && !isStr {
+		return nil, fmt.Errorf("xcom_pull: for parameter key: got %s, want string or None", key.Type())
+	}
 	pull := func(id string) (starlark.Value, error) {
-		v, ok, err := t.call.XCom.Pull(t.ctx, id, key)
-		if err != nil {
-			return nil, fmt.Errorf("xcom_pull: task %q key %q: %w", id, key, err)
+		var (
+			v   any
+			ok  bool
+			err error
+		)
+		if isStr {
+			v, ok, err = t.call.XCom.Pull(t.ctx, id, string(k))
+		} else if latest, can := t.call.XCom.(operators.XComLatest); can {
+			v, ok, err = latest.PullLatest(t.ctx, id)
+		} else {
+			err = fmt.Errorf("key=None (any key) is not available here")
 		}
-		if !ok {
-			return starlark.None, nil
+		if err != nil {
+			return nil, fmt.Errorf("xcom_pull: task %q key %s: %w", id, key, err)
+		}
+		if !ok || v == nil {
+			return dflt, nil
 		}
 		return builtins.FromGo(v)
+	}
+	if ids == starlark.None {
+		ids = starlark.String(t.taskID())
 	}
 	switch ids := ids.(type) {
 	case starlark.String:
@@ -279,30 +301,48 @@ func (t *taskContext) connection(thread *starlark.Thread, fn *starlark.Builtin, 
 	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "conn_id", &id); err != nil {
 		return nil, err
 	}
+	cn, found, err := t.lookupConnection(id)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("conn: the conn_id `%s` isn't defined (ctx.conn.get(%q) gives None instead)", id, id)
+	}
+	return cn, nil
+}
+
+// lookupConnection returns connection id as a struct with Airflow's
+// attributes (conn_id, conn_type, host, port, login, password, schema,
+// extra, extra_dejson); found is false when it does not exist.
+func (t *taskContext) lookupConnection(id string) (starlark.Value, bool, error) {
 	if t.call.Connections == nil {
-		return nil, fmt.Errorf("conn: no connections are configured (looking for %q)", id)
+		return nil, false, fmt.Errorf("conn: no connections are configured (looking for %q)", id)
 	}
 	cn, err := t.call.Connections.Get(t.ctx, id)
+	if errors.Is(err, operators.ErrNotFound) {
+		return nil, false, nil
+	}
 	if err != nil {
-		return nil, fmt.Errorf("conn: %q: %w", id, err)
+		return nil, false, fmt.Errorf("conn: %q: %w", id, err)
 	}
 	if cn == nil {
-		return nil, fmt.Errorf("conn: connection %q does not exist", id)
+		return nil, false, nil
 	}
 	extra, err := builtins.FromGo(orEmpty(cn.Extra))
 	if err != nil {
-		return nil, fmt.Errorf("conn: %q extra: %w", id, err)
+		return nil, false, fmt.Errorf("conn: %q extra: %w", id, err)
 	}
 	return starlarkstruct.FromStringDict(starlark.String("connection"), starlark.StringDict{
-		"conn_id":   starlark.String(cn.ID),
-		"conn_type": starlark.String(cn.Type),
-		"host":      starlark.String(cn.Host),
-		"port":      starlark.MakeInt(cn.Port),
-		"login":     starlark.String(cn.Login),
-		"password":  starlark.String(cn.Password),
-		"schema":    starlark.String(cn.Schema),
-		"extra":     extra,
-	}), nil
+		"conn_id":      starlark.String(cn.ID),
+		"conn_type":    starlark.String(cn.Type),
+		"host":         starlark.String(cn.Host),
+		"port":         starlark.MakeInt(cn.Port),
+		"login":        starlark.String(cn.Login),
+		"password":     starlark.String(cn.Password),
+		"schema":       starlark.String(cn.Schema),
+		"extra":        extra,
+		"extra_dejson": extra,
+	}), true, nil
 }
 
 // log implements ctx.log(msg): one line in the task log. Non-string

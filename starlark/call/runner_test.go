@@ -98,13 +98,30 @@ def ctx_and_kwargs(ctx, **kw):
 def named_context(rows, ds, ti, factor = 2, params = None):
     return {"rows": rows, "ds": ds, "pulled": ti.xcom_pull(task_ids = "produce")["rows"], "factor": factor, "params": params}
 
+def airflow_accessors(ctx):
+    ctx.xcom_push("extra", 5)
+    return {
+        "value": ctx.var.value.region, "json": ctx.var.json.cfg["n"],
+        "get": ctx.var.value.get("nope", "d"), "json_get": ctx.var.json.get("nope"),
+        "host": ctx.conn.warehouse.host, "dejson": ctx.conn.get("warehouse").extra_dejson["sslmode"],
+        "no_conn": ctx.conn.get("nowhere"),
+        "self": ctx.xcom_pull(key = "extra"), "default": ctx.xcom_pull("nobody", default = 0),
+        "any_key": ctx.xcom_pull("produce", key = None),
+    }
+
+def missing_conn(ctx):
+    return ctx.conn.nowhere.host
+
+def missing_var(ctx):
+    return ctx.var.value.nope
+
 def build():
     p = task(produce)
     task(airflow_style, kwargs = {"factor": 3})
     task(ctx_and_kwargs)
     task(named_context, args = [[1]], kwargs = {"params": "mine"})
     task(consume, args = [p.output], kwargs = {"factor": 2, "meta": p.output["meta"], "nested": [p.output]})
-    for fn in [context_values, use_services, divide, returns_function, mutate_global, define_task, now, spin, identity]:
+    for fn in [context_values, use_services, airflow_accessors, missing_conn, missing_var, divide, returns_function, mutate_global, define_task, now, spin, identity]:
         task(fn, on_failure_callback = notify)
 
 dag(dag_id = "calls", build = build, params = {"region": "eu"})
@@ -141,7 +158,7 @@ func setup(t testing.TB) (*call.Runner, *loader.File, *operators.Call, *memXCom,
 		Params:    map[string]any{"region": "eu"},
 		Log:       log,
 		XCom:      x,
-		Variables: memVars{"region": "eu-west"},
+		Variables: memVars{"region": "eu-west", "cfg": `{"n": 3}`},
 		Connections: memConns{"warehouse": {ID: "warehouse", Type: "postgres", Host: "db", Port: 5432,
 			Login: "etl", Password: "secret", Schema: "dw", Extra: map[string]any{"sslmode": "require"}}},
 	}
@@ -252,6 +269,35 @@ func TestContextServices(t *testing.T) {
 	}
 	if s := log.String(); !strings.Contains(s, "pulled 2 values\n") || !strings.Contains(s, "printed 42\n") {
 		t.Errorf("task log = %q, want ctx.log and print lines", s)
+	}
+}
+
+// TestAirflowAccessors: ctx.var.value/json, ctx.conn.<id> and
+// ctx.conn.get as Airflow's context["var"] and context["conn"];
+// ctx.xcom_pull with Airflow's defaults (this task, return_value,
+// default) and key=None for any key.
+func TestAirflowAccessors(t *testing.T) {
+	t.Parallel()
+	r, _, c, _, _ := setup(t)
+	got, err := r.CallFunction(context.Background(), c, "calls/airflow_accessors", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"value": "eu-west", "json": int64(3), "get": "d", "json_get": nil, "host": "db", "dejson": "require",
+		"no_conn": nil, "self": int64(5), "default": int64(0), "any_key": "m",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("airflow_accessors returned\n %#v\nwant %#v", got, want)
+	}
+	for fn, w := range map[string]string{
+		"calls/missing_conn": "the conn_id `nowhere` isn't defined",
+		"calls/missing_var":  `variable "nope" does not exist (use ctx.var.value.get("nope", default)`,
+	} {
+		_, err := r.CallFunction(context.Background(), c, fn, nil, nil)
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("%s: err = %v, want %q", fn, err, w)
+		}
 	}
 }
 
@@ -446,6 +492,14 @@ func (m *memXCom) Push(_ context.Context, key string, value any) error {
 	return nil
 }
 
+// PullLatest returns produce's meta, the XCom it pushed last.
+func (m *memXCom) PullLatest(_ context.Context, taskID string) (any, bool, error) {
+	if taskID != "produce" {
+		return nil, false, nil
+	}
+	return m.get("produce", "meta"), true, nil
+}
+
 func (m *memXCom) get(taskID, key string) any {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -464,7 +518,7 @@ type memConns map[string]*operators.Connection
 func (m memConns) Get(_ context.Context, id string) (*operators.Connection, error) {
 	c, ok := m[id]
 	if !ok {
-		return nil, fmt.Errorf("no connection %q", id)
+		return nil, fmt.Errorf("connection %q: %w", id, operators.ErrNotFound)
 	}
 	return c, nil
 }

@@ -1,0 +1,1 @@
+"""airflow.hooks in Starflow's python tasks."""

@@ -1,0 +1,1 @@
+"""airflow.operators in Starflow's python tasks."""
