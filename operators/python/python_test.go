@@ -518,7 +518,7 @@ func (m memConnections) Get(_ context.Context, id string) (*operators.Connection
 	if c, ok := m[id]; ok {
 		return c, nil
 	}
-	return nil, fmt.Errorf("connection %s: %w", id, errors.New("not found"))
+	return nil, fmt.Errorf("connection %s: %w", id, operators.ErrNotFound)
 }
 
 // TestVariablesAndConnectionsFromPythonCode: unchanged Airflow task code

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -409,14 +410,17 @@ func (x *XComArg) plainRef() (any, error) {
 	return x.Ref(), nil
 }
 
-// String returns e.g. <xcom "ingest" return_value>, or the expression of
-// a zip, concat or map.
+// String returns, for t.output and t.output["key"], the template that
+// pulls the value, as Airflow's str(XComArg) does, so that
+// "echo %s" % t.output in a templated field renders the XCom:
+// {{ task_instance.xcom_pull(task_ids='ingest', key='return_value') }}.
+// A zip, concat or map prints its expression.
 func (x *XComArg) String() string {
 	if x.op == "arg" {
 		return fmt.Sprintf("<%s>", x.name())
 	}
 	if x.op == "" && len(x.mapFns) == 0 {
-		return fmt.Sprintf("<xcom %q %s>", x.task.task.ID, x.key)
+		return fmt.Sprintf("{{ task_instance.xcom_pull(task_ids=%s, key=%s) }}", pyQuote(x.task.task.ID), pyQuote(x.key))
 	}
 	return fmt.Sprintf("<xcom %s>", x.name())
 }
@@ -626,4 +630,13 @@ func (d Duration) Binary(op syntax.Token, y starlark.Value, side starlark.Side) 
 		return Duration(r), nil
 	}
 	return nil, nil
+}
+
+// pyQuote quotes s as Python's repr does for a string without quotes or
+// backslashes of its own ('ingest'), falling back to double quotes.
+func pyQuote(s string) string {
+	if !strings.ContainsAny(s, "'\\\n") {
+		return "'" + s + "'"
+	}
+	return strconv.Quote(s)
 }
