@@ -40,6 +40,9 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 			code = exitInternal
 		}
 	}()
+	if len(args) > 1 && args[1] == parseChildCommand {
+		return runParseChild(os.Stdin, stdout, stderr)
+	}
 	app := newApp(stdout, stderr)
 	if msg := unknownCommand(app, args); msg != "" {
 		fmt.Fprintln(stderr, "starflow: "+msg)

@@ -66,12 +66,21 @@ func newTryRunner(logger *slog.Logger, pools *sqlop.Pools) *executor.TryRunner {
 // newLoader returns a loader whose print() goes to logger, with a builtin
 // for each operator of the registry that has a spec (http, sql) and the
 // run-time modules of task functions.
+// Each DAG file is evaluated first in a parse process (newIsolator).
 func newLoader(logger *slog.Logger) *loader.Loader {
-	return loader.New(loader.Options{
+	opts := loaderOptions(logger)
+	opts.Isolator = newIsolator(logger)
+	return loader.New(opts)
+}
+
+// loaderOptions are the options of newLoader without its isolation: the
+// parse processes' own.
+func loaderOptions(logger *slog.Logger) loader.Options {
+	return loader.Options{
 		Logger:         logger,
 		Operators:      newRegistry().Specs(),
 		RuntimeModules: call.Modules(),
-	})
+	}
 }
 
 // loadDAGFile evaluates one DAG file. Import errors are returned as one

@@ -59,10 +59,10 @@ func New(opts Options) *Loader {
 		}
 	}
 	for k, v := range sizeOps() {
-		pre[k] = v
+		pre[k] = traced(opts.OnPosition, v)
 	}
 	for k, v := range universeOverrides() {
-		pre[k] = v
+		pre[k] = traced(opts.OnPosition, v)
 	}
 	for k, v := range opts.Predeclared {
 		pre[k] = v
@@ -117,6 +117,10 @@ func (l *Loader) Load(ctx context.Context, src Source, rel string) (file *File) 
 	start := time.Now()
 	rel = path.Clean(strings.TrimPrefix(filepath.ToSlash(rel), "./"))
 	file = &File{Path: rel, Name: src.name(rel), Dir: src.Dir}
+	if l.isolate(ctx, src, file) {
+		file.Duration = time.Since(start)
+		return file
+	}
 	ev := &evaluation{
 		opts:    l.opts,
 		src:     src,

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
 
 	"github.com/starflow-dev/starflow/operators"
 )
@@ -52,6 +53,16 @@ type Options struct {
 	// http.get(...) makes a request when a task runs); the others are
 	// predeclared as they are. Their values must be frozen.
 	RuntimeModules map[string]starlark.StringDict
+	// Isolator, when set, evaluates each file of a folder or a bundle in a
+	// supervised process first (starlark/sandbox): a file that kills that
+	// process is an import error, and only a file that did not is
+	// evaluated in-process.
+	Isolator Isolator
+	// OnPosition, when set, is told the caller's position before each
+	// size-checked operation (+, *, %, replace, join, format, extend, str,
+	// repr, range) runs: the isolated process reports the last one when
+	// it dies.
+	OnPosition func(syntax.Position)
 }
 
 func (o Options) withDefaults() Options {

@@ -18,10 +18,15 @@ import (
 type Source struct {
 	FS  fs.FS
 	Dir string
+
+	// root and bundle tell an Isolator where to read the files: the
+	// folder of a DirSource, the texts of a BundleSource.
+	root   string
+	bundle map[string]string
 }
 
 // DirSource returns the Source of a directory on disk.
-func DirSource(dir string) Source { return Source{FS: os.DirFS(dir), Dir: dir} }
+func DirSource(dir string) Source { return Source{FS: os.DirFS(dir), Dir: dir, root: dir} }
 
 // BundleSource returns a Source over source texts by root-relative path,
 // such as File.Sources, so that a worker evaluates exactly what the
@@ -34,8 +39,11 @@ func BundleSource(dir string, files map[string]string) Source {
 	for p, content := range files {
 		m[p] = &fstest.MapFile{Data: []byte(content), Mode: 0o444}
 	}
-	return Source{FS: m, Dir: dir}
+	return Source{FS: m, Dir: dir, bundle: files}
 }
+
+// Name returns how positions and findings name the file at rel.
+func (s Source) Name(rel string) string { return s.name(rel) }
 
 // name returns how positions and findings name the file at rel.
 func (s Source) name(rel string) string {
