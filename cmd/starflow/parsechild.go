@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"time"
 
 	"go.starlark.net/syntax"
 
@@ -27,7 +28,25 @@ const (
 	envParseMemory = "STARFLOW_PARSE_MEMORY_LIMIT_MB"
 	// envParseIsolation "off" evaluates DAG files in-process only.
 	envParseIsolation = "STARFLOW_PARSE_ISOLATION"
+	// envParseTimeout is the time limit of one DAG file's evaluation, a
+	// Go duration (Airflow's dagbag_import_timeout).
+	envParseTimeout = "STARFLOW_PARSE_TIMEOUT"
 )
+
+// parseTimeout is the time limit of one DAG file's evaluation: the
+// loader's default unless envParseTimeout says otherwise.
+func parseTimeout(logger *slog.Logger) time.Duration {
+	v := os.Getenv(envParseTimeout)
+	if v == "" {
+		return loader.DefaultTimeout
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		logger.Warn("ignoring "+envParseTimeout+": want a positive duration such as 30s", "value", v)
+		return loader.DefaultTimeout
+	}
+	return d
+}
 
 // runParseChild is the parse process: it serves its parent until its
 // standard input ends.
@@ -88,6 +107,7 @@ func newIsolator(logger *slog.Logger) loader.Isolator {
 			return cmd
 		},
 		Max:         runtime.GOMAXPROCS(0),
+		Timeout:     parseTimeout(logger) + sandbox.DefaultGrace,
 		MemoryLimit: limit,
 		Logger:      logger,
 	}

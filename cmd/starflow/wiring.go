@@ -80,6 +80,7 @@ func loaderOptions(logger *slog.Logger) loader.Options {
 		Logger:         logger,
 		Operators:      newRegistry().Specs(),
 		RuntimeModules: call.Modules(),
+		Timeout:        parseTimeout(logger),
 	}
 }
 

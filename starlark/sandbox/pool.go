@@ -167,12 +167,16 @@ func (p *Pool) died(pos dags.Pos, c *child, state string) *dags.Finding {
 		last = last[i:]
 	}
 	p.Logger.Warn("a parse process died", "file", pos.File, "state", state, "stderr", firstLine(last))
-	if strings.Contains(last, "out of memory") || strings.Contains(last, "cannot allocate memory") || strings.Contains(state, "killed") {
-		return &dags.Finding{Pos: pos, Rule: loader.RuleSizeLimit, Message: fmt.Sprintf(
-			"memory limit: evaluating the file needed more than the %d MiB its parse process may use; the process died (%s)", p.MemoryLimit>>20, state)}
+	// The loader recovers Go panics, so a child that dies in the middle
+	// of a file ran into its memory limit: the runtime's "out of memory",
+	// a failed mmap, or a fault while it could not map memory.
+	if strings.Contains(last, "panic:") && !strings.Contains(last, "out of memory") {
+		return &dags.Finding{Pos: pos, Rule: loader.RuleImport, Message: fmt.Sprintf(
+			"evaluating the file killed its parse process (%s): %s", state, firstLine(last))}
 	}
-	return &dags.Finding{Pos: pos, Rule: loader.RuleImport, Message: fmt.Sprintf(
-		"evaluating the file killed its parse process (%s): %s", state, firstLine(last))}
+	return &dags.Finding{Pos: pos, Rule: loader.RuleSizeLimit, Message: fmt.Sprintf(
+		"memory limit: evaluating the file needed more than the %d MiB its parse process may use; the process died (%s: %s)",
+		p.MemoryLimit>>20, state, firstLine(last))}
 }
 
 // get returns an idle child or starts one.
