@@ -19,6 +19,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// A test that runs the CLI in-process starts parse processes: this
+	// binary with the hidden argument, under its own name.
+	if len(os.Args) > 1 && os.Args[1] == parseChildCommand {
+		os.Exit(run(os.Args, os.Stdout, os.Stderr))
+	}
 	testscript.Main(m, map[string]func(){
 		"starflow": func() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) },
 	})
