@@ -21,7 +21,7 @@ run: build
 
 ## test: everything CI runs: formatting, vet, the services, the race-enabled tests, a short fuzz run.
 test: check services
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	$(GO) test -race -count=1 -timeout 40m $(PKGS)
 	$(MAKE) fuzz
 
 check:
