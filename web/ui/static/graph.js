@@ -60,7 +60,7 @@
   if (minX === Infinity) { minX = minY = 0; maxX = maxY = 10; }
   var pad = 12, w = maxX - minX + 2 * pad, h = maxY - minY + 2 * pad;
   box.textContent = "";
-  var svg = el("svg", { width: w, height: h, viewBox: (minX - pad) + " " + (minY - pad) + " " + w + " " + h, role: "img" }, box);
+  var svg = el("svg", { width: w, height: h, viewBox: (minX - pad) + " " + (minY - pad) + " " + w + " " + h, role: "img", "aria-label": box.getAttribute("aria-label") || "DAG graph" }, box);
   var defs = el("defs", {}, svg);
   var marker = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, defs);
   el("path", { d: "M0,0 L10,5 L0,10 z", fill: "#8c959f" }, marker);
