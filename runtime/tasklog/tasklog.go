@@ -103,28 +103,30 @@ func (f *Folder) Create(ctx context.Context, key store.TaskInstanceKey, try int)
 	return w, nil
 }
 
-// Row returns the index row of a try's log file in this folder before the
-// file exists (size 0): the worker records it in the transaction that
-// starts the try (store.TaskInstanceSetStateParams.LogFile), then Opens
-// the file.
+// Row returns the index row of a try's log file in this folder, creating
+// the file empty if it is not there yet, so that the row never names a
+// missing file (a worker killed between the start of the try and its first
+// line leaves an empty log, not a dangling index): the worker records the
+// row in the transaction that starts the try
+// (store.TaskInstanceSetStateParams.LogFile), then Opens the file.
 func (f *Folder) Row(key store.TaskInstanceKey, try int) (*store.TaskLogFile, error) {
 	if f.Dir == "" {
 		return nil, errors.New("task log: no log folder configured")
 	}
 	rel := RelPath(key, try)
-	if _, err := f.abs(rel); err != nil {
+	file, err := f.openFile(rel)
+	if err != nil {
 		return nil, err
+	}
+	if err := file.Close(); err != nil {
+		return nil, fmt.Errorf("create task log: %w", err)
 	}
 	return &store.TaskLogFile{Key: key, TryNumber: try, Path: rel, Hostname: f.Hostname}, nil
 }
 
-// Open opens (or reopens, appending) the log file of a try without
-// recording its index row (see Row).
-func (f *Folder) Open(key store.TaskInstanceKey, try int) (*Writer, error) {
-	if f.Dir == "" {
-		return nil, errors.New("task log: no log folder configured")
-	}
-	rel := RelPath(key, try)
+// openFile opens the file at rel in the folder for appending, creating it
+// and its folders when missing.
+func (f *Folder) openFile(rel string) (*os.File, error) {
 	p, err := f.abs(rel)
 	if err != nil {
 		return nil, err
@@ -135,6 +137,20 @@ func (f *Folder) Open(key store.TaskInstanceKey, try int) (*Writer, error) {
 	file, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("create task log: %w", err)
+	}
+	return file, nil
+}
+
+// Open opens (or reopens, appending) the log file of a try without
+// recording its index row (see Row).
+func (f *Folder) Open(key store.TaskInstanceKey, try int) (*Writer, error) {
+	if f.Dir == "" {
+		return nil, errors.New("task log: no log folder configured")
+	}
+	rel := RelPath(key, try)
+	file, err := f.openFile(rel)
+	if err != nil {
+		return nil, err
 	}
 	fi, err := file.Stat()
 	if err != nil {

@@ -94,3 +94,39 @@ func TestFolder(t *testing.T) {
 		}
 	})
 }
+
+// TestRowCreatesTheFile: the index row a worker records when a try starts
+// names a file that exists (empty) even if the worker dies before its
+// first line, so a log read finds an empty log, not a missing file; Open
+// then appends to it.
+func TestRowCreatesTheFile(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		key := setup(t, st)
+		f := tasklog.New(st, t.TempDir(), "worker-1")
+		row, err := f.Row(key, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.TaskLogFileSet(ctx, row); err != nil {
+			t.Fatal(err)
+		}
+		c, err := f.Read(ctx, &store.TaskLogReadParams{Key: key, TryNumber: 1})
+		if err != nil || len(c.Data) != 0 {
+			t.Fatalf("read of a try killed before its first line = %q, %v; want an empty log", c.Data, err)
+		}
+		w, err := f.Open(key, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte("line\n")); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := f.Read(ctx, &store.TaskLogReadParams{Key: key, TryNumber: 1}); err != nil || string(c.Data) != "line\n" {
+			t.Errorf("read after the first line = %q, %v", c.Data, err)
+		}
+	})
+}
