@@ -105,7 +105,7 @@ func (h *handler) graph(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
-		g.TaskURL = tiURL(dagID, p.Run.RunID, "{task}")
+		g.TaskURL = tiURL(dagID, p.Run.RunID, "") + "{task}" // graph.js puts the escaped task id in place of {task}
 		g.StatesURL = dagURL(dagID, "graph", "states") + "?run_id=" + url.QueryEscape(p.Run.RunID)
 		g.Live = states.Live
 	}
