@@ -286,8 +286,10 @@
         return;
       }
       var task = n.node, s = current[id] || "none";
-      var grp = el("g", { "class": "node s-" + s, "data-task": id, tabindex: 0, role: "link",
-        "aria-label": label(id, task.mapped, task.map_count) + ", " + s, transform: "translate(" + x + "," + y + ")" }, view);
+      var grp = el("g", { "class": "node s-" + s, "data-task": id, tabindex: 0, role: "link", transform: "translate(" + x + "," + y + ")" }, view);
+      // The node's accessible name is its <title> (SVG's name source, kept
+      // current by paint): the task id and its state, no aria-label that
+      // could drift from the visible text.
       var title = el("title", {}, grp);
       title.textContent = id + " · " + (task.title || s);
       el("rect", { width: n.width, height: n.height, rx: 5, ry: 5 }, grp);
