@@ -97,7 +97,11 @@ func TestDistributedFaults(t *testing.T) {
 		store.EnvDatabaseURL + "=" + dbURL,
 		"STARFLOW_REDIS_URL=" + rds.URL(),
 		secrets.EnvKey + "=" + secrets.EncodeKey(key),
-		"STARFLOW_ZOMBIE_TIMEOUT=3s",
+		// Twelve missed heartbeats: a live worker under -race on a
+		// loaded 2-core machine can miss six (a 3 s timeout retried
+		// tries of a surviving worker once), a killed one is found
+		// a few seconds later.
+		"STARFLOW_ZOMBIE_TIMEOUT=6s",
 		"STARFLOW_RECONCILE_AFTER=3s",
 		"STARFLOW_HEARTBEAT_INTERVAL=500ms",
 		"STARFLOW_DRAIN_GRACE=5s",
