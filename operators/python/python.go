@@ -19,6 +19,7 @@ import (
 
 	"github.com/starflow-dev/starflow/operators"
 	"github.com/starflow-dev/starflow/operators/subprocess"
+	"github.com/starflow-dev/starflow/runtime/store"
 )
 
 // Kind is the operator kind of python tasks.
@@ -289,9 +290,9 @@ func readResult(p string) (*result, error) {
 	}
 	out := &result{}
 	if v, ok := raw["return_value"]; ok {
-		out.ReturnValue = plain(v)
+		out.ReturnValue = store.PlainNumbers(v)
 	}
-	if x, ok := plain(raw["xcom"]).(map[string]any); ok {
+	if x, ok := store.PlainNumbers(raw["xcom"]).(map[string]any); ok {
 		out.XCom = x
 	}
 	if s, ok := raw["skip"].(string); ok {
@@ -302,29 +303,6 @@ func readResult(p string) (*result, error) {
 	}
 	out.Fail, _ = raw["fail"].(bool)
 	return out, nil
-}
-
-// plain converts json.Number values to int64 when integral, else float64.
-func plain(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if n, err := x.Int64(); err == nil {
-			return n
-		}
-		f, _ := x.Float64()
-		return f
-	case []any:
-		for i := range x {
-			x[i] = plain(x[i])
-		}
-		return x
-	case map[string]any:
-		for k := range x {
-			x[k] = plain(x[k])
-		}
-		return x
-	}
-	return v
 }
 
 // contextOf returns the Airflow template context the function may take,

@@ -7,6 +7,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/starlark/builtins"
 )
 
@@ -118,32 +119,11 @@ func (v *varAccessor) lookup(name string) (starlark.Value, bool, error) {
 	if err := dec.Decode(&x); err != nil {
 		return nil, false, fmt.Errorf("ctx.var.json: variable %q is not valid JSON: %w", name, err)
 	}
-	val, err := builtins.FromGo(plainNumbers(x))
+	val, err := builtins.FromGo(store.PlainNumbers(x))
 	if err != nil {
 		return nil, false, fmt.Errorf("ctx.var.json: variable %q: %w", name, err)
 	}
 	return val, true, nil
-}
-
-// plainNumbers turns json.Numbers into int64 when integral, else float64.
-func plainNumbers(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if n, err := x.Int64(); err == nil {
-			return n
-		}
-		f, _ := x.Float64()
-		return f
-	case []any:
-		for i := range x {
-			x[i] = plainNumbers(x[i])
-		}
-	case map[string]any:
-		for k := range x {
-			x[k] = plainNumbers(x[k])
-		}
-	}
-	return v
 }
 
 // varAttr returns ctx.var's attributes.
