@@ -21,21 +21,11 @@ func (s *Store) DBClean(ctx context.Context, p *store.DBCleanParams) (*store.DBC
 			&all.Runs, &all.TaskInstances, &all.XComs, &all.LogChunks, &all.LogBytes, &all.LogFiles); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, files, before)
+		paths, err := queryStrings(ctx, tx, files, before)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var path string
-			if err := rows.Scan(&path); err != nil {
-				return err
-			}
-			all.LogPaths = append(all.LogPaths, path)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
+		all.LogPaths = append(all.LogPaths, paths...)
 		if p.DryRun {
 			return nil
 		}

@@ -21,21 +21,11 @@ func (s *Store) DAGDelete(ctx context.Context, dagID string) (*store.DAGDeleteRe
 		if dagRows == 0 && n.Runs == 0 {
 			return fmt.Errorf("DAG %q: %w", dagID, store.ErrNotFound)
 		}
-		rows, err := tx.QueryContext(ctx, files, dagID)
+		paths, err := queryStrings(ctx, tx, files, dagID)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var path string
-			if err := rows.Scan(&path); err != nil {
-				return err
-			}
-			n.LogPaths = append(n.LogPaths, path)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
+		n.LogPaths = append(n.LogPaths, paths...)
 		for _, d := range deletes {
 			if _, err := tx.ExecContext(ctx, d, dagID); err != nil {
 				return err
