@@ -77,7 +77,12 @@ func TestBrowserLogs(t *testing.T) {
 			t.Errorf("heartbeat: %v", err)
 		}
 	}
-	e.setState(t, run, "load", dags.TaskStateRunning, 1)
+	// Started now, as a worker starts it: a start date in 2024 with no
+	// heartbeat yet would be a zombie to a scheduler tick that came
+	// between the two writes.
+	if _, err := e.store.TaskInstanceSetState(ctx, &store.TaskInstanceSetStateParams{Key: key, To: dags.TaskStateRunning, TryNumber: 1, StartDate: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
 	beat()
 	stop, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
