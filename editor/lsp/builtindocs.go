@@ -22,7 +22,7 @@ var builtinDocs = map[string]builtinDoc{
 	"task": {signature: "task(fn, task_id=fn's name, args=[], kwargs={}, ...)", doc: "A task that runs a Starlark function with ctx (Airflow's @task / PythonOperator).",
 		keywords: []string{"fn", "args", "kwargs"}, task: true},
 	"branch": {signature: "branch(fn, task_id=fn's name, ...)", doc: "A task whose function returns the task id(s) to follow; the other direct downstream tasks are skipped.",
-		keywords: []string{"fn", "ignore_downstream_trigger_rules"}, task: true},
+		keywords: []string{"fn", "args", "kwargs"}, task: true},
 	"short_circuit": {signature: "short_circuit(fn, task_id=fn's name, ignore_downstream_trigger_rules=True, ...)", doc: "A task whose falsy result skips everything downstream.",
 		keywords: []string{"fn", "ignore_downstream_trigger_rules"}, task: true},
 	"empty": {signature: "empty(task_id, ...)", doc: "A task that does nothing (Airflow's EmptyOperator).", task: true},
