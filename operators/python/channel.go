@@ -2,6 +2,7 @@ package python
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,10 +10,12 @@ import (
 	"os"
 
 	"github.com/starflow-dev/starflow/operators"
+	"github.com/starflow-dev/starflow/runtime/store"
 )
 
 // The channel is how the Python function reaches the worker while it
-// runs: Variable.get, BaseHook.get_connection and ti.xcom_pull send one
+// runs: Variable.get, BaseHook.get_connection, ti.xcom_pull and
+// ti.xcom_push send one
 // JSON request per line on file descriptor 3 and read one JSON response
 // per line on file descriptor 4. The worker answers from its own sources
 // (the environment, then the store), one name at a time, so that the
@@ -23,6 +26,9 @@ import (
 //	{"op": "connection", "conn_id": "c"}     -> {"found": true, "value": {...}}
 //	{"op": "xcom_pull", "task_id": "t", "key": "k"} -> {"found": true, "value": ...}
 //	                 (key null: the XCom t pushed last, whatever its key)
+//	{"op": "xcom_push", "key": "k", "value": ...}   -> {"found": true}
+//	                 (stored at once, as Airflow's ti.xcom_push: it stays
+//	                 when the function raises afterwards)
 //
 // Any request may be answered {"error": "..."}.
 
@@ -32,6 +38,8 @@ type channelRequest struct {
 	Key    *string `json:"key"`
 	ConnID string  `json:"conn_id"`
 	TaskID string  `json:"task_id"`
+	// Value is the value of an xcom_push.
+	Value json.RawMessage `json:"value"`
 }
 
 // channelResponse is one line the worker writes back.
@@ -159,6 +167,36 @@ func answer(ctx context.Context, c *operators.Call, req *channelRequest) channel
 			return channelResponse{Error: err.Error()}
 		}
 		return channelResponse{Found: ok, Value: v}
+	case "xcom_push":
+		if req.Key == nil || *req.Key == "" {
+			return channelResponse{Error: "xcom_push: no key"}
+		}
+		if c.XCom == nil {
+			return channelResponse{Error: "xcom_push: this runner stores no XComs"}
+		}
+		v, err := decodeValue(req.Value)
+		if err != nil {
+			return channelResponse{Error: "xcom_push: " + err.Error()}
+		}
+		if err := c.XCom.Push(ctx, *req.Key, v); err != nil {
+			return channelResponse{Error: fmt.Sprintf("xcom_push %q: %v", *req.Key, err)}
+		}
+		return channelResponse{Found: true}
 	}
 	return channelResponse{Error: fmt.Sprintf("unknown request %q", req.Op)}
+}
+
+// decodeValue decodes a JSON value keeping integers as int64, as XComs
+// returned by the function are kept.
+func decodeValue(raw json.RawMessage) (any, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("unreadable value: %w", err)
+	}
+	return store.PlainNumbers(v), nil
 }

@@ -109,11 +109,10 @@ type request struct {
 
 // result is what the runner script writes.
 type result struct {
-	ReturnValue any            `json:"return_value"`
-	XCom        map[string]any `json:"xcom"`
-	Skip        *string        `json:"skip"`
-	Error       *string        `json:"error"`
-	Fail        bool           `json:"fail"`
+	ReturnValue any     `json:"return_value"`
+	Skip        *string `json:"skip"`
+	Error       *string `json:"error"`
+	Fail        bool    `json:"fail"`
 }
 
 // Execute runs one try of a python task.
@@ -221,13 +220,6 @@ func (o *Operator) Execute(ctx context.Context, c *operators.Call) (*operators.R
 	case res.ExitCode != 0:
 		return nil, fmt.Errorf("python: the interpreter exited with code %d", res.ExitCode)
 	}
-	if len(out.XCom) > 0 && c.XCom != nil {
-		for _, k := range slices.Sorted(maps.Keys(out.XCom)) {
-			if err := c.XCom.Push(ctx, k, out.XCom[k]); err != nil {
-				return nil, fmt.Errorf("python: push XCom %q: %w", k, err)
-			}
-		}
-	}
 	return operators.Success(out.ReturnValue), nil
 }
 
@@ -291,9 +283,6 @@ func readResult(p string) (*result, error) {
 	out := &result{}
 	if v, ok := raw["return_value"]; ok {
 		out.ReturnValue = store.PlainNumbers(v)
-	}
-	if x, ok := store.PlainNumbers(raw["xcom"]).(map[string]any); ok {
-		out.XCom = x
 	}
 	if s, ok := raw["skip"].(string); ok {
 		out.Skip = &s

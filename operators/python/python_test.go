@@ -164,6 +164,11 @@ def pulls(ti):
             ti.xcom_pull(key="mine"), ti.xcom_pull(task_ids="upstream", key=None)]
 
 
+def pushes_then_raises(ti):
+    ti.xcom_push("progress", {"rows": 41})
+    raise RuntimeError("row 42 is bad")
+
+
 def secrets():
     from airflow.models import Variable
     from airflow.hooks.base import BaseHook
@@ -493,6 +498,22 @@ func TestXComPullAsksTheWorker(t *testing.T) {
 	want := []any{up, []any{up, nil}, "e", "d", int64(1), "e"}
 	if !reflect.DeepEqual(res.ReturnValue, want) {
 		t.Fatalf("return value = %#v\nwant %#v", res.ReturnValue, want)
+	}
+}
+
+// TestXComPushIsStoredAtOnce: ti.xcom_push stores the XCom when it is
+// called, as Airflow's does, so a function that pushes and then raises
+// leaves the XCom and fails the try.
+func TestXComPushIsStoredAtOnce(t *testing.T) {
+	t.Parallel()
+	c, log, x := setup(t, map[string]any{"python_callable": "tasks/code.py:pushes_then_raises"})
+	_, err := New().Execute(context.Background(), c)
+	if err == nil || !strings.Contains(err.Error(), "RuntimeError: row 42 is bad") {
+		t.Fatalf("Execute: err = %v, want the RuntimeError\nlog:\n%s", err, log)
+	}
+	v, ok, _ := x.Pull(context.Background(), "compute", "progress")
+	if want := map[string]any{"rows": int64(41)}; !ok || !reflect.DeepEqual(v, want) {
+		t.Errorf("XCom progress = %#v (found %v), want %#v", v, ok, want)
 	}
 }
 

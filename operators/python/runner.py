@@ -9,10 +9,12 @@ REQUEST is a JSON file written by the worker:
 lib holds the starflow module and the airflow package beside it; channel
 names the file descriptors of the worker's channel (see starflow.py).
 RESULT receives one JSON object:
-  {"return_value": value, "xcom": {key: value}}  on success,
+  {"return_value": value}                        on success,
   {"skip": message}                              for AirflowSkipException,
   {"error": message, "fail": bool}               for an exception.
 The traceback of an exception goes to stderr, so into the task log.
+ti.xcom_push sends each XCom to the worker over the channel when it is
+called, so a push stays even when the function raises afterwards.
 """
 
 import importlib
@@ -84,7 +86,7 @@ def main():
         return 1
 
     try:
-        _write(res_path, {"return_value": value, "xcom": pushed})
+        _write(res_path, {"return_value": value})
     except (TypeError, ValueError) as e:
         print("%s returned a value that cannot be stored as an XCom (JSON): %s" % (req["function"], e), file=sys.stderr)
         _write(res_path, {"error": "%s returned a %s, which is not JSON-serialisable: %s" % (

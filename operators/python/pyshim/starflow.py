@@ -241,8 +241,10 @@ class TaskInstance:
         self._pushed = pushed
 
     def xcom_push(self, key, value):
-        """Pushes value under key once the function returns."""
+        """Pushes value under key at once, as Airflow's: the XCom is stored
+        by the worker before this returns, and stays if the task fails."""
         json.dumps(value, allow_nan=False)  # fail here, at the caller's line
+        _ask({"op": "xcom_push", "key": str(key), "value": value})
         self._pushed[str(key)] = value
 
     def xcom_pull(self, task_ids=None, dag_id=None, key="return_value", include_prior_dates=False, *,
