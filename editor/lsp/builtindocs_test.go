@@ -3,12 +3,15 @@ package lsp
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/starflow-dev/starflow/operators"
 	"github.com/starflow-dev/starflow/operators/stdlib"
+	"github.com/starflow-dev/starflow/runtime/templates"
 	"github.com/starflow-dev/starflow/starlark/builtins"
 	"github.com/starflow-dev/starflow/starlark/loader"
 )
@@ -42,5 +45,16 @@ func TestBuiltinDocsMatchTheBuiltins(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestTemplateDocsMatchTheContext keeps templateDocs equal to the names
+// of the context templates are rendered with.
+func TestTemplateDocsMatchTheContext(t *testing.T) {
+	c := &operators.Call{}
+	c.Run.LogicalDate = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	names := slices.Sorted(maps.Keys(templates.NewRenderer(c).Context(context.Background())))
+	if documented := slices.Sorted(maps.Keys(templateDocs)); !slices.Equal(names, documented) {
+		t.Errorf("templateDocs documents %v; the template context has %v", documented, names)
 	}
 }

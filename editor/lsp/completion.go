@@ -3,6 +3,7 @@ package lsp
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 
@@ -64,6 +65,12 @@ func (s *Server) completion(ctx context.Context, params json.RawMessage) (any, e
 		items = append(items, it)
 	}
 	sy := parse(sn.path, sn.text, s.isTaskBuiltin)
+	if cur.inString && inTemplate(sn.text, off) {
+		for _, name := range slices.Sorted(maps.Keys(templateDocs)) {
+			add(name, protocol.CompletionItemKindVariable, templateDocs[name], "")
+		}
+		return &protocol.CompletionList{Items: items}, nil
+	}
 	if cur.inString {
 		if cur.call == "xcom_pull" || slices.Contains(taskIDKeywords, cur.keyword) {
 			seen := map[string]bool{}

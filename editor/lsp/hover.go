@@ -27,8 +27,11 @@ func (s *Server) hover(ctx context.Context, params json.RawMessage) (any, error)
 		return nil, nil
 	}
 	var md string
+	if doc, ok := templateDocs[word]; ok && inTemplate(sn.text, start) {
+		md = fmt.Sprintf("**%s** (template variable)\n\n%s", word, doc)
+	}
 	// A keyword: the word is followed by "=" inside a call.
-	if rest := strings.TrimLeft(sn.text[end:], " \t"); strings.HasPrefix(rest, "=") && !strings.HasPrefix(rest, "==") {
+	if rest := strings.TrimLeft(sn.text[end:], " \t"); md == "" && strings.HasPrefix(rest, "=") && !strings.HasPrefix(rest, "==") {
 		if cur := scan(sn.text, start); cur.call != "" {
 			md = s.keywordHover(cur.call, word)
 		}

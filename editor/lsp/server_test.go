@@ -186,7 +186,7 @@ def pull(ctx):
 
 def build():
     fetch = http(task_id = "fetch", urll = "https://example.com")
-    say = bash(task_id = "say", bash_command = make_cmd("hi"), retries = 2)
+    say = bash(task_id = "say", bash_command = make_cmd("hi"), retries = 2, env = {"DAY": "{{ ds_nodash }}"})
     fetch >> say
 
 dag(dag_id = "etl", build = build, schedule = None)
@@ -283,6 +283,13 @@ func TestServerOverItsProtocol(t *testing.T) {
 		if _, ok := ids["say"]; !ok || len(ids) != 2 {
 			t.Errorf("in xcom_pull(\"…\"): %v, want the task ids fetch and say", ids)
 		}
+		tmpl := labels(pos(etlStar, "{{ ds_nodash", len("{{ ")))
+		if !strings.Contains(tmpl["ds_nodash"], "YYYYMMDD") || tmpl["logical_date"] == "" {
+			t.Errorf("in {{ }}: %v, want the template variables", tmpl)
+		}
+		if _, ok := tmpl["bash"]; ok {
+			t.Errorf("in {{ }}: builtins offered: %v", tmpl)
+		}
 		shift := labels(pos(etlStar, "fetch >> say", len("fetch >> ")))
 		if shift["fetch"] != "http task" || shift["say"] != "bash task" {
 			t.Errorf("in >>: %v, want the task variables", shift)
@@ -300,6 +307,10 @@ func TestServerOverItsProtocol(t *testing.T) {
 		c.call("textDocument/hover", map[string]any{"textDocument": doc, "position": pos(etlStar, "bash_command", 2)}, &h)
 		if !strings.Contains(h.Contents.Value, "bash_command") {
 			t.Errorf("hover on bash_command = %q", h.Contents.Value)
+		}
+		c.call("textDocument/hover", map[string]any{"textDocument": doc, "position": pos(etlStar, "ds_nodash }}", 3)}, &h)
+		if !strings.Contains(h.Contents.Value, "template variable") || !strings.Contains(h.Contents.Value, "YYYYMMDD") {
+			t.Errorf("hover on {{ ds_nodash }} = %q", h.Contents.Value)
 		}
 	})
 
