@@ -169,6 +169,7 @@ func (s *Store) do(ctx context.Context, fn func(attempt int) error) error {
 		if !transient(err) || attempt+1 >= s.retry.Attempts {
 			return err
 		}
+		sqlq.NoteRetry(ctx)
 		d := s.retry.Delay(attempt + 1)
 		s.log.WarnContext(ctx, "metadata database operation failed, retrying", "err", err, "attempt", attempt+1, "retry_in", d)
 		t := time.NewTimer(d)
@@ -289,19 +290,57 @@ func scanAll[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
 // lost connection.
 func (s *Store) conn() sqlq.Conn {
 	return sqlq.Conn{
-		Exec: func(ctx context.Context, q string, args ...any) error {
-			return s.do(ctx, func(int) error {
-				_, err := s.pool.Exec(ctx, q, args...)
+		D: sqlq.Postgres,
+		ExecFn: func(ctx context.Context, q string, args []any) (int64, error) {
+			var n int64
+			err := s.do(ctx, func(int) error {
+				tag, err := s.pool.Exec(ctx, q, args...)
+				n = tag.RowsAffected()
 				return err
 			})
+			return n, err
 		},
-		QueryRow: func(ctx context.Context, q string, args []any, dest ...any) error {
-			err := s.do(ctx, func(int) error { return s.pool.QueryRow(ctx, q, args...).Scan(dest...) })
-			if errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("%w", sqlq.ErrNoRows)
-			}
-			return err
+		QueryFn: func(ctx context.Context, q string, args []any, _ bool, fn func(sqlq.Rows) error) error {
+			return s.do(ctx, func(int) error { return queryRows(ctx, s.pool, q, args, fn) })
+		},
+		TxFn: func(ctx context.Context, fn func(sqlq.Conn) error) error {
+			return s.inTx(ctx, func(tx pgx.Tx, _ int) error { return fn(txConn(tx)) })
 		},
 		IsForeignKey: isForeignKey,
+		IsUnique:     isUnique,
 	}
+}
+
+// txConn is a transaction as sqlq.Conn: its statements are not retried on
+// their own (inTx retries the whole).
+func txConn(tx pgx.Tx) sqlq.Conn {
+	return sqlq.Conn{
+		D: sqlq.Postgres,
+		ExecFn: func(ctx context.Context, q string, args []any) (int64, error) {
+			tag, err := tx.Exec(ctx, q, args...)
+			return tag.RowsAffected(), err
+		},
+		QueryFn: func(ctx context.Context, q string, args []any, _ bool, fn func(sqlq.Rows) error) error {
+			return queryRows(ctx, tx, q, args, fn)
+		},
+		IsForeignKey: isForeignKey,
+		IsUnique:     isUnique,
+	}
+}
+
+// queryRows runs q on db (the pool or a transaction) and passes its rows
+// to fn.
+func queryRows(ctx context.Context, db interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, q string, args []any, fn func(sqlq.Rows) error) error {
+	rows, err := db.Query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if err := fn(rows); err != nil {
+		return err
+	}
+	rows.Close()
+	return rows.Err()
 }

@@ -9,10 +9,10 @@ import (
 
 // TaskLogFileSet records or updates the index row of a try's log file.
 func (s *Store) TaskLogFileSet(ctx context.Context, f *store.TaskLogFile) error {
-	return sqlq.LogFileSet(ctx, sqlq.SQLite, s.conn(), f)
+	return sqlq.LogFileSet(ctx, s.conn(), f)
 }
 
 // TaskLogFileGet returns the index row of a try's log file.
 func (s *Store) TaskLogFileGet(ctx context.Context, key store.TaskInstanceKey, try int) (*store.TaskLogFile, error) {
-	return sqlq.LogFileGet(ctx, sqlq.SQLite, s.conn(), key, try)
+	return sqlq.LogFileGet(ctx, s.conn(), key, try)
 }

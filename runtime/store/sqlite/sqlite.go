@@ -277,24 +277,6 @@ func tget(n sql.NullInt64) time.Time {
 	return time.UnixMicro(n.Int64).UTC()
 }
 
-// queryStrings runs q in tx and returns its one text column, row by row.
-func queryStrings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
-}
-
 func now() time.Time { return store.Truncate(time.Now()) }
 
 func sqliteCode(err error) int {
@@ -363,17 +345,60 @@ func createPrivate(path string) error {
 // reads on the read pool.
 func (s *Store) conn() sqlq.Conn {
 	return sqlq.Conn{
-		Exec: func(ctx context.Context, q string, args ...any) error {
-			_, err := s.write.ExecContext(ctx, q, args...)
-			return err
+		D: sqlq.SQLite,
+		ExecFn: func(ctx context.Context, q string, args []any) (int64, error) {
+			return execCount(s.write.ExecContext(ctx, q, args...))
 		},
-		QueryRow: func(ctx context.Context, q string, args []any, dest ...any) error {
-			err := s.read.QueryRowContext(ctx, q, args...).Scan(dest...)
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("%w", sqlq.ErrNoRows)
+		QueryFn: func(ctx context.Context, q string, args []any, write bool, fn func(sqlq.Rows) error) error {
+			db := s.read
+			if write {
+				db = s.write
 			}
-			return err
+			return queryRows(fn)(db.QueryContext(ctx, q, args...))
+		},
+		TxFn: func(ctx context.Context, fn func(sqlq.Conn) error) error {
+			return s.inTx(ctx, func(tx *sql.Tx) error { return fn(txConn(tx)) })
 		},
 		IsForeignKey: isForeignKey,
+		IsUnique:     isUnique,
+	}
+}
+
+// txConn is a write transaction as sqlq.Conn.
+func txConn(tx *sql.Tx) sqlq.Conn {
+	return sqlq.Conn{
+		D: sqlq.SQLite,
+		ExecFn: func(ctx context.Context, q string, args []any) (int64, error) {
+			return execCount(tx.ExecContext(ctx, q, args...))
+		},
+		QueryFn: func(ctx context.Context, q string, args []any, _ bool, fn func(sqlq.Rows) error) error {
+			return queryRows(fn)(tx.QueryContext(ctx, q, args...))
+		},
+		IsForeignKey: isForeignKey,
+		IsUnique:     isUnique,
+	}
+}
+
+func execCount(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// queryRows passes the rows of a query to fn and closes them.
+func queryRows(fn func(sqlq.Rows) error) func(*sql.Rows, error) error {
+	return func(rows *sql.Rows, err error) error {
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if err := fn(rows); err != nil {
+			return err
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		return rows.Err()
 	}
 }

@@ -86,6 +86,7 @@ func Run(t *testing.T, h Harness) {
 		{"dataset consumers", testDatasetConsumers},
 		{"SLA misses", testSLAMisses},
 		{"revoked sessions", testRevokedSessions},
+		{"login failures", testLoginFailures},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/starflow-dev/starflow/runtime/store"
 )
@@ -27,6 +28,14 @@ type Dialect struct {
 	OctetLength string
 	// Greatest is the function giving the larger of its arguments.
 	Greatest string
+	// Time encodes a time as the dialect binds it (NULL for the zero
+	// time); scan times with At.
+	Time func(time.Time) any
+	// TimeCast follows a time's placeholder where its type must be named
+	// ("$3::timestamptz IS NOT NULL").
+	TimeCast string
+	// Name is the database's name, for errors.
+	Name string
 }
 
 // SQLite is the dialect of modernc.org/sqlite: ?N placeholders, and a list
@@ -35,6 +44,8 @@ var SQLite = Dialect{
 	Param:       func(n int) string { return "?" + strconv.Itoa(n) },
 	OctetLength: "length",
 	Greatest:    "MAX",
+	Time:        sqliteTime,
+	Name:        "SQLite",
 	In: func(col, ph string, vals []string) (string, any) {
 		b, _ := json.Marshal(vals) // strings always encode
 		return col + " IN (SELECT value FROM json_each(" + ph + "))", string(b)
@@ -47,6 +58,9 @@ var Postgres = Dialect{
 	Param:       func(n int) string { return "$" + strconv.Itoa(n) },
 	OctetLength: "octet_length",
 	Greatest:    "GREATEST",
+	Time:        postgresTime,
+	TimeCast:    "::timestamptz",
+	Name:        "PostgreSQL",
 	In: func(col, ph string, vals []string) (string, any) {
 		return col + " = ANY(" + ph + "::text[])", vals
 	},
