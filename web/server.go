@@ -104,7 +104,7 @@ func New(o Options) (*Server, error) {
 	}
 	mux.Handle("GET /metrics", metricsHandler)
 	mux.Handle(api.Prefix+"/", a.RequireAuth(api.New(api.Deps{Store: o.Store, Scheduler: o.Scheduler, DAGs: o.DAGs, Logger: o.Logger, Now: o.Now, Logs: o.Logs})))
-	mux.Handle("/", a.RequireSession(ui.New(ui.Deps{Store: o.Store, Scheduler: o.Scheduler, DAGs: o.DAGs, Logger: o.Logger, Now: o.Now, Logs: o.Logs})))
+	mux.Handle("/", a.RequireSession(ui.New(ui.Deps{Store: o.Store, Scheduler: o.Scheduler, DAGs: o.DAGs, Logger: o.Logger, Now: o.Now, Logs: o.Logs, Forget: a.Forget})))
 	s.handler = recoverer(o.Logger, secureHeaders(mux))
 	return s, nil
 }

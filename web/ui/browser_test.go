@@ -41,7 +41,7 @@ func findChromium(t *testing.T) string {
 func browserServer(t *testing.T) (*env, string) {
 	e := newEnv(t, examplesDir(t))
 	ctx := context.Background()
-	for name, role := range map[string]auth.Role{"olivia": auth.RoleOp, "victor": auth.RoleViewer} {
+	for name, role := range map[string]auth.Role{"ada": auth.RoleAdmin, "olivia": auth.RoleOp, "victor": auth.RoleViewer} {
 		hash, err := auth.HashPassword(name + "-password")
 		if err != nil {
 			t.Fatal(err)

@@ -24,8 +24,10 @@ import (
 // formField is one input of an edit form.
 type formField struct {
 	Name, Label string
-	// Type is text, textarea, number, password or checkbox.
-	Type     string
+	// Type is text, textarea, number, password, checkbox or select.
+	Type string
+	// Options are a select's choices.
+	Options  []string
 	Value    string
 	Checked  bool
 	ReadOnly bool
@@ -166,6 +168,9 @@ func (h *handler) variableDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := r.PathValue("key")
+	if !h.confirmed(w, r, "Delete variable "+key+"?", "/variables") {
+		return
+	}
 	if err := h.Store.VariableDelete(r.Context(), key); err != nil {
 		h.fail(w, r, fmt.Errorf("delete variable %s: %w", key, err))
 		return
@@ -237,6 +242,9 @@ func (h *handler) poolDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
+	if !h.confirmed(w, r, "Delete pool "+name+"?", "/pools") {
+		return
+	}
 	if err := h.Store.PoolDelete(r.Context(), name); err != nil {
 		h.fail(w, r, fmt.Errorf("delete pool %s: %w", name, err))
 		return
@@ -360,6 +368,9 @@ func (h *handler) connectionDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
+	if !h.confirmed(w, r, "Delete connection "+id+"?", "/connections") {
+		return
+	}
 	if err := h.Store.ConnectionDelete(r.Context(), id); err != nil {
 		h.fail(w, r, fmt.Errorf("delete connection %s: %w", id, err))
 		return

@@ -103,7 +103,16 @@ func TestEditVariables(t *testing.T) {
 	if rec := post(t, op, "/variables", url.Values{"key": {""}}); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "needs a key") {
 		t.Errorf("empty key: status %d", rec.Code)
 	}
-	if rec := post(t, op, "/variables/token/delete", nil); rec.Code != http.StatusSeeOther {
+	// Without JavaScript a delete first shows a confirmation page.
+	rec = post(t, op, "/variables/token/delete", nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("unconfirmed delete: status %d", rec.Code)
+	}
+	mustContain(t, rec.Body.String(), "Delete variable token?", `name="confirm" value="1"`, `action="/variables/token/delete"`, `value="test-csrf"`)
+	if _, err := e.store.VariableGet(ctx, "token"); err != nil {
+		t.Fatalf("an unconfirmed delete deleted the variable: %v", err)
+	}
+	if rec := post(t, op, "/variables/token/delete", url.Values{"confirm": {"1"}}); rec.Code != http.StatusSeeOther {
 		t.Fatalf("delete: status %d", rec.Code)
 	}
 	if _, err := e.store.VariableGet(ctx, "token"); err == nil {
@@ -134,7 +143,7 @@ func TestEditPoolsAndConnections(t *testing.T) {
 	}
 	_, body := get(t, op, "/pools")
 	mustContain(t, body, `href="/pools/db/edit"`, `action="/pools/db/delete"`)
-	if rec := post(t, op, "/pools/db/delete", nil); rec.Code != http.StatusSeeOther {
+	if rec := post(t, op, "/pools/db/delete", url.Values{"confirm": {"1"}}); rec.Code != http.StatusSeeOther {
 		t.Fatalf("delete pool: %d", rec.Code)
 	}
 
@@ -176,7 +185,7 @@ func TestEditPoolsAndConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustContain(t, post(t, op, "/connections/pg/test", nil).Body.String(), "ok: logged in to PostgreSQL and ran SELECT 1")
-	if rec := post(t, op, "/connections/web/delete", nil); rec.Code != http.StatusSeeOther {
+	if rec := post(t, op, "/connections/web/delete", url.Values{"confirm": {"1"}}); rec.Code != http.StatusSeeOther {
 		t.Fatalf("delete connection: %d", rec.Code)
 	}
 	got := strings.Join(auditEvents(t, e.store), "|")

@@ -33,6 +33,10 @@ type Deps struct {
 	// Logs reads task logs from the log folder; nil reads only the logs
 	// kept in the database (from before log files).
 	Logs *tasklog.Folder
+	// Forget drops a user from the authenticator's cache after the users
+	// pages change or delete it (auth.Authenticator.Forget); nil when no
+	// cache is in front.
+	Forget func(username string)
 }
 
 // handler serves the pages.
@@ -96,6 +100,7 @@ func (h *handler) routes() {
 	m.HandleFunc("GET /workers", h.workers)
 	m.HandleFunc("GET /datasets", h.datasets)
 	h.editRoutes()
+	h.usersRoutes()
 	h.browseRoutes()
 	h.timeRoutes()
 	m.HandleFunc("GET /dag-dependencies", h.dagDependencies)

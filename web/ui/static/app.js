@@ -79,3 +79,24 @@
     if (e.detail.elt && e.detail.elt.id === "grid") mark(e.detail.elt);
   });
 })();
+
+// Delete forms (form[data-confirm]) ask first. Without JavaScript the
+// server answers the unconfirmed POST with a confirmation page instead.
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (e) {
+    var f = e.target;
+    if (!f || !f.matches || !f.matches("form[data-confirm]")) return;
+    if (!window.confirm(f.getAttribute("data-confirm"))) {
+      e.preventDefault();
+      return;
+    }
+    if (!f.querySelector('input[name="confirm"]')) {
+      var c = document.createElement("input");
+      c.type = "hidden";
+      c.name = "confirm";
+      c.value = "1";
+      f.appendChild(c);
+    }
+  });
+})();
