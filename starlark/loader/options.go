@@ -16,8 +16,12 @@ const (
 	// modules included: a few tenths of a second of pure computation,
 	// orders of magnitude more than a DAG file of thousands of tasks needs.
 	DefaultMaxSteps = 10_000_000
-	// DefaultTimeout bounds the wall-clock time of one file evaluation.
-	DefaultTimeout = 5 * time.Second
+	// DefaultTimeout bounds the wall-clock time of one file evaluation:
+	// Airflow's dagbag_import_timeout (30 s). Pure computation is bounded
+	// far sooner by DefaultMaxSteps; the wall clock is for waiting, which
+	// on a loaded machine (a parse process starting under -race beside
+	// dozens of others) took more than the 5 s it once was.
+	DefaultTimeout = 30 * time.Second
 	// DefaultMaxFileSize bounds each DAG file and module.
 	DefaultMaxFileSize = 4 << 20
 	// DefaultMaxStringSize bounds each string built with + or * at parse time.
