@@ -38,6 +38,10 @@ type DAG struct {
 	ParamSpecs           map[string]*ParamSpec
 	IsPausedUponCreation bool
 	Callbacks            Callbacks
+	// LenientUndefined makes an undefined name in a template render empty
+	// (Airflow's DAG(template_undefined=jinja2.Undefined)); by default it
+	// is an error, as with Airflow's default jinja2.StrictUndefined.
+	LenientUndefined bool
 
 	// File is the DAG file's path as the loader names it, and Pos the
 	// position of the dag() call.

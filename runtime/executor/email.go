@@ -19,7 +19,7 @@ const (
 	emailAlertSubject = "Starflow alert: {{ ti }}"
 	emailAlertHTML    = "Try {{ ti.try_number }} out of {{ ti.max_tries + 1 }}<br>" +
 		"Exception:<br><pre>{{ exception | escape }}</pre><br>" +
-		"DAG: {{ ti.dag_id }}, task: {{ ti.task_id }}, run: {{ run_id }}, logical date: {{ ts }}<br>"
+		"DAG: {{ ti.dag_id }}, task: {{ ti.task_id }}, run: {{ run_id }}, logical date: {{ logical_date }}<br>"
 )
 
 // wantsEmailAlert reports whether a try of t that ended in state mails

@@ -15,9 +15,19 @@
 // the engine (so bash's "${#array[@]}" needs no escaping when nothing
 // else in the string is a template).
 //
-// Undefined names render as the empty string, as with Airflow's default
-// lenient Undefined; a None value (a missing XCom, a null param) renders
-// as "None", as Python does. A missing variable (`var.value.x`) is an
-// error, as in Airflow. One difference remains: the literal `{{ None }}`
-// renders empty (gonja's None), while values that are None render "None".
+// Undefined names are errors, as with Airflow's default
+// DAG.template_undefined, jinja2.StrictUndefined: printing `{{ nosuch }}`
+// or `{{ params.missing }}`, testing it in `{% if %}`, comparing it,
+// looping over it or passing it to a filter other than default fails the
+// render with "line N: params.missing is undefined". `x is defined`,
+// `x is undefined` and `x | default(y)` work on undefined names, as in
+// Jinja. A DAG opts out with template_undefined = "Undefined" (Airflow's
+// jinja2.Undefined): undefined names then render empty and are false.
+// A run without a logical date has no ds, ts and the other keys derived
+// from it, as in Airflow 3; logical_date is None.
+//
+// A None value (a missing XCom, a null param) renders as "None", as
+// Python does. A missing variable (`var.value.x`) is an error, as in
+// Airflow. One difference remains: the literal `{{ None }}` renders empty
+// (gonja's None), while values that are None render "None".
 package templates

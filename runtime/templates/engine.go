@@ -24,18 +24,27 @@ const DefaultCacheSize = 1024
 // every task instance is parsed once. It is safe for concurrent use; build
 // one per program and share it.
 type Engine struct {
-	env   *exec.Environment
-	cfg   *config.Config
-	limit int
+	env     *exec.Environment
+	strict  *config.Config // Airflow's default: jinja2.StrictUndefined
+	lenient *config.Config // DAG(template_undefined = "Undefined")
+	limit   int
 
 	mu    sync.Mutex
-	cache map[string]*exec.Template
+	cache map[cacheKey]*exec.Template
 }
 
-// NewEngine returns an Engine with Jinja's defaults (no autoescaping,
-// lenient undefined names), the Airflow filters ds, ds_nodash, ts,
-// ts_nodash and ts_nodash_with_tz, and a cache of DefaultCacheSize parsed
-// templates.
+// cacheKey names a parsed template: its source and whether undefined
+// names are errors (a parsed template keeps its configuration).
+type cacheKey struct {
+	src    string
+	strict bool
+}
+
+// NewEngine returns an Engine with Airflow's Jinja environment (no
+// autoescaping; undefined names are errors, as with Airflow's default
+// jinja2.StrictUndefined, unless a renderer is lenient), the Airflow
+// filters ds, ds_nodash, ts, ts_nodash and ts_nodash_with_tz, and a cache
+// of DefaultCacheSize parsed templates.
 func NewEngine() *Engine {
 	filters := exec.NewFilterSet(map[string]exec.FilterFunction{}).Update(builtins.Filters)
 	for name, f := range map[string]exec.FilterFunction{
@@ -61,9 +70,10 @@ func NewEngine() *Engine {
 			ControlStructures: builtins.ControlStructures,
 			Methods:           builtins.Methods,
 		},
-		cfg:   config.New(),
-		limit: DefaultCacheSize,
-		cache: map[string]*exec.Template{},
+		strict:  undefinedConfig(true),
+		lenient: undefinedConfig(false),
+		limit:   DefaultCacheSize,
+		cache:   map[cacheKey]*exec.Template{},
 	}
 }
 
@@ -89,10 +99,11 @@ func (e *Engine) Renderer(c *operators.Call) *Renderer {
 }
 
 // parse returns the parsed template of src, from the cache when it was
-// parsed before.
-func (e *Engine) parse(src string) (*exec.Template, error) {
+// parsed before. strict makes undefined names errors when it is rendered.
+func (e *Engine) parse(src string, strict bool) (*exec.Template, error) {
+	key := cacheKey{src: src, strict: strict}
 	e.mu.Lock()
-	t, ok := e.cache[src]
+	t, ok := e.cache[key]
 	e.mu.Unlock()
 	if ok {
 		return t, nil
@@ -101,7 +112,11 @@ func (e *Engine) parse(src string) (*exec.Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("template loader: %w", err)
 	}
-	t, err = exec.NewTemplate("/template", e.cfg, loader, e.env)
+	cfg := e.lenient
+	if strict {
+		cfg = e.strict
+	}
+	t, err = exec.NewTemplate("/template", cfg, loader, e.env)
 	if err != nil {
 		if inner := errors.Unwrap(err); inner != nil {
 			err = inner
@@ -118,7 +133,7 @@ func (e *Engine) parse(src string) (*exec.Template, error) {
 			break
 		}
 	}
-	e.cache[src] = t
+	e.cache[key] = t
 	e.mu.Unlock()
 	return t, nil
 }
@@ -162,6 +177,9 @@ var atLine = regexp.MustCompile(`at line (\d+)`)
 // without the engine's view of the rewritten expression.
 func cleanMessage(msg string) string {
 	msg = strings.TrimPrefix(msg, "unable to execute template: ")
+	if u := undefinedMessage(msg); u != "" {
+		return u
+	}
 	if _, after, ok := strings.Cut(msg, "invalid call to function '"+opFuncName+"': "); ok {
 		if m := atLine.FindStringSubmatch(msg); m != nil {
 			return "line " + m[1] + ": " + after
@@ -178,4 +196,42 @@ func abbreviate(s string) string {
 		return fmt.Sprintf("%q...", s[:max])
 	}
 	return fmt.Sprintf("%q", s)
+}
+
+// undefinedConfig is Jinja's default configuration, with undefined names
+// errors when strict (Airflow's jinja2.StrictUndefined) or rendered empty
+// (jinja2.Undefined).
+func undefinedConfig(strict bool) *config.Config {
+	c := config.New()
+	c.StrictUndefined = strict
+	return c
+}
+
+// The engine's messages for an undefined name, attribute or item.
+var (
+	undefinedName = regexp.MustCompile(`Unable to evaluate name "([^"]+)"`)
+	undefinedAttr = regexp.MustCompile(`(?i)unable to evaluate (\S+): (?:attribute '[^']*'|item .*) not found`)
+	plainExpr     = regexp.MustCompile(`^[A-Za-z_][\w.]*(\[('[^']*'|"[^"]*"|-?\d+)\])*$`)
+)
+
+// undefinedMessage returns the one-line error of a template that used an
+// undefined name (`{{ nosuch }}`, `{{ params.missing }}`), as Jinja's
+// StrictUndefined reports it and with the way to allow it, or "" when msg
+// is another error.
+func undefinedMessage(msg string) string {
+	what := ""
+	if m := undefinedName.FindAllStringSubmatch(msg, -1); m != nil {
+		what = m[len(m)-1][1]
+	} else if m := undefinedAttr.FindAllStringSubmatch(msg, -1); m != nil {
+		if what = m[len(m)-1][1]; !plainExpr.MatchString(what) {
+			return ""
+		}
+	} else {
+		return ""
+	}
+	out := what + ` is undefined (templates are strict, as in Airflow: test it with "is defined" or give a fallback with "| default(...)")`
+	if m := atLine.FindStringSubmatch(msg); m != nil {
+		out = "line " + m[1] + ": " + out
+	}
+	return out
 }

@@ -31,11 +31,14 @@ func NewRenderer(c *operators.Call) *Renderer { return NewEngine().Renderer(c) }
 
 // Render renders template s. A string without "{{" or "{%" is returned as
 // is. Errors say which template failed and why (the expression, its line).
+// An undefined name is an error, as with Airflow's default
+// jinja2.StrictUndefined, unless the DAG opted out with
+// template_undefined = "Undefined" (dags.DAG.LenientUndefined).
 func (r *Renderer) Render(ctx context.Context, s string) (string, error) {
 	if !NeedsRendering(s) {
 		return s, nil
 	}
-	t, err := r.engine.parse(s)
+	t, err := r.engine.parse(s, r.call.DAG == nil || !r.call.DAG.LenientUndefined)
 	if err != nil {
 		return "", err
 	}

@@ -138,7 +138,14 @@ func TestRenderContext(t *testing.T) {
 		{"None param renders None", "{{ params.n }}", "None"},
 		{"bool param renders True", "{{ params.flag }}", "True"},
 		{"float param", "{{ params.ratio }}", "0.5"},
-		{"undefined renders empty", "[{{ nothing }}][{{ params.missing }}]", "[][]"},
+		{"undefined is not defined", "{{ nothing is defined }} {{ params.missing is defined }} {{ params.x is defined }}", "False False True"},
+		{"undefined test", "{{ nothing is undefined }} {{ params.missing is undefined }}", "True True"},
+		{"default of undefined", "{{ nothing | default('y') }} {{ params.missing | default('z') }} {{ params.x | default('z') }}", "y z hello"},
+		{"defined guard", "{% if params.missing is defined and params.missing %}yes{% else %}no{% endif %}", "no"},
+		{"undefined is not none", "{{ nothing is none }}", "False"},
+		{"params.get fallback", "{{ params.get('missing', 'd') }}", "d"},
+		{"set names are defined", "{% set x = 1 %}{{ x }}", "1"},
+		{"macro default argument", "{% macro m(a, b=2) %}{{ a }}{{ b }}{% endmacro %}{{ m(1) }}", "12"},
 		{"conf", "{{ conf.region }}", "eu"},
 		{"dag_run.conf", "{{ dag_run.conf.region }}", "eu"},
 		{"dag_run.run_id", "{{ dag_run.run_id }}", "scheduled__2024-01-15T00:00:00+00:00"},
@@ -246,7 +253,19 @@ func TestRenderErrors(t *testing.T) {
 		{"missing connection", "{{ conn.nowhere.host }}", []string{"the conn_id `nowhere` isn't defined"}},
 		{"variable that is not JSON", "{{ var.json.bucket }}", []string{`variable "bucket" is not valid JSON`}},
 		{"unknown filter", "{{ ds | nosuch }}", []string{"nosuch"}},
-		{"attribute of undefined", "x\n{{ nothing.at.all }}", []string{"line 2", "nothing.at"}},
+		{"attribute of undefined", "x\n{{ nothing.at.all }}", []string{"line 2: nothing is undefined"}},
+		{"undefined name", "{{ nothing }}", []string{"line 1: nothing is undefined", `"is defined"`, `"| default(...)"`}},
+		{"undefined param", "a\nb {{ params.missing }}", []string{"line 2: params.missing is undefined"}},
+		{"undefined param item", "{{ params['missing'] }}", []string{"params['missing'] is undefined"}},
+		{"undefined attribute of an object", "{{ dag.nosuch }}", []string{"dag.nosuch is undefined"}},
+		{"undefined in a condition", "{% if params.missing %}x{% endif %}", []string{"params.missing is undefined"}},
+		{"undefined in or", "{{ params.missing or 'z' }}", []string{"params.missing is undefined"}},
+		{"undefined in a comparison", "{{ nothing == 1 }}", []string{"nothing is undefined"}},
+		{"undefined in a loop", "{% for x in nothing %}{% endfor %}", []string{"nothing is undefined"}},
+		{"undefined through a filter", "{{ nothing | upper }}", []string{"nothing is undefined"}},
+		{"undefined in percent format", "{{ '%s' % nothing }}", []string{"nothing is undefined"}},
+		{"undefined concatenated", "{{ 'a' ~ nothing }}", []string{"nothing is undefined"}},
+		{"index out of range", "{{ params.items[7] }}", []string{"params.items[7] is undefined"}},
 		{"store error", "{{ ti.xcom_pull('broken') }}", []string{"store is down"}},
 		{"bad ds_add argument", "{{ macros.ds_add(ds, 'x') }}", []string{"ds_add: days must be an integer"}},
 		{"bad ds_format", `{{ macros.ds_format('15/01', '%Y-%m-%d', '%d') }}`, []string{"ds_format", "does not match"}},
@@ -313,7 +332,7 @@ func TestEnginePanicIsAnError(t *testing.T) {
 	t.Parallel()
 	e := NewEngine()
 	src := "a {{ boom() }} b"
-	tmpl, err := e.parse(src)
+	tmpl, err := e.parse(src, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,12 +388,46 @@ func TestNoLogicalDate(t *testing.T) {
 	c.Run.LogicalDate = time.Time{}
 	c.Run.DataIntervalStart = time.Time{}
 	c.Run.DataIntervalEnd = time.Time{}
-	got, err := NewRenderer(c).Render(context.Background(), "[{{ ds }}][{{ logical_date }}][{{ task_instance_key_str }}]")
+	r := NewRenderer(c)
+	got, err := r.Render(context.Background(), "[{{ ds | default('') }}][{{ logical_date }}][{{ task_instance_key_str }}]")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := "[][None][etl__extract__scheduled__2024-01-15T00:00:00+00:00]"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+	// Airflow leaves ds and the other logical-date keys out of the context
+	// of a run without a logical date, so StrictUndefined fails on them.
+	if _, err := r.Render(context.Background(), "{{ ds }}"); err == nil || !strings.Contains(err.Error(), "ds is undefined") {
+		t.Errorf("{{ ds }} without a logical date: got %v, want an undefined error", err)
+	}
+}
+
+// TestLenientUndefined checks DAG(template_undefined = "Undefined"),
+// Airflow's jinja2.Undefined: undefined names render empty and are false.
+func TestLenientUndefined(t *testing.T) {
+	t.Parallel()
+	e := NewEngine()
+	c := setup(t)
+	c.DAG = &dags.DAG{ID: "etl", LenientUndefined: true}
+	lenient := e.Renderer(c)
+	const src = "[{{ nothing }}][{{ params.missing }}][{% if params.missing %}yes{% else %}no{% endif %}][{{ params.x }}]"
+	got, err := lenient.Render(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "[][][no][hello]"; got != want {
+		t.Errorf("lenient: got %q, want %q", got, want)
+	}
+	// The same source through the same engine for a strict DAG is an
+	// error: a parsed template is cached per mode.
+	strict := setup(t)
+	strict.DAG = &dags.DAG{ID: "etl"}
+	if _, err := e.Renderer(strict).Render(context.Background(), src); err == nil || !strings.Contains(err.Error(), "nothing is undefined") {
+		t.Errorf("strict after lenient: got %v, want an undefined error", err)
+	}
+	if got, err := lenient.Render(context.Background(), src); err != nil || got != "[][][no][hello]" {
+		t.Errorf("lenient again: got %q, %v", got, err)
 	}
 }
 

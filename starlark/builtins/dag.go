@@ -111,6 +111,7 @@ func dagFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, k
 		onSuccess, onFailure starlark.Value = starlark.None, starlark.None
 		onSLAMiss            starlark.Value = starlark.None
 		isPausedUponCreation bool
+		templateUndefined    = "StrictUndefined"
 	)
 	if err := unpack(fn.Name(), args, kwargs, 2,
 		"dag_id", &dagID,
@@ -132,6 +133,7 @@ func dagFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, k
 		"on_failure_callback?", &onFailure,
 		"sla_miss_callback?", &onSLAMiss,
 		"is_paused_upon_creation?", &isPausedUponCreation,
+		"template_undefined?", &templateUndefined,
 	); err != nil {
 		return nil, err
 	}
@@ -147,6 +149,13 @@ func dagFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, k
 	d.Description, d.DocMD = description, docMD
 	d.Catchup, d.IsPausedUponCreation = catchup, isPausedUponCreation
 	d.MaxActiveRuns, d.MaxActiveTasks = maxActiveRuns, maxActiveTasks
+	switch templateUndefined {
+	case "StrictUndefined", "jinja2.StrictUndefined":
+	case "Undefined", "jinja2.Undefined":
+		d.LenientUndefined = true
+	default:
+		return nil, fmt.Errorf("dag: for parameter template_undefined: got %q, want \"StrictUndefined\" (the default: an undefined name in a template fails the task, as in Airflow) or \"Undefined\" (it renders empty)", templateUndefined)
+	}
 
 	loc, err := time.LoadLocation(timezone)
 	if err != nil || timezone == "" || timezone == "Local" {

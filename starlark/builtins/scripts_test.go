@@ -81,6 +81,9 @@ func dump(f *loader.File) string {
 		if len(d.Params) > 0 {
 			fmt.Fprintf(&b, "  params=%s\n", js(d.Params))
 		}
+		if d.LenientUndefined {
+			b.WriteString("  template_undefined=Undefined\n")
+		}
 		if !d.Callbacks.IsZero() {
 			fmt.Fprintf(&b, "  callbacks=%s\n", js(d.Callbacks))
 		}
