@@ -145,6 +145,35 @@ func TestLimits(t *testing.T) {
 			want:  "",
 		},
 		{
+			name:  "a Python precision in % teaches round",
+			files: map[string]string{"f.star": "x = 3.14159\ny = '%.2f' % x"},
+			want:  `f.star:2:12: unknown conversion %. (Starlark's % has no width, precision or flags such as %.2f or %5d: write "%s" % round(x, 2) for two decimals)`,
+			rule:  loader.RuleImport,
+		},
+		{
+			name:  "a Python width in % teaches round",
+			files: map[string]string{"f.star": "y = 'n=%5d' % 7"},
+			want:  `f.star:1:13: unknown conversion %5 (Starlark's % has no width, precision or flags such as %.2f or %5d: write "%s" % round(x, 2) for two decimals)`,
+			rule:  loader.RuleImport,
+		},
+		{
+			name:  "an unknown % conversion keeps the interpreter's message",
+			files: map[string]string{"f.star": "y = '%z' % 7"},
+			want:  `f.star:1:10: unknown conversion %z`,
+			rule:  loader.RuleImport,
+		},
+		{
+			name:  "a Python format spec teaches round",
+			files: map[string]string{"f.star": "y = '{:.2f}'.format(3.14159)"},
+			want:  `f.star:1:20: format spec features not supported in replacement fields: .2f (Starlark's format has no format spec such as {:.2f} or {:>5}: write "{}".format(round(x, 2)) for two decimals)`,
+			rule:  loader.RuleImport,
+		},
+		{
+			name:  "%r and round work",
+			files: map[string]string{"f.star": "y = '%r %s' % (\"it's\", round(2.0 / 3, 2))\nif y != '\"it\\'s\" 0.67':\n    fail(y)"},
+			want:  "",
+		},
+		{
 			name:  "a receiver without the method",
 			files: map[string]string{"f.star": "d = {}\ny = d.replace(1)"},
 			want:  "f.star:2:14: dict has no .replace field or method",

@@ -51,11 +51,40 @@ func checkedMethod(name string) func(*starlark.Thread, *starlark.Builtin, starla
 		// A builtin method runs without a frame of its own, as when the
 		// interpreter calls it: builtins that record their caller's
 		// position (thread.CallFrame(1)) still see the user's line.
+		var v starlark.Value
 		if b, ok := m.(*starlark.Builtin); ok {
-			return b.CallInternal(thread, rest, kwargs)
+			v, err = b.CallInternal(thread, rest, kwargs)
+		} else {
+			v, err = starlark.Call(thread, m, rest, kwargs)
 		}
-		return starlark.Call(thread, m, rest, kwargs)
+		if err != nil && name == "format" {
+			if _, ok := recv.(starlark.String); ok {
+				err = teachFormat(err)
+			}
+		}
+		return v, err
 	}
+}
+
+// teachFormat adds the Starlark way to the interpreter's error for a
+// Python format spec ("{:.2f}".format(x)), which Starlark's format lacks.
+func teachFormat(err error) error {
+	if !strings.HasPrefix(err.Error(), "format spec features not supported") {
+		return err
+	}
+	return fmt.Errorf("%w (Starlark's format has no format spec such as {:.2f} or {:>5}: write \"{}\".format(round(x, 2)) for two decimals)", err)
+}
+
+// teachPercent adds the Starlark way to the interpreter's error for a
+// Python width, precision or flag in a % conversion ("%.2f" % x, "%5d"),
+// which Starlark's % lacks.
+func teachPercent(err error) error {
+	msg := err.Error()
+	rest, ok := strings.CutPrefix(msg, "unknown conversion %")
+	if !ok || rest == "" || !strings.ContainsRune(".0123456789-+ #*", rune(rest[0])) {
+		return err
+	}
+	return fmt.Errorf("%w (Starlark's %% has no width, precision or flags such as %%.2f or %%5d: write \"%%s\" %% round(x, 2) for two decimals)", err)
 }
 
 // attr is recv.name, with the interpreter's message when there is none.
@@ -217,7 +246,11 @@ func modOp(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kw
 			}
 		}
 	}
-	return starlark.Binary(syntax.PERCENT, x, y)
+	v, err := starlark.Binary(syntax.PERCENT, x, y)
+	if _, ok := x.(starlark.String); ok && err != nil {
+		err = teachPercent(err)
+	}
+	return v, err
 }
 
 // checkPercent charges s % y: %s and %r directives write their argument as
