@@ -22,6 +22,7 @@ import (
 	"github.com/starflow-dev/starflow/runtime/envsecrets"
 	"github.com/starflow-dev/starflow/runtime/localrun"
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/store/secrets"
 	"github.com/starflow-dev/starflow/runtime/tasklog"
 	"github.com/starflow-dev/starflow/starlark/call"
 	"github.com/starflow-dev/starflow/starlark/loader"
@@ -345,17 +346,19 @@ func folderDAGs(l *loader.Loader, f *loader.File, dagsFolder, path string) (find
 
 // localOptions are the options of an in-process run of f's DAGs (test-dag,
 // tasks test): task functions of f, variables and connections from the
-// environment, and a pool of sql connections the run's tasks share, which
+// environment (their secrets masked in task logs), and a pool of sql connections the run's tasks share, which
 // the returned function closes.
 func localOptions(logger *slog.Logger, f *loader.File) (localrun.Options, func()) {
 	pools := sqlop.NewPools(0)
 	runner := call.New(f)
 	runner.SQL = pools
+	masker := secrets.NewMasker()
 	return localrun.Options{
 		Runner:      newTryRunner(logger, pools),
 		Functions:   runner,
-		Variables:   envsecrets.Variables{},
-		Connections: envsecrets.Connections{},
+		Variables:   envsecrets.Variables{Masker: masker},
+		Connections: envsecrets.Connections{Masker: masker},
+		Masker:      masker,
 	}, func() { pools.Close() }
 }
 

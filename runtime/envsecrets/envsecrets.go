@@ -5,6 +5,11 @@
 // upper-cased to find the variable. Lookups that miss fall through to the
 // next source, typically the metadata store, so a worker or `test-dag` can
 // take secrets from its environment without writing them anywhere.
+//
+// With a Masker, the secrets read are hidden in task logs as Airflow hides
+// them: the value of a variable whose name is sensitive (secrets.SensitiveName:
+// password, secret, token, api_key, ...), and a connection's password and
+// the extra fields with sensitive names.
 package envsecrets
 
 import (
@@ -14,6 +19,7 @@ import (
 
 	"github.com/starflow-dev/starflow/operators"
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/store/secrets"
 )
 
 // Prefixes of the environment variables read.
@@ -29,11 +35,17 @@ type LookupFunc func(name string) (string, bool)
 type Variables struct {
 	Lookup LookupFunc
 	Next   operators.Variables
+	// Masker, when set, learns the values of variables with sensitive
+	// names read from the environment.
+	Masker *secrets.Masker
 }
 
 // Get returns the variable's value and whether it exists.
 func (v Variables) Get(ctx context.Context, name string) (string, bool, error) {
 	if val, ok := lookup(v.Lookup)(VarPrefix + strings.ToUpper(name)); ok {
+		if v.Masker != nil && secrets.SensitiveName(name) {
+			v.Masker.Add(val)
+		}
 		return val, true, nil
 	}
 	if v.Next != nil {
@@ -46,12 +58,19 @@ func (v Variables) Get(ctx context.Context, name string) (string, bool, error) {
 type Connections struct {
 	Lookup LookupFunc
 	Next   operators.Connections
+	// Masker, when set, learns the password and the sensitive extra
+	// fields of connections read from the environment.
+	Masker *secrets.Masker
 }
 
 // Get returns the connection, or an error wrapping store.ErrNotFound.
 func (c Connections) Get(ctx context.Context, connID string) (*operators.Connection, error) {
 	if uri, ok := lookup(c.Lookup)(ConnPrefix + strings.ToUpper(connID)); ok {
-		return store.ParseConnectionURI(connID, uri)
+		conn, err := store.ParseConnectionURI(connID, uri)
+		if err == nil {
+			MaskConnection(c.Masker, conn)
+		}
+		return conn, err
 	}
 	if c.Next != nil {
 		return c.Next.Get(ctx, connID)
@@ -71,4 +90,18 @@ func lookup(f LookupFunc) LookupFunc {
 		return os.LookupEnv
 	}
 	return f
+}
+
+// MaskConnection adds conn's password and the values of its extra fields
+// with sensitive names to m; a nil m or conn does nothing.
+func MaskConnection(m *secrets.Masker, conn *operators.Connection) {
+	if m == nil || conn == nil {
+		return
+	}
+	if conn.Password != "" {
+		m.Add(conn.Password)
+	}
+	if len(conn.Extra) > 0 {
+		m.Add(secrets.SensitiveValues(conn.Extra)...)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/starflow-dev/starflow/operators"
 	"github.com/starflow-dev/starflow/runtime/envsecrets"
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/store/secrets"
 )
 
 func env(m map[string]string) envsecrets.LookupFunc {
@@ -50,5 +51,32 @@ func TestConnectionsFromURIs(t *testing.T) {
 	_, err = c.Get(context.Background(), "nope")
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("missing connection: %v, want ErrNotFound", err)
+	}
+}
+
+// TestEnvironmentSecretsAreMasked: as Airflow's masker, a variable whose
+// name is sensitive, a connection's password and its sensitive extra
+// fields read from the environment are hidden in task logs; other values
+// are not.
+func TestEnvironmentSecretsAreMasked(t *testing.T) {
+	t.Parallel()
+	m := secrets.NewMasker()
+	lookup := env(map[string]string{
+		"STARFLOW_VAR_DB_PASSWORD": "pw-from-env", "STARFLOW_VAR_BUCKET": "s3://plain-bucket",
+		"STARFLOW_CONN_WAREHOUSE": "postgres://etl:conn-pass@db.internal/analytics?api_key=extra-key-1&sslmode=require",
+	})
+	v := envsecrets.Variables{Lookup: lookup, Masker: m}
+	c := envsecrets.Connections{Lookup: lookup, Masker: m}
+	for _, name := range []string{"db_password", "bucket"} {
+		if _, ok, err := v.Get(context.Background(), name); !ok || err != nil {
+			t.Fatalf("Get(%s): %v %v", name, ok, err)
+		}
+	}
+	if _, err := c.Get(context.Background(), "warehouse"); err != nil {
+		t.Fatal(err)
+	}
+	line := "pw-from-env s3://plain-bucket conn-pass extra-key-1 require"
+	if got, want := m.Mask(line), "*** s3://plain-bucket *** *** require"; got != want {
+		t.Errorf("Mask = %q, want %q", got, want)
 	}
 }

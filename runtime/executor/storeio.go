@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/starflow-dev/starflow/operators"
+	"github.com/starflow-dev/starflow/runtime/envsecrets"
 	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/runtime/store/secrets"
 	"github.com/starflow-dev/starflow/runtime/tasklog"
@@ -277,7 +278,9 @@ func (x storeXCom) Push(ctx context.Context, key string, value any) error {
 }
 
 // storeVariables reads variables from the store; the values of secret
-// variables are added to the masker so that they never reach a log.
+// variables, and of variables with sensitive names as Airflow decides
+// (secrets.SensitiveName), are added to the masker so that they never
+// reach a log.
 type storeVariables struct {
 	st     store.Store
 	masker *secrets.Masker
@@ -292,14 +295,14 @@ func (v storeVariables) Get(ctx context.Context, name string) (string, bool, err
 	if err != nil {
 		return "", false, fmt.Errorf("variable %q: %w", name, err)
 	}
-	if got.Secret && v.masker != nil {
+	if v.masker != nil && (got.Secret || secrets.SensitiveName(name)) {
 		v.masker.Add(got.Value)
 	}
 	return got.Value, true, nil
 }
 
-// storeConnections reads connections from the store; their passwords are
-// added to the masker.
+// storeConnections reads connections from the store; their passwords and
+// sensitive extra fields are added to the masker.
 type storeConnections struct {
 	st     store.Store
 	masker *secrets.Masker
@@ -312,9 +315,7 @@ func (c storeConnections) Get(ctx context.Context, connID string) (*operators.Co
 	if err != nil {
 		return nil, fmt.Errorf("connection %q: %w", connID, err)
 	}
-	if got.Password != "" && c.masker != nil {
-		c.masker.Add(got.Password)
-	}
 	conn := got.Connection
+	envsecrets.MaskConnection(c.masker, &conn)
 	return &conn, nil
 }

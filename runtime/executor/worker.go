@@ -685,8 +685,8 @@ func (l *loop) prepare(ctx context.Context, d queue.Delivery, ti *store.TaskInst
 		MapIndex:    key.MapIndex,
 		TryNumber:   d.TryNumber,
 		XCom:        storeXCom{st: l.w.Store, key: key},
-		Variables:   envsecrets.Variables{Next: storeVariables{st: l.w.Store, masker: l.w.Masker}},
-		Connections: envsecrets.Connections{Next: storeConnections{st: l.w.Store, masker: l.w.Masker}},
+		Variables:   envsecrets.Variables{Next: storeVariables{st: l.w.Store, masker: l.w.Masker}, Masker: l.w.Masker},
+		Connections: envsecrets.Connections{Next: storeConnections{st: l.w.Store, masker: l.w.Masker}, Masker: l.w.Masker},
 		Functions:   fns,
 		DagRuns:     l.w.DagRuns,
 	}, nil

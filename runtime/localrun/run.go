@@ -16,6 +16,7 @@ import (
 	"github.com/starflow-dev/starflow/runtime/executor"
 	"github.com/starflow-dev/starflow/runtime/state"
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/store/secrets"
 	"github.com/starflow-dev/starflow/runtime/tasklog"
 )
 
@@ -35,6 +36,10 @@ type Options struct {
 	// Echo, when set, also receives every task log line (tasks test shows
 	// the log on the terminal).
 	Echo io.Writer
+	// Masker, when set, hides the secrets it knows in task logs (and in
+	// Echo), a line at a time; Variables and Connections add to it the
+	// secrets the tasks read.
+	Masker *secrets.Masker
 	// Parallelism caps concurrent tries; zero means the DAG's max_active_tasks.
 	Parallelism int
 	// OnChange is called, from one goroutine and in order, for every state change.
@@ -517,7 +522,7 @@ func (r *runner) emit(e Event) {
 func (r *runner) openLog(tr *taskRun, resume bool) (io.Writer, string, error) {
 	if r.opt.LogDir == "" {
 		if r.opt.Echo != nil {
-			return &lockedWriter{w: r.opt.Echo}, "", nil
+			return r.masked(&lockedWriter{w: r.opt.Echo}), "", nil
 		}
 		return io.Discard, "", nil
 	}
@@ -538,7 +543,30 @@ func (r *runner) openLog(tr *taskRun, resume bool) (io.Writer, string, error) {
 	if r.opt.Echo != nil {
 		w = io.MultiWriter(f, r.opt.Echo)
 	}
-	return &lockedWriter{w: w, c: f}, path, nil
+	return r.masked(&lockedWriter{w: w, c: f}), path, nil
+}
+
+// masked returns w behind the masker, when there is one.
+func (r *runner) masked(w *lockedWriter) io.Writer {
+	if r.opt.Masker == nil {
+		return w
+	}
+	return &maskedLog{LineWriter: secrets.NewLineWriter(w, r.opt.Masker), c: w}
+}
+
+// maskedLog is a task log whose lines pass through the masker; Close
+// writes an unterminated last line before it closes the log file.
+type maskedLog struct {
+	*secrets.LineWriter
+	c *lockedWriter
+}
+
+func (m *maskedLog) Close() error {
+	ferr := m.Flush()
+	if err := m.c.Close(); err != nil {
+		return err
+	}
+	return ferr
 }
 
 // lockedWriter serialises writes from an operator's concurrent readers
