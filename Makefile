@@ -4,7 +4,7 @@ BIN       := bin/starflow
 PKGS      := ./...
 FUZZTIME  ?= 100000x
 
-.PHONY: all build run test check services fuzz bench bench-scale clean
+.PHONY: all build run test check services fuzz bench bench-ui bench-scale clean
 
 all: build
 
@@ -42,6 +42,11 @@ fuzz:
 ## bench: the benchmarks behind docs/performance.md, printed as a table.
 bench: build
 	./scripts/bench.sh
+
+## bench-ui: the server time of every web UI page against 1,000 DAGs and 10,000 runs, on
+## SQLite and PostgreSQL (BenchmarkPages in web/ui; part of `make bench` too, once per page).
+bench-ui:
+	BENCH=BenchmarkPages BENCH_PKGS=./web/ui BENCHTIME=$${BENCHTIME:-10x} ./scripts/bench.sh
 
 ## bench-scale: the scale-out load benchmark: 3 schedulers and 2 workers (processes) against
 ## the local PostgreSQL and Redis, 100,000 no-op task instances; TI/s, hops, commits/TI and

@@ -10,7 +10,7 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
 echo "Starflow benchmarks on $(nproc) cores, $(go version | cut -d' ' -f3), $(date -u +%Y-%m-%d)" >&2
-go test -run '^$' -bench "${BENCH:-.}" -benchtime "$benchtime" -benchmem $pkgs | tee "$out" >&2 || true
+go test -run '^$' -bench "${BENCH:-.}" -benchtime "$benchtime" -timeout "${BENCH_TIMEOUT:-30m}" -benchmem $pkgs | tee "$out" >&2 || true
 
 echo
 awk '

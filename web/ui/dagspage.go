@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -24,8 +25,16 @@ type dagListPage struct {
 	// AllTags are the tags of every DAG, for the tag filter.
 	AllTags      []string
 	ImportErrors []*store.ImportError
-	Rows         []*dagRow
-	Total        int
+	// Rows are the DAGs of the page shown.
+	Rows []*dagRow
+	// Total is the number of active DAGs; Matched those the filters keep.
+	Total, Matched int
+	// Page is the page shown (from 0, as Airflow's ?page=), of Pages;
+	// First and Last number its rows from 1 among the matched DAGs.
+	Page, Pages, First, Last int
+	// Prev and Next link the neighbouring pages with the same filters;
+	// empty on the first and last.
+	Prev, Next string
 	// Live is set while a run is queued or running: the table polls.
 	Live bool
 	// TableURL is the URL of the table fragment with the same filters.
@@ -108,12 +117,25 @@ func (h *handler) dagTable(w http.ResponseWriter, r *http.Request) {
 	h.fragment(w, r, "dags", "dag-table", p)
 }
 
-// loadDAGList reads the DAG list with a fixed number of queries, whatever
-// the number of DAGs: the DAGs, the import errors, and one run count per
-// state.
+// dagsPageSize is how many DAGs a page of the DAG list shows: Airflow's
+// default [webserver] page_size.
+const dagsPageSize = 100
+
+// loadDAGList reads one page of the DAG list (?page=, from 0 as in
+// Airflow, with the filters ?q=, ?tag= and ?status=) with a fixed number
+// of queries, whatever the number of DAGs: the DAGs, the import errors,
+// and one run count per state. Only the page's rows are built and
+// rendered.
 func (h *handler) loadDAGList(ctx context.Context, r *http.Request) (*dagListPage, error) {
 	q := r.URL.Query()
 	p := &dagListPage{Query: strings.TrimSpace(q.Get("q")), Tag: q.Get("tag"), Status: q.Get("status")}
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, errorf(http.StatusBadRequest, "page must be a whole number ≥ 0, not %q", v)
+		}
+		p.Page = n
+	}
 	p.TableURL = "/dags/_table?" + r.URL.RawQuery
 	active := true
 	list := &store.DAGListParams{Active: &active}
@@ -141,6 +163,7 @@ func (h *handler) loadDAGList(ctx context.Context, r *http.Request) (*dagListPag
 	}
 	tags := map[string]bool{}
 	needle := strings.ToLower(p.Query)
+	var matched []*store.DAG
 	for _, d := range all {
 		for _, t := range d.Tags {
 			tags[t] = true
@@ -151,11 +174,43 @@ func (h *handler) loadDAGList(ctx context.Context, r *http.Request) (*dagListPag
 		if p.Tag != "" && !slices.Contains(d.Tags, p.Tag) {
 			continue
 		}
+		matched = append(matched, d)
+	}
+	p.Total, p.Matched = len(all), len(matched)
+	p.Pages = max(1, (len(matched)+dagsPageSize-1)/dagsPageSize)
+	if p.Page >= p.Pages {
+		p.Page = p.Pages - 1 // a page past the end (the filters changed) shows the last
+	}
+	from, to := p.Page*dagsPageSize, min(len(matched), (p.Page+1)*dagsPageSize)
+	for _, d := range matched[from:to] {
 		row := newDAGRow(d, countsOf(counts, d.DagID))
 		p.Live = p.Live || row.active()
 		p.Rows = append(p.Rows, row)
 	}
-	p.Total = len(all)
+	if len(p.Rows) > 0 {
+		p.First, p.Last = from+1, to
+	}
+	at := func(page int) string {
+		c := url.Values{}
+		for k, v := range q {
+			if k != "page" && len(v) > 0 && v[0] != "" {
+				c[k] = v
+			}
+		}
+		if page > 0 {
+			c.Set("page", strconv.Itoa(page))
+		}
+		if len(c) == 0 {
+			return "/dags"
+		}
+		return "/dags?" + c.Encode()
+	}
+	if p.Page > 0 {
+		p.Prev = at(p.Page - 1)
+	}
+	if p.Page+1 < p.Pages {
+		p.Next = at(p.Page + 1)
+	}
 	for t := range tags {
 		p.AllTags = append(p.AllTags, t)
 	}

@@ -69,7 +69,12 @@ func quietLogger() *slog.Logger {
 // newEnv syncs dagsDir into a fresh store and returns the wired pieces.
 func newEnv(t testing.TB, dagsDir string) *env {
 	t.Helper()
-	st := testdb.SQLite(t)
+	return newEnvOn(t, dagsDir, testdb.SQLite(t))
+}
+
+// newEnvOn is newEnv on a given store.
+func newEnvOn(t testing.TB, dagsDir string, st store.Store) *env {
+	t.Helper()
 	logger := quietLogger()
 	l := loader.New(loader.Options{Logger: logger, Operators: stdlib.Specs()})
 	dir := filepath.Clean(dagsDir)
