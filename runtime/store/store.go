@@ -300,6 +300,17 @@ type Store interface {
 
 	// The audit log of user actions (Airflow's Log model).
 	Auditor
+
+	// The web UI's time views.
+
+	// RunDates returns the id, logical date and state of the runs p
+	// selects, newest first as RunList (the calendar).
+	RunDates(ctx context.Context, p *RunDatesParams) ([]RunDate, error)
+	// TaskSpans returns, for each task of each run p names, the first
+	// start and last end of its task instances that started and ended,
+	// by run and task id (the duration charts). A run or task without
+	// such instances is absent.
+	TaskSpans(ctx context.Context, p *TaskSpansParams) ([]TaskSpan, error)
 }
 
 // TimeOrNow returns Truncate(t), or the current time when t is zero.

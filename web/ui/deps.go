@@ -2,11 +2,13 @@ package ui
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/operators/sensors"
@@ -76,6 +78,63 @@ func (h *handler) loadDeps(ctx context.Context) (*depsPage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list DAGs: %w", err)
 	}
+	key := depsKey(list)
+	if p := h.deps.get(key); p != nil {
+		return p, nil
+	}
+	p, err := h.buildDeps(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.Skipped) == 0 {
+		h.deps.put(key, p)
+	}
+	return p, nil
+}
+
+// depsCache keeps the last dependency graph built with the DAG versions
+// it was built from: building it evaluates every DAG's version (more
+// than the version cache holds with many DAGs), while the versions change
+// only when a DAG file does.
+type depsCache struct {
+	mu   sync.Mutex
+	key  [sha256.Size]byte
+	page *depsPage
+}
+
+// get returns the page built for key, or nil.
+func (c *depsCache) get(key [sha256.Size]byte) *depsPage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.page != nil && c.key == key {
+		return c.page
+	}
+	return nil
+}
+
+func (c *depsCache) put(key [sha256.Size]byte, p *depsPage) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.key, c.page = key, p
+}
+
+// depsKey identifies the DAGs and the versions of them a graph is built
+// from.
+func depsKey(list []*store.DAG) [sha256.Size]byte {
+	h := sha256.New()
+	for _, d := range list {
+		h.Write([]byte(d.DagID))
+		h.Write([]byte{0})
+		h.Write([]byte(d.SourceHash))
+		h.Write([]byte{0})
+	}
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// buildDeps builds the dependency graph of the DAGs in list.
+func (h *handler) buildDeps(ctx context.Context, list []*store.DAG) (*depsPage, error) {
 	b := &depsBuilder{nodes: map[string]depsNode{}, seen: map[string]bool{}}
 	p := &depsPage{}
 	for _, sd := range list {

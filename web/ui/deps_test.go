@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,5 +58,23 @@ dag(dag_id = "publish", schedule = None, build = build)
 	}
 	if n := strings.Count(body, "<tr data-from="); n != 4 {
 		t.Errorf("the page lists %d links, want 4 (the templated trigger target is left out)", n)
+	}
+
+	// The graph is kept until a DAG's version changes: a new link in
+	// publish.star shows once the file is parsed again.
+	src := strings.Replace(files["publish.star"], `bash(task_id = "post", bash_command = "true")`,
+		`bash(task_id = "post", bash_command = "true") >> trigger_dag(task_id = "again", trigger_dag_id = "ingest")`, 1)
+	if err := os.WriteFile(filepath.Join(dir, "publish.star"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.proc.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, body = get(t, e.as(auth.RoleViewer), "/dag-dependencies")
+	if want := `<tr data-from="dag:publish" data-to="dag:ingest"><td>publish</td><td>ingest</td><td>trigger</td><td><code>again</code></td></tr>`; !strings.Contains(body, want) {
+		t.Errorf("after publish.star changed, the page lacks the row\n%s\npage:\n%s", want, body)
+	}
+	if n := strings.Count(body, "<tr data-from="); n != 5 {
+		t.Errorf("the page lists %d links, want 5", n)
 	}
 }

@@ -48,6 +48,8 @@ type env struct {
 	ui       http.Handler
 	logger   *slog.Logger
 	logs     *tasklog.Folder
+	// proc syncs the DAG folder into the store.
+	proc *dagprocessor.Processor
 }
 
 // examplesDir is the repository's examples folder.
@@ -89,6 +91,7 @@ func newEnvOn(t testing.TB, dagsDir string, st store.Store) *env {
 		logs: tasklog.New(st, t.TempDir(), "ui-test")}
 	t.Cleanup(func() { e.queue.Close(); e.notifier.Close() })
 	proc := &dagprocessor.Processor{Store: st, Parser: dagfolder.New(l, dir, versions), Logger: logger}
+	e.proc = proc
 	if _, err := proc.Sync(context.Background()); err != nil {
 		t.Fatalf("sync DAG folder %s: %v", dir, err)
 	}

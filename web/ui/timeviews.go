@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -244,13 +245,15 @@ func (h *handler) durations(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "durations", p)
 }
 
-// loadDurations reads the task instances of each run (one query per run,
-// as the grid does) and computes the charts' figures.
+// loadDurations reads each task's first start and last end in each run
+// (one grouped query for every run) and computes the charts' figures.
 func (h *handler) loadDurations(ctx context.Context, dagID string, runs []*store.DagRun) (durationsChart, []durationsRow, error) {
 	c := durationsChart{Runs: make([]durationsRun, len(runs)), Tasks: []durationsTask{}, Colors: stateColors()}
 	rows := make([]durationsRow, len(runs))
-	index := map[string]int{}
+	runIDs := make([]string, len(runs))
+	col := make(map[string]int, len(runs))
 	for i, run := range runs {
+		runIDs[i], col[run.RunID] = run.RunID, i
 		c.Runs[i] = durationsRun{RunID: run.RunID, Label: run.LogicalDate.UTC().Format("2006-01-02 15:04"), State: run.State}
 		rows[i].Run = run
 		if !run.StartDate.IsZero() && !run.EndDate.IsZero() {
@@ -261,55 +264,31 @@ func (h *handler) loadDurations(ctx context.Context, dagID string, runs []*store
 			rows[i].Landing = run.EndDate.Sub(run.DataIntervalEnd)
 			c.Runs[i].Landing = seconds(rows[i].Landing)
 		}
-		tis, err := h.Store.TaskInstanceList(ctx, &store.TaskInstanceListParams{DagID: dagID, RunID: run.RunID})
-		if err != nil {
-			return c, nil, fmt.Errorf("list task instances of %s/%s: %w", dagID, run.RunID, err)
+	}
+	// A mapped task's span covers its map indexes: first start to last
+	// end.
+	spans, err := h.Store.TaskSpans(ctx, &store.TaskSpansParams{DagID: dagID, RunIDs: runIDs})
+	if err != nil {
+		return c, nil, fmt.Errorf("task durations of %s: %w", dagID, err)
+	}
+	index := map[string]int{}
+	for _, s := range spans {
+		i, ok := col[s.RunID]
+		if !ok {
+			continue
 		}
-		// A mapped task's figures span its map indexes: first start to
-		// last end.
-		type span struct{ start, end time.Time }
-		spans := map[string]*span{}
-		var order []string
-		for _, ti := range tis {
-			if ti.StartDate.IsZero() || ti.EndDate.IsZero() {
-				continue
-			}
-			s, ok := spans[ti.TaskID]
-			if !ok {
-				s = &span{ti.StartDate, ti.EndDate}
-				spans[ti.TaskID] = s
-				order = append(order, ti.TaskID)
-			}
-			if ti.StartDate.Before(s.start) {
-				s.start = ti.StartDate
-			}
-			if ti.EndDate.After(s.end) {
-				s.end = ti.EndDate
-			}
+		j, ok := index[s.TaskID]
+		if !ok {
+			j = len(c.Tasks)
+			index[s.TaskID] = j
+			c.Tasks = append(c.Tasks, durationsTask{TaskID: s.TaskID, Durations: make([]*float64, len(runs)), Landing: make([]*float64, len(runs))})
 		}
-		for _, id := range order {
-			j, ok := index[id]
-			if !ok {
-				j = len(c.Tasks)
-				index[id] = j
-				c.Tasks = append(c.Tasks, durationsTask{TaskID: id, Durations: make([]*float64, len(runs)), Landing: make([]*float64, len(runs))})
-			}
-			s := spans[id]
-			c.Tasks[j].Durations[i] = seconds(s.end.Sub(s.start))
-			if !run.DataIntervalEnd.IsZero() {
-				c.Tasks[j].Landing[i] = seconds(s.end.Sub(run.DataIntervalEnd))
-			}
+		c.Tasks[j].Durations[i] = seconds(s.End.Sub(s.Start))
+		if end := runs[i].DataIntervalEnd; !end.IsZero() {
+			c.Tasks[j].Landing[i] = seconds(s.End.Sub(end))
 		}
 	}
-	slices.SortStableFunc(c.Tasks, func(a, b durationsTask) int {
-		switch {
-		case a.TaskID < b.TaskID:
-			return -1
-		case a.TaskID > b.TaskID:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(c.Tasks, func(a, b durationsTask) int { return strings.Compare(a.TaskID, b.TaskID) })
 	return c, rows, nil
 }
 
@@ -373,7 +352,7 @@ func (h *handler) calendar(w http.ResponseWriter, r *http.Request) {
 	}
 	today := h.Now().UTC().Truncate(24 * time.Hour)
 	from := today.AddDate(-1, 0, 1)
-	runs, err := h.Store.RunList(ctx, &store.RunListParams{DagID: dagID, LogicalDateFrom: from, LogicalDateTo: today.AddDate(0, 0, 1), Limit: calendarMaxRuns})
+	runs, err := h.Store.RunDates(ctx, &store.RunDatesParams{DagID: dagID, From: from, To: today.AddDate(0, 0, 1), Limit: calendarMaxRuns})
 	if err != nil {
 		h.fail(w, r, fmt.Errorf("list runs of %s: %w", dagID, err))
 		return
@@ -386,7 +365,7 @@ func (h *handler) calendar(w http.ResponseWriter, r *http.Request) {
 
 // calendarDays lays the runs out in week columns from from to today
 // (both UTC midnights).
-func calendarDays(from, today time.Time, runs []*store.DagRun) *calendarPage {
+func calendarDays(from, today time.Time, runs []store.RunDate) *calendarPage {
 	counts := map[string]map[string]int{}
 	for _, run := range runs {
 		day := run.LogicalDate.UTC().Format(time.DateOnly)

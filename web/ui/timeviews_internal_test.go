@@ -14,7 +14,7 @@ func TestCalendarDays(t *testing.T) {
 	today := time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC) // a Wednesday
 	from := today.AddDate(-1, 0, 1)
 	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 10, 0, 0, 0, time.UTC) }
-	runs := []*store.DagRun{
+	runs := []store.RunDate{
 		{LogicalDate: day(2026, 3, 4), State: dags.DagRunStateSuccess},
 		{LogicalDate: day(2026, 3, 3), State: dags.DagRunStateSuccess},
 		{LogicalDate: day(2026, 3, 3), State: dags.DagRunStateFailed},

@@ -44,6 +44,8 @@ type handler struct {
 	Deps
 	pages *pages
 	mux   *http.ServeMux
+	// deps keeps the last DAG dependency graph built.
+	deps depsCache
 }
 
 // New returns the handler of every page and of /static/. It expects the

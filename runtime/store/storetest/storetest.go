@@ -87,6 +87,8 @@ func Run(t *testing.T, h Harness) {
 		{"SLA misses", testSLAMisses},
 		{"revoked sessions", testRevokedSessions},
 		{"login failures", testLoginFailures},
+		{"run dates", testRunDates},
+		{"task spans", testTaskSpans},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
