@@ -179,8 +179,37 @@ func (d *DAG) ResolveParams(conf map[string]any) (map[string]any, error) {
 	for k, v := range conf {
 		out[k] = v
 	}
-	for _, name := range sortedParamNames(d.ParamSpecs) {
-		p := d.ParamSpecs[name]
+	if err := validateParams(d.ParamSpecs, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CheckTaskParams validates the params of a try of t, as Airflow's
+// process_params does when a task starts: params holds the DAG's params,
+// overridden by the task's, overridden by the run's conf; each is checked
+// against the task's Param of that name, else the DAG's. A param without a
+// value takes its Param's default into params. The error names the param
+// and the rule broken.
+func (d *DAG) CheckTaskParams(t *Task, params map[string]any) error {
+	if len(t.ParamSpecs) == 0 && len(d.ParamSpecs) == 0 {
+		return nil
+	}
+	specs := make(map[string]*ParamSpec, len(d.ParamSpecs)+len(t.ParamSpecs))
+	for k, p := range d.ParamSpecs {
+		specs[k] = p
+	}
+	for k, p := range t.ParamSpecs {
+		specs[k] = p
+	}
+	return validateParams(specs, params)
+}
+
+// validateParams checks values against specs, giving a param without a
+// value its default.
+func validateParams(specs map[string]*ParamSpec, out map[string]any) error {
+	for _, name := range sortedParamNames(specs) {
+		p := specs[name]
 		v, ok := out[name]
 		if !ok && p.HasDefault {
 			v, ok = p.Default, true
@@ -188,16 +217,16 @@ func (d *DAG) ResolveParams(conf map[string]any) (map[string]any, error) {
 		}
 		if !ok {
 			if !p.AllowsNull() {
-				return nil, fmt.Errorf("Invalid input for param %s: No value passed and Param has no default value", name)
+				return fmt.Errorf("Invalid input for param %s: No value passed and Param has no default value", name)
 			}
 			out[name] = nil
 			continue
 		}
 		if err := p.Validate(v); err != nil {
-			return nil, fmt.Errorf("Invalid input for param %s: %v", name, err)
+			return fmt.Errorf("Invalid input for param %s: %v", name, err)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 func sortedParamNames(m map[string]*ParamSpec) []string {

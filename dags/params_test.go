@@ -89,3 +89,46 @@ func TestCheckParamDefaults(t *testing.T) {
 		t.Errorf("scheduled, nullable without default: %v", err)
 	}
 }
+
+// TestCheckTaskParams checks Airflow's process_params at task start: DAG
+// params, then the task's, then the conf, each checked against the task's
+// Param of that name, else the DAG's.
+func TestCheckTaskParams(t *testing.T) {
+	t.Parallel()
+	compiled := func(p *ParamSpec) *ParamSpec {
+		if err := p.Compile(); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	d := New("p", Pos{})
+	d.ParamSpecs = map[string]*ParamSpec{"mood": compiled(&ParamSpec{Default: "calm", HasDefault: true, Enum: []any{"happy", "calm"}})}
+	task := NewTask("t", "bash", Pos{})
+	task.ParamSpecs = map[string]*ParamSpec{"n": compiled(&ParamSpec{Default: int64(3), HasDefault: true, Types: []string{"integer"}, Maximum: ptr(5.0)})}
+	for _, tt := range []struct {
+		name   string
+		params map[string]any
+		want   string
+	}{
+		{"defaults", map[string]any{"mood": "calm", "n": int64(3)}, ""},
+		{"a missing value takes the Param's default", map[string]any{}, ""},
+		{"the task's Param checks a conf value", map[string]any{"mood": "calm", "n": 9}, "Invalid input for param n: 9 is greater than the maximum of 5"},
+		{"the DAG's Param checks a task's plain value", map[string]any{"mood": "grumpy", "n": int64(3)}, "Invalid input for param mood: 'grumpy' is not one of ['happy', 'calm']"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := d.CheckTaskParams(task, tt.params)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tt.params["n"] != int64(3) || tt.params["mood"] != "calm" {
+					t.Errorf("params = %v, want the defaults filled in", tt.params)
+				}
+				return
+			}
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -134,7 +134,10 @@ type Task struct {
 	Queue                   string
 	DependsOnPast           bool
 	Params                  map[string]any
-	DocMD                   string
+	// ParamSpecs are the task's params declared with Param(...): their
+	// schema, checked with the DAG's by CheckTaskParams when a try starts.
+	ParamSpecs map[string]*ParamSpec
+	DocMD      string
 	// Doc is the task's plain-text documentation (Airflow's doc).
 	Doc       string
 	Callbacks Callbacks

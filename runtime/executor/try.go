@@ -289,6 +289,9 @@ func (r *TryRunner) execute(ctx context.Context, c *operators.Call, out *Outcome
 	if err != nil {
 		return nil, operators.Fail(err)
 	}
+	if err := c.DAG.CheckTaskParams(c.Task, c.Params); err != nil {
+		return nil, err
+	}
 	if c.Task.IsMapped() {
 		if c.Task, err = mappedTask(ctx, c); err != nil {
 			return nil, err

@@ -267,10 +267,10 @@ func applyOne(t, def *dags.Task, d *dags.DAG, name string, v starlark.Value, reg
 		t.DependsOnPast, err = boolOf(v)
 	case "params":
 		if none {
-			t.Params = nil
+			t.Params, t.ParamSpecs = nil, nil
 			return nil
 		}
-		t.Params, _, err = paramsOf(v)
+		t.Params, t.ParamSpecs, err = paramsOf(v)
 	case "doc_md":
 		if none {
 			t.DocMD = ""
