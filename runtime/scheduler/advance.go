@@ -72,7 +72,11 @@ func (s *Scheduler) advanceAndDispatchOnce(ctx context.Context, dagID, runID str
 		s.markDirty(dagID, runID, dirtyWhole, "")
 		return false
 	}
-	if st.Scheduled > 0 || st.RunsFinished > 0 {
+	if st.Scheduled > 0 || st.RunsFinished > 0 || (s.ticks() && s.backlog()) {
+		// Something became ready, or the finished tries freed slots that
+		// task instances left scheduled by an earlier dispatch may wait
+		// for. (In a process that ticks, Run skips the tick of a finished
+		// try handled here; elsewhere that tick refills the slots.)
 		if _, err := s.Dispatch(ctx, now); err != nil {
 			s.Logger.Warn("mini-scheduler: dispatch failed; the next tick retries", "err", err)
 		}
@@ -243,6 +247,7 @@ func (s *Scheduler) decide(ctx context.Context, d *dags.DAG, v *runView, pv *par
 		return nil, nil, err
 	}
 	for len(pending) > 0 {
+		s.byPriority(d, pending, limit-v.active)
 		var more []string
 		for _, ch := range pending {
 			row := v.rows[tiKey{ch.TaskID, ch.MapIndex}]
@@ -332,6 +337,44 @@ func (s *Scheduler) decide(ctx context.Context, d *dags.DAG, v *runView, pv *par
 		}
 	}
 	return out, expand, nil
+}
+
+// byPriority orders the changes by the priority weight of their tasks,
+// highest first (stable: equal weights keep the DAG's order), when more
+// tasks became ready than the free slots take: the slots go to the most
+// urgent, as Airflow queues by priority weight.
+func (s *Scheduler) byPriority(d *dags.DAG, pending []state.Change, free int) {
+	ready := 0
+	for _, ch := range pending {
+		if ch.To == dags.TaskStateScheduled {
+			ready++
+		}
+	}
+	if ready <= free || ready < 2 {
+		return
+	}
+	w := s.weights(d)
+	slices.SortStableFunc(pending, func(a, b state.Change) int { return w[b.TaskID] - w[a.TaskID] })
+}
+
+// weights returns d's effective priority weights, computed once per DAG
+// version.
+func (s *Scheduler) weights(d *dags.DAG) map[string]int {
+	s.wMu.Lock()
+	defer s.wMu.Unlock()
+	key := d.ID + "@" + d.SourceHash
+	if w, ok := s.wCache[key]; ok {
+		return w
+	}
+	if len(s.wCache) >= 256 {
+		clear(s.wCache)
+	}
+	if s.wCache == nil {
+		s.wCache = map[string]map[string]int{}
+	}
+	w := d.PriorityWeights()
+	s.wCache[key] = w
+	return w
 }
 
 // pastDone reports whether t's depends_on_past passes over past, the task

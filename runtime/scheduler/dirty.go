@@ -84,6 +84,14 @@ func (s *Scheduler) markDirty(dagID, runID string, kind dirtyKind, taskID string
 	}
 }
 
+// ticks reports whether this Scheduler ticks (its Run swept once), as
+// opposed to a worker's mini-scheduler.
+func (s *Scheduler) ticks() bool {
+	s.dirty.mu.Lock()
+	defer s.dirty.mu.Unlock()
+	return s.dirty.ticking
+}
+
 // takeDirty returns the dirty runs and empties the set.
 func (s *Scheduler) takeDirty() map[[2]string]*dirtyRun {
 	s.dirty.mu.Lock()
@@ -108,10 +116,12 @@ func (s *Scheduler) sweepDue(now time.Time) bool {
 }
 
 // noteEvent marks the run of a task-finished event dirty, unless this
-// process's mini-scheduler already decided what follows that try.
-func (s *Scheduler) noteEvent(ev queue.Event) {
+// process's mini-scheduler already decided what follows that try. It
+// reports whether the event needs a tick: false only for a task-finished
+// event that this process's mini-scheduler handled.
+func (s *Scheduler) noteEvent(ev queue.Event) bool {
 	if ev.Kind != queue.EventTaskFinished || ev.DAGID == "" || ev.RunID == "" {
-		return
+		return true
 	}
 	key := store.TaskInstanceKey{DagID: ev.DAGID, RunID: ev.RunID, TaskID: ev.TaskID, MapIndex: ev.MapIndex}
 	s.dirty.mu.Lock()
@@ -122,10 +132,11 @@ func (s *Scheduler) noteEvent(ev queue.Event) {
 			s.dirty.handled[key] = n - 1
 		}
 		s.dirty.mu.Unlock()
-		return
+		return false
 	}
 	s.dirty.mu.Unlock()
 	s.markDirty(ev.DAGID, ev.RunID, dirtyFinished, ev.TaskID)
+	return true
 }
 
 // noteHandled records that the mini-scheduler decided what follows these

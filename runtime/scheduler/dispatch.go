@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -17,16 +18,51 @@ func (s *Scheduler) dispatchStep(ctx context.Context, now time.Time, st *TickSta
 	return err
 }
 
+// dispatchState remembers whether the last dispatch of this process may
+// have left scheduled task instances behind for want of a slot (a full
+// pool, parallelism reached, a claim that took all it asked for, or an
+// error): those need a dispatch when a slot frees, even if nothing new
+// became scheduled.
+type dispatchState struct {
+	mu sync.Mutex
+	// seq numbers the dispatches as they start; done is the number of the
+	// latest-started dispatch whose finding is recorded.
+	seq, done uint64
+	// clear: that dispatch found every pool below its limit.
+	clear bool
+}
+
+// backlog reports whether scheduled task instances may wait for a slot
+// (true until a dispatch of this process found otherwise).
+func (s *Scheduler) backlog() bool {
+	s.disp.mu.Lock()
+	defer s.disp.mu.Unlock()
+	return !s.disp.clear
+}
+
 // Dispatch hands scheduled task instances to the queue: for each pool with
 // open slots, it claims (scheduled → queued, SKIP LOCKED where the store
 // has it) up to the open slots and what parallelism leaves, highest
 // priority weight first, and enqueues one message per claimed instance. It
 // returns how many it queued.
 func (s *Scheduler) Dispatch(ctx context.Context, now time.Time) (int, error) {
+	s.disp.mu.Lock()
+	s.disp.seq++
+	seq := s.disp.seq
+	s.disp.mu.Unlock()
+	limited := true // until the pools are read and claimed from
+	defer func() {
+		s.disp.mu.Lock()
+		if seq > s.disp.done {
+			s.disp.done, s.disp.clear = seq, !limited
+		}
+		s.disp.mu.Unlock()
+	}()
 	pools, err := s.Store.PoolList(ctx)
 	if err != nil {
 		return 0, err
 	}
+	limited = false
 	used := 0
 	for _, p := range pools {
 		used += p.RunningSlots + p.QueuedSlots
@@ -41,17 +77,23 @@ func (s *Scheduler) Dispatch(ctx context.Context, now time.Time) (int, error) {
 		}
 		n := min(open, left)
 		if n <= 0 {
+			limited = true
 			continue
 		}
 		claimed, err := s.Store.TaskInstanceClaim(ctx, &store.TaskInstanceClaimParams{Limit: n, Pool: p.Name, QueuedAt: now})
 		if err != nil {
+			limited = true
 			errs = append(errs, fmt.Errorf("claim in pool %s: %w", p.Name, err))
 			continue
+		}
+		if len(claimed) == n {
+			limited = true // more may wait
 		}
 		if len(claimed) == 0 {
 			continue
 		}
 		if err := s.enqueue(ctx, claimed); err != nil {
+			limited = true
 			errs = append(errs, err)
 			continue
 		}

@@ -52,6 +52,18 @@ func (p *partialView) load(ctx context.Context, st store.Store, ids []string) er
 	if err != nil {
 		return err
 	}
+	p.add(rows)
+	return nil
+}
+
+// add records rows holding every task instance of their tasks as read.
+func (p *partialView) add(rows []store.TaskInstanceState) {
+	if len(rows) == 0 {
+		return
+	}
+	for _, r := range rows {
+		p.loaded[r.TaskID] = true
+	}
 	add := newRunView(p.v.dagID, p.v.runID, rows)
 	for k, r := range add.rows {
 		p.v.rows[k] = r
@@ -60,7 +72,6 @@ func (p *partialView) load(ctx context.Context, st store.Store, ids []string) er
 		p.v.tis[id] = ti
 	}
 	p.v.tasks = len(p.v.tis)
-	return nil
 }
 
 // reload forgets the task instances of the given tasks and reads them
@@ -213,6 +224,7 @@ func (s *Scheduler) advanceTasks(ctx context.Context, run *store.DagRun, finishe
 	if limit <= 0 {
 		limit = dags.DefaultMaxActiveTasks
 	}
+	free := 0 // slots that tasks held back by max_active_tasks may take
 	if len(finished) > 0 && d.Len() > limit {
 		if err := pv.readActive(ctx, s.Store); err != nil {
 			return err
@@ -221,24 +233,37 @@ func (s *Scheduler) advanceTasks(ctx context.Context, run *store.DagRun, finishe
 			// The run was at (or, with tries finishing at once in other
 			// processes, near) its limit: tasks may wait for the slot
 			// that just freed anywhere in the run.
-			return s.advanceRun(ctx, run, now, st)
+			free = limit - pv.v.active
 		}
 	}
 	// The candidates: the finished tasks' downstream tasks; one of those
 	// already skipped (a branch skipped it and left what follows it
 	// undecided) passes its own downstream tasks on.
+	if err := pv.load(ctx, s.Store, finished); err != nil {
+		return err
+	}
 	frontier := append([]string(nil), due...)
 	for _, id := range finished {
 		if t := d.Task(id); t != nil {
 			frontier = append(frontier, t.Downstream...)
 		}
-	}
-	if err := pv.load(ctx, s.Store, finished); err != nil {
-		return err
+		if retryDue(pv.v, id, now) {
+			// A try that failed into a retry (or a reschedule) already
+			// due: decided now, not at the next tick's retry scan.
+			frontier = append(frontier, id)
+		}
 	}
 	cands, err := s.candidates(ctx, d, pv, frontier, (*runView).skipped)
 	if err != nil {
 		return err
+	}
+	heldAll := true // every task instance that may be held back is a candidate
+	if free > 0 {
+		held, all, err := s.heldBack(ctx, d, pv, free)
+		if err != nil {
+			return err
+		}
+		cands, heldAll = append(cands, held...), all
 	}
 	past, err := s.pastStates(ctx, d, run)
 	if err != nil {
@@ -273,6 +298,11 @@ func (s *Scheduler) advanceTasks(ctx context.Context, run *store.DagRun, finishe
 			return err
 		}
 	}
+	if !heldAll && pv.v.active < limit {
+		// Slots are still free and not every waiting task was looked at:
+		// only a look at all of the run can tell whether one may start.
+		return s.advanceRun(ctx, run, now, st)
+	}
 	if progressed {
 		return nil
 	}
@@ -287,6 +317,33 @@ func (s *Scheduler) advanceTasks(ctx context.Context, run *store.DagRun, finishe
 		return nil
 	}
 	return s.advanceRun(ctx, run, now, st)
+}
+
+// heldBack returns the tasks that may wait for the free slots of a run at
+// its max_active_tasks: those with a task instance in state none, the
+// most urgent first, read a page of a few times free (a task instance in
+// state none may also wait for its upstream tasks). all reports that the
+// page holds every such task instance of the run.
+func (s *Scheduler) heldBack(ctx context.Context, d *dags.DAG, pv *partialView, free int) (ids []string, all bool, err error) {
+	page := max(4*free, 64)
+	rows, err := s.Store.TaskInstanceStates(ctx, &store.TaskInstanceStatesParams{DagID: pv.v.dagID, RunID: pv.v.runID,
+		States: []dags.TaskState{dags.TaskStateNone}, Limit: page, ByPriority: true})
+	if err != nil {
+		return nil, false, err
+	}
+	seen := map[string]bool{}
+	var whole []store.TaskInstanceState
+	for _, r := range rows {
+		if !seen[r.TaskID] && d.Task(r.TaskID) != nil {
+			seen[r.TaskID] = true
+			ids = append(ids, r.TaskID)
+		}
+		if r.MapIndex < 0 && !pv.loaded[r.TaskID] {
+			whole = append(whole, r) // the task's only task instance: no need to read it again
+		}
+	}
+	pv.add(whole)
+	return ids, len(rows) < page, nil
 }
 
 // candidates reads the frontier tasks and their inputs into pv and returns
@@ -314,6 +371,17 @@ func (s *Scheduler) candidates(ctx context.Context, d *dags.DAG, pv *partialView
 		frontier = next
 	}
 	return cands, nil
+}
+
+// retryDue reports whether a task instance of the task is up_for_retry or
+// up_for_reschedule with its time come.
+func retryDue(v *runView, taskID string, now time.Time) bool {
+	for k, r := range v.rows {
+		if k.taskID == taskID && (r.State == dags.TaskStateUpForRetry || r.State == dags.TaskStateUpForReschedule) && !now.Before(r.NextRetryAt) {
+			return true
+		}
+	}
+	return false
 }
 
 // finished reports whether every task instance of the task is finished.

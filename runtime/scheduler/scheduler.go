@@ -105,6 +105,10 @@ type Scheduler struct {
 	zomb      zombieState
 	ds        datasetState
 	sla       slaState
+	disp      dispatchState
+	// wCache holds the effective priority weights of DAG versions.
+	wMu    sync.Mutex
+	wCache map[string]map[string]int // by DAG id and source hash
 }
 
 // RunCallbacks runs a DAG's on_success_callback or on_failure_callback
@@ -199,6 +203,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
+		need := true
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -208,11 +213,18 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			if !ok {
 				events = nil
 			}
-			s.noteEvent(ev)
+			need = s.noteEvent(ev)
 		}
 		// One tick covers every wake-up that came before it: a burst of
 		// finished tasks costs one tick, not one each.
-		events = s.drainWakeups(events)
+		var more bool
+		events, more = s.drainWakeups(events)
+		if !need && !more && !s.backlog() {
+			// Only task-finished events whose downstream this process's
+			// mini-scheduler already decided (and dispatched): nothing
+			// for a tick to do before the timer's.
+			continue
+		}
 		stats, err := s.Tick(ctx, time.Now())
 		if err != nil && ctx.Err() == nil {
 			s.Logger.Error("scheduler tick failed", "err", err)
@@ -230,18 +242,22 @@ func (s *Scheduler) Run(ctx context.Context) error {
 }
 
 // drainWakeups empties the wake channel and the pending events without
-// blocking; it returns nil when the events channel was closed.
-func (s *Scheduler) drainWakeups(events <-chan queue.Event) <-chan queue.Event {
+// blocking; it returns nil when the events channel was closed, and
+// whether a wake-up or an event needs a tick (see noteEvent).
+func (s *Scheduler) drainWakeups(events <-chan queue.Event) (<-chan queue.Event, bool) {
+	need := false
 	for {
 		select {
 		case <-s.wake:
+			need = true
 		case ev, ok := <-events:
 			if !ok {
-				events = nil
+				events, need = nil, true
+				continue
 			}
-			s.noteEvent(ev)
+			need = s.noteEvent(ev) || need
 		default:
-			return events
+			return events, need
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -625,5 +626,66 @@ func TestMiniSchedulingCallsDuringAnAdvanceAreNotLost(t *testing.T) {
 	<-done
 	if got := e.states("wide", ds[0].RunID)["join"]; got != "queued/1" {
 		t.Fatalf("join is %s after every upstream finished; want queued/1 (the coalesced calls must advance again)", got)
+	}
+}
+
+// rowCounter counts the task instance rows the scheduler reads to decide.
+type rowCounter struct {
+	store.Store
+	rows atomic.Int64
+}
+
+func (c *rowCounter) TaskInstanceStates(ctx context.Context, p *store.TaskInstanceStatesParams) ([]store.TaskInstanceState, error) {
+	rows, err := c.Store.TaskInstanceStates(ctx, p)
+	c.rows.Add(int64(len(rows)))
+	return rows, err
+}
+
+// A run at its max_active_tasks: each freed slot goes to the most urgent
+// waiting task (Airflow queues by priority weight), found in a page of the
+// run's waiting task instances, not by reading the whole run.
+func TestMaxActiveTasksFreedSlotReadsAPage(t *testing.T) {
+	t.Parallel()
+	e := setup(t, testdb.SQLite(t))
+	now := at("2024-01-02T00:00:10Z")
+	const n = 300
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("t%03d", i)
+	}
+	e.register(dagSpec{id: "wide", schedule: "@daily", start: "2024-01-01", tasks: strings.Join(ids, " "),
+		tweak: func(d *dags.DAG) {
+			d.MaxActiveTasks = 4
+			for i, id := range ids {
+				d.Task(id).PriorityWeight = (i*7)%10 + 1
+			}
+		}}, now)
+	if st := e.tick(now); st.Queued != 4 {
+		t.Fatalf("queued %d, want max_active_tasks = 4", st.Queued)
+	}
+	rc := &rowCounter{Store: e.store}
+	e.sched.Store = rc
+	var prios []int
+	ran := e.work(now, func(m queue.Message) dags.TaskState {
+		prios = append(prios, m.Priority)
+		return dags.TaskStateSuccess
+	})
+	if len(ran) != n {
+		t.Fatalf("ran %d task instances, want %d", len(ran), n)
+	}
+	if runs := e.runs("wide"); len(runs) != 1 || runs[0].State != dags.DagRunStateSuccess {
+		t.Fatalf("run %+v, want it succeeded", runs)
+	}
+	// The first four were scheduled by the run's first advance; every
+	// freed slot since went to the most urgent task left.
+	for i := 5; i < len(prios); i++ {
+		if prios[i] > prios[i-1] {
+			t.Fatalf("task %d started with priority %d after one of %d: %v", i, prios[i], prios[i-1], prios)
+		}
+	}
+	// Reading the whole run after each try would be n rows a try; a page
+	// (64 rows), the active ones and the finished one are far fewer.
+	if per := float64(rc.rows.Load()) / n; per > n/3 {
+		t.Errorf("read %.0f task instance rows per finished try, want well below the run's %d", per, n)
 	}
 }

@@ -192,6 +192,9 @@ type TaskInstanceStatesParams struct {
 	States []dags.TaskState
 	// Limit caps the number of rows returned; 0 returns them all.
 	Limit int
+	// ByPriority orders the rows by priority weight, highest first (then
+	// by task id and map index), so that a Limit keeps the most urgent.
+	ByPriority bool
 }
 
 // TaskInstanceSetStateParams is one compare-and-set transition of a task

@@ -621,4 +621,33 @@ func testTaskInstanceStates(t *testing.T, h Harness) {
 	if got := ids(&store.TaskInstanceStatesParams{States: []dags.TaskState{dags.TaskStateUpForRetry, dags.TaskStateScheduled}, Limit: 1}); got != "a[0]=scheduled" && got != "b[-1]=up_for_retry" {
 		t.Errorf("one task instance up for retry or scheduled: got %q", got)
 	}
+
+	// By priority: a page of the most urgent waiting task instances (what
+	// a run at its max_active_tasks reads when a slot frees).
+	mustRun(t, s, "etl", "prio", 2)
+	if _, err := s.TaskInstancesCreate(ctx, &store.TaskInstancesCreateParams{DagID: "etl", RunID: "prio", Tasks: []store.TaskInstanceCreate{
+		{TaskID: "low", MapIndex: store.NoMapIndex, PriorityWeight: 1},
+		{TaskID: "mid2", MapIndex: store.NoMapIndex, PriorityWeight: 5},
+		{TaskID: "mid1", MapIndex: store.NoMapIndex, PriorityWeight: 5},
+		{TaskID: "top", MapIndex: store.NoMapIndex, PriorityWeight: 9, State: dags.TaskStateScheduled},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		limit int
+		want  string
+	}{{2, "mid1 mid2"}, {0, "mid1 mid2 low"}} {
+		got, err := s.TaskInstanceStates(ctx, &store.TaskInstanceStatesParams{DagID: "etl", RunID: "prio",
+			States: []dags.TaskState{dags.TaskStateNone}, Limit: c.limit, ByPriority: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, g := range got {
+			out = append(out, g.TaskID)
+		}
+		if strings.Join(out, " ") != c.want {
+			t.Errorf("by priority, limit %d: got %q, want %q", c.limit, out, c.want)
+		}
+	}
 }

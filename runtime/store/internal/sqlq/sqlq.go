@@ -123,7 +123,9 @@ func TaskInstanceStates(d Dialect, p *store.TaskInstanceStatesParams) (query str
 		w.few("state", states)
 	}
 	q := "SELECT " + TaskInstanceStatesColumns + " FROM task_instance WHERE " + strings.Join(w.conds, " AND ")
-	if p.States == nil {
+	if p.ByPriority {
+		q += " ORDER BY priority_weight DESC, task_id, map_index"
+	} else if p.States == nil {
 		// With states, no order: the planner then reads the few rows in
 		// those states through the (dag_id, run_id, state) index instead
 		// of walking the run's rows in key order.
