@@ -17,7 +17,11 @@ const (
 // DAG is a validated graph of tasks with its schedule and settings. Build
 // one with New, AddTask and Connect, then call Finalize.
 type DAG struct {
-	ID          string
+	ID string
+	// DisplayName is the name the UI, API and CLI show instead of the id
+	// (Airflow's dag_display_name); empty means the id. The id stays the
+	// key everywhere.
+	DisplayName string
 	Description string
 	DocMD       string
 	Schedule    Schedule
@@ -80,6 +84,15 @@ func New(id string, pos Pos) *DAG {
 		edgePos:        map[[2]string]Pos{},
 		edgeSeq:        map[[2]string]int{},
 	}
+}
+
+// Label returns the DAG's display name, or its id when it has none (as
+// Airflow's dag_display_name property falls back to dag_id).
+func (d *DAG) Label() string {
+	if d.DisplayName != "" {
+		return d.DisplayName
+	}
+	return d.ID
 }
 
 // AddTask adds t to the DAG. A duplicate id is recorded as a finding, not

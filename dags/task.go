@@ -107,6 +107,9 @@ type XComRef struct {
 type Task struct {
 	// ID is the task id, prefixed with its group ids ("extract.load").
 	ID string
+	// DisplayName is the name the UI, API and CLI show instead of the id
+	// (Airflow's task_display_name); empty means the id.
+	DisplayName string
 	// Operator is the operator kind ("bash", "task", "branch", ...).
 	Operator string
 	// Config holds the operator's own arguments as plain values: string,
@@ -225,3 +228,12 @@ func NewTask(id, operator string, pos Pos) *Task {
 
 // String returns the task id.
 func (t *Task) String() string { return t.ID }
+
+// Label returns the task's display name, or its id when it has none (as
+// Airflow's task_display_name property falls back to task_id).
+func (t *Task) Label() string {
+	if t.DisplayName != "" {
+		return t.DisplayName
+	}
+	return t.ID
+}

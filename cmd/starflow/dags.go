@@ -143,9 +143,9 @@ func runDagsList(c *cli.Context) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "DAG_ID\tFILE\tSCHEDULE\tTASKS\tTAGS")
+	fmt.Fprintln(tw, "DAG_ID\tFILE\tSCHEDULE\tTASKS\tTAGS\tDISPLAY_NAME")
 	for _, d := range bag.DAGs() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", d.ID, d.File, d.Schedule, d.Len(), strings.Join(d.Tags, ","))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.File, d.Schedule, d.Len(), strings.Join(d.Tags, ","), d.Label())
 	}
 	if err := tw.Flush(); err != nil {
 		return internalError(err)

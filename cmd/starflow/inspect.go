@@ -209,16 +209,17 @@ func tasksListCommand() *cli.Command {
 				return err
 			}
 			type taskView struct {
-				TaskID     string   `json:"task_id"`
-				Operator   string   `json:"operator"`
-				Upstream   []string `json:"upstream"`
-				Downstream []string `json:"downstream"`
+				TaskID      string   `json:"task_id"`
+				DisplayName string   `json:"task_display_name"`
+				Operator    string   `json:"operator"`
+				Upstream    []string `json:"upstream"`
+				Downstream  []string `json:"downstream"`
 			}
 			views := []taskView{}
 			rows := [][]string{}
 			for _, t := range d.Tasks() {
-				views = append(views, taskView{t.ID, t.Operator, append([]string{}, t.Upstream...), append([]string{}, t.Downstream...)})
-				rows = append(rows, []string{t.ID, t.Operator, strings.Join(t.Upstream, ",")})
+				views = append(views, taskView{t.ID, t.Label(), t.Operator, append([]string{}, t.Upstream...), append([]string{}, t.Downstream...)})
+				rows = append(rows, []string{t.ID, t.Operator, strings.Join(t.Upstream, ","), t.Label()})
 			}
 			if c.Bool("tree") && !out.json {
 				for _, t := range d.Tasks() {
@@ -228,7 +229,7 @@ func tasksListCommand() *cli.Command {
 				}
 				return nil
 			}
-			return out.print(views, []string{"TASK_ID", "OPERATOR", "UPSTREAM"}, rows)
+			return out.print(views, []string{"TASK_ID", "OPERATOR", "UPSTREAM", "DISPLAY_NAME"}, rows)
 		},
 	}
 }

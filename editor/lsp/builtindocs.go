@@ -16,7 +16,7 @@ type builtinDoc struct {
 var builtinDocs = map[string]builtinDoc{
 	"dag": {signature: "dag(dag_id, build, schedule=None, start_date=None, ...)", doc: "Defines a DAG: tasks created while build() runs belong to it.",
 		keywords: []string{"dag_id", "build", "schedule", "start_date", "end_date", "catchup", "default_args", "params", "max_active_runs", "max_active_tasks",
-			"tags", "description", "doc_md", "timezone", "dagrun_timeout", "on_success_callback", "on_failure_callback", "sla_miss_callback", "is_paused_upon_creation", "template_undefined"}},
+			"tags", "description", "doc_md", "dag_display_name", "timezone", "dagrun_timeout", "on_success_callback", "on_failure_callback", "sla_miss_callback", "is_paused_upon_creation", "template_undefined"}},
 	"bash": {signature: "bash(task_id, bash_command, env=None, append_env=False, cwd=None, skip_on_exit_code=99, ...)", doc: "A task that runs a shell command (Airflow's BashOperator); bash_command is templated.",
 		keywords: []string{"bash_command", "env", "append_env", "cwd", "skip_on_exit_code"}, task: true},
 	"task": {signature: "task(fn, task_id=fn's name, args=[], kwargs={}, ...)", doc: "A task that runs a Starlark function with ctx (Airflow's @task / PythonOperator).",

@@ -316,6 +316,7 @@ func (p *Processor) writeDAG(ctx context.Context, f *ParsedFile, d *dags.DAG, no
 		SourceHash:           f.Hash,
 		Schedule:             d.Schedule.String(),
 		Description:          d.Description,
+		DisplayName:          d.DisplayName,
 		Tags:                 d.Tags,
 		MaxActiveRuns:        d.MaxActiveRuns,
 		MaxActiveTasks:       d.MaxActiveTasks,

@@ -33,11 +33,14 @@ type DAG struct {
 	File string `json:"file"`
 	// SourceHash is the content hash of the DAG's current version; the
 	// source bundle is read with DAGVersionGet.
-	SourceHash     string   `json:"source_hash"`
-	IsPaused       bool     `json:"is_paused"`
-	IsActive       bool     `json:"is_active"`
-	Schedule       string   `json:"schedule"`
-	Description    string   `json:"description"`
+	SourceHash  string `json:"source_hash"`
+	IsPaused    bool   `json:"is_paused"`
+	IsActive    bool   `json:"is_active"`
+	Schedule    string `json:"schedule"`
+	Description string `json:"description"`
+	// DisplayName is the DAG's dag_display_name; "" means the id (see
+	// Label).
+	DisplayName    string   `json:"display_name"`
 	Tags           []string `json:"tags"`
 	MaxActiveRuns  int      `json:"max_active_runs"`
 	MaxActiveTasks int      `json:"max_active_tasks"`
@@ -47,6 +50,14 @@ type DAG struct {
 	LastParsedAt time.Time `json:"last_parsed_at"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// Label returns the DAG's display name, or its id when it has none.
+func (d *DAG) Label() string {
+	if d.DisplayName != "" {
+		return d.DisplayName
+	}
+	return d.DagID
 }
 
 // NextRun is the next scheduled run of a DAG: its logical date, its data

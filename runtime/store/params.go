@@ -11,11 +11,13 @@ import (
 // IsPausedUponCreation is set; an existing DAG keeps its paused flag and its
 // next run.
 type DAGUpsertParams struct {
-	DagID                string
-	File                 string
-	SourceHash           string
-	Schedule             string
-	Description          string
+	DagID       string
+	File        string
+	SourceHash  string
+	Schedule    string
+	Description string
+	// DisplayName is the DAG's dag_display_name, "" for none.
+	DisplayName          string
 	Tags                 []string
 	MaxActiveRuns        int
 	MaxActiveTasks       int

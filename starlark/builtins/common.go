@@ -46,6 +46,7 @@ var commonNames = [...]string{
 	"start_date",
 	"end_date",
 	"doc",
+	"task_display_name",
 }
 
 // taskOnlyNames are keywords every task takes that default_args may not
@@ -364,6 +365,12 @@ func applyOne(t, def *dags.Task, d *dags.DAG, name string, v starlark.Value, reg
 			return nil
 		}
 		t.Doc, err = stringOf(v)
+	case "task_display_name":
+		if none {
+			t.DisplayName = ""
+			return nil
+		}
+		t.DisplayName, err = stringOf(v)
 	case "sla":
 		if none {
 			t.SLA = 0

@@ -106,6 +106,7 @@ func dagFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, k
 		maxActiveTasks       = dags.DefaultMaxActiveTasks
 		tags                 *starlark.List
 		description, docMD   string
+		displayName          string
 		timezone                            = "UTC"
 		dagrunTimeout        starlark.Value = starlark.None
 		onSuccess, onFailure starlark.Value = starlark.None, starlark.None
@@ -127,6 +128,7 @@ func dagFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, k
 		"tags?", &tags,
 		"description?", &description,
 		"doc_md?", &docMD,
+		"dag_display_name?", &displayName,
 		"timezone?", &timezone,
 		"dagrun_timeout?", &dagrunTimeout,
 		"on_success_callback?", &onSuccess,
@@ -146,7 +148,7 @@ func dagFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, k
 	}
 	pos := callerPos(thread)
 	d := dags.New(dagID, pos)
-	d.Description, d.DocMD = description, docMD
+	d.Description, d.DocMD, d.DisplayName = description, docMD, displayName
 	d.Catchup, d.IsPausedUponCreation = catchup, isPausedUponCreation
 	d.MaxActiveRuns, d.MaxActiveTasks = maxActiveRuns, maxActiveTasks
 	switch templateUndefined {

@@ -78,6 +78,9 @@ func dump(f *loader.File) string {
 		if d.Description != "" || d.DocMD != "" || len(d.Tags) > 0 {
 			fmt.Fprintf(&b, "  description=%q doc_md=%q tags=%v\n", d.Description, d.DocMD, d.Tags)
 		}
+		if d.DisplayName != "" {
+			fmt.Fprintf(&b, "  dag_display_name=%q\n", d.DisplayName)
+		}
 		if len(d.Params) > 0 {
 			fmt.Fprintf(&b, "  params=%s\n", js(d.Params))
 		}
@@ -125,6 +128,7 @@ func dump(f *loader.File) string {
 			add("doc_md", t.DocMD, def.DocMD)
 			add("sla", t.SLA, def.SLA)
 			add("doc", t.Doc, def.Doc)
+			add("task_display_name", t.DisplayName, def.DisplayName)
 			add("owner", t.Owner, def.Owner)
 			add("email", t.Email, def.Email)
 			add("email_on_failure", t.EmailOnFailure, def.EmailOnFailure)

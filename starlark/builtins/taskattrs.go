@@ -83,6 +83,8 @@ func commonAttr(t *dags.Task, name string) starlark.Value {
 		return starlark.String(t.DocMD)
 	case "doc":
 		return starlark.String(t.Doc)
+	case "task_display_name":
+		return starlark.String(t.Label())
 	case "owner":
 		return starlark.String(t.Owner)
 	case "email":

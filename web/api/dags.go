@@ -148,7 +148,9 @@ func (h *handler) dagPatch(w http.ResponseWriter, r *http.Request) {
 
 // Task is a task of a DAG's current version.
 type Task struct {
-	TaskID            string         `json:"task_id"`
+	TaskID string `json:"task_id"`
+	// DisplayName is the task's task_display_name, its id when unset.
+	DisplayName       string         `json:"task_display_name"`
 	Operator          string         `json:"operator"`
 	TriggerRule       string         `json:"trigger_rule"`
 	Retries           int            `json:"retries"`
@@ -180,7 +182,7 @@ func (h *handler) dagTasks(w http.ResponseWriter, r *http.Request) {
 		if params == nil {
 			params = map[string]any{}
 		}
-		out = append(out, Task{TaskID: t.ID, Operator: t.Operator, TriggerRule: string(t.TriggerRule), Retries: t.Retries,
+		out = append(out, Task{TaskID: t.ID, DisplayName: t.Label(), Operator: t.Operator, TriggerRule: string(t.TriggerRule), Retries: t.Retries,
 			Pool: t.Pool, Queue: t.Queue, Group: t.Group, UpstreamTaskIDs: nonNil(t.Upstream),
 			DownstreamTaskIDs: nonNil(t.Downstream), Params: params, DocMD: t.DocMD})
 	}

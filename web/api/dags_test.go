@@ -20,10 +20,10 @@ func TestDAGs(t *testing.T) {
 		}
 		list := body["dags"].([]any)
 		other, pipeline := list[0].(map[string]any), list[1].(map[string]any)
-		if other["dag_id"] != "other" || other["is_paused"] != true || other["next_dagrun"] != nil || other["schedule_interval"] != "None" {
+		if other["dag_id"] != "other" || other["is_paused"] != true || other["next_dagrun"] != nil || other["schedule_interval"] != "None" || other["dag_display_name"] != "other" {
 			t.Errorf("other = %v", other)
 		}
-		want := map[string]any{"dag_id": "pipeline", "description": "Extract, transform, load", "is_paused": false, "is_active": true,
+		want := map[string]any{"dag_id": "pipeline", "dag_display_name": "Nightly pipeline", "description": "Extract, transform, load", "is_paused": false, "is_active": true,
 			"schedule_interval": "@daily", "tags": []any{"team-a", "etl"}, "max_active_runs": 16.0, "max_active_tasks": 16.0}
 		for k, v := range want {
 			if !reflect.DeepEqual(pipeline[k], v) {
@@ -74,7 +74,7 @@ func TestDAGs(t *testing.T) {
 
 	t.Run("get includes its file's import errors", func(t *testing.T) {
 		body := e.do(t, auth.RoleViewer, "GET", "/api/v1/dags/pipeline", nil).json(t)
-		if body["dag_id"] != "pipeline" || len(body["import_errors"].([]any)) != 0 || !reflect.DeepEqual(body["params"], map[string]any{"n": 1.0}) ||
+		if body["dag_id"] != "pipeline" || body["dag_display_name"] != "Nightly pipeline" || len(body["import_errors"].([]any)) != 0 || !reflect.DeepEqual(body["params"], map[string]any{"n": 1.0}) ||
 			body["start_date"] != "2024-01-01T00:00:00Z" || body["end_date"] != nil || body["timezone"] != "UTC" || body["catchup"] != false {
 			t.Errorf("GET pipeline = %v", body)
 		}
@@ -114,10 +114,13 @@ func TestDAGs(t *testing.T) {
 			t.Fatalf("tasks = %v", body)
 		}
 		first := tasks[0].(map[string]any)
-		want := map[string]any{"task_id": "extract", "operator": "bash", "trigger_rule": "all_success", "retries": 0.0, "pool": "default_pool",
+		want := map[string]any{"task_id": "extract", "task_display_name": "Extract rows", "operator": "bash", "trigger_rule": "all_success", "retries": 0.0, "pool": "default_pool",
 			"queue": "default", "task_group": "", "upstream_task_ids": []any{}, "downstream_task_ids": []any{"transform"}, "params": map[string]any{}, "doc_md": ""}
 		if !reflect.DeepEqual(first, want) {
 			t.Errorf("first task =\n%v\nwant\n%v", first, want)
+		}
+		if second := tasks[1].(map[string]any); second["task_display_name"] != "transform" {
+			t.Errorf("task without a display name: task_display_name = %v, want its id", second["task_display_name"])
 		}
 		src := e.do(t, auth.RoleViewer, "GET", "/api/v1/dags/pipeline/source", nil).json(t)
 		files, _ := src["files"].(map[string]any)

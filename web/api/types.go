@@ -22,7 +22,10 @@ func (t Time) MarshalJSON() ([]byte, error) {
 
 // DAG is a DAG as the API shows it.
 type DAG struct {
-	DagID          string   `json:"dag_id"`
+	DagID string `json:"dag_id"`
+	// DisplayName is the DAG's dag_display_name, its id when unset, as
+	// Airflow's API gives it.
+	DisplayName    string   `json:"dag_display_name"`
 	Description    string   `json:"description"`
 	File           string   `json:"fileloc"`
 	IsPaused       bool     `json:"is_paused"`
@@ -46,7 +49,7 @@ type NextRun struct {
 }
 
 func dagOut(d *store.DAG) *DAG {
-	out := &DAG{DagID: d.DagID, Description: d.Description, File: d.File, IsPaused: d.IsPaused, IsActive: d.IsActive,
+	out := &DAG{DagID: d.DagID, DisplayName: d.Label(), Description: d.Description, File: d.File, IsPaused: d.IsPaused, IsActive: d.IsActive,
 		Schedule: d.Schedule, Tags: d.Tags, MaxActiveRuns: d.MaxActiveRuns, MaxActiveTasks: d.MaxActiveTasks,
 		SourceHash: d.SourceHash, LastParsedAt: Time(d.LastParsedAt)}
 	if out.Tags == nil {

@@ -168,7 +168,7 @@ func (h *handler) loadDAGList(ctx context.Context, r *http.Request) (*dagListPag
 		for _, t := range d.Tags {
 			tags[t] = true
 		}
-		if needle != "" && !strings.Contains(strings.ToLower(d.DagID), needle) {
+		if needle != "" && !strings.Contains(strings.ToLower(d.DagID), needle) && !strings.Contains(strings.ToLower(d.DisplayName), needle) {
 			continue
 		}
 		if p.Tag != "" && !slices.Contains(d.Tags, p.Tag) {

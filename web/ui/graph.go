@@ -42,7 +42,10 @@ type graphData struct {
 
 // graphNode is one task.
 type graphNode struct {
-	ID       string         `json:"id"`
+	ID string `json:"id"`
+	// Name is the task's task_display_name, drawn instead of the id; ""
+	// when it has none.
+	Name     string         `json:"name,omitempty"`
 	Operator string         `json:"operator"`
 	Group    string         `json:"group,omitempty"`
 	State    dags.TaskState `json:"state"`
@@ -110,7 +113,7 @@ func (h *handler) graph(w http.ResponseWriter, r *http.Request) {
 		g.Live = states.Live
 	}
 	for _, t := range d.Tasks() {
-		n := graphNode{ID: t.ID, Operator: t.Operator, Group: t.Group, State: dags.TaskStateNone, Mapped: t.IsMapped(),
+		n := graphNode{ID: t.ID, Name: t.DisplayName, Operator: t.Operator, Group: t.Group, State: dags.TaskStateNone, Mapped: t.IsMapped(),
 			Setup: t.IsSetup, Teardown: t.IsTeardown}
 		if states != nil {
 			if s, ok := states.States[t.ID]; ok {

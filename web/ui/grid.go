@@ -145,7 +145,10 @@ func (p *gridPage) title() string { return p.DAG.DagID + " · Grid" }
 
 // gridRow is one task across the shown runs.
 type gridRow struct {
-	TaskID   string
+	TaskID string
+	// Name is the task's task_display_name, shown instead of the id; ""
+	// when it has none.
+	Name     string
 	Operator string
 	// Depth is the task's task-group nesting, for indentation.
 	Depth int
@@ -304,7 +307,7 @@ func gridRows(order []*dags.Task, tis [][]*store.TaskInstance) []*gridRow {
 	rows := make([]*gridRow, 0, len(order))
 	for _, t := range order {
 		index[t.ID] = len(rows)
-		rows = append(rows, &gridRow{TaskID: t.ID, Operator: t.Operator, Depth: depth(t.Group), Mapped: t.IsMapped(), Cells: emptyCells(len(tis))})
+		rows = append(rows, &gridRow{TaskID: t.ID, Name: t.DisplayName, Operator: t.Operator, Depth: depth(t.Group), Mapped: t.IsMapped(), Cells: emptyCells(len(tis))})
 	}
 	var extra []*gridRow
 	rowOf := func(ti *store.TaskInstance) *gridRow {

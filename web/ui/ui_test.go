@@ -687,3 +687,45 @@ func TestTaskInstancePageReadsTheLogFile(t *testing.T) {
 	}
 	mustContain(t, body, "worker-9", "shared log folder")
 }
+
+// Airflow's example_display_name: the DAGs list, the DAG's header, the
+// grid's rows and the graph's nodes show the display names; the ids stay
+// in URLs and data attributes, and the search finds a DAG by either.
+func TestDisplayNames(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, examplesDir(t))
+	code, body := get(t, e.as(auth.RoleViewer), "/dags?q=sample+dag")
+	if code != http.StatusOK {
+		t.Fatalf("dags: status %d", code)
+	}
+	mustContain(t, body, `data-dag="example_display_name"`, `href="/dags/example_display_name/grid">Sample DAG with Display Name</a>`)
+	mustNotContain(t, body, `data-dag="etl"`)
+
+	code, body = get(t, e.as(auth.RoleViewer), "/dags/example_display_name/grid")
+	if code != http.StatusOK {
+		t.Fatalf("grid: status %d", code)
+	}
+	mustContain(t, body, `">Sample DAG with Display Name</a>`,
+		`<tr data-task="sample_task_1"><th class="task d0" scope="row" title="sample_task_1 · empty">Sample Task 1</th>`,
+		`<tr data-task="sample_task_2"><th class="task d0" scope="row" title="sample_task_2 · task">Sample Task 2</th>`)
+
+	code, body = get(t, e.as(auth.RoleViewer), "/dags/example_display_name/graph")
+	if code != http.StatusOK {
+		t.Fatalf("graph: status %d", code)
+	}
+	m := regexp.MustCompile(`(?s)<script type="application/json" id="graph-data">(.*?)</script>`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no graph data")
+	}
+	var g struct{ Nodes []struct{ ID, Name string } }
+	if err := json.Unmarshal([]byte(m[1]), &g); err != nil {
+		t.Fatalf("graph data: %v", err)
+	}
+	names := map[string]string{}
+	for _, n := range g.Nodes {
+		names[n.ID] = n.Name
+	}
+	if len(names) != 2 || names["sample_task_1"] != "Sample Task 1" || names["sample_task_2"] != "Sample Task 2" {
+		t.Errorf("graph nodes %+v, want both tasks with their display names", g.Nodes)
+	}
+}

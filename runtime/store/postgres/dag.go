@@ -14,14 +14,14 @@ import (
 
 const dagCols = `dag_id, file, source_hash, is_paused, is_active, schedule, description, tags,
 	max_active_runs, max_active_tasks, next_logical_date, next_data_interval_start,
-	next_data_interval_end, next_create_after, last_parsed_at, created_at, updated_at`
+	next_data_interval_end, next_create_after, last_parsed_at, created_at, updated_at, display_name`
 
 func scanDAG(r pgx.Row) (*store.DAG, error) {
 	var d store.DAG
 	var tags string
 	var nl, ns, ne, nc, lp, ca, ua *time.Time
 	if err := r.Scan(&d.DagID, &d.File, &d.SourceHash, &d.IsPaused, &d.IsActive, &d.Schedule, &d.Description, &tags,
-		&d.MaxActiveRuns, &d.MaxActiveTasks, &nl, &ns, &ne, &nc, &lp, &ca, &ua); err != nil {
+		&d.MaxActiveRuns, &d.MaxActiveTasks, &nl, &ns, &ne, &nc, &lp, &ca, &ua, &d.DisplayName); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(tags), &d.Tags); err != nil {
@@ -43,16 +43,17 @@ func (s *Store) DAGUpsert(ctx context.Context, p *store.DAGUpsertParams) (*store
 	err := s.do(ctx, func(int) error {
 		var err error
 		d, err = scanDAG(s.pool.QueryRow(ctx, `INSERT INTO dag (dag_id, file, source_hash, is_paused, is_active, schedule,
-			description, tags, max_active_runs, max_active_tasks, last_parsed_at, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, TRUE, $5, $6, $7, $8, $9, $10, $11, $11)
+			description, tags, max_active_runs, max_active_tasks, last_parsed_at, created_at, updated_at, display_name)
+			VALUES ($1, $2, $3, $4, TRUE, $5, $6, $7, $8, $9, $10, $11, $11, $12)
 			ON CONFLICT (dag_id) DO UPDATE SET file = excluded.file, source_hash = excluded.source_hash,
 				is_active = TRUE, schedule = excluded.schedule, description = excluded.description,
 				tags = excluded.tags, max_active_runs = excluded.max_active_runs,
 				max_active_tasks = excluded.max_active_tasks, last_parsed_at = excluded.last_parsed_at,
+				display_name = excluded.display_name,
 				updated_at = excluded.updated_at
 			RETURNING `+dagCols,
 			p.DagID, p.File, p.SourceHash, p.IsPausedUponCreation, p.Schedule, p.Description, string(tags),
-			p.MaxActiveRuns, p.MaxActiveTasks, tv(p.ParsedAt), t))
+			p.MaxActiveRuns, p.MaxActiveTasks, tv(p.ParsedAt), t, p.DisplayName))
 		return err
 	})
 	if err != nil {

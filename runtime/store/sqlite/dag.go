@@ -13,7 +13,7 @@ import (
 
 const dagCols = `dag_id, file, source_hash, is_paused, is_active, schedule, description, tags,
 	max_active_runs, max_active_tasks, next_logical_date, next_data_interval_start,
-	next_data_interval_end, next_create_after, last_parsed_at, created_at, updated_at`
+	next_data_interval_end, next_create_after, last_parsed_at, created_at, updated_at, display_name`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -23,7 +23,7 @@ func scanDAG(r scanner) (*store.DAG, error) {
 	var tags string
 	var nl, ns, ne, nc, lp, ca, ua sql.NullInt64
 	if err := r.Scan(&d.DagID, &d.File, &d.SourceHash, &paused, &active, &d.Schedule, &d.Description, &tags,
-		&d.MaxActiveRuns, &d.MaxActiveTasks, &nl, &ns, &ne, &nc, &lp, &ca, &ua); err != nil {
+		&d.MaxActiveRuns, &d.MaxActiveTasks, &nl, &ns, &ne, &nc, &lp, &ca, &ua, &d.DisplayName); err != nil {
 		return nil, err
 	}
 	d.IsPaused, d.IsActive = paused != 0, active != 0
@@ -43,16 +43,17 @@ func (s *Store) DAGUpsert(ctx context.Context, p *store.DAGUpsertParams) (*store
 	tags, _ := json.Marshal(p.Tags)
 	t := now()
 	row := s.write.QueryRowContext(ctx, `INSERT INTO dag (dag_id, file, source_hash, is_paused, is_active, schedule,
-		description, tags, max_active_runs, max_active_tasks, last_parsed_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)
+		description, tags, max_active_runs, max_active_tasks, last_parsed_at, created_at, updated_at, display_name)
+		VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (dag_id) DO UPDATE SET file = excluded.file, source_hash = excluded.source_hash,
 			is_active = 1, schedule = excluded.schedule, description = excluded.description,
 			tags = excluded.tags, max_active_runs = excluded.max_active_runs,
 			max_active_tasks = excluded.max_active_tasks, last_parsed_at = excluded.last_parsed_at,
+			display_name = excluded.display_name,
 			updated_at = excluded.updated_at
 		RETURNING `+dagCols,
 		p.DagID, p.File, p.SourceHash, boolInt(p.IsPausedUponCreation), p.Schedule, p.Description, string(tags),
-		p.MaxActiveRuns, p.MaxActiveTasks, tv(p.ParsedAt), tv(t), tv(t))
+		p.MaxActiveRuns, p.MaxActiveTasks, tv(p.ParsedAt), tv(t), tv(t), p.DisplayName)
 	d, err := scanDAG(row)
 	if err != nil {
 		return nil, fmt.Errorf("upsert dag %s: %w", p.DagID, err)

@@ -15,9 +15,12 @@ func testDAGs(t *testing.T, h Harness) {
 	ctx := ctxT(t)
 
 	d, err := s.DAGUpsert(ctx, &store.DAGUpsertParams{DagID: "etl", File: "dags/etl.star", SourceHash: "h1",
-		Schedule: "@daily", Description: "nightly", Tags: []string{"a", "b"}, ParsedAt: base})
+		Schedule: "@daily", Description: "nightly", DisplayName: "Nightly ETL ☾", Tags: []string{"a", "b"}, ParsedAt: base})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if d.DisplayName != "Nightly ETL ☾" || d.Label() != "Nightly ETL ☾" {
+		t.Errorf("new DAG display name = %q, want the one upserted", d.DisplayName)
 	}
 	if d.IsPaused || !d.IsActive || d.MaxActiveRuns != dags.DefaultMaxActiveRuns || d.MaxActiveTasks != dags.DefaultMaxActiveTasks ||
 		!slices.Equal(d.Tags, []string{"a", "b"}) || !d.LastParsedAt.Equal(store.Truncate(base)) || d.Schedule != "@daily" {
@@ -45,6 +48,10 @@ func testDAGs(t *testing.T, h Harness) {
 	}
 	if got, err := s.DAGGet(ctx, "etl"); err != nil || got.SourceHash != "h2" || !got.IsPaused {
 		t.Errorf("DAGGet = %+v, %v", got, err)
+	}
+	// The re-parse gave no display name: the id is shown again.
+	if d.DisplayName != "" || d.Label() != "etl" {
+		t.Errorf("re-upserted DAG display name = %q, label %q; want none and the id", d.DisplayName, d.Label())
 	}
 	if _, err := s.DAGGet(ctx, "nope"); !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("DAGGet(nope): err = %v, want ErrNotFound naming it", err)

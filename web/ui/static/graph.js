@@ -25,7 +25,9 @@
 
   // A mapped task's label carries its map index count: "add_one [3]"
   // ("add_one [ ]" until it is expanded), as Airflow's graph does.
+  // A task with a task_display_name is drawn under that name.
   function label(id, mapped, count) {
+    if (byID[id] && byID[id].name) id = byID[id].name;
     if (count) return id + " [" + count + "]";
     return mapped ? id + " [ ]" : id;
   }
@@ -291,7 +293,7 @@
       // current by paint): the task id and its state, no aria-label that
       // could drift from the visible text.
       var title = el("title", {}, grp);
-      title.textContent = id + " · " + (task.title || s);
+      title.textContent = label(id) + " · " + (task.title || s);
       el("rect", { width: n.width, height: n.height, rx: 5, ry: 5 }, grp);
       var t = el("text", { x: 12, y: 17, "class": "label" }, grp); t.textContent = label(id, task.mapped, task.map_count);
       var o = el("text", { x: 12, y: 32, "class": "op" }, grp); o.textContent = opLine(task);
@@ -318,7 +320,7 @@
       }
       var s = current[id];
       d.g.setAttribute("class", "node s-" + s);
-      d.title.textContent = id + " · " + (titles[id] || s);
+      d.title.textContent = label(id) + " · " + (titles[id] || s);
       d.text.textContent = label(id, d.mapped, counts[id]);
     });
   }
