@@ -596,6 +596,10 @@ func TestWorkerShutdown(t *testing.T) {
 func TestWorkerRespectsItsConcurrency(t *testing.T) {
 	t.Parallel()
 	var active, peak atomic.Int32
+	// Tries wait until two ran at once (or 10 s): on a loaded machine a
+	// try's 60 ms could end before the worker started the next one.
+	two := make(chan struct{})
+	var twoOnce sync.Once
 	op := func(context.Context, *operators.Call) (*operators.Result, error) {
 		n := active.Add(1)
 		for {
@@ -603,6 +607,13 @@ func TestWorkerRespectsItsConcurrency(t *testing.T) {
 			if n <= p || peak.CompareAndSwap(p, n) {
 				break
 			}
+		}
+		if n >= 2 {
+			twoOnce.Do(func() { close(two) })
+		}
+		select {
+		case <-two:
+		case <-time.After(10 * time.Second):
 		}
 		time.Sleep(60 * time.Millisecond)
 		active.Add(-1)
