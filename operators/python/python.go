@@ -88,6 +88,16 @@ func (*Operator) Spec() operators.Spec {
 				Doc: "an exit code (or a list) of the interpreter, through sys.exit, that skips the task"},
 			{Name: "show_return_value_in_logs", Type: operators.ParamBool, Default: true,
 				Doc: "print the return value in the task log"},
+			{Name: "requirements", Type: operators.ParamList, Templated: true,
+				Doc: "pip requirements: the function runs in a new virtualenv (python -m venv from the interpreter) where they are installed, as PythonVirtualenvOperator; [] makes a bare virtualenv"},
+			{Name: "system_site_packages", Type: operators.ParamBool, Default: true,
+				Doc: "the virtualenv sees the interpreter's site-packages (with requirements)"},
+			{Name: "pip_install_options", Type: operators.ParamList, Templated: true,
+				Doc: "options of pip install, such as [\"--no-index\", \"--find-links=/wheels\"] (with requirements)"},
+			{Name: "venv_cache_path", Type: operators.ParamString, Templated: true,
+				Doc: "a folder that keeps the virtualenv for later tries with the same requirements (with requirements); default none: made for each try"},
+			{Name: "branch", Type: operators.ParamBool, Default: false,
+				Doc: "the function returns the task id (or list, or None) to follow and the other direct downstream tasks are skipped, as BranchExternalPythonOperator"},
 		},
 	}
 }
@@ -157,6 +167,19 @@ func (o *Operator) Execute(ctx context.Context, c *operators.Call) (*operators.R
 		return nil, fmt.Errorf("python: create the working folder: %w", err)
 	}
 	defer os.RemoveAll(dir)
+	env := o.Env.Env(taskEnv, args.Bool("append_env"), subprocess.ContextEnv(c)...)
+	if args.Has("requirements") {
+		spec := venvSpec{Base: interpPath, SystemSite: args.Bool("system_site_packages"), Cache: strings.TrimSpace(args.String("venv_cache_path"))}
+		if spec.Requirements, err = stringItems("requirements", args.List("requirements")); err != nil {
+			return nil, operators.Fail(err)
+		}
+		if spec.PipOptions, err = stringItems("pip_install_options", args.List("pip_install_options")); err != nil {
+			return nil, operators.Fail(err)
+		}
+		if interpPath, err = o.virtualenv(ctx, c, spec, dir, env); err != nil {
+			return nil, err
+		}
+	}
 	root, work, lib := filepath.Join(dir, "dags"), filepath.Join(dir, "work"), filepath.Join(dir, "lib")
 	if err := materialise(ctx, c, root, fn); err != nil {
 		return nil, err
@@ -194,7 +217,7 @@ func (o *Operator) Execute(ctx context.Context, c *operators.Call) (*operators.R
 	c.Logf("Running %s:%s with %s", fn.File, fn.Function, interpPath)
 	res, err := subprocess.Run(ctx, subprocess.Command{
 		Name: "python", Path: interpPath, Args: []string{"-u", "-B", runner, reqPath, resPath},
-		Dir: work, Env: o.Env.Env(taskEnv, args.Bool("append_env"), subprocess.ContextEnv(c)...),
+		Dir: work, Env: env,
 		Log: c.Log, Grace: o.KillGrace, ExtraFiles: ch.childFiles,
 	})
 	ch.close()
@@ -220,7 +243,16 @@ func (o *Operator) Execute(ctx context.Context, c *operators.Call) (*operators.R
 	case res.ExitCode != 0:
 		return nil, fmt.Errorf("python: the interpreter exited with code %d", res.ExitCode)
 	}
-	return operators.Success(out.ReturnValue), nil
+	success := operators.Success(out.ReturnValue)
+	if args.Bool("branch") {
+		chosen, skip, err := branchSkips(c, out.ReturnValue)
+		if err != nil {
+			return nil, operators.Fail(err)
+		}
+		success.Skip = skip
+		success.Message = fmt.Sprintf("following %v; skipping %v", chosen, skip)
+	}
+	return success, nil
 }
 
 // materialise writes the .py files of the call's DAG version under root.

@@ -20,6 +20,7 @@ called, so a push stays even when the function raises afterwards.
 import importlib
 import inspect
 import json
+import logging
 import os
 import sys
 import traceback
@@ -59,6 +60,11 @@ def main():
         if d not in sys.path:
             sys.path.insert(0, d)
     import starflow
+
+    # As in Airflow, the task's loggers write INFO and above to the task
+    # log (stderr); code that configures logging itself keeps its own.
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="{%(filename)s:%(lineno)d} %(levelname)s - %(message)s")
 
     pushed = {}
     try:
