@@ -77,7 +77,7 @@ func TestSchedulerQueriesUseIndexes(t *testing.T) {
 
 	running := []dags.TaskState{dags.TaskStateRunning}
 	tiQ, tiArgs := taskInstanceListSQL(&store.TaskInstanceListParams{DagID: "dag_7", States: running})
-	runQ, runArgs := runListSQL(&store.RunListParams{DagID: "dag_7", States: []dags.DagRunState{dags.DagRunStateRunning, dags.DagRunStateQueued}})
+	runQ, runArgs := sqlq.RunListSQL(sqlq.Postgres, &store.RunListParams{DagID: "dag_7", States: []dags.DagRunState{dags.DagRunStateRunning, dags.DagRunStateQueued}})
 	retryQ, retryArgs := taskInstanceListSQL(&store.TaskInstanceListParams{States: []dags.TaskState{dags.TaskStateUpForRetry}, RetryDueBefore: time.Now()})
 	activeQ, activeArgs, _ := sqlq.TaskInstanceStates(sqlq.Postgres, &store.TaskInstanceStatesParams{DagID: "dag_7", RunID: "scheduled__99",
 		States: []dags.TaskState{dags.TaskStateScheduled, dags.TaskStateQueued, dags.TaskStateRunning}})

@@ -277,6 +277,15 @@ func tget(n sql.NullInt64) time.Time {
 	return time.UnixMicro(n.Int64).UTC()
 }
 
+type scanner interface{ Scan(dest ...any) error }
+
+func whereClause(conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}
+
 func now() time.Time { return store.Truncate(time.Now()) }
 
 func sqliteCode(err error) int {
@@ -401,4 +410,9 @@ func queryRows(fn func(sqlq.Rows) error) func(*sql.Rows, error) error {
 		}
 		return rows.Err()
 	}
+}
+
+// execOne runs a statement that must touch one row (sqlq.ExecOne).
+func (s *Store) execOne(ctx context.Context, what, q string, args ...any) error {
+	return sqlq.ExecOne(ctx, s.conn(), what, q, args...)
 }

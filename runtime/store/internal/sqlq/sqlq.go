@@ -34,6 +34,16 @@ type Dialect struct {
 	// TimeCast follows a time's placeholder where its type must be named
 	// ("$3::timestamptz IS NOT NULL").
 	TimeCast string
+	// LockExclusive returns the statement that locks a table against
+	// other writers until the transaction ends; "" where the database has
+	// one writer at a time.
+	LockExclusive func(table string) string
+	// Bool encodes a boolean as the dialect binds it.
+	Bool func(bool) any
+	// True and False are the boolean literals.
+	True, False string
+	// NoLimit is the LIMIT value that sets no limit.
+	NoLimit any
 	// Name is the database's name, for errors.
 	Name string
 }
@@ -41,11 +51,21 @@ type Dialect struct {
 // SQLite is the dialect of modernc.org/sqlite: ?N placeholders, and a list
 // bound as one JSON array read with json_each.
 var SQLite = Dialect{
-	Param:       func(n int) string { return "?" + strconv.Itoa(n) },
-	OctetLength: "length",
-	Greatest:    "MAX",
-	Time:        sqliteTime,
-	Name:        "SQLite",
+	Param:         func(n int) string { return "?" + strconv.Itoa(n) },
+	OctetLength:   "length",
+	Greatest:      "MAX",
+	Time:          sqliteTime,
+	NoLimit:       -1,
+	LockExclusive: func(string) string { return "" },
+	Bool: func(b bool) any {
+		if b {
+			return 1
+		}
+		return 0
+	},
+	True:  "1",
+	False: "0",
+	Name:  "SQLite",
 	In: func(col, ph string, vals []string) (string, any) {
 		b, _ := json.Marshal(vals) // strings always encode
 		return col + " IN (SELECT value FROM json_each(" + ph + "))", string(b)
@@ -55,12 +75,16 @@ var SQLite = Dialect{
 // Postgres is the dialect of pgx: $n placeholders, and a list bound as one
 // text array.
 var Postgres = Dialect{
-	Param:       func(n int) string { return "$" + strconv.Itoa(n) },
-	OctetLength: "octet_length",
-	Greatest:    "GREATEST",
-	Time:        postgresTime,
-	TimeCast:    "::timestamptz",
-	Name:        "PostgreSQL",
+	Param:         func(n int) string { return "$" + strconv.Itoa(n) },
+	OctetLength:   "octet_length",
+	Greatest:      "GREATEST",
+	Time:          postgresTime,
+	TimeCast:      "::timestamptz",
+	LockExclusive: func(table string) string { return "LOCK TABLE " + table + " IN EXCLUSIVE MODE" },
+	Bool:          func(b bool) any { return b },
+	True:          "TRUE",
+	False:         "FALSE",
+	Name:          "PostgreSQL",
 	In: func(col, ph string, vals []string) (string, any) {
 		return col + " = ANY(" + ph + "::text[])", vals
 	},
@@ -76,6 +100,42 @@ type where struct {
 func (w *where) eq(col string, v any) {
 	w.args = append(w.args, v)
 	w.conds = append(w.conds, col+" = "+w.d.Param(len(w.args)))
+}
+
+// cmp adds col op v (op: "<", ">=", ...).
+func (w *where) cmp(col, op string, v any) {
+	w.args = append(w.args, v)
+	w.conds = append(w.conds, col+" "+op+" "+w.d.Param(len(w.args)))
+}
+
+// clause returns " WHERE " and the conditions, or nothing without any.
+func (w *where) clause() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// page returns " LIMIT n OFFSET m" with both bound: no limit when limit
+// <= 0.
+func (w *where) page(limit, offset int) string {
+	var l any = limit
+	if limit <= 0 {
+		l = w.d.NoLimit
+	}
+	w.args = append(w.args, l)
+	q := " LIMIT " + w.d.Param(len(w.args))
+	w.args = append(w.args, offset)
+	return q + " OFFSET " + w.d.Param(len(w.args))
+}
+
+// strs returns xs as strings.
+func strs[T ~string](xs []T) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
+	}
+	return out
 }
 
 // few adds col IN (?, ?, ...) for a short list of fixed values (states):
