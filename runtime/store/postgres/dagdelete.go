@@ -3,15 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
-
-	"github.com/starflow-dev/starflow/runtime/store"
-	"github.com/starflow-dev/starflow/runtime/store/internal/sqlq"
 )
-
-// DAGDelete deletes every record of a DAG.
-func (s *Store) DAGDelete(ctx context.Context, dagID string) (*store.DAGDeleteResult, error) {
-	return sqlq.DAGDelete(ctx, s.conn(), dagID)
-}
 
 // Reset drops every table and creates the schema again.
 func (s *Store) Reset(ctx context.Context) error {

@@ -24,13 +24,14 @@ import (
 
 // Store is the PostgreSQL implementation of store.Store.
 type Store struct {
-	url     string
-	pool    *pgxpool.Pool
-	sqldb   *sql.DB // the same pool, for goose
-	secrets secrets.Cipher
-	log     *slog.Logger
-	mig     *migrations.Provider
-	retry   store.Backoff
+	sqlq.Methods // the methods written once for both stores
+	url          string
+	pool         *pgxpool.Pool
+	sqldb        *sql.DB // the same pool, for goose
+	secrets      secrets.Cipher
+	log          *slog.Logger
+	mig          *migrations.Provider
+	retry        store.Backoff
 }
 
 var _ store.Store = (*Store)(nil)
@@ -66,6 +67,7 @@ func Open(ctx context.Context, rawURL string, opts store.Options) (*Store, error
 	}
 	s := &Store{url: redacted, pool: pool, sqldb: stdlib.OpenDBFromPool(pool), secrets: opts.Secrets,
 		log: opts.LoggerOrDefault(), retry: opRetry}
+	s.Methods = sqlq.NewMethods(s.conn())
 	s.mig, err = migrations.NewProvider(ctx, migrations.Postgres, s.sqldb, nil)
 	if err != nil {
 		s.Close()

@@ -30,13 +30,14 @@ const BusyTimeout = 10 * time.Second
 
 // Store is the SQLite implementation of store.Store.
 type Store struct {
-	url     string
-	path    string
-	write   *sql.DB // exactly one connection: SQLite has one writer
-	read    *sql.DB // read-only pool; the same as write in memory
-	secrets secrets.Cipher
-	log     *slog.Logger
-	mig     *migrations.Provider
+	sqlq.Methods // the methods written once for both stores
+	url          string
+	path         string
+	write        *sql.DB // exactly one connection: SQLite has one writer
+	read         *sql.DB // read-only pool; the same as write in memory
+	secrets      secrets.Cipher
+	log          *slog.Logger
+	mig          *migrations.Provider
 
 	stmtMu sync.Mutex
 	stmts  map[stmtKey]*sql.Stmt // prepared statements, by pool and text
@@ -78,6 +79,7 @@ func Open(ctx context.Context, rawURL string, opts store.Options) (*Store, error
 		return nil, err
 	}
 	s := &Store{url: rawURL, path: path, secrets: opts.Secrets, log: opts.LoggerOrDefault()}
+	s.Methods = sqlq.NewMethods(s.conn())
 	busy := fmt.Sprintf("_busy_timeout=%d", BusyTimeout.Milliseconds())
 	if path == ":memory:" {
 		// A private in-memory database lives as long as its one

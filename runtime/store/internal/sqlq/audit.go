@@ -50,7 +50,8 @@ func auditListSQL(d Dialect, p *store.AuditListParams) (query string, args []any
 }
 
 // AuditAdd is store.Store.AuditAdd over a store's Conn.
-func AuditAdd(ctx context.Context, c Conn, e *store.AuditEntry) error {
+func (m Methods) AuditAdd(ctx context.Context, e *store.AuditEntry) error {
+	c := m.c
 	if err := e.Normalize(); err != nil {
 		return err
 	}
@@ -62,7 +63,8 @@ func AuditAdd(ctx context.Context, c Conn, e *store.AuditEntry) error {
 }
 
 // AuditList is store.Store.AuditList over a store's Conn.
-func AuditList(ctx context.Context, c Conn, p *store.AuditListParams) ([]*store.AuditEntry, error) {
+func (m Methods) AuditList(ctx context.Context, p *store.AuditListParams) ([]*store.AuditEntry, error) {
+	c := m.c
 	p.Normalize()
 	q, args := auditListSQL(c.D, p)
 	out, err := QueryAll(ctx, c, q, args, func(r Scanner) (*store.AuditEntry, error) {

@@ -8,7 +8,8 @@ import (
 )
 
 // DBClean is store.Store.DBClean over a store's Conn.
-func DBClean(ctx context.Context, c Conn, p *store.DBCleanParams) (*store.DBCleanResult, error) {
+func (m Methods) DBClean(ctx context.Context, p *store.DBCleanParams) (*store.DBCleanResult, error) {
+	c := m.c
 	if err := p.Normalize(); err != nil {
 		return nil, err
 	}
@@ -45,7 +46,8 @@ func DBClean(ctx context.Context, c Conn, p *store.DBCleanParams) (*store.DBClea
 }
 
 // DAGDelete is store.Store.DAGDelete over a store's Conn.
-func DAGDelete(ctx context.Context, c Conn, dagID string) (*store.DAGDeleteResult, error) {
+func (m Methods) DAGDelete(ctx context.Context, dagID string) (*store.DAGDeleteResult, error) {
+	c := m.c
 	count, files, deletes := store.DAGDeleteStatements(c.D.Param(1))
 	var n store.DAGDeleteResult
 	err := c.InTx(ctx, func(tx Conn) error {

@@ -146,6 +146,13 @@ func QueryStrings(ctx context.Context, c Conn, q string, args ...any) ([]string,
 	})
 }
 
+// Methods are the methods of store.Store written once over a store's
+// Conn; both stores embed them.
+type Methods struct{ c Conn }
+
+// NewMethods returns the methods over c.
+func NewMethods(c Conn) Methods { return Methods{c} }
+
 // retryKey is the context key of the flag NoteRetry sets.
 type retryKey struct{}
 
@@ -165,8 +172,9 @@ func NoteRetry(ctx context.Context) {
 	}
 }
 
-// LogFileSet is store.Store.TaskLogFileSet over a store's Conn.
-func LogFileSet(ctx context.Context, c Conn, f *store.TaskLogFile) error {
+// TaskLogFileSet is store.Store.TaskLogFileSet over a store's Conn.
+func (m Methods) TaskLogFileSet(ctx context.Context, f *store.TaskLogFile) error {
+	c := m.c
 	if err := f.Validate(); err != nil {
 		return err
 	}
@@ -181,8 +189,9 @@ func LogFileSet(ctx context.Context, c Conn, f *store.TaskLogFile) error {
 	return nil
 }
 
-// LogFileGet is store.Store.TaskLogFileGet over a store's Conn.
-func LogFileGet(ctx context.Context, c Conn, key store.TaskInstanceKey, try int) (*store.TaskLogFile, error) {
+// TaskLogFileGet is store.Store.TaskLogFileGet over a store's Conn.
+func (m Methods) TaskLogFileGet(ctx context.Context, key store.TaskInstanceKey, try int) (*store.TaskLogFile, error) {
+	c := m.c
 	if err := key.Validate(); err != nil {
 		return nil, err
 	}

@@ -33,7 +33,8 @@ func scanDAG(r Scanner) (*store.DAG, error) {
 func now() time.Time { return store.Truncate(time.Now()) }
 
 // DAGUpsert is store.Store.DAGUpsert over a store's Conn.
-func DAGUpsert(ctx context.Context, c Conn, p *store.DAGUpsertParams) (*store.DAG, error) {
+func (m Methods) DAGUpsert(ctx context.Context, p *store.DAGUpsertParams) (*store.DAG, error) {
+	c := m.c
 	if err := p.Normalize(); err != nil {
 		return nil, err
 	}
@@ -63,7 +64,8 @@ func DAGUpsert(ctx context.Context, c Conn, p *store.DAGUpsertParams) (*store.DA
 }
 
 // DAGGet is store.Store.DAGGet over a store's Conn.
-func DAGGet(ctx context.Context, c Conn, dagID string) (*store.DAG, error) {
+func (m Methods) DAGGet(ctx context.Context, dagID string) (*store.DAG, error) {
+	c := m.c
 	var d *store.DAG
 	err := c.ScanRow(ctx, `SELECT `+dagCols+` FROM dag WHERE dag_id = `+c.D.Param(1), []any{dagID}, func(r Scanner) error {
 		var err error
@@ -80,7 +82,8 @@ func DAGGet(ctx context.Context, c Conn, dagID string) (*store.DAG, error) {
 }
 
 // DAGList is store.Store.DAGList over a store's Conn.
-func DAGList(ctx context.Context, c Conn, p *store.DAGListParams) ([]*store.DAG, error) {
+func (m Methods) DAGList(ctx context.Context, p *store.DAGListParams) ([]*store.DAG, error) {
+	c := m.c
 	w := &where{d: c.D}
 	if p.Paused != nil {
 		w.eq("is_paused", c.D.Bool(*p.Paused))
@@ -113,7 +116,8 @@ func ExecOne(ctx context.Context, c Conn, what, q string, args ...any) error {
 }
 
 // DAGSetPaused is store.Store.DAGSetPaused over a store's Conn.
-func DAGSetPaused(ctx context.Context, c Conn, dagID string, paused bool) error {
+func (m Methods) DAGSetPaused(ctx context.Context, dagID string, paused bool) error {
+	c := m.c
 	d := c.D
 	return ExecOne(ctx, c, fmt.Sprintf("dag %q", dagID),
 		`UPDATE dag SET is_paused = `+d.Param(1)+`, updated_at = `+d.Param(2)+` WHERE dag_id = `+d.Param(3),
@@ -121,7 +125,8 @@ func DAGSetPaused(ctx context.Context, c Conn, dagID string, paused bool) error 
 }
 
 // DAGSetNextRun is store.Store.DAGSetNextRun over a store's Conn.
-func DAGSetNextRun(ctx context.Context, c Conn, p *store.DAGSetNextRunParams) error {
+func (m Methods) DAGSetNextRun(ctx context.Context, p *store.DAGSetNextRunParams) error {
+	c := m.c
 	d, n := c.D, p.Next
 	return ExecOne(ctx, c, fmt.Sprintf("dag %q", p.DagID),
 		`UPDATE dag SET next_logical_date = `+d.Param(1)+`, next_data_interval_start = `+d.Param(2)+`, next_data_interval_end = `+d.Param(3)+`,
@@ -131,7 +136,8 @@ func DAGSetNextRun(ctx context.Context, c Conn, p *store.DAGSetNextRunParams) er
 }
 
 // DAGDeactivate is store.Store.DAGDeactivate over a store's Conn.
-func DAGDeactivate(ctx context.Context, c Conn, p *store.DAGDeactivateParams) (int, error) {
+func (m Methods) DAGDeactivate(ctx context.Context, p *store.DAGDeactivateParams) (int, error) {
+	c := m.c
 	d := c.D
 	w := &where{d: d, args: []any{d.Time(now())}}
 	w.eq("file", p.File)
@@ -148,7 +154,8 @@ func DAGDeactivate(ctx context.Context, c Conn, p *store.DAGDeactivateParams) (i
 }
 
 // DAGVersionPut is store.Store.DAGVersionPut over a store's Conn.
-func DAGVersionPut(ctx context.Context, c Conn, p *store.DAGVersionPutParams) error {
+func (m Methods) DAGVersionPut(ctx context.Context, p *store.DAGVersionPutParams) error {
+	c := m.c
 	if err := p.Normalize(); err != nil {
 		return err
 	}
@@ -164,7 +171,8 @@ func DAGVersionPut(ctx context.Context, c Conn, p *store.DAGVersionPutParams) er
 }
 
 // DAGVersionGet is store.Store.DAGVersionGet over a store's Conn.
-func DAGVersionGet(ctx context.Context, c Conn, sourceHash string) (*store.DAGVersion, error) {
+func (m Methods) DAGVersionGet(ctx context.Context, sourceHash string) (*store.DAGVersion, error) {
+	c := m.c
 	var v store.DAGVersion
 	var files string
 	err := c.QueryRow(ctx, `SELECT source_hash, entry_file, files, created_at FROM dag_version WHERE source_hash = `+c.D.Param(1),
@@ -182,7 +190,8 @@ func DAGVersionGet(ctx context.Context, c Conn, sourceHash string) (*store.DAGVe
 }
 
 // ImportErrorList is store.Store.ImportErrorList over a store's Conn.
-func ImportErrorList(ctx context.Context, c Conn) ([]*store.ImportError, error) {
+func (m Methods) ImportErrorList(ctx context.Context) ([]*store.ImportError, error) {
+	c := m.c
 	out, err := QueryAll(ctx, c, `SELECT id, file, line, col, message, created_at FROM import_error ORDER BY file, line, col, id`, nil,
 		func(r Scanner) (*store.ImportError, error) {
 			var e store.ImportError

@@ -14,7 +14,8 @@ import (
 // than one writer, locks the event table against other writers (readers
 // go on), so that events commit in id order: a scheduler that has seen
 // event n has seen every event before it, and its cursor never skips one.
-func DatasetEventsCreate(ctx context.Context, c Conn, p *store.DatasetEventsCreateParams) ([]*store.DatasetEvent, error) {
+func (m Methods) DatasetEventsCreate(ctx context.Context, p *store.DatasetEventsCreateParams) ([]*store.DatasetEvent, error) {
+	c := m.c
 	if err := p.Normalize(); err != nil {
 		return nil, err
 	}
@@ -70,7 +71,8 @@ func scanDatasetEvent(r Scanner) (*store.DatasetEvent, error) {
 }
 
 // DatasetEventList is store.Store.DatasetEventList over a store's Conn.
-func DatasetEventList(ctx context.Context, c Conn, p *store.DatasetEventListParams) ([]*store.DatasetEvent, error) {
+func (m Methods) DatasetEventList(ctx context.Context, p *store.DatasetEventListParams) ([]*store.DatasetEvent, error) {
+	c := m.c
 	w := &where{d: c.D}
 	if len(p.URIs) > 0 {
 		w.in("uri", p.URIs)
@@ -92,7 +94,8 @@ func DatasetEventList(ctx context.Context, c Conn, p *store.DatasetEventListPara
 }
 
 // DatasetEventStats is store.Store.DatasetEventStats over a store's Conn.
-func DatasetEventStats(ctx context.Context, c Conn, p *store.DatasetEventStatsParams) ([]*store.DatasetStat, error) {
+func (m Methods) DatasetEventStats(ctx context.Context, p *store.DatasetEventStatsParams) ([]*store.DatasetStat, error) {
+	c := m.c
 	w := &where{d: c.D}
 	if len(p.URIs) > 0 {
 		w.in("uri", p.URIs)
@@ -120,7 +123,8 @@ func DatasetEventStats(ctx context.Context, c Conn, p *store.DatasetEventStatsPa
 
 // DatasetConsumerGet is store.Store.DatasetConsumerGet over a store's
 // Conn.
-func DatasetConsumerGet(ctx context.Context, c Conn, dagID string) (int64, bool, error) {
+func (m Methods) DatasetConsumerGet(ctx context.Context, dagID string) (int64, bool, error) {
+	c := m.c
 	var id int64
 	err := c.QueryRow(ctx, `SELECT last_event_id FROM dataset_consumer WHERE dag_id = `+c.D.Param(1), []any{dagID}, &id)
 	switch {
@@ -135,7 +139,8 @@ func DatasetConsumerGet(ctx context.Context, c Conn, dagID string) (int64, bool,
 // DatasetConsumerAdvance is store.Store.DatasetConsumerAdvance over a
 // store's Conn (compare-and-set). A retry after a lost answer that finds
 // the cursor already at p.To counts as a win.
-func DatasetConsumerAdvance(ctx context.Context, c Conn, p *store.DatasetConsumerAdvanceParams) error {
+func (m Methods) DatasetConsumerAdvance(ctx context.Context, p *store.DatasetConsumerAdvanceParams) error {
+	c := m.c
 	if err := p.Normalize(); err != nil {
 		return err
 	}
@@ -154,7 +159,7 @@ func DatasetConsumerAdvance(ctx context.Context, c Conn, p *store.DatasetConsume
 	}
 	if n == 0 {
 		if *retried {
-			if cur, ok, gerr := DatasetConsumerGet(ctx, c, p.DagID); gerr == nil && ok && cur == p.To {
+			if cur, ok, gerr := m.DatasetConsumerGet(ctx, p.DagID); gerr == nil && ok && cur == p.To {
 				return nil
 			}
 		}

@@ -9,7 +9,8 @@ import (
 )
 
 // LoginFailureAdd is store.Store.LoginFailureAdd over a store's Conn.
-func LoginFailureAdd(ctx context.Context, c Conn, p *store.LoginFailureAddParams) ([]store.LoginFailure, error) {
+func (m Methods) LoginFailureAdd(ctx context.Context, p *store.LoginFailureAddParams) ([]store.LoginFailure, error) {
+	c := m.c
 	if err := p.Normalize(); err != nil {
 		return nil, err
 	}
@@ -41,7 +42,8 @@ func LoginFailureAdd(ctx context.Context, c Conn, p *store.LoginFailureAddParams
 }
 
 // LoginFailureList is store.Store.LoginFailureList over a store's Conn.
-func LoginFailureList(ctx context.Context, c Conn, keys []string) ([]store.LoginFailure, error) {
+func (m Methods) LoginFailureList(ctx context.Context, keys []string) ([]store.LoginFailure, error) {
+	c := m.c
 	if len(keys) == 0 {
 		return nil, nil
 	}
@@ -60,7 +62,8 @@ func LoginFailureList(ctx context.Context, c Conn, keys []string) ([]store.Login
 }
 
 // LoginFailureReset is store.Store.LoginFailureReset over a store's Conn.
-func LoginFailureReset(ctx context.Context, c Conn, key string) error {
+func (m Methods) LoginFailureReset(ctx context.Context, key string) error {
+	c := m.c
 	if err := c.Exec(ctx, `DELETE FROM login_failure WHERE login_key = `+c.D.Param(1), key); err != nil {
 		return fmt.Errorf("reset failed logins: %w", err)
 	}

@@ -43,7 +43,8 @@ func params(d Dialect, from, to int) string {
 }
 
 // RunCreate is store.Store.RunCreate over a store's Conn.
-func RunCreate(ctx context.Context, c Conn, p *store.RunCreateParams) (*store.DagRun, error) {
+func (m Methods) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store.DagRun, error) {
+	c := m.c
 	if err := p.Normalize(); err != nil {
 		return nil, err
 	}
@@ -66,7 +67,7 @@ func RunCreate(ctx context.Context, c Conn, p *store.RunCreateParams) (*store.Da
 			return err
 		})
 	if err != nil && c.IsUnique(err) {
-		existing, gerr := RunGet(ctx, c, p.DagID, p.RunID)
+		existing, gerr := m.RunGet(ctx, p.DagID, p.RunID)
 		if gerr == nil || errors.Is(gerr, store.ErrCorrupt) {
 			// A retry after a lost commit finds its own run.
 			if *retried && existing.CreatedAt.Equal(t) && existing.LogicalDate.Equal(p.LogicalDate) {
@@ -85,7 +86,8 @@ func RunCreate(ctx context.Context, c Conn, p *store.RunCreateParams) (*store.Da
 
 // RunGet is store.Store.RunGet over a store's Conn: a corrupt conf is an
 // error wrapping store.ErrCorrupt, with the run.
-func RunGet(ctx context.Context, c Conn, dagID, runID string) (*store.DagRun, error) {
+func (m Methods) RunGet(ctx context.Context, dagID, runID string) (*store.DagRun, error) {
+	c := m.c
 	var run *store.DagRun
 	err := c.ScanRow(ctx, `SELECT `+runCols+` FROM dag_run WHERE dag_id = `+c.D.Param(1)+` AND run_id = `+c.D.Param(2),
 		[]any{dagID, runID}, func(r Scanner) error {
@@ -106,7 +108,8 @@ func RunGet(ctx context.Context, c Conn, dagID, runID string) (*store.DagRun, er
 }
 
 // RunList is store.Store.RunList over a store's Conn.
-func RunList(ctx context.Context, c Conn, p *store.RunListParams) ([]*store.DagRun, error) {
+func (m Methods) RunList(ctx context.Context, p *store.RunListParams) ([]*store.DagRun, error) {
+	c := m.c
 	q, args := RunListSQL(c.D, p)
 	out, err := QueryAll(ctx, c, q, args, scanRun)
 	if err != nil {
@@ -137,7 +140,8 @@ func RunListSQL(d Dialect, p *store.RunListParams) (string, []any) {
 }
 
 // RunSetState is store.Store.RunSetState over a store's Conn.
-func RunSetState(ctx context.Context, c Conn, p *store.RunSetStateParams) (*store.DagRun, error) {
+func (m Methods) RunSetState(ctx context.Context, p *store.RunSetStateParams) (*store.DagRun, error) {
+	c := m.c
 	if err := p.Normalize(); err != nil {
 		return nil, err
 	}
@@ -159,7 +163,7 @@ func RunSetState(ctx context.Context, c Conn, p *store.RunSetStateParams) (*stor
 		return err
 	})
 	if errors.Is(err, ErrNoRows) {
-		cur, gerr := RunGet(ctx, c, p.DagID, p.RunID)
+		cur, gerr := m.RunGet(ctx, p.DagID, p.RunID)
 		if gerr != nil && !errors.Is(gerr, store.ErrCorrupt) {
 			return nil, gerr
 		}
@@ -176,7 +180,8 @@ func RunSetState(ctx context.Context, c Conn, p *store.RunSetStateParams) (*stor
 }
 
 // RunCount is store.Store.RunCount over a store's Conn.
-func RunCount(ctx context.Context, c Conn, p *store.RunCountParams) (map[string]int, error) {
+func (m Methods) RunCount(ctx context.Context, p *store.RunCountParams) (map[string]int, error) {
+	c := m.c
 	w := &where{d: c.D}
 	w.few("state", strs(p.ActiveStates()))
 	if p.DagID != "" {
