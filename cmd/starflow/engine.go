@@ -25,6 +25,7 @@ import (
 	"github.com/starflow-dev/starflow/runtime/store/secrets"
 	"github.com/starflow-dev/starflow/runtime/tasklog"
 	"github.com/starflow-dev/starflow/starlark/call"
+	"github.com/starflow-dev/starflow/starlark/sandbox"
 )
 
 // engineConfig says which parts of Starflow a daemon runs and where its
@@ -72,7 +73,10 @@ type engine struct {
 	versions *call.Versions
 	// sqlPools are the worker's pooled PostgreSQL connections (sql
 	// operator and sql module), closed after the worker stops.
-	sqlPools  *sqlop.Pools
+	sqlPools *sqlop.Pools
+	// tasks are the sandbox processes of Starlark task functions (nil:
+	// they run in-process).
+	tasks     *sandbox.Pool
 	sched     *scheduler.Scheduler
 	processor *dagprocessor.Processor
 	worker    *executor.Worker
@@ -121,6 +125,14 @@ func newEngine(ctx context.Context, cfg engineConfig, logger *slog.Logger) (*eng
 	if cfg.work {
 		e.sqlPools = sqlop.NewPools(0)
 		e.versions.SQL = e.sqlPools
+	}
+	// Task functions and callbacks run in sandbox processes, a worker's
+	// up to its concurrency at once, one started ahead.
+	if e.tasks = newTaskIsolator(logger, cfg.concurrency); e.tasks != nil {
+		e.versions.Isolator = e.tasks
+		if cfg.work {
+			e.tasks.Prestart(1)
+		}
 	}
 	e.sched = scheduler.New(st, e.queue, e.versions, logger, scheduler.Config{ZombieTimeout: cfg.zombieTimeout, ReconcileAfter: cfg.reconcileAfter})
 	e.sched.Notifier = e.notifier
@@ -211,6 +223,9 @@ func (e *engine) run(ctx context.Context) error {
 
 func (e *engine) close() {
 	e.sqlPools.Close()
+	if e.tasks != nil {
+		_ = e.tasks.Close()
+	}
 	if e.notifier != nil {
 		_ = e.notifier.Close()
 	}

@@ -31,6 +31,11 @@ const (
 	// envParseTimeout is the time limit of one DAG file's evaluation, a
 	// Go duration (Airflow's dagbag_import_timeout).
 	envParseTimeout = "STARFLOW_PARSE_TIMEOUT"
+	// envTaskMemory is the memory limit in MiB of a sandbox process that
+	// runs task functions; envParseMemory's value when unset.
+	envTaskMemory = "STARFLOW_TASK_MEMORY_LIMIT_MB"
+	// envTaskIsolation "off" runs Starlark task functions in-process.
+	envTaskIsolation = "STARFLOW_TASK_ISOLATION"
 )
 
 // parseTimeout is the time limit of one DAG file's evaluation: the
@@ -70,16 +75,55 @@ func runParseChild(stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // parseMemoryLimit is the limit of parse processes in bytes.
-func parseMemoryLimit() (int64, error) {
-	v := os.Getenv(envParseMemory)
+func parseMemoryLimit() (int64, error) { return memoryLimitOf(envParseMemory) }
+
+// memoryLimitOf reads a memory limit in MiB from the environment
+// variable name.
+func memoryLimitOf(name string) (int64, error) {
+	v := os.Getenv(name)
 	if v == "" {
 		return sandbox.DefaultMemoryLimit, nil
 	}
 	mb, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || mb < 64 {
-		return 0, fmt.Errorf("%s must be a number of MiB of at least 64, not %q", envParseMemory, v)
+		return 0, fmt.Errorf("%s must be a number of MiB of at least 64, not %q", name, v)
 	}
 	return mb << 20, nil
+}
+
+// newTaskIsolator returns the pool of sandbox processes that run Starlark
+// task functions (the same hidden subcommand as parse processes, under
+// envTaskMemory), up to concurrency at once, or nil when task isolation is off or
+// the binary cannot find itself: functions then run in-process.
+func newTaskIsolator(logger *slog.Logger, concurrency int) *sandbox.Pool {
+	if os.Getenv(envTaskIsolation) == "off" {
+		return nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		logger.Warn("task functions run in-process: cannot find the starflow binary", "err", err)
+		return nil
+	}
+	limit, err := parseMemoryLimit()
+	if err == nil && os.Getenv(envTaskMemory) != "" {
+		limit, err = memoryLimitOf(envTaskMemory)
+	}
+	if err != nil {
+		logger.Warn("task functions run in-process", "err", err)
+		return nil
+	}
+	argv0 := os.Args[0]
+	return &sandbox.Pool{
+		Command: func() *exec.Cmd {
+			cmd := exec.Command(exe, parseChildCommand)
+			cmd.Args[0] = argv0
+			cmd.Env = append(os.Environ(), envParseMemory+"="+strconv.FormatInt(limit>>20, 10))
+			return cmd
+		},
+		Max:         max(concurrency, runtime.GOMAXPROCS(0)),
+		MemoryLimit: limit,
+		Logger:      logger,
+	}
 }
 
 // newIsolator returns the pool of parse processes that evaluate each DAG

@@ -353,13 +353,22 @@ func localOptions(logger *slog.Logger, f *loader.File) (localrun.Options, func()
 	runner := call.New(f)
 	runner.SQL = pools
 	masker := secrets.NewMasker()
+	tasks := newTaskIsolator(logger, 1)
+	if tasks != nil {
+		runner.Isolator = tasks
+	}
 	return localrun.Options{
-		Runner:      newTryRunner(logger, pools),
-		Functions:   runner,
-		Variables:   envsecrets.Variables{Masker: masker},
-		Connections: envsecrets.Connections{Masker: masker},
-		Masker:      masker,
-	}, func() { pools.Close() }
+			Runner:      newTryRunner(logger, pools),
+			Functions:   runner,
+			Variables:   envsecrets.Variables{Masker: masker},
+			Connections: envsecrets.Connections{Masker: masker},
+			Masker:      masker,
+		}, func() {
+			pools.Close()
+			if tasks != nil {
+				_ = tasks.Close()
+			}
+		}
 }
 
 // testDAGFolder is the DAG folder of a test-dag run: --dags (or its

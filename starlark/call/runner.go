@@ -28,6 +28,9 @@ type Runner struct {
 	// SQL, when set, gives the sql module of task functions pooled
 	// connections (shared with the sql operator); set it before use.
 	SQL *sqlop.Pools
+	// Isolator, when set, runs each call in a supervised process
+	// (starlark/sandbox) instead of this one; set it before use.
+	Isolator Isolator
 }
 
 var _ operators.FunctionRunner = (*Runner)(nil)
@@ -81,6 +84,11 @@ func (r *Runner) CallFunction(ctx context.Context, c *operators.Call, key string
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("function %q: %w", key, err)
+	}
+	if r.Isolator != nil {
+		if res, ran, err := r.callIsolated(ctx, c, file, key, fn.Name(), definedAt(fn), args, kwargs); ran {
+			return res, err
+		}
 	}
 
 	thread := &starlark.Thread{Name: key}

@@ -56,6 +56,9 @@ type Versions struct {
 	// SQL, when set, is given to the function runners of the versions
 	// (Runner.SQL); set it before use.
 	SQL *sqlop.Pools
+	// Isolator, when set, is given to the function runners of the
+	// versions (Runner.Isolator); set it before use.
+	Isolator Isolator
 }
 
 // version is one cached result: a loaded file, or the permanent error of
@@ -118,6 +121,7 @@ func (v *Versions) Functions(ctx context.Context, sourceHash string) (operators.
 	}
 	r := New(f)
 	r.SQL = v.SQL
+	r.Isolator = v.Isolator
 	return r, nil
 }
 

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/starflow-dev/starflow/starlark/call"
 	"github.com/starflow-dev/starflow/starlark/loader"
 )
 
@@ -80,5 +82,48 @@ func BenchmarkChildStart(b *testing.B) {
 			b.Fatal("no finding for broken.star")
 		}
 		_ = pool.Close()
+	}
+}
+
+// BenchmarkCallFunction compares calling a task function in-process with
+// calling it in a warm sandbox process (the version loaded there): a
+// transform of a pulled XCom (transform_1 of benchDAG), and the function
+// of call_test.go that makes six requests to the worker (XCom push and
+// pulls, a variable, connections) and logs two lines. docs/performance.md
+// has the figures.
+func BenchmarkCallFunction(b *testing.B) {
+	ctx := context.Background()
+	bench := loader.New(loader.Options{}).Load(ctx, loader.BundleSource("dags", map[string]string{"dag.star": benchDAG(20)}), "dag.star")
+	if len(bench.DAGs) != 1 {
+		b.Fatalf("dag.star: %v", bench.Errors)
+	}
+	tasks := loadTaskFile(b)
+	pool := &Pool{Command: newPool(&testing.T{}, time.Minute).Command, Max: 1, MemoryLimit: testLimit}
+	defer pool.Close()
+	for _, bc := range []struct {
+		name string
+		f    *loader.File
+		task string
+	}{
+		{"transform", bench, "transform_1"},
+		{"requests", tasks, "work"},
+	} {
+		args, kwargs := argsOf(bc.f, bc.task)
+		key := keyOf(b, bc.f, bc.task)
+		for _, mode := range []string{"in-process", "isolated"} {
+			r := call.New(bc.f)
+			if mode == "isolated" {
+				r.Isolator = pool
+			}
+			b.Run(bc.name+"/"+mode, func(b *testing.B) {
+				for b.Loop() {
+					var log bytes.Buffer
+					c, _ := newCall(bc.f, bc.task, &log)
+					if _, err := r.CallFunction(ctx, c, key, args, kwargs); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }

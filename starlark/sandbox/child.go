@@ -16,6 +16,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/starflow-dev/starflow/dags"
+	sqlop "github.com/starflow-dev/starflow/operators/sql"
 	"github.com/starflow-dev/starflow/starlark/loader"
 )
 
@@ -65,13 +66,16 @@ func Serve(ctx context.Context, newLoader NewLoader, in io.Reader, out io.Writer
 		return err
 	}
 	debug.SetMemoryLimit(memoryLimit * 3 / 4)
-	s := &server{out: json.NewEncoder(out)}
+	s := &server{out: json.NewEncoder(out), files: map[string]*loader.File{}}
 	l := newLoader(s.setPos)
 	stop := make(chan struct{})
 	defer close(stop)
 	go s.watch(stop, memoryLimit*3/4)
+	s.sql = sqlop.NewPools(0)
+	defer s.sql.Close()
 
 	dec := json.NewDecoder(in)
+	dec.UseNumber()
 	for {
 		var req request
 		if err := dec.Decode(&req); err != nil {
@@ -81,6 +85,12 @@ func Serve(ctx context.Context, newLoader NewLoader, in io.Reader, out io.Writer
 			return fmt.Errorf("read a request: %w", err)
 		}
 		s.start(req)
+		if req.Call != nil {
+			if err := s.call(ctx, l, dec, req.ID, req.Call); err != nil {
+				return err
+			}
+			continue
+		}
 		f := l.Load(ctx, req.Source(), req.Rel)
 		res, _ := f.Result()
 		if err := s.send(reply{ID: req.ID, Done: true, Result: res}); err != nil {
@@ -100,6 +110,11 @@ type server struct {
 	changed bool
 	sent    syntax.Position // the last position written
 	sentAt  time.Time
+
+	// files are the DAG versions loaded for calls, by hash; sql pools
+	// the connections of their sql module.
+	files map[string]*loader.File
+	sql   *sqlop.Pools
 }
 
 // syncInterval is how often at most setPos writes a new position itself:

@@ -42,10 +42,11 @@ type Pool struct {
 	// Logger receives children that fail to start or die.
 	Logger *slog.Logger
 
-	once sync.Once
-	slot chan struct{}
-	mu   sync.Mutex
-	idle []*child
+	once   sync.Once
+	slot   chan struct{}
+	mu     sync.Mutex
+	idle   []*child
+	closed bool
 }
 
 var _ loader.Isolator = (*Pool)(nil)
@@ -57,6 +58,8 @@ type child struct {
 	replies chan reply // closed when the child's output ends
 	stderr  *tail
 	nextID  int64
+	// known are the DAG versions whose sources the child was sent.
+	known map[string]bool
 }
 
 func (p *Pool) init() {
@@ -189,6 +192,11 @@ func (p *Pool) get() (*child, error) {
 		return c, nil
 	}
 	p.mu.Unlock()
+	return p.start()
+}
+
+// start starts a child.
+func (p *Pool) start() (*child, error) {
 	cmd := p.Command()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -198,7 +206,7 @@ func (p *Pool) get() (*child, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse process: %w", err)
 	}
-	c := &child{cmd: cmd, stdin: stdin, replies: make(chan reply, 16), stderr: &tail{max: 64 << 10}}
+	c := &child{cmd: cmd, stdin: stdin, replies: make(chan reply, 16), stderr: &tail{max: 64 << 10}, known: map[string]bool{}}
 	setDeathSignal(cmd)
 	cmd.Stderr = c.stderr
 	if err := cmd.Start(); err != nil {
@@ -207,6 +215,7 @@ func (p *Pool) get() (*child, error) {
 	go func() {
 		defer close(c.replies)
 		dec := json.NewDecoder(stdout)
+		dec.UseNumber()
 		for {
 			var r reply
 			if err := dec.Decode(&r); err != nil {
@@ -218,11 +227,43 @@ func (p *Pool) get() (*child, error) {
 	return c, nil
 }
 
-// put makes c idle again.
+// put makes c idle again, or ends it when the pool is closed.
 func (p *Pool) put(c *child) {
 	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		p.end(c)
+		return
+	}
 	p.idle = append(p.idle, c)
 	p.mu.Unlock()
+}
+
+// Prestart starts up to n children in the background (fewer when some
+// are idle already), so that the first calls find one ready.
+func (p *Pool) Prestart(n int) {
+	p.init()
+	p.mu.Lock()
+	n -= len(p.idle)
+	p.mu.Unlock()
+	for range n {
+		go func() {
+			c, err := p.start()
+			if err != nil {
+				p.Logger.Warn("cannot start a sandbox process", "err", err)
+				return
+			}
+			p.put(c)
+		}()
+	}
+}
+
+// end closes an idle child's input, which ends it, and waits for it.
+func (p *Pool) end(c *child) {
+	_ = c.stdin.Close()
+	for range c.replies {
+	}
+	_ = c.cmd.Wait()
 }
 
 // kill ends c and returns how it ended.
@@ -248,12 +289,10 @@ func (p *Pool) Close() error {
 	p.mu.Lock()
 	idle := p.idle
 	p.idle = nil
+	p.closed = true
 	p.mu.Unlock()
 	for _, c := range idle {
-		_ = c.stdin.Close()
-		for range c.replies {
-		}
-		_ = c.cmd.Wait()
+		p.end(c)
 	}
 	return nil
 }
