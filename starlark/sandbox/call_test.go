@@ -137,8 +137,8 @@ func newCall(f *loader.File, task string, log *bytes.Buffer) (*operators.Call, *
 	d := f.DAGs[0]
 	c := &operators.Call{
 		DAG: d, Task: d.Task(task), TryNumber: 2, Params: map[string]any{"p": 0.5, "q": int64(1)},
-		Run:  operators.RunInfo{DAGID: "d", RunID: "manual__x", LogicalDate: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), Conf: map[string]any{"c": 1.0}},
-		Log:  log, XCom: st, Variables: fakeVars{}, Connections: fakeConns{},
+		Run: operators.RunInfo{DAGID: "d", RunID: "manual__x", LogicalDate: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), Conf: map[string]any{"c": 1.0}},
+		Log: log, XCom: st, Variables: fakeVars{}, Connections: fakeConns{},
 	}
 	return c, st
 }
