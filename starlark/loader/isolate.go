@@ -126,17 +126,59 @@ func (l *Loader) isolate(ctx context.Context, src Source, file *File) bool {
 		}
 		return true
 	}
-	// The file's own text, so that a Bag evaluates it again when it
-	// changes; the modules it loaded died with the process.
-	content, err := src.read(file.Path, l.opts.MaxFileSize)
-	if err != nil {
-		content = missingFile
-	} else {
-		file.Sources = map[string]string{file.Path: content}
+	// The process died with what it read: the file's text and the
+	// modules its load() statements name, found by parsing them here, so
+	// that a Bag evaluates the file again when any of them changes.
+	file.deps = l.staticDeps(src, file.Path)
+	if content := file.deps[file.Path]; content != missingFile {
+		file.Sources = make(map[string]string, len(file.deps))
+		for p, c := range file.deps {
+			if c != missingFile {
+				file.Sources[p] = c
+			}
+		}
 		file.Hash = hashSources(file.Sources)
 	}
-	file.deps = map[string]string{file.Path: content}
 	return true
+}
+
+// maxStaticDeps bounds the modules staticDeps reads.
+const maxStaticDeps = 256
+
+// staticDeps returns the file at rel and the modules it loads, directly
+// or not, by root-relative path, each with its content or missingFile:
+// load() statements are top-level and name their module with a literal,
+// so parsing finds them all without evaluating anything.
+func (l *Loader) staticDeps(src Source, rel string) map[string]string {
+	deps := map[string]string{}
+	queue := []string{rel}
+	for len(queue) > 0 && len(deps) < maxStaticDeps {
+		p := queue[0]
+		queue = queue[1:]
+		if _, ok := deps[p]; ok {
+			continue
+		}
+		content, err := src.read(p, l.opts.MaxFileSize)
+		if err != nil {
+			deps[p] = missingFile
+			continue
+		}
+		deps[p] = content
+		f, err := fileOptions.Parse(src.name(p), content, 0)
+		if err != nil {
+			continue
+		}
+		for _, stmt := range f.Stmts {
+			load, ok := stmt.(*syntax.LoadStmt)
+			if !ok {
+				continue
+			}
+			if m, err := modulePath(load.ModuleName()); err == nil {
+				queue = append(queue, m)
+			}
+		}
+	}
+	return deps
 }
 
 // traced wraps a checked builtin so that it reports its caller's position

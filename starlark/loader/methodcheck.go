@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"go.starlark.net/starlark"
@@ -18,6 +19,11 @@ var methodOps = map[string]string{
 	"join":    "$join",
 	"format":  "$format",
 	"extend":  "$extend",
+	// A split makes a list of up to one element per byte: 4 MiB of
+	// commas, 4 Mi strings (about 130 MiB).
+	"split":      "$split",
+	"rsplit":     "$rsplit",
+	"splitlines": "$splitlines",
 }
 
 // rewriteMethodCall turns x.m(args) into $m(x, args) when m is one of
@@ -117,6 +123,10 @@ func checkMethod(thread *starlark.Thread, name string, recv starlark.Value, args
 			return checkJoin(thread, string(recv), args, kwargs)
 		case "format":
 			return checkFormat(thread, b, string(recv), args, kwargs)
+		case "split", "rsplit":
+			return checkSplit(thread, name, string(recv), args, kwargs)
+		case "splitlines":
+			return charge(thread, int64(strings.Count(string(recv), "\n")+strings.Count(string(recv), "\r"))+1, "list")
 		}
 	case *starlark.List:
 		if name == "extend" && len(args) == 1 && len(kwargs) == 0 {
@@ -126,6 +136,47 @@ func checkMethod(thread *starlark.Thread, name string, recv starlark.Value, args
 		}
 	}
 	return nil
+}
+
+// checkSplit charges the list s.split(sep, maxsplit) builds: one element
+// more than the separators found (or than the runs of spaces, with no
+// separator), at most maxsplit + 1.
+func checkSplit(thread *starlark.Thread, name, s string, args starlark.Tuple, kwargs []starlark.Tuple) error {
+	var sep starlark.Value = starlark.None
+	maxsplit := -1
+	if starlark.UnpackArgs(name, args, kwargs, "sep?", &sep, "maxsplit?", &maxsplit) != nil {
+		return nil
+	}
+	var n int64
+	switch sep := sep.(type) {
+	case starlark.String:
+		if sep == "" {
+			return nil // the method reports the empty separator
+		}
+		n = int64(strings.Count(s, string(sep))) + 1
+	case starlark.NoneType:
+		n = fieldsUpTo(s)
+	default:
+		return nil
+	}
+	if maxsplit >= 0 && int64(maxsplit)+1 < n {
+		n = int64(maxsplit) + 1
+	}
+	return charge(thread, n, "list")
+}
+
+// fieldsUpTo returns how many whitespace-separated fields s has.
+func fieldsUpTo(s string) int64 {
+	var n int64
+	in := false
+	for _, r := range s {
+		space := unicode.IsSpace(r)
+		if !space && !in {
+			n++
+		}
+		in = !space
+	}
+	return n
 }
 
 func checkReplace(thread *starlark.Thread, s string, args starlark.Tuple, kwargs []starlark.Tuple) error {

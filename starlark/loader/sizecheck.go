@@ -98,14 +98,20 @@ func charge(thread *starlark.Thread, n int64, kind string) error {
 		return nil
 	}
 	limit := b.MaxStringSize
-	if kind != "string" && kind != "bytes" {
+	switch {
+	case kind == "int":
+		// Multiplying big ints costs far more time than their size in
+		// memory: a sixteenth of a string's limit (256 KiB for DAG
+		// files, some 630,000 digits) is already a slow product.
+		limit /= 16
+	case !bytesKind(kind):
 		limit = b.MaxListLen
 	}
 	if n > limit {
 		return &SizeError{Msg: fmt.Sprintf("memory limit: %s of %d %s is larger than the limit of %d for %s", kind, n, unitOf(kind), limit, b.Who)}
 	}
 	bytes := n
-	if kind != "string" && kind != "bytes" {
+	if !bytesKind(kind) {
 		bytes *= 16 // a Starlark value in a list is an interface
 	}
 	if bytes >= trackedSize && b.MaxAlloc > 0 {
@@ -118,10 +124,22 @@ func charge(thread *starlark.Thread, n int64, kind string) error {
 }
 
 func unitOf(kind string) string {
-	if kind == "string" || kind == "bytes" {
+	if bytesKind(kind) {
 		return "bytes"
 	}
 	return "elements"
+}
+
+// bytesKind reports whether a kind of value is measured in bytes (and
+// bounded by MaxStringSize) rather than in elements.
+func bytesKind(kind string) bool { return kind == "string" || kind == "bytes" || kind == "int" }
+
+// intBytes returns the bytes of the magnitude of x.
+func intBytes(x starlark.Int) int64 {
+	if _, ok := x.Int64(); ok {
+		return 8
+	}
+	return int64(x.BigInt().BitLen()+7) / 8
 }
 
 // lengthOf returns the length and kind of a string, bytes, list or tuple.
@@ -155,6 +173,18 @@ func addOp(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kw
 // mulOp is x * y with a size check.
 func mulOp(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	x, y := args[0], args[1]
+	if ix, ok := x.(starlark.Int); ok {
+		if iy, ok := y.(starlark.Int); ok {
+			// A product has as many bytes as its factors together:
+			// squaring an int 30 times asks for gigabytes.
+			if n := intBytes(ix) + intBytes(iy); n > 1<<10 {
+				if err := charge(thread, n, "int"); err != nil {
+					return nil, err
+				}
+			}
+			return starlark.Binary(syntax.STAR, x, y)
+		}
+	}
 	seq, count := x, y
 	if _, ok := x.(starlark.Int); ok {
 		seq, count = y, x

@@ -148,3 +148,43 @@ func TestLoaderWithPool(t *testing.T) {
 		t.Fatalf("bundle: got %v", b.Errors)
 	}
 }
+
+// TestBagReevaluatesAFileWhoseModuleKilledItsChild: a file whose loaded
+// module exhausts memory kills its child; fixing the module (not the
+// file) makes the next refresh evaluate the file again, and its DAG
+// appears.
+func TestBagReevaluatesAFileWhoseModuleKilledItsChild(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Only dag.star calls f: the modules alone define it.
+	write("lib/inner.star", strings.TrimSuffix(files["small_lists.star"], "f()\n"))
+	write("lib/outer.star", "load(\"//lib/inner.star\", \"f\")\ng = f\n")
+	write("dag.star", "load(\"//lib/outer.star\", \"g\")\nn = len(g())\ndag(dag_id = \"d\", build = lambda: bash(task_id = \"t\", bash_command = \"echo %d\" % n))\n")
+	bag := loader.NewBag(loader.New(loader.Options{Isolator: newPool(t, time.Minute)}), loader.DirSource(dir))
+	ctx := context.Background()
+	if _, err := bag.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f := bag.File("dag.star")
+	if f == nil || len(f.Errors) != 1 || !strings.Contains(f.Errors[0].Error(), "memory limit") {
+		t.Fatalf("dag.star: %+v", f)
+	}
+	if _, _, ok := bag.DAG("d"); ok {
+		t.Fatal("DAG d exists while its module kills the parse process")
+	}
+	write("lib/inner.star", "def f():\n    return [1]\n") // two loads away from dag.star
+	if _, err := bag.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := bag.DAG("d"); !ok {
+		t.Fatalf("DAG d is missing after its module was fixed: %v", bag.Findings())
+	}
+}
