@@ -539,6 +539,13 @@ func TestAdminPages(t *testing.T) {
 			}
 			mustContain(t, body, tc.want...)
 			mustNotContain(t, body, tc.not...)
+			if t.Failed() && tc.target == "/workers" { // seen twice in CI under load: say why
+				ws, err := e.store.WorkerList(ctx)
+				for _, w := range ws {
+					t.Logf("now %s, worker %+v", time.Now(), *w)
+				}
+				t.Logf("list error %v; page %s", err, body)
+			}
 		})
 	}
 }
