@@ -84,7 +84,13 @@ func connectionsCommand() *cli.Command {
 					if c.NArg() != 1 {
 						return usageError("connections delete takes one connection id, got %d arguments", c.NArg())
 					}
-					return withStore(c, func(s store.Store) error { return s.ConnectionDelete(c.Context, c.Args().First()) })
+					return withStore(c, func(s store.Store) error {
+						if err := s.ConnectionDelete(c.Context, c.Args().First()); err != nil {
+							return err
+						}
+						cliAudit(c, s, store.AuditEntry{Event: store.AuditConnectionDelete, Extra: "conn_id=" + c.Args().First()})
+						return nil
+					})
 				},
 			},
 			connectionsImportCommand(),
@@ -123,6 +129,7 @@ func runConnectionsAdd(c *cli.Context) error {
 		if err := s.ConnectionCreate(c.Context, &store.ConnectionCreateParams{Connection: *conn, Description: c.String("conn-description")}); err != nil {
 			return err
 		}
+		cliAudit(c, s, store.AuditEntry{Event: store.AuditConnectionSet, Extra: "conn_id=" + id + " type=" + conn.Type})
 		fmt.Fprintf(c.App.Writer, "added connection %s: %s\n", id, store.ConnectionURI(conn, false))
 		return nil
 	})

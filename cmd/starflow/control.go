@@ -131,6 +131,7 @@ func dagsTriggerCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
+				cliAudit(c, st, store.AuditEntry{Event: store.AuditTrigger, DagID: dagID, RunID: run.RunID, Extra: store.AuditConf(conf)})
 				fmt.Fprintln(c.App.Writer, run.RunID)
 				if dag.IsPaused {
 					fmt.Fprintf(c.App.ErrWriter, "DAG %s is paused: the run stays queued until `starflow dags unpause %s`\n", dagID, dagID)
@@ -161,6 +162,11 @@ func dagsPauseCommand(pause bool) *cli.Command {
 				if err := st.DAGSetPaused(c.Context, dagID, pause); err != nil {
 					return notInStore(dagID, err)
 				}
+				event := store.AuditUnpause
+				if pause {
+					event = store.AuditPause
+				}
+				cliAudit(c, st, store.AuditEntry{Event: event, DagID: dagID})
 				fmt.Fprintf(c.App.Writer, "DAG %s %sd\n", dagID, name)
 				return nil
 			})
@@ -270,6 +276,8 @@ func runTasksClear(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
+		cliAudit(c, st, store.AuditEntry{Event: store.AuditClear, DagID: p.DAGID, RunID: p.RunID,
+			Extra: fmt.Sprintf("task_regex=%q only_failed=%v downstream=%v upstream=%v cleared=%d", p.TaskRegex, p.OnlyFailed, p.Downstream, p.Upstream, len(cleared))})
 		fmt.Fprintf(c.App.Writer, "cleared %d task instances\n", len(cleared))
 		return nil
 	})
@@ -324,6 +332,12 @@ func tasksMarkCommand(state dags.TaskState) *cli.Command {
 					fmt.Fprintf(c.App.Writer, "nothing to mark: already %s\n", state)
 					return nil
 				}
+				event := store.AuditMarkSuccess
+				if state == dags.TaskStateFailed {
+					event = store.AuditMarkFailed
+				}
+				cliAudit(c, st, store.AuditEntry{Event: event, DagID: p.DAGID, RunID: p.RunID, TaskID: p.TaskID,
+					Extra: fmt.Sprintf("downstream=%v marked=%d", p.Downstream, len(keys))})
 				fmt.Fprintf(c.App.Writer, "marked %s: %s\n", state, strings.Join(ids, ", "))
 				if run, err := st.RunGet(c.Context, p.DAGID, p.RunID); err == nil {
 					fmt.Fprintf(c.App.Writer, "run %s is %s\n", run.RunID, run.State)

@@ -57,6 +57,8 @@ func dagsDeleteCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
+				cliAudit(c, s, store.AuditEntry{Event: store.AuditDAGDelete, DagID: dagID,
+					Extra: fmt.Sprintf("runs=%d task_instances=%d xcoms=%d", n.Runs, n.TaskInstances, n.XComs)})
 				removed, rmErr := tasklog.New(s, logFolder(c, c.String("database-url")), "").Remove(n.LogPaths)
 				fmt.Fprintf(c.App.Writer, "deleted DAG %s: %d runs, %d task instances, %d XComs, %d log chunks, %d log files\n",
 					dagID, n.Runs, n.TaskInstances, n.XComs, n.LogChunks, removed)

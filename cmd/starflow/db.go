@@ -137,6 +137,7 @@ func dbCleanCommand() *cli.Command {
 				if n, err = s.DBClean(c.Context, p); err != nil {
 					return err
 				}
+				cliAudit(c, s, store.AuditEntry{Event: store.AuditDBClean, Extra: "deleted " + summary})
 				// The rows are gone: a file left behind by a failure here is
 				// only disk, never shown again.
 				removed, err := tasklog.New(s, logFolder(c, c.String("database-url")), "").Remove(n.LogPaths)

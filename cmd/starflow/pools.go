@@ -88,6 +88,7 @@ func poolsCommand() *cli.Command {
 						if err := s.PoolSet(c.Context, p); err != nil {
 							return err
 						}
+						cliAudit(c, s, store.AuditEntry{Event: store.AuditPoolSet, Extra: fmt.Sprintf("pool=%s slots=%d", p.Name, p.Slots)})
 						got, err := s.PoolGet(c.Context, p.Name)
 						if err != nil {
 							return err
@@ -110,6 +111,7 @@ func poolsCommand() *cli.Command {
 						if err := s.PoolDelete(c.Context, c.Args().First()); err != nil {
 							return err
 						}
+						cliAudit(c, s, store.AuditEntry{Event: store.AuditPoolDelete, Extra: "pool=" + c.Args().First()})
 						fmt.Fprintf(c.App.Writer, "deleted pool %s\n", c.Args().First())
 						return nil
 					})

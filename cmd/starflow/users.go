@@ -99,6 +99,7 @@ func usersCommand() *cli.Command {
 						if _, err := s.UserUpdate(c.Context, &store.UserUpdateParams{Username: c.Args().First(), PasswordHash: &hash}); err != nil {
 							return err
 						}
+						cliAudit(c, s, store.AuditEntry{Event: store.AuditUserUpdate, Extra: "username=" + c.Args().First() + " password reset"})
 						fmt.Fprintf(c.App.Writer, "changed the password of %s\n", c.Args().First())
 						if generated {
 							fmt.Fprintf(c.App.Writer, "new password (shown once): %s\n", password)
@@ -128,6 +129,7 @@ func usersCommand() *cli.Command {
 						if _, err := s.UserUpdate(c.Context, &store.UserUpdateParams{Username: c.Args().First(), Role: &r}); err != nil {
 							return err
 						}
+						cliAudit(c, s, store.AuditEntry{Event: store.AuditUserUpdate, Extra: "username=" + c.Args().First() + " role=" + r})
 						fmt.Fprintf(c.App.Writer, "%s is now %s\n", c.Args().First(), r)
 						return nil
 					})
@@ -146,6 +148,7 @@ func usersCommand() *cli.Command {
 						if err := s.UserDelete(c.Context, c.Args().First()); err != nil {
 							return err
 						}
+						cliAudit(c, s, store.AuditEntry{Event: store.AuditUserDelete, Extra: "username=" + c.Args().First()})
 						fmt.Fprintf(c.App.Writer, "deleted user %s\n", c.Args().First())
 						return nil
 					})
@@ -191,6 +194,7 @@ func runUsersCreate(c *cli.Context) error {
 		if _, err := s.UserCreate(c.Context, &store.UserCreateParams{Username: username, PasswordHash: hash, Role: string(role)}); err != nil {
 			return err
 		}
+		cliAudit(c, s, store.AuditEntry{Event: store.AuditUserCreate, Extra: "username=" + username + " role=" + string(role)})
 		fmt.Fprintf(c.App.Writer, "created user %s with role %s\n", username, role)
 		if generated {
 			fmt.Fprintf(c.App.Writer, "password: %s\n", password)

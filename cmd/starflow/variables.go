@@ -70,8 +70,16 @@ func variablesCommand() *cli.Command {
 						value = string(data)
 					}
 					return withStore(c, func(s store.Store) error {
-						return s.VariableSet(c.Context, &store.VariableSetParams{Key: c.Args().First(), Value: value,
-							Description: c.String("description"), Secret: c.Bool("secret")})
+						if err := s.VariableSet(c.Context, &store.VariableSetParams{Key: c.Args().First(), Value: value,
+							Description: c.String("description"), Secret: c.Bool("secret")}); err != nil {
+							return err
+						}
+						extra := "key=" + c.Args().First()
+						if c.Bool("secret") {
+							extra += " (secret)"
+						}
+						cliAudit(c, s, store.AuditEntry{Event: store.AuditVariableSet, Extra: extra})
+						return nil
 					})
 				},
 			},
@@ -112,7 +120,13 @@ func variablesCommand() *cli.Command {
 					if c.NArg() != 1 {
 						return usageError("variables delete takes one key, got %d arguments", c.NArg())
 					}
-					return withStore(c, func(s store.Store) error { return s.VariableDelete(c.Context, c.Args().First()) })
+					return withStore(c, func(s store.Store) error {
+						if err := s.VariableDelete(c.Context, c.Args().First()); err != nil {
+							return err
+						}
+						cliAudit(c, s, store.AuditEntry{Event: store.AuditVariableDelete, Extra: "key=" + c.Args().First()})
+						return nil
+					})
 				},
 			},
 			variablesImportCommand(),

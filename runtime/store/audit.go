@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -23,7 +25,34 @@ const (
 	AuditUserCreate       = "user.create"
 	AuditUserUpdate       = "user.edit"
 	AuditUserDelete       = "user.delete"
+	AuditDAGDelete        = "dag.delete"
+	AuditDBClean          = "db.clean"
 )
+
+// AuditConf is a trigger's conf as an audit entry's Extra: {"conf": ...},
+// or a note when it is too large to record.
+func AuditConf(conf map[string]any) string {
+	if len(conf) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(map[string]any{"conf": conf})
+	if err != nil || len(b) > MaxAuditExtraBytes {
+		return "conf not recorded (too large)"
+	}
+	return string(b)
+}
+
+// RecordAudit records e, an action already done, with its owner and
+// source (ui, api or cli) and the time now: the one function the UI, the
+// API and the CLI record their actions with. It records even when ctx is
+// cancelled (the action happened).
+func RecordAudit(ctx context.Context, a Auditor, e AuditEntry, owner, source string, now time.Time) error {
+	e.Owner, e.Source, e.Dttm = owner, source, now
+	if err := a.AuditAdd(context.WithoutCancel(ctx), &e); err != nil {
+		return fmt.Errorf("record audit entry %s of %s: %w", e.Event, owner, err)
+	}
+	return nil
+}
 
 // MaxAuditExtraBytes bounds an audit entry's Extra (64 KiB).
 const MaxAuditExtraBytes = 64 << 10

@@ -333,6 +333,25 @@ type XComListParams struct {
 	MapIndex *int
 }
 
+// XComBrowseParams selects XComs for browsing. Empty fields do not
+// filter; MapIndex nil does not filter.
+type XComBrowseParams struct {
+	DagID, RunID, TaskID, Key string
+	MapIndex                  *int
+	// Limit bounds the number of XComs (default 100, at most 1000);
+	// Offset skips that many first.
+	Limit, Offset int
+}
+
+// Normalize applies the default and the bound of Limit.
+func (p *XComBrowseParams) Normalize() {
+	if p.Limit <= 0 {
+		p.Limit = 100
+	}
+	p.Limit = min(p.Limit, 1000)
+	p.Offset = max(p.Offset, 0)
+}
+
 // VariableSetParams creates or replaces a variable. A secret variable is
 // encrypted at rest.
 type VariableSetParams struct {

@@ -137,6 +137,9 @@ type Store interface {
 	XComGet(ctx context.Context, p *XComGetParams) (*XCom, error)
 	// XComList returns a run's XComs ordered by task, map index and key.
 	XComList(ctx context.Context, p *XComListParams) ([]*XCom, error)
+	// XComBrowse returns XComs across DAGs and runs, newest first (by
+	// updated_at, then by key columns), filtered and paged by p.
+	XComBrowse(ctx context.Context, p *XComBrowseParams) ([]*XCom, error)
 	// XComClear deletes the XComs of one task instance (before a retry)
 	// and returns how many there were.
 	XComClear(ctx context.Context, key TaskInstanceKey) (int, error)

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/starflow-dev/starflow/runtime/store"
@@ -12,11 +11,11 @@ import (
 // the audit log with source "api". The action is done by then, so a
 // failure to record it is logged, not answered.
 func (h *handler) audit(r *http.Request, e store.AuditEntry) {
+	owner := ""
 	if u, ok := auth.UserFrom(r.Context()); ok {
-		e.Owner = u.Username
+		owner = u.Username
 	}
-	e.Source, e.Dttm = "api", h.Now()
-	if err := h.Store.AuditAdd(context.WithoutCancel(r.Context()), &e); err != nil {
-		h.Logger.Error("api: record audit entry", "event", e.Event, "user", e.Owner, "err", err)
+	if err := store.RecordAudit(r.Context(), h.Store, e, owner, "api", h.Now()); err != nil {
+		h.Logger.Error("api: record audit entry", "event", e.Event, "user", owner, "err", err)
 	}
 }

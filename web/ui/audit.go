@@ -1,8 +1,6 @@
 package ui
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -18,15 +16,14 @@ const auditPageSize = 50
 // auditEvents are the events the audit page's filter offers.
 var auditEvents = []string{store.AuditTrigger, store.AuditClear, store.AuditMarkSuccess, store.AuditMarkFailed, store.AuditPause, store.AuditUnpause,
 	store.AuditVariableSet, store.AuditVariableDelete, store.AuditConnectionSet, store.AuditConnectionDelete, store.AuditPoolSet, store.AuditPoolDelete,
-	store.AuditUserCreate, store.AuditUserUpdate, store.AuditUserDelete}
+	store.AuditUserCreate, store.AuditUserUpdate, store.AuditUserDelete, store.AuditDAGDelete, store.AuditDBClean}
 
 // audit records one action of the request's user in the audit log. The
 // action is done by then, so a failure to record it is logged, not
 // answered.
 func (h *handler) audit(r *http.Request, e store.AuditEntry) {
-	e.Owner, e.Source, e.Dttm = userName(r), "ui", h.Now()
-	if err := h.Store.AuditAdd(context.WithoutCancel(r.Context()), &e); err != nil {
-		h.Logger.Error("ui: record audit entry", "event", e.Event, "user", e.Owner, "err", err)
+	if err := store.RecordAudit(r.Context(), h.Store, e, userName(r), "ui", h.Now()); err != nil {
+		h.Logger.Error("ui: record audit entry", "event", e.Event, "user", userName(r), "err", err)
 	}
 }
 
@@ -91,13 +88,4 @@ func markEvent(state dags.TaskState) string {
 }
 
 // auditConf is a trigger's conf as the audit entry's extra.
-func auditConf(conf map[string]any) string {
-	if len(conf) == 0 {
-		return ""
-	}
-	b, err := json.Marshal(map[string]any{"conf": conf})
-	if err != nil || len(b) > store.MaxAuditExtraBytes {
-		return "conf not recorded (too large)"
-	}
-	return string(b)
-}
+func auditConf(conf map[string]any) string { return store.AuditConf(conf) }

@@ -56,7 +56,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	b := &browser{t: t, ctx: newBrowserFor(t, 9*time.Minute), url: url}
 	shots := screenshotDir(t)
 	b.do("a light system", emulateColorScheme("light"))
-	b.login("olivia", "olivia-password")
+	b.login("ada", "ada-password") // an admin sees every page and button
 	b.trigger("etl")
 	b.waitFor("the etl run to succeed", lastRunIs("success"), 90*time.Second)
 	runID := b.eval(`document.querySelector("#grid th.run:last-of-type").getAttribute("data-run")`).(string)
@@ -103,6 +103,10 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"/variables", "main h1"},
 		{"/connections", "main h1"},
 		{"/pools", "main h1"},
+		{"/xcoms", "main h1"},
+		{"/import-errors", "main h1"},
+		{"/users", "table.users"},
+		{"/users/new", "form.user-form"},
 	}
 	var failures []string
 	for _, theme := range []string{"light", "dark"} {

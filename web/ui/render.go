@@ -33,7 +33,7 @@ type pages struct {
 }
 
 // pageFiles lists the templates/ files that are pages (each but layout).
-var pageFiles = []string{"dags", "grid", "graph", "ti", "trigger", "source", "variables", "connections", "pools", "workers", "datasets", "error", "login", "edit", "audit", "runs", "tis", "gantt", "durations", "calendar", "dependencies", "users", "confirm"}
+var pageFiles = []string{"dags", "grid", "graph", "ti", "trigger", "source", "variables", "connections", "pools", "workers", "datasets", "error", "login", "edit", "audit", "runs", "tis", "gantt", "durations", "calendar", "dependencies", "users", "confirm", "xcoms", "importerrors"}
 
 func mustParsePages() *pages {
 	p, err := parsePages()

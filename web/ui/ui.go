@@ -103,6 +103,7 @@ func (h *handler) routes() {
 	m.HandleFunc("GET /datasets", h.datasets)
 	h.editRoutes()
 	h.usersRoutes()
+	h.xcomRoutes()
 	h.browseRoutes()
 	h.timeRoutes()
 	m.HandleFunc("GET /dag-dependencies", h.dagDependencies)

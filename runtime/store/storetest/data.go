@@ -1,12 +1,14 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"math"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/operators"
@@ -151,7 +153,9 @@ func testXCom(t *testing.T, h Harness) {
 	if err := s.XComSet(ctx, &store.XComSetParams{TaskInstanceKey: kb, Key: "return_value", Value: []row{{1}, {2}}}); err != nil {
 		t.Fatal(err)
 	}
-	// Setting again replaces.
+	// Setting again replaces (and makes it the newest: a clock tick later
+	// than every value of a).
+	time.Sleep(2 * time.Millisecond)
 	if err := s.XComSet(ctx, &store.XComSetParams{TaskInstanceKey: kb, Key: "return_value", Value: []row{{3}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -167,6 +171,7 @@ func testXCom(t *testing.T, h Harness) {
 	if err != nil || len(list) != 1 || list[0].Key != "return_value" {
 		t.Errorf("XComList of b = %v, %v", list, err)
 	}
+	testXComBrowse(ctx, t, s, len(values)+1)
 	n, err := s.XComClear(ctx, ka)
 	if err != nil || n != len(values) {
 		t.Errorf("XComClear = %d, %v; want %d", n, err, len(values))
@@ -406,5 +411,62 @@ func testPools(t *testing.T, h Harness) {
 	}
 	if err := s.PoolSet(ctx, &store.PoolSetParams{Name: "neg", Slots: -1}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("negative slots: err = %v, want ErrInvalid", err)
+	}
+}
+
+// testXComBrowse checks XComBrowse over the XComs testXCom stored: total
+// of them, b's return_value the newest.
+func testXComBrowse(ctx context.Context, t *testing.T, s store.Store, total int) {
+	t.Helper()
+	all, err := s.XComBrowse(ctx, &store.XComBrowseParams{})
+	if err != nil || len(all) != total {
+		t.Fatalf("XComBrowse = %d xcoms, %v; want %d", len(all), err, total)
+	}
+	if all[0].TaskID != "b" || all[0].Key != "return_value" || all[0].DagID != "etl" || all[0].RunID != "r" {
+		t.Errorf("XComBrowse's first (newest) = %s %s, want b's return_value", all[0].TaskInstanceKey, all[0].Key)
+	}
+	var seen []string
+	for off := 0; off < total; off += 3 {
+		page, err := s.XComBrowse(ctx, &store.XComBrowseParams{Limit: 3, Offset: off})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range page {
+			seen = append(seen, x.TaskID+"/"+x.Key)
+		}
+	}
+	var want []string
+	for _, x := range all {
+		want = append(want, x.TaskID+"/"+x.Key)
+	}
+	if !reflect.DeepEqual(seen, want) {
+		t.Errorf("pages of 3 = %q, want %q", seen, want)
+	}
+	for _, c := range []struct {
+		p    store.XComBrowseParams
+		want []string
+	}{
+		{store.XComBrowseParams{TaskID: "b"}, []string{"b/return_value"}},
+		{store.XComBrowseParams{Key: "float"}, []string{"a/float"}},
+		{store.XComBrowseParams{DagID: "etl", RunID: "r", TaskID: "a", Key: "bool", MapIndex: ptr(store.NoMapIndex)}, []string{"a/bool"}},
+		{store.XComBrowseParams{DagID: "other"}, nil},
+		{store.XComBrowseParams{RunID: "other"}, nil},
+		{store.XComBrowseParams{MapIndex: ptr(0)}, nil},
+	} {
+		got, err := s.XComBrowse(ctx, &c.p)
+		if err != nil {
+			t.Errorf("XComBrowse %+v: %v", c.p, err)
+			continue
+		}
+		var keys []string
+		for _, x := range got {
+			keys = append(keys, x.TaskID+"/"+x.Key)
+		}
+		if !reflect.DeepEqual(keys, c.want) || got == nil {
+			t.Errorf("XComBrowse %+v = %q (nil %v), want %q", c.p, keys, got == nil, c.want)
+		}
+	}
+	if x := all[len(all)-1]; x.Value == nil && x.ValueError == "" && x.Key != "null" {
+		t.Errorf("browsed xcom %s has no value", x.Key)
 	}
 }
