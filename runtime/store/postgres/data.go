@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/store/internal/sqlq"
 )
 
 // TaskLogAppend appends to a try's log and returns its new size. Two
@@ -122,32 +123,13 @@ func (s *Store) XComSet(ctx context.Context, p *store.XComSetParams) error {
 	return nil
 }
 
-const xcomCols = `dag_id, run_id, task_id, map_index, key, value, updated_at`
-
-func scanXCom(r pgx.Row) (*store.XCom, error) {
-	var x store.XCom
-	var val string
-	var ua *time.Time
-	if err := r.Scan(&x.DagID, &x.RunID, &x.TaskID, &x.MapIndex, &x.Key, &val, &ua); err != nil {
-		return nil, err
-	}
-	x.UpdatedAt = tget(ua)
-	v, err := store.DecodeJSON(fmt.Sprintf("xcom %q of %s", x.Key, x.TaskInstanceKey), val)
-	if err != nil {
-		x.ValueError = err.Error()
-	} else {
-		x.Value = v
-	}
-	return &x, nil
-}
-
 // XComGet returns one XCom.
 func (s *Store) XComGet(ctx context.Context, p *store.XComGetParams) (*store.XCom, error) {
 	k := p.TaskInstanceKey
 	var x *store.XCom
 	err := s.do(ctx, func(int) error {
 		var err error
-		x, err = scanXCom(s.pool.QueryRow(ctx, `SELECT `+xcomCols+` FROM xcom
+		x, err = sqlq.ScanXCom(s.pool.QueryRow(ctx, `SELECT `+sqlq.XComColumns+` FROM xcom
 			WHERE dag_id = $1 AND run_id = $2 AND task_id = $3 AND map_index = $4 AND key = $5`,
 			k.DagID, k.RunID, k.TaskID, k.MapIndex, p.Key))
 		return err
@@ -177,11 +159,11 @@ func (s *Store) XComList(ctx context.Context, p *store.XComListParams) ([]*store
 	}
 	var out []*store.XCom
 	err := s.do(ctx, func(int) error {
-		rows, err := s.pool.Query(ctx, `SELECT `+xcomCols+` FROM xcom`+b.where()+` ORDER BY task_id, map_index, key`, b.args...)
+		rows, err := s.pool.Query(ctx, `SELECT `+sqlq.XComColumns+` FROM xcom`+b.where()+` ORDER BY task_id, map_index, key`, b.args...)
 		if err != nil {
 			return err
 		}
-		out, err = scanAll(rows, scanXCom)
+		out, err = scanAll(rows, func(r pgx.Row) (*store.XCom, error) { return sqlq.ScanXCom(r) })
 		return err
 	})
 	if err != nil {

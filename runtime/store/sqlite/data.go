@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/store/internal/sqlq"
 )
 
 // TaskLogAppend appends to a try's log and returns its new size.
@@ -88,29 +89,10 @@ func (s *Store) XComSet(ctx context.Context, p *store.XComSetParams) error {
 	return nil
 }
 
-const xcomCols = `dag_id, run_id, task_id, map_index, key, value, updated_at`
-
-func scanXCom(r scanner) (*store.XCom, error) {
-	var x store.XCom
-	var val string
-	var ua sql.NullInt64
-	if err := r.Scan(&x.DagID, &x.RunID, &x.TaskID, &x.MapIndex, &x.Key, &val, &ua); err != nil {
-		return nil, err
-	}
-	x.UpdatedAt = tget(ua)
-	v, err := store.DecodeJSON(fmt.Sprintf("xcom %q of %s", x.Key, x.TaskInstanceKey), val)
-	if err != nil {
-		x.ValueError = err.Error()
-	} else {
-		x.Value = v
-	}
-	return &x, nil
-}
-
 // XComGet returns one XCom.
 func (s *Store) XComGet(ctx context.Context, p *store.XComGetParams) (*store.XCom, error) {
 	k := p.TaskInstanceKey
-	x, err := scanXCom(s.read.QueryRowContext(ctx, `SELECT `+xcomCols+` FROM xcom
+	x, err := sqlq.ScanXCom(s.read.QueryRowContext(ctx, `SELECT `+sqlq.XComColumns+` FROM xcom
 		WHERE dag_id = ? AND run_id = ? AND task_id = ? AND map_index = ? AND key = ?`,
 		k.DagID, k.RunID, k.TaskID, k.MapIndex, p.Key))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -127,7 +109,7 @@ func (s *Store) XComGet(ctx context.Context, p *store.XComGetParams) (*store.XCo
 
 // XComList returns a run's XComs.
 func (s *Store) XComList(ctx context.Context, p *store.XComListParams) ([]*store.XCom, error) {
-	q := `SELECT ` + xcomCols + ` FROM xcom WHERE dag_id = ? AND run_id = ?`
+	q := `SELECT ` + sqlq.XComColumns + ` FROM xcom WHERE dag_id = ? AND run_id = ?`
 	args := []any{p.DagID, p.RunID}
 	if p.TaskID != "" {
 		q += ` AND task_id = ?`
@@ -144,7 +126,7 @@ func (s *Store) XComList(ctx context.Context, p *store.XComListParams) ([]*store
 	defer rows.Close()
 	var out []*store.XCom
 	for rows.Next() {
-		x, err := scanXCom(rows)
+		x, err := sqlq.ScanXCom(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list xcoms of %s/%s: %w", p.DagID, p.RunID, err)
 		}

@@ -30,8 +30,9 @@ func RunDatesQuery(d Dialect, p *store.RunDatesParams) (query string, args []any
 	return q, w.args
 }
 
-// RunDates is store.Store.RunDates over a store's Conn.
-func RunDates(ctx context.Context, c Conn, p *store.RunDatesParams) ([]store.RunDate, error) {
+// RunDates is store.Store.RunDates over m's Conn.
+func (m Methods) RunDates(ctx context.Context, p *store.RunDatesParams) ([]store.RunDate, error) {
+	c := m.c
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -63,8 +64,9 @@ func TaskSpansQuery(d Dialect, p *store.TaskSpansParams) (query string, args []a
 		" AND start_date IS NOT NULL AND end_date IS NOT NULL GROUP BY run_id, task_id ORDER BY run_id, task_id", w.args
 }
 
-// TaskSpans is store.Store.TaskSpans over a store's Conn.
-func TaskSpans(ctx context.Context, c Conn, p *store.TaskSpansParams) ([]store.TaskSpan, error) {
+// TaskSpans is store.Store.TaskSpans over m's Conn.
+func (m Methods) TaskSpans(ctx context.Context, p *store.TaskSpansParams) ([]store.TaskSpan, error) {
+	c := m.c
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}

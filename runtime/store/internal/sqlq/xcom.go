@@ -1,6 +1,8 @@
 package sqlq
 
 import (
+	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -38,4 +40,35 @@ func XComBrowse(d Dialect, p *store.XComBrowseParams) (query string, args []any)
 		q += " OFFSET " + strconv.Itoa(p.Offset)
 	}
 	return q, w.args
+}
+
+// XComBrowse is store.Store.XComBrowse over m's Conn.
+func (m Methods) XComBrowse(ctx context.Context, p *store.XComBrowseParams) ([]*store.XCom, error) {
+	p.Normalize()
+	q, args := XComBrowse(m.c.D, p)
+	out, err := QueryAll(ctx, m.c, q, args, ScanXCom)
+	if err != nil {
+		return nil, fmt.Errorf("browse xcoms: %w", err)
+	}
+	if out == nil {
+		out = []*store.XCom{}
+	}
+	return out, nil
+}
+
+// ScanXCom reads a row of XComColumns. A value that is not valid JSON
+// is kept as its error (XCom.ValueError), so a listing still shows it.
+func ScanXCom(r Scanner) (*store.XCom, error) {
+	var x store.XCom
+	var val string
+	if err := r.Scan(&x.DagID, &x.RunID, &x.TaskID, &x.MapIndex, &x.Key, &val, At(&x.UpdatedAt)); err != nil {
+		return nil, err
+	}
+	v, err := store.DecodeJSON(fmt.Sprintf("xcom %q of %s", x.Key, x.TaskInstanceKey), val)
+	if err != nil {
+		x.ValueError = err.Error()
+	} else {
+		x.Value = v
+	}
+	return &x, nil
 }
