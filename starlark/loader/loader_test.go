@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -202,7 +204,7 @@ func TestLimits(t *testing.T) {
 				return
 			}
 			if len(errs) != 1 || errs[0] != tt.want || rules[0] != tt.rule {
-				t.Fatalf("errors = %q %v\n want %q [%s]", errs, rules, tt.want, tt.rule)
+				t.Fatalf("errors = %q %v (%d steps, %s, %d DAGs, sources %v)\n want %q [%s]", errs, rules, f.Steps, f.Duration, len(f.DAGs), slices.Sorted(maps.Keys(f.Sources)), tt.want, tt.rule)
 			}
 		})
 	}
