@@ -117,7 +117,9 @@ func startEngineOn(t *testing.T, databaseURL, dir string) *engine {
 // waitRun waits for a run to finish and returns it.
 func waitRun(t *testing.T, e *engine, dagID, runID string) *store.DagRun {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	// Five minutes at most: the python examples make virtualenvs (python
+	// -m venv, pip) beside every other example's run on a loaded machine.
+	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		run, err := e.store.RunGet(context.Background(), dagID, runID)
 		if err == nil && run.State.Finished() {
@@ -127,7 +129,7 @@ func waitRun(t *testing.T, e *engine, dagID, runID string) *store.DagRun {
 			t.Fatal(err)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("run %s of %s did not finish within 60 s (last: %v, %v)", runID, dagID, run, err)
+			t.Fatalf("run %s of %s did not finish within 5 min (last: %v, %v)", runID, dagID, run, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
