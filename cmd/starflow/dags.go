@@ -5,8 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
@@ -36,7 +36,7 @@ func dagsCommand() *cli.Command {
 			{
 				Name:   "list",
 				Usage:  "list the DAGs of the DAG folder",
-				Flags:  []cli.Flag{dagsFolderFlag()},
+				Flags:  []cli.Flag{dagsFolderFlag(), outputFlag()},
 				Action: runDagsList,
 			},
 			{
@@ -138,16 +138,34 @@ func loadFolder(c *cli.Context) (*loader.Bag, error) {
 }
 
 func runDagsList(c *cli.Context) error {
+	p, err := newPrinter(c)
+	if err != nil {
+		return err
+	}
 	bag, err := loadFolder(c)
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "DAG_ID\tFILE\tSCHEDULE\tTASKS\tTAGS\tDISPLAY_NAME")
-	for _, d := range bag.DAGs() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.File, d.Schedule, d.Len(), strings.Join(d.Tags, ","), d.Label())
+	// The fields of Airflow's `dags list -o json` that a DAG file holds.
+	type dagRow struct {
+		DagID       string   `json:"dag_id"`
+		Fileloc     string   `json:"fileloc"`
+		Schedule    string   `json:"schedule"`
+		Tasks       int      `json:"tasks"`
+		Tags        []string `json:"tags"`
+		DisplayName string   `json:"dag_display_name"`
 	}
-	if err := tw.Flush(); err != nil {
+	list := []dagRow{}
+	var rows [][]string
+	for _, d := range bag.DAGs() {
+		r := dagRow{DagID: d.ID, Fileloc: d.File, Schedule: d.Schedule.String(), Tasks: d.Len(), Tags: d.Tags, DisplayName: d.Label()}
+		if r.Tags == nil {
+			r.Tags = []string{}
+		}
+		list = append(list, r)
+		rows = append(rows, []string{r.DagID, r.Fileloc, r.Schedule, strconv.Itoa(r.Tasks), strings.Join(r.Tags, ","), r.DisplayName})
+	}
+	if err := p.print(list, []string{"DAG_ID", "FILE", "SCHEDULE", "TASKS", "TAGS", "DISPLAY_NAME"}, rows); err != nil {
 		return internalError(err)
 	}
 	if n := len(bag.Findings()); n > 0 {
