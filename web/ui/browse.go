@@ -38,23 +38,27 @@ func readOffset(q url.Values) (int, error) {
 	return n, nil
 }
 
+// pageURL is path with the non-empty filters of q and key=n (left out
+// when n is 0, the first page).
+func pageURL(path string, q url.Values, key string, n int) string {
+	c := url.Values{}
+	for k, v := range q {
+		if k != key && len(v) > 0 && v[0] != "" {
+			c[k] = v
+		}
+	}
+	if n > 0 {
+		c.Set(key, strconv.Itoa(n))
+	}
+	if len(c) == 0 {
+		return path
+	}
+	return path + "?" + c.Encode()
+}
+
 // links sets Prev and Next for a page at offset that read got rows.
 func (p *pager) links(path string, q url.Values, got int) {
-	at := func(off int) string {
-		c := url.Values{}
-		for k, v := range q {
-			if k != "offset" && len(v) > 0 && v[0] != "" {
-				c[k] = v
-			}
-		}
-		if off > 0 {
-			c.Set("offset", strconv.Itoa(off))
-		}
-		if len(c) == 0 {
-			return path
-		}
-		return path + "?" + c.Encode()
-	}
+	at := func(off int) string { return pageURL(path, q, "offset", off) }
 	if p.Offset > 0 {
 		p.Prev = at(max(0, p.Offset-browsePageSize))
 	}

@@ -190,21 +190,7 @@ func (h *handler) loadDAGList(ctx context.Context, r *http.Request) (*dagListPag
 	if len(p.Rows) > 0 {
 		p.First, p.Last = from+1, to
 	}
-	at := func(page int) string {
-		c := url.Values{}
-		for k, v := range q {
-			if k != "page" && len(v) > 0 && v[0] != "" {
-				c[k] = v
-			}
-		}
-		if page > 0 {
-			c.Set("page", strconv.Itoa(page))
-		}
-		if len(c) == 0 {
-			return "/dags"
-		}
-		return "/dags?" + c.Encode()
-	}
+	at := func(page int) string { return pageURL("/dags", q, "page", page) }
 	if p.Page > 0 {
 		p.Prev = at(p.Page - 1)
 	}
