@@ -50,6 +50,10 @@ type ParamSpec struct {
 	// values_display, description_md, section, items, ...), for the
 	// trigger form and the API.
 	Extra map[string]any
+	// Schema is every keyword but default and description as written
+	// (type, minimum, title, examples, ...): Airflow's Param.schema, which
+	// the REST API shows.
+	Schema map[string]any
 
 	pattern *regexp.Regexp
 }

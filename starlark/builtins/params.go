@@ -102,6 +102,16 @@ func paramFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple,
 		if err := setParamKeyword(spec, name, kv[1]); err != nil {
 			return nil, fmt.Errorf("Param: for parameter %s: %w", name, err)
 		}
+		if name != "default" && name != "description" {
+			x, err := ToGo(kv[1])
+			if err != nil {
+				return nil, fmt.Errorf("Param: for parameter %s: %w", name, err)
+			}
+			if spec.Schema == nil {
+				spec.Schema = map[string]any{}
+			}
+			spec.Schema[name] = x
+		}
 	}
 	if err := spec.Compile(); err != nil {
 		if n := nearest(spec.Format, append(dags.ParamFormats, "multiline", "duration")); strings.HasPrefix(err.Error(), "unknown format") && n != "" {

@@ -60,6 +60,7 @@ var routes = []Route{
 	{"GET", "/dags", auth.PermRead, (*handler).dagList},
 	{"GET", "/dags/{dag_id}", auth.PermRead, (*handler).dagGet},
 	{"PATCH", "/dags/{dag_id}", auth.PermPause, (*handler).dagPatch},
+	{"GET", "/dags/{dag_id}/details", auth.PermRead, (*handler).dagGet},
 	{"GET", "/dags/{dag_id}/tasks", auth.PermRead, (*handler).dagTasks},
 	{"GET", "/dags/{dag_id}/source", auth.PermRead, (*handler).dagSource},
 	{"GET", "/importErrors", auth.PermRead, (*handler).importErrors},

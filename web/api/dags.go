@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/runtime/store"
 )
 
@@ -67,7 +68,8 @@ func (h *handler) dagList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"dags": out, "total_entries": total})
 }
 
-// dagGet serves GET /dags/{dag_id}, with the import errors of its file.
+// dagGet serves GET /dags/{dag_id} and GET /dags/{dag_id}/details (Airflow's
+// path for the same details), with the import errors of its file.
 func (h *handler) dagGet(w http.ResponseWriter, r *http.Request) {
 	d, err := h.Store.DAGGet(r.Context(), r.PathValue("dag_id"))
 	if err != nil {
@@ -85,13 +87,11 @@ func (h *handler) dagGet(w http.ResponseWriter, r *http.Request) {
 			mine = append(mine, importErrorOut(e))
 		}
 	}
-	detail := DAGDetail{DAG: dagOut(d), ImportErrors: mine, Params: map[string]any{}}
+	detail := DAGDetail{DAG: dagOut(d), ImportErrors: mine, Params: map[string]*Param{}}
 	if dag, err := h.DAGs.DAG(r.Context(), d.DagID, d.SourceHash); err == nil {
 		detail.DocMD, detail.Catchup, detail.Timezone = dag.DocMD, dag.Catchup, dag.Timezone.String()
 		detail.StartDate, detail.EndDate = Time(dag.StartDate), Time(dag.EndDate)
-		if dag.Params != nil {
-			detail.Params = dag.Params
-		}
+		detail.Params = paramsOut(dag.Params, dag.ParamSpecs)
 	} else {
 		// The row is still worth showing when its version cannot be built.
 		h.Logger.WarnContext(r.Context(), "build DAG version", "dag", d.DagID, "err", err)
@@ -103,13 +103,50 @@ func (h *handler) dagGet(w http.ResponseWriter, r *http.Request) {
 // errors of its file.
 type DAGDetail struct {
 	*DAG
-	Params       map[string]any `json:"params"`
-	DocMD        string         `json:"doc_md"`
-	Catchup      bool           `json:"catchup"`
-	Timezone     string         `json:"timezone"`
-	StartDate    Time           `json:"start_date"`
-	EndDate      Time           `json:"end_date"`
-	ImportErrors []*ImportError `json:"import_errors"`
+	Params       map[string]*Param `json:"params"`
+	DocMD        string            `json:"doc_md"`
+	Catchup      bool              `json:"catchup"`
+	Timezone     string            `json:"timezone"`
+	StartDate    Time              `json:"start_date"`
+	EndDate      Time              `json:"end_date"`
+	ImportErrors []*ImportError    `json:"import_errors"`
+}
+
+// ParamClass is the "__class" of every param in the API, as Airflow 3's
+// Param.dump() names its class.
+const ParamClass = "airflow.sdk.definitions.param.Param"
+
+// Param is a DAG's or task's param as Airflow's REST API shows it
+// (Param.dump()): its default (null when it has none), its description
+// (null when unset) and its JSON schema ({} for a plain value).
+type Param struct {
+	Class       string         `json:"__class"`
+	Value       any            `json:"value"`
+	Description *string        `json:"description"`
+	Schema      map[string]any `json:"schema"`
+}
+
+// paramsOut dumps params (the defaults) and specs (the params declared
+// with Param(...)) by name, as Airflow's DAG details and tasks show them.
+func paramsOut(values map[string]any, specs map[string]*dags.ParamSpec) map[string]*Param {
+	out := make(map[string]*Param, len(values)+len(specs))
+	for name, v := range values {
+		out[name] = &Param{Class: ParamClass, Value: v, Schema: map[string]any{}}
+	}
+	for name, spec := range specs {
+		p := &Param{Class: ParamClass, Schema: spec.Schema}
+		if spec.HasDefault {
+			p.Value = spec.Default
+		}
+		if spec.Description != "" {
+			p.Description = &spec.Description
+		}
+		if p.Schema == nil {
+			p.Schema = map[string]any{}
+		}
+		out[name] = p
+	}
+	return out
 }
 
 // dagPatch serves PATCH /dags/{dag_id} with {"is_paused": bool}.
@@ -150,17 +187,17 @@ func (h *handler) dagPatch(w http.ResponseWriter, r *http.Request) {
 type Task struct {
 	TaskID string `json:"task_id"`
 	// DisplayName is the task's task_display_name, its id when unset.
-	DisplayName       string         `json:"task_display_name"`
-	Operator          string         `json:"operator"`
-	TriggerRule       string         `json:"trigger_rule"`
-	Retries           int            `json:"retries"`
-	Pool              string         `json:"pool"`
-	Queue             string         `json:"queue"`
-	Group             string         `json:"task_group"`
-	UpstreamTaskIDs   []string       `json:"upstream_task_ids"`
-	DownstreamTaskIDs []string       `json:"downstream_task_ids"`
-	Params            map[string]any `json:"params"`
-	DocMD             string         `json:"doc_md"`
+	DisplayName       string            `json:"task_display_name"`
+	Operator          string            `json:"operator"`
+	TriggerRule       string            `json:"trigger_rule"`
+	Retries           int               `json:"retries"`
+	Pool              string            `json:"pool"`
+	Queue             string            `json:"queue"`
+	Group             string            `json:"task_group"`
+	UpstreamTaskIDs   []string          `json:"upstream_task_ids"`
+	DownstreamTaskIDs []string          `json:"downstream_task_ids"`
+	Params            map[string]*Param `json:"params"`
+	DocMD             string            `json:"doc_md"`
 }
 
 // dagTasks serves GET /dags/{dag_id}/tasks: the tasks of the DAG's current
@@ -178,10 +215,7 @@ func (h *handler) dagTasks(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]Task, 0, dag.Len())
 	for _, t := range dag.Tasks() {
-		params := t.Params
-		if params == nil {
-			params = map[string]any{}
-		}
+		params := paramsOut(t.Params, t.ParamSpecs)
 		out = append(out, Task{TaskID: t.ID, DisplayName: t.Label(), Operator: t.Operator, TriggerRule: string(t.TriggerRule), Retries: t.Retries,
 			Pool: t.Pool, Queue: t.Queue, Group: t.Group, UpstreamTaskIDs: nonNil(t.Upstream),
 			DownstreamTaskIDs: nonNil(t.Downstream), Params: params, DocMD: t.DocMD})

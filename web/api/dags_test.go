@@ -74,9 +74,26 @@ func TestDAGs(t *testing.T) {
 
 	t.Run("get includes its file's import errors", func(t *testing.T) {
 		body := e.do(t, auth.RoleViewer, "GET", "/api/v1/dags/pipeline", nil).json(t)
-		if body["dag_id"] != "pipeline" || body["dag_display_name"] != "Nightly pipeline" || len(body["import_errors"].([]any)) != 0 || !reflect.DeepEqual(body["params"], map[string]any{"n": 1.0}) ||
+		if body["dag_id"] != "pipeline" || body["dag_display_name"] != "Nightly pipeline" || len(body["import_errors"].([]any)) != 0 ||
 			body["start_date"] != "2024-01-01T00:00:00Z" || body["end_date"] != nil || body["timezone"] != "UTC" || body["catchup"] != false {
 			t.Errorf("GET pipeline = %v", body)
+		}
+		// Airflow's DAG details dump every param as Param.dump() does: a
+		// plain value has an empty schema, a Param its keywords but
+		// default and description, and no default is null.
+		const class = "airflow.sdk.definitions.param.Param"
+		wantParams := map[string]any{
+			"n": map[string]any{"__class": class, "value": 1.0, "description": nil, "schema": map[string]any{}},
+			"who": map[string]any{"__class": class, "value": "Ada", "description": "Who to greet",
+				"schema": map[string]any{"type": "string", "minLength": 2.0, "title": "Name"}},
+			"day": map[string]any{"__class": class, "value": nil, "description": nil,
+				"schema": map[string]any{"type": []any{"null", "string"}, "format": "date"}},
+		}
+		if !reflect.DeepEqual(body["params"], wantParams) {
+			t.Errorf("params =\n%v\nwant\n%v", body["params"], wantParams)
+		}
+		if details := e.do(t, auth.RoleViewer, "GET", "/api/v1/dags/pipeline/details", nil).json(t); !reflect.DeepEqual(details, body) {
+			t.Errorf("GET pipeline/details =\n%v\nwant GET pipeline's\n%v", details, body)
 		}
 	})
 
@@ -119,8 +136,14 @@ func TestDAGs(t *testing.T) {
 		if !reflect.DeepEqual(first, want) {
 			t.Errorf("first task =\n%v\nwant\n%v", first, want)
 		}
-		if second := tasks[1].(map[string]any); second["task_display_name"] != "transform" {
+		second := tasks[1].(map[string]any)
+		if second["task_display_name"] != "transform" {
 			t.Errorf("task without a display name: task_display_name = %v, want its id", second["task_display_name"])
+		}
+		wantParams := map[string]any{"batch": map[string]any{"__class": "airflow.sdk.definitions.param.Param", "value": 500.0, "description": nil,
+			"schema": map[string]any{"type": "integer", "minimum": 1.0}}}
+		if !reflect.DeepEqual(second["params"], wantParams) {
+			t.Errorf("transform's params = %v, want %v", second["params"], wantParams)
 		}
 		src := e.do(t, auth.RoleViewer, "GET", "/api/v1/dags/pipeline/source", nil).json(t)
 		files, _ := src["files"].(map[string]any)
