@@ -26,8 +26,7 @@
 // A run without a logical date has no ds, ts and the other keys derived
 // from it, as in Airflow 3; logical_date is None.
 //
-// A None value (a missing XCom, a null param) renders as "None", as
-// Python does. A missing variable (`var.value.x`) is an error, as in
-// Airflow. One difference remains: the literal `{{ None }}` renders empty
-// (gonja's None), while values that are None render "None".
+// A None value (a missing XCom, a null param, the literal None,
+// `params.get('missing')`) renders as "None", as Python does (none.go).
+// A missing variable (`var.value.x`) is an error, as in Airflow.
 package templates

@@ -58,17 +58,20 @@ func NewEngine() *Engine {
 			_ = filters.Register(name, f)
 		}
 	}
+	if tojson, ok := builtins.Filters.Get("tojson"); ok {
+		_ = filters.Replace("tojson", jsonFilter(tojson))
+	}
 	tests := exec.NewTestSet(map[string]exec.TestFunction{}).Update(builtins.Tests)
 	_ = tests.Replace("none", func(_ *exec.Context, in *exec.Value, _ *exec.VarArgs) (bool, error) {
 		return isNone(in), nil
 	})
 	return &Engine{
 		env: &exec.Environment{
-			Context:           exec.EmptyContext().Update(builtins.GlobalFunctions).Update(builtins.GlobalVariables).Update(exec.NewContext(map[string]any{opFuncName: opFunc})),
+			Context:           exec.EmptyContext().Update(builtins.GlobalFunctions).Update(builtins.GlobalVariables).Update(exec.NewContext(map[string]any{opFuncName: opFunc, noneName: None})),
 			Filters:           filters,
 			Tests:             tests,
 			ControlStructures: builtins.ControlStructures,
-			Methods:           builtins.Methods,
+			Methods:           pyMethods(builtins.Methods),
 		},
 		strict:  undefinedConfig(true),
 		lenient: undefinedConfig(false),
@@ -177,6 +180,7 @@ var atLine = regexp.MustCompile(`at line (\d+)`)
 // without the engine's view of the rewritten expression.
 func cleanMessage(msg string) string {
 	msg = strings.TrimPrefix(msg, "unable to execute template: ")
+	msg = strings.ReplaceAll(msg, noneName, "None")
 	if u := undefinedMessage(msg); u != "" {
 		return u
 	}

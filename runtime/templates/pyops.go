@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/nikolalohinski/gonja/v2/exec"
 	"github.com/nikolalohinski/gonja/v2/nodes"
@@ -51,7 +52,7 @@ func rewriteOperators(root reflect.Value) {
 	walk = func(v reflect.Value) {
 		switch v.Kind() {
 		case reflect.Interface:
-			if !v.IsNil() {
+			if !v.IsNil() && !rewriteNone(v) {
 				walk(v.Elem())
 			}
 		case reflect.Pointer:
@@ -88,7 +89,16 @@ func rewriteOperators(root reflect.Value) {
 		case reflect.Map:
 			it := v.MapRange()
 			for it.Next() {
-				walk(it.Value())
+				e := it.Value()
+				if n := noneNode(e); n != nil && v.CanAddr() && it.Key().Kind() == reflect.String {
+					// Keys and maps reached through unexported fields are
+					// read-only to reflect: write through fresh values.
+					w := reflect.NewAt(v.Type(), unsafe.Pointer(v.UnsafeAddr())).Elem()
+					key := reflect.ValueOf(it.Key().String()).Convert(it.Key().Type())
+					w.SetMapIndex(key, reflect.ValueOf(noneNameNode(n)))
+					continue
+				}
+				walk(e)
 			}
 		}
 	}
@@ -136,6 +146,11 @@ func opFunc(e *exec.Evaluator, va *exec.VarArgs) (any, error) {
 		return nil, fmt.Errorf("operator: internal error: %d arguments", len(va.Args))
 	}
 	op, l, r, spread := va.Args[0].String(), va.Args[1], va.Args[2], va.Args[3].Bool()
+	if (op == "==" || op == "!=") && (isNone(l) || isNone(r)) {
+		// None equals only None (the engine's nil and Starflow's None
+		// are both None).
+		return (isNone(l) && isNone(r)) == (op == "=="), nil
+	}
 	if v, ok, err := timeOp(op, l, r); ok || err != nil {
 		return v, err
 	}

@@ -144,6 +144,21 @@ func TestRenderContext(t *testing.T) {
 		{"defined guard", "{% if params.missing is defined and params.missing %}yes{% else %}no{% endif %}", "no"},
 		{"undefined is not none", "{{ nothing is none }}", "False"},
 		{"params.get fallback", "{{ params.get('missing', 'd') }}", "d"},
+		{"params.get of a missing key is None", "{{ params.get('missing') }}", "None"},
+		{"params.get of a missing key is none", "{{ params.get('missing') is none }}", "True"},
+		{"params.get of a set key", "{{ params.get('x') }}", "hello"},
+		{"dict.get in a template is None", "{{ {'a': 1}.get('b') }} {{ {'a': 1}.get('a') }}", "None 1"},
+		{"conf.get of a missing key is None", "{{ dag_run.conf.get('missing') }}", "None"},
+		{"params.get of a None param is None", "{{ params.get('n') }}", "None"},
+		{"params.get with a None default", "{{ params.get('missing', None) }}", "None"},
+		{"None literal renders None", "{{ None }} {{ [None, 1] }} {{ {'a': None} }}", "None [None, 1] {'a': None}"},
+		{"None in set and macro defaults", "{% set a = None %}{{ a }} {{ a is none }} {% macro m(b=None) %}{{ b }}{% endmacro %}{{ m() }}", "None True None"},
+		{"default(None) of undefined", "{{ nothing | default(None) }}", "None"},
+		{"None equals None", "{{ params.n == None }} {{ params.n != None }} {{ ti.xcom_pull('missing') == None }} {{ params.x == None }}", "True False True False"},
+		{"dict values and items keep None", "{{ params.values() }} {{ params.items()[2] }} {{ params.copy().n }}", "[True, [1, 2, 3], None, 0.5, 'hello'] ['n', None] None"},
+		{"get of a dict literal keeps None", "{{ {'a': None}.get('a') }} {{ {'a': None}.get('b', 2) }}", "None 2"},
+		{"methods without a result return None", "{{ {'a': 1}.update({'b': 2}) }} {{ [1].append(2) }}", "None None"},
+		{"tojson of None is null", "{{ params.n | tojson }} {{ None | tojson }} {{ {'a': params.n} | tojson }} {{ [None, params.n, {'b': [None]}] | tojson }}", `null null {"a":null} [null,null,{"b":[null]}]`},
 		{"set names are defined", "{% set x = 1 %}{{ x }}", "1"},
 		{"macro default argument", "{% macro m(a, b=2) %}{{ a }}{{ b }}{% endmacro %}{{ m(1) }}", "12"},
 		{"conf", "{{ conf.region }}", "eu"},
@@ -257,6 +272,7 @@ func TestRenderErrors(t *testing.T) {
 		{"undefined name", "{{ nothing }}", []string{"line 1: nothing is undefined", `"is defined"`, `"| default(...)"`}},
 		{"undefined param", "a\nb {{ params.missing }}", []string{"line 2: params.missing is undefined"}},
 		{"undefined param item", "{{ params['missing'] }}", []string{"params['missing'] is undefined"}},
+		{"undefined param as an argument", "{{ params.missing | default(params.other) }}", []string{"params.other is undefined"}},
 		{"undefined attribute of an object", "{{ dag.nosuch }}", []string{"dag.nosuch is undefined"}},
 		{"undefined in a condition", "{% if params.missing %}x{% endif %}", []string{"params.missing is undefined"}},
 		{"undefined in or", "{{ params.missing or 'z' }}", []string{"params.missing is undefined"}},
@@ -411,12 +427,12 @@ func TestLenientUndefined(t *testing.T) {
 	c := setup(t)
 	c.DAG = &dags.DAG{ID: "etl", LenientUndefined: true}
 	lenient := e.Renderer(c)
-	const src = "[{{ nothing }}][{{ params.missing }}][{% if params.missing %}yes{% else %}no{% endif %}][{{ params.x }}]"
+	const src = "[{{ nothing }}][{{ params.missing }}][{% if params.missing %}yes{% else %}no{% endif %}][{{ params.x }}][{{ params.get('missing') }}]"
 	got, err := lenient.Render(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "[][][no][hello]"; got != want {
+	if want := "[][][no][hello][None]"; got != want {
 		t.Errorf("lenient: got %q, want %q", got, want)
 	}
 	// The same source through the same engine for a strict DAG is an
@@ -426,7 +442,7 @@ func TestLenientUndefined(t *testing.T) {
 	if _, err := e.Renderer(strict).Render(context.Background(), src); err == nil || !strings.Contains(err.Error(), "nothing is undefined") {
 		t.Errorf("strict after lenient: got %v, want an undefined error", err)
 	}
-	if got, err := lenient.Render(context.Background(), src); err != nil || got != "[][][no][hello]" {
+	if got, err := lenient.Render(context.Background(), src); err != nil || got != "[][][no][hello][None]" {
 		t.Errorf("lenient again: got %q, %v", got, err)
 	}
 }
