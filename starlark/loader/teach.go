@@ -66,16 +66,18 @@ var airflowNames = map[string]string{
 
 // decorators maps Airflow decorators to the Starflow way of writing them.
 var decorators = map[string]struct{ builtin, how string }{
-	"task":                 {"task", "define the function, then create the task inside the DAG's build function with task(fn) (or task(fn, task_id = \"...\"))"},
-	"task.python":          {"task", "define the function, then create the task inside the DAG's build function with task(fn)"},
-	"task.branch":          {"branch", "define the function, then create the task inside the DAG's build function with branch(fn)"},
-	"task.short_circuit":   {"short_circuit", "define the function, then create the task inside the DAG's build function with short_circuit(fn)"},
-	"task.sensor":          {"python_sensor", "define the function, then create the task inside the DAG's build function with python_sensor(task_id = \"...\", python_callable = fn)"},
-	"task.bash":            {"bash", "create the task inside the DAG's build function with bash(task_id = \"...\", bash_command = \"...\")"},
-	"task.external_python": {"python", "put the function in a .py file and run it with python(task_id = \"...\", python_callable = \"file.py:fn\")"},
-	"task.virtualenv":      {"python", "put the function in a .py file and run it with python(task_id = \"...\", python_callable = \"file.py:fn\", python = \"/path/to/venv/bin/python\")"},
-	"dag":                  {"dag", "define the function, then declare the DAG with dag(dag_id = \"...\", build = fn, ...)"},
-	"task_group":           {"group", "define the function, then make the group inside the DAG's build function with group(\"group_id\", fn)"},
+	"task":                        {"task", "define the function, then create the task inside the DAG's build function with task(fn) (or task(fn, task_id = \"...\"))"},
+	"task.python":                 {"task", "define the function, then create the task inside the DAG's build function with task(fn)"},
+	"task.branch":                 {"branch", "define the function, then create the task inside the DAG's build function with branch(fn)"},
+	"task.short_circuit":          {"short_circuit", "define the function, then create the task inside the DAG's build function with short_circuit(fn)"},
+	"task.sensor":                 {"python_sensor", "define the function, then create the task inside the DAG's build function with python_sensor(task_id = \"...\", python_callable = fn)"},
+	"task.bash":                   {"bash", "create the task inside the DAG's build function with bash(task_id = \"...\", bash_command = \"...\")"},
+	"task.external_python":        {"python", "put the function in a .py file and run it with python(task_id = \"...\", python_callable = \"file.py:fn\", python = \"/path/to/venv/bin/python\")"},
+	"task.virtualenv":             {"python", "put the function in a .py file and run it in a virtualenv made for the task with python(task_id = \"...\", python_callable = \"file.py:fn\", requirements = [\"pandas\"])"},
+	"task.branch_external_python": {"python", "put the function in a .py file and run it with python(task_id = \"...\", python_callable = \"file.py:fn\", python = \"/path/to/venv/bin/python\", branch = True)"},
+	"task.branch_virtualenv":      {"python", "put the function in a .py file and run it in a virtualenv made for the task with python(task_id = \"...\", python_callable = \"file.py:fn\", requirements = [\"pandas\"], branch = True)"},
+	"dag":                         {"dag", "define the function, then declare the DAG with dag(dag_id = \"...\", build = fn, ...)"},
+	"task_group":                  {"group", "define the function, then make the group inside the DAG's build function with group(\"group_id\", fn)"},
 }
 
 var (
