@@ -123,6 +123,7 @@ func newTaskIsolator(logger *slog.Logger, concurrency int) *sandbox.Pool {
 		Max:         max(concurrency, runtime.GOMAXPROCS(0)),
 		MemoryLimit: limit,
 		Logger:      logger,
+		MinIdle:     1, // one warm for the next task function; the others end after DefaultIdleTimeout idle
 	}
 }
 

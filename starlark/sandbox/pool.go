@@ -23,6 +23,11 @@ import (
 // that shares itself) outlives it.
 const DefaultGrace = 5 * time.Second
 
+// DefaultIdleTimeout is how long a child may wait idle before the pool
+// ends it (beyond its MinIdle): a child holds some tens of MiB of memory
+// and the DAG versions it loaded.
+const DefaultIdleTimeout = time.Minute
+
 // Pool is the parent side: a loader.Isolator that evaluates each file in
 // one of up to Max child processes, started when needed and kept for the
 // next files while they live. Its zero value is not usable; set Command.
@@ -41,11 +46,19 @@ type Pool struct {
 	MemoryLimit int64
 	// Logger receives children that fail to start or die.
 	Logger *slog.Logger
+	// IdleTimeout is how long a child may stay idle before it is ended;
+	// 0 is DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// MinIdle is how many idle children are kept warm however long they
+	// wait (the most recently used ones).
+	MinIdle int
 
 	once   sync.Once
 	slot   chan struct{}
 	mu     sync.Mutex
-	idle   []*child
+	idle   []*child // the most recently used last
+	trim   *time.Timer
+	ending sync.WaitGroup // trims ending children
 	closed bool
 }
 
@@ -60,6 +73,8 @@ type child struct {
 	nextID  int64
 	// known are the DAG versions whose sources the child was sent.
 	known map[string]bool
+	// idleSince is when the child was last made idle.
+	idleSince time.Time
 }
 
 func (p *Pool) init() {
@@ -77,6 +92,9 @@ func (p *Pool) init() {
 		}
 		if p.MemoryLimit <= 0 {
 			p.MemoryLimit = DefaultMemoryLimit
+		}
+		if p.IdleTimeout <= 0 {
+			p.IdleTimeout = DefaultIdleTimeout
 		}
 	})
 }
@@ -235,8 +253,50 @@ func (p *Pool) put(c *child) {
 		p.end(c)
 		return
 	}
+	c.idleSince = time.Now()
 	p.idle = append(p.idle, c)
+	p.armTrimLocked()
 	p.mu.Unlock()
+}
+
+// armTrimLocked makes sure a trim runs when the oldest idle child beyond
+// MinIdle reaches IdleTimeout. p.mu is held.
+func (p *Pool) armTrimLocked() {
+	if p.trim != nil || p.closed || len(p.idle) <= p.MinIdle {
+		return
+	}
+	wait := time.Until(p.idle[0].idleSince.Add(p.IdleTimeout))
+	p.trim = time.AfterFunc(max(wait, 0), p.trimIdle)
+}
+
+// trimIdle ends the children idle for longer than IdleTimeout, except
+// the MinIdle most recently used, and arms the next trim.
+func (p *Pool) trimIdle() {
+	p.mu.Lock()
+	p.trim = nil
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	var old []*child
+	now := time.Now()
+	for len(p.idle) > p.MinIdle && now.Sub(p.idle[0].idleSince) >= p.IdleTimeout {
+		old = append(old, p.idle[0])
+		p.idle[0] = nil
+		p.idle = p.idle[1:]
+	}
+	p.armTrimLocked()
+	if len(old) == 0 {
+		p.mu.Unlock()
+		return
+	}
+	p.ending.Add(1)
+	p.mu.Unlock()
+	defer p.ending.Done()
+	for _, c := range old {
+		p.end(c)
+	}
+	p.Logger.Debug("ended idle sandbox processes", "ended", len(old), "idle_timeout", p.IdleTimeout)
 }
 
 // Prestart starts up to n children in the background (fewer when some
@@ -283,17 +343,23 @@ func (p *Pool) kill(c *child) string {
 	return "exit status 0"
 }
 
-// Close ends the idle children; children busy with a file end when their
-// file does and are not reused.
+// Close ends the idle children (and waits for them and for those an idle
+// trim is ending); children busy with a file end when their file does and
+// are not reused.
 func (p *Pool) Close() error {
 	p.mu.Lock()
 	idle := p.idle
 	p.idle = nil
 	p.closed = true
+	if p.trim != nil {
+		p.trim.Stop()
+		p.trim = nil
+	}
 	p.mu.Unlock()
 	for _, c := range idle {
 		p.end(c)
 	}
+	p.ending.Wait()
 	return nil
 }
 
