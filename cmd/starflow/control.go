@@ -27,14 +27,16 @@ import (
 	"github.com/starflow-dev/starflow/runtime/scheduler"
 	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/starlark/call"
+	"github.com/starflow-dev/starflow/starlark/loader"
 )
 
 // controlScheduler returns a scheduler for the commands that change runs
 // and task instances in the store (trigger, clear, mark): DAG versions come
 // from the store, DAG callbacks run here, and nothing is ever dispatched
 // from this process, so its queue is closed (the daemons queue the work).
-func controlScheduler(st store.Store, logger *slog.Logger, dagsDir string) (*scheduler.Scheduler, *call.Versions) {
-	versions := call.NewVersions(newLoader(logger), func(ctx context.Context, hash string) (call.Bundle, error) {
+// The caller closes l when done.
+func controlScheduler(st store.Store, l *loader.Loader, logger *slog.Logger, dagsDir string) (*scheduler.Scheduler, *call.Versions) {
+	versions := call.NewVersions(l, func(ctx context.Context, hash string) (call.Bundle, error) {
 		v, err := st.DAGVersionGet(ctx, hash)
 		if err != nil {
 			return call.Bundle{}, err
@@ -122,7 +124,10 @@ func dagsTriggerCommand() *cli.Command {
 				}
 			}
 			return withStore(c, func(st store.Store) error {
-				sched, _ := controlScheduler(st, newLogger(c), "dags")
+				logger := newLogger(c)
+				l := newLoader(logger)
+				defer l.Close()
+				sched, _ := controlScheduler(st, l, logger, "dags")
 				dag, err := st.DAGGet(c.Context, dagID)
 				if err != nil {
 					return notInStore(dagID, err)
@@ -186,7 +191,7 @@ func dagsReserializeCommand() *cli.Command {
 				return usageError("DAG folder %s is not a folder (set --dags or STARFLOW_DAGS_FOLDER)", dir)
 			}
 			return withStore(c, func(st store.Store) error {
-				stats, err := syncFolder(c.Context, st, newLogger(c), dir, nil)
+				stats, err := syncFolder(c.Context, st, newLogger(c), dir)
 				if err != nil {
 					return err
 				}
@@ -200,13 +205,12 @@ func dagsReserializeCommand() *cli.Command {
 	}
 }
 
-// syncFolder runs one DAG-processor pass over dir into the store; versions,
-// when set, receives the parsed files so they are not parsed again.
-func syncFolder(ctx context.Context, st store.Store, logger *slog.Logger, dir string, versions *call.Versions) (dagprocessor.SyncStats, error) {
-	if versions == nil {
-		_, versions = controlScheduler(st, logger, dir)
-	}
-	p := &dagprocessor.Processor{Store: st, Parser: dagfolder.New(newLoader(logger), filepath.Clean(dir), versions),
+// syncFolder runs one DAG-processor pass over dir into the store.
+func syncFolder(ctx context.Context, st store.Store, logger *slog.Logger, dir string) (dagprocessor.SyncStats, error) {
+	l := newLoader(logger)
+	defer l.Close()
+	_, versions := controlScheduler(st, l, logger, dir)
+	p := &dagprocessor.Processor{Store: st, Parser: dagfolder.New(l, filepath.Clean(dir), versions),
 		Folder: filepath.Clean(dir), Logger: logger}
 	return p.Sync(ctx)
 }
@@ -248,7 +252,10 @@ func runTasksClear(c *cli.Context) error {
 		return err
 	}
 	return withStore(c, func(st store.Store) error {
-		sched, _ := controlScheduler(st, newLogger(c), "dags")
+		logger := newLogger(c)
+		l := newLoader(logger)
+		defer l.Close()
+		sched, _ := controlScheduler(st, l, logger, "dags")
 		dry := p
 		dry.DryRun = true
 		keys, err := sched.Clear(c.Context, dry)
@@ -319,7 +326,10 @@ func tasksMarkCommand(state dags.TaskState) *cli.Command {
 			}
 			p := scheduler.MarkParams{DAGID: c.Args().Get(0), RunID: c.Args().Get(1), TaskID: c.Args().Get(2), State: state, Downstream: c.Bool("downstream")}
 			return withStore(c, func(st store.Store) error {
-				sched, _ := controlScheduler(st, newLogger(c), "dags")
+				logger := newLogger(c)
+				l := newLoader(logger)
+				defer l.Close()
+				sched, _ := controlScheduler(st, l, logger, "dags")
 				keys, err := sched.MarkState(c.Context, p)
 				if err != nil {
 					return err

@@ -70,7 +70,9 @@ func runDagsShow(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	f, err := loadDAGFile(c.Context, newLoader(newLogger(c)), c.String("dags"), path)
+	l := newLoader(newLogger(c))
+	defer l.Close()
+	f, err := loadDAGFile(c.Context, l, c.String("dags"), path)
 	if err != nil {
 		return err
 	}
@@ -130,7 +132,9 @@ func loadFolder(c *cli.Context) (*loader.Bag, error) {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return nil, usageError("DAG folder %s is not a folder (set --dags or STARFLOW_DAGS_FOLDER)", dir)
 	}
-	bag := loader.NewBag(newLoader(newLogger(c)), loader.DirSource(filepath.Clean(dir)))
+	l := newLoader(newLogger(c))
+	defer l.Close() // the bag is only read after its one refresh
+	bag := loader.NewBag(l, loader.DirSource(filepath.Clean(dir)))
 	if _, err := bag.Refresh(c.Context); err != nil {
 		return nil, internalError(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/starflow-dev/starflow/runtime/store/secrets"
 	"github.com/starflow-dev/starflow/runtime/tasklog"
 	"github.com/starflow-dev/starflow/starlark/call"
+	"github.com/starflow-dev/starflow/starlark/loader"
 	"github.com/starflow-dev/starflow/starlark/sandbox"
 )
 
@@ -71,6 +72,8 @@ type engine struct {
 	queue    queue.Queue
 	notifier queue.Notifier
 	versions *call.Versions
+	// loader evaluates DAG files (through parse processes), closed last.
+	loader *loader.Loader
 	// sqlPools are the worker's pooled PostgreSQL connections (sql
 	// operator and sql module), closed after the worker stops.
 	sqlPools *sqlop.Pools
@@ -113,6 +116,7 @@ func newEngine(ctx context.Context, cfg engineConfig, logger *slog.Logger) (*eng
 		}
 	}
 	l := newLoader(logger)
+	e.loader = l
 	dir := cfg.dagsDir
 	e.versions = call.NewVersions(l, func(ctx context.Context, hash string) (call.Bundle, error) {
 		v, err := st.DAGVersionGet(ctx, hash)
@@ -225,6 +229,9 @@ func (e *engine) close() {
 	e.sqlPools.Close()
 	if e.tasks != nil {
 		_ = e.tasks.Close()
+	}
+	if e.loader != nil {
+		_ = e.loader.Close()
 	}
 	if e.notifier != nil {
 		_ = e.notifier.Close()

@@ -200,7 +200,9 @@ func tasksListCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			f, err := loadDAGFile(c.Context, newLoader(newLogger(c)), c.String("dags"), path)
+			l := newLoader(newLogger(c))
+			defer l.Close()
+			f, err := loadDAGFile(c.Context, l, c.String("dags"), path)
 			if err != nil {
 				return err
 			}
@@ -284,6 +286,7 @@ func dagsReportCommand() *cli.Command {
 				Errors   int      `json:"errors"`
 			}
 			l := newLoader(newLogger(c))
+			defer l.Close()
 			reports := []fileReport{}
 			for _, p := range files {
 				start := time.Now()

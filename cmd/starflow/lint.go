@@ -47,6 +47,7 @@ func runLint(c *cli.Context) error {
 		paths = []string{c.String("dags")}
 	}
 	l := newLoader(newLogger(c))
+	defer l.Close()
 	var findings []lint.Finding
 	for _, p := range paths {
 		fi, err := os.Stat(p)

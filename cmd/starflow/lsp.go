@@ -37,8 +37,10 @@ func lspCommand() *cli.Command {
 			if c.App.Reader != nil {
 				in = c.App.Reader
 			}
+			l := newLoader(logger)
+			defer l.Close()
 			srv := lsp.New(lsp.Options{
-				Loader: newLoader(logger), Operators: newRegistry().Specs(), DAGsFolder: c.String("dags"),
+				Loader: l, Operators: newRegistry().Specs(), DAGsFolder: c.String("dags"),
 				Lint: opts, Logger: logger, Version: buildVersion().Starflow,
 			})
 			if err := srv.Serve(c.Context, in, c.App.Writer); err != nil {

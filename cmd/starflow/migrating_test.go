@@ -120,6 +120,7 @@ func TestMigrationGuide(t *testing.T) {
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	l := newLoader(logger)
+	t.Cleanup(func() { _ = l.Close() })
 	for _, s := range snippets {
 		t.Run(fmt.Sprintf("line_%d", s.line), func(t *testing.T) {
 			t.Parallel()

@@ -52,7 +52,9 @@ func runTasksTest(c *cli.Context) error {
 	logger := newLogger(c)
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	f, d, err := findDAG(c, newLoader(logger), c.Args().Get(0))
+	l := newLoader(logger)
+	defer l.Close()
+	f, d, err := findDAG(c, l, c.Args().Get(0))
 	if err != nil {
 		return err
 	}
@@ -68,7 +70,7 @@ func runTasksTest(c *cli.Context) error {
 	defer closePools()
 	// A trigger_dag task runs its target DAG here too, from the same DAG
 	// folder, without echoing that run's task logs.
-	find, _ := folderDAGs(newLoader(logger), f, c.String("dags"), c.Args().Get(0))
+	find, _ := folderDAGs(l, f, c.String("dags"), c.Args().Get(0))
 	triggered := localrun.NewTriggered(ctx, find, opts)
 	opts.DagRuns = triggered
 	opts.Echo = c.App.Writer

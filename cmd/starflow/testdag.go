@@ -94,7 +94,9 @@ func runTestDAG(c *cli.Context) error {
 		return err
 	}
 	dagsFolder := testDAGFolder(c, path)
-	f, err := loadDAGFile(ctx, newLoader(logger), dagsFolder, path)
+	l := newLoader(logger)
+	defer l.Close()
+	f, err := loadDAGFile(ctx, l, dagsFolder, path)
 	if err != nil {
 		return err
 	}
@@ -158,7 +160,7 @@ func runTestDAG(c *cli.Context) error {
 	if printer != nil {
 		childOpts.OnChange = printer.event
 	}
-	find, fileOf := folderDAGs(newLoader(logger), f, dagsFolder, path)
+	find, fileOf := folderDAGs(l, f, dagsFolder, path)
 	triggered := localrun.NewTriggered(ctx, find, childOpts)
 	triggered.OnRun = childRecorder(ctx, st, folder, fileOf, logger)
 	opts.DagRuns = triggered

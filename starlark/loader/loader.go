@@ -74,6 +74,17 @@ func New(opts Options) *Loader {
 // Options returns the loader's options, defaults filled in.
 func (l *Loader) Options() Options { return l.opts }
 
+// Close closes the loader's Isolator when it has a Close method (the
+// parse processes of starlark/sandbox): call it when the loader's owner
+// is done with it. The loader still works after Close; an Isolator may
+// then start a process per file.
+func (l *Loader) Close() error {
+	if c, ok := l.opts.Isolator.(interface{ Close() error }); ok {
+		return c.Close()
+	}
+	return nil
+}
+
 // LoadPath evaluates the DAG file at file (an OS path). Its modules are
 // loaded relative to dagsFolder when the file lies inside it, otherwise
 // relative to the file's own folder, as the DESIGN says.
