@@ -173,7 +173,13 @@ func runTestDAG(c *cli.Context) error {
 	res, runErr := localrun.Run(ctx, d, info, opts)
 	children, childErr := triggered.Wait()
 	runErr = errors.Join(runErr, childErr)
-	if err := rec.Close(context.WithoutCancel(ctx), res); err != nil {
+	ok := res != nil && runErr == nil && res.State == dags.DagRunStateSuccess
+	// A temporary folder is removed after a run that succeeded: its record
+	// (the XComs, the logs' index) is not worth writing first.
+	discard := temporary && ok && !c.Bool("keep")
+	if discard {
+		rec.Discard()
+	} else if err := rec.Close(context.WithoutCancel(ctx), res); err != nil {
 		logger.Warn("the run was not fully recorded", "database", store.RedactURL(dbURL), "err", err)
 	}
 	if res == nil {
@@ -195,9 +201,8 @@ func runTestDAG(c *cli.Context) error {
 		}
 		printer.failedLogs(res, failedLogLines)
 	}
-	ok := runErr == nil && res.State == dags.DagRunStateSuccess
 	removed := false
-	if temporary && ok && !c.Bool("keep") {
+	if discard {
 		_ = closeStore()
 		if err := os.RemoveAll(logDir); err != nil {
 			logger.Warn("could not remove the temporary folder", "folder", logDir, "err", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -162,6 +163,17 @@ func (r *Recorder) flush(ctx context.Context) error {
 	return writeStates()
 }
 
+// Discard stops the background writer without writing what is still
+// queued or the run's end: for a record about to be deleted (test-dag's
+// temporary folder after a run that succeeded).
+func (r *Recorder) Discard() {
+	r.mu.Lock()
+	r.pending = nil
+	r.mu.Unlock()
+	close(r.wake)
+	<-r.done
+}
+
 // Close writes what is still queued, the run's final state, its XComs and
 // its task logs, and returns the first error met while recording.
 func (r *Recorder) Close(ctx context.Context, res *Result) error {
@@ -204,9 +216,13 @@ func (r *Recorder) Close(ctx context.Context, res *Result) error {
 }
 
 // recordLog copies one try's log file into the log folder, or only
-// indexes it when it is already there.
+// indexes it when it is already there; a try that wrote nothing has no
+// file and nothing to record.
 func (r *Recorder) recordLog(ctx context.Context, key store.TaskInstanceKey, try int, path string) error {
 	src, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // the try wrote nothing, so it has no log file
+	}
 	if err != nil {
 		return fmt.Errorf("read log of %s try %d: %w", key.TaskID, try, err)
 	}

@@ -443,7 +443,11 @@ func (r *runner) dispatch(ctx context.Context) {
 			defer r.wg.Done()
 			out := r.opt.Runner.Run(ctx, try)
 			if c, ok := logw.(io.Closer); ok {
-				_ = c.Close()
+				if err := c.Close(); err != nil && out.State == dags.TaskStateSuccess {
+					// The task ran but its log is lost: say so as Airflow
+					// fails a try whose log handler cannot write.
+					out.State, out.Err = dags.TaskStateFailed, fmt.Errorf("task log: %w", err)
+				}
 			}
 			r.done <- completion{tr: tr, outcome: out}
 		}(tr)
@@ -516,9 +520,12 @@ func (r *runner) emit(e Event) {
 	}
 }
 
-// openLog creates the try's log file: LogDir/dag_id=D/run_id=R/task_id=T/attempt=N.log,
-// the layout Airflow users know.
-// A resumed try (back from up_for_reschedule) appends to its log.
+// openLog returns the try's log: LogDir/dag_id=D/run_id=R/task_id=T/attempt=N.log,
+// the layout Airflow users know. The folder and file are created by the
+// try's first write, off the run loop: a try that writes nothing leaves no
+// file, so a run of quiet tasks costs the disk nothing (file creation was
+// most of test-dag's time per task). A resumed try (back from
+// up_for_reschedule) appends to its log.
 func (r *runner) openLog(tr *taskRun, resume bool) (io.Writer, string, error) {
 	if r.opt.LogDir == "" {
 		if r.opt.Echo != nil {
@@ -528,22 +535,55 @@ func (r *runner) openLog(tr *taskRun, resume bool) (io.Writer, string, error) {
 	}
 	key := store.TaskInstanceKey{DagID: r.dag.ID, RunID: r.info.RunID, TaskID: tr.task.ID, MapIndex: max(tr.mapIndex, store.NoMapIndex)}
 	path := filepath.Join(r.opt.LogDir, filepath.FromSlash(tasklog.RelPath(key, tr.try)))
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, "", fmt.Errorf("create task log folder: %w", err)
-	}
 	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
 	if resume {
 		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND // a rescheduled try goes on in its log
 	}
-	f, err := os.OpenFile(path, flags, 0o644)
-	if err != nil {
-		return nil, "", fmt.Errorf("create task log: %w", err)
-	}
+	f := &lazyFile{path: path, flags: flags}
 	var w io.Writer = f
 	if r.opt.Echo != nil {
-		w = io.MultiWriter(f, r.opt.Echo)
+		w = io.MultiWriter(r.opt.Echo, f)
 	}
 	return r.masked(&lockedWriter{w: w, c: f}), path, nil
+}
+
+// lazyFile is a log file created, with its folder, by its first write.
+// Its writes are serialised by the lockedWriter in front of it.
+type lazyFile struct {
+	path  string
+	flags int
+	f     *os.File
+	err   error
+}
+
+func (l *lazyFile) Write(p []byte) (int, error) {
+	if l.f == nil && l.err == nil {
+		l.f, l.err = l.open()
+	}
+	if l.err != nil {
+		return 0, l.err
+	}
+	return l.f.Write(p)
+}
+
+func (l *lazyFile) open() (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(l.path), 0o755); err != nil {
+		return nil, fmt.Errorf("create task log folder: %w", err)
+	}
+	f, err := os.OpenFile(l.path, l.flags, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create task log: %w", err)
+	}
+	return f, nil
+}
+
+// Close closes the file, if a write created it, and reports why it could
+// not be created or written.
+func (l *lazyFile) Close() error {
+	if l.f == nil {
+		return l.err
+	}
+	return errors.Join(l.err, l.f.Close())
 }
 
 // masked returns w behind the masker, when there is one.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -366,6 +367,52 @@ func TestLogsGoToOneFilePerTry(t *testing.T) {
 	}
 	if got := res.Tasks[0].LogPath; got != filepath.Join(base, "attempt=2.log") {
 		t.Errorf("LogPath %s", got)
+	}
+}
+
+// A try that writes nothing leaves no log file (file creation was most of
+// test-dag's time per task); a log that cannot be created fails the try
+// that wrote to it, with the reason.
+func TestLogFilesAreCreatedByTheFirstWrite(t *testing.T) {
+	t.Parallel()
+	runner := setup(t, map[string]script{
+		"quiet": func(context.Context, *operators.Call) (*operators.Result, error) { return operators.Success(nil), nil },
+		"loud": func(_ context.Context, c *operators.Call) (*operators.Result, error) {
+			c.Logf("loud")
+			return operators.Success(nil), nil
+		},
+	})
+	d := build(t, "quiet", []string{"q", "l"}, nil, func(task *dags.Task) {
+		if task.ID == "l" {
+			task.Operator = "loud"
+		}
+	})
+	dir := t.TempDir()
+	res, err := localrun.Run(context.Background(), d, runInfo(), localrun.Options{Runner: runner, LogDir: dir})
+	if err != nil || res.State != dags.DagRunStateSuccess {
+		t.Fatalf("run: %v %s", err, res.State)
+	}
+	base := filepath.Join(dir, "dag_id=test_dag", "run_id=manual__2024-01-15T00_00_00_00_00")
+	if _, err := os.Stat(filepath.Join(base, "task_id=q")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the quiet task's log folder: %v, want it absent", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(base, "task_id=l", "attempt=1.log")); err != nil || !strings.Contains(string(b), "loud") {
+		t.Errorf("the loud task's log = %q, %v", b, err)
+	}
+
+	blocked := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocked, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err = localrun.Run(context.Background(), d, runInfo(), localrun.Options{Runner: runner, LogDir: blocked})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertStates(t, res, map[string]string{"q": "success/1", "l": "failed/1"})
+	for _, tr := range res.Tasks {
+		if tr.TaskID == "l" && !strings.Contains(tr.Err, "task log") {
+			t.Errorf("the loud task's error %q does not say its log failed", tr.Err)
+		}
 	}
 }
 
