@@ -35,15 +35,23 @@ func (s *Scheduler) AdvanceAndDispatch(ctx context.Context, key store.TaskInstan
 	if pending, busy := s.advancing[run]; busy {
 		s.advancing[run] = append(pending, key)
 		s.advMu.Unlock()
+		// The advance under way decides this try next (or, failing, marks
+		// the run for a whole advance): its task-finished event, which
+		// the caller publishes now, needs no tick of its own. A tick for
+		// it would race the advance under way over the same task
+		// instances, lose compare-and-sets and read the run whole.
+		s.noteHandled([]store.TaskInstanceKey{key})
 		return
 	}
 	s.advancing[run] = []store.TaskInstanceKey{}
 	s.advMu.Unlock()
 	tasks := []store.TaskInstanceKey{key}
+	first := true
 	for {
-		if s.advanceAndDispatchOnce(ctx, key.DagID, key.RunID, tasks) {
-			s.noteHandled(tasks)
+		if s.advanceAndDispatchOnce(ctx, key.DagID, key.RunID, tasks) && first {
+			s.noteHandled(tasks) // the pending ones were noted as they came
 		}
+		first = false
 		s.advMu.Lock()
 		if pending := s.advancing[run]; len(pending) > 0 {
 			tasks = pending
@@ -70,6 +78,7 @@ func (s *Scheduler) advanceAndDispatchOnce(ctx context.Context, dagID, runID str
 	if err := s.AdvanceTasks(ctx, dagID, runID, finished, nil, now, &st); err != nil {
 		s.Logger.Warn("mini-scheduler: advance failed; the next tick retries", "dag", dagID, "run", runID, "err", err)
 		s.markDirty(dagID, runID, dirtyWhole, "")
+		s.Wake() // the tries' events may have been noted handled
 		return false
 	}
 	if st.Scheduled > 0 || st.RunsFinished > 0 || (s.ticks() && s.backlog()) {
@@ -451,6 +460,7 @@ func (s *Scheduler) finishRun(ctx context.Context, run *store.DagRun, final dags
 		return err
 	}
 	st.RunsFinished++
+	s.forgetRunHash(run)
 	s.Logger.Info("run finished", "dag", run.DagID, "run", run.RunID, "state", final)
 	if s.Callbacks != nil {
 		s.Callbacks.RunFinished(ctx, done)

@@ -114,12 +114,15 @@ func (s *Scheduler) enqueue(ctx context.Context, tis []*store.TaskInstance) erro
 		key := [2]string{ti.DagID, ti.RunID}
 		hash, ok := hashes[key]
 		if !ok {
-			run, err := s.Store.RunGet(ctx, ti.DagID, ti.RunID)
-			if err != nil {
-				errs = append(errs, err)
-				continue
+			if hash, ok = s.runHash(ti.DagID, ti.RunID, ti.LogicalDate); !ok {
+				run, err := s.Store.RunGet(ctx, ti.DagID, ti.RunID)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				hash = run.SourceHash
+				s.noteRunHash(run)
 			}
-			hash = run.SourceHash
 			hashes[key] = hash
 		}
 		msgs = append(msgs, queue.Message{DAGID: ti.DagID, RunID: ti.RunID, TaskID: ti.TaskID, MapIndex: ti.MapIndex,
@@ -137,4 +140,45 @@ func (s *Scheduler) enqueue(ctx context.Context, tis []*store.TaskInstance) erro
 		errs = append(errs, fmt.Errorf("enqueue %d task instances: %w", len(msgs), err))
 	}
 	return errors.Join(errs...)
+}
+
+// maxRunHashes bounds Scheduler.hashes; past it the record starts again.
+const maxRunHashes = 4096
+
+// runHashKey names a run in Scheduler.hashes: its ids and its logical
+// date, so that a run deleted and created again under the same id for
+// another date is read again.
+type runHashKey struct {
+	dagID, runID string
+	logical      int64
+}
+
+// runHash returns the DAG version of a run seen before.
+func (s *Scheduler) runHash(dagID, runID string, logical time.Time) (string, bool) {
+	s.hashMu.Lock()
+	defer s.hashMu.Unlock()
+	h, ok := s.hashes[runHashKey{dagID, runID, logical.UnixMicro()}]
+	return h, ok
+}
+
+// noteRunHash records the DAG version of a run read from the store (a
+// run's source hash is set when it is created and never changes), as the
+// workers remember the runs of their tries.
+func (s *Scheduler) noteRunHash(run *store.DagRun) {
+	if run.SourceHash == "" {
+		return
+	}
+	s.hashMu.Lock()
+	defer s.hashMu.Unlock()
+	if s.hashes == nil || len(s.hashes) >= maxRunHashes {
+		s.hashes = map[runHashKey]string{}
+	}
+	s.hashes[runHashKey{run.DagID, run.RunID, run.LogicalDate.UnixMicro()}] = run.SourceHash
+}
+
+// forgetRunHash drops a finished run from Scheduler.hashes.
+func (s *Scheduler) forgetRunHash(run *store.DagRun) {
+	s.hashMu.Lock()
+	defer s.hashMu.Unlock()
+	delete(s.hashes, runHashKey{run.DagID, run.RunID, run.LogicalDate.UnixMicro()})
 }

@@ -198,6 +198,7 @@ func (s *Scheduler) AdvanceTasks(ctx context.Context, dagID, runID string, finis
 	if err != nil {
 		return err
 	}
+	s.noteRunHash(run)
 	if run.State != dags.DagRunStateRunning {
 		return nil
 	}

@@ -109,6 +109,10 @@ type Scheduler struct {
 	// wCache holds the effective priority weights of DAG versions.
 	wMu    sync.Mutex
 	wCache map[string]map[string]int // by DAG id and source hash
+	// hashes holds the DAG version (source hash) of runs seen, which a
+	// run keeps from its creation: dispatch reads no run for it.
+	hashMu sync.Mutex
+	hashes map[runHashKey]string
 }
 
 // RunCallbacks runs a DAG's on_success_callback or on_failure_callback
