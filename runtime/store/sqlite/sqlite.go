@@ -41,7 +41,16 @@ type Store struct {
 
 	stmtMu sync.Mutex
 	stmts  map[stmtKey]*sql.Stmt // prepared statements, by pool and text
+	// txWanted are the statements that transactions ran unprepared (a
+	// transaction cannot prepare on the writer pool: it holds its one
+	// connection); the next transaction prepares them before it begins.
+	txWanted map[string]bool
 }
+
+// maxStmts bounds the prepared statements kept: statements whose text
+// varies with their arguments (a list of n placeholders) beyond it run
+// unprepared.
+const maxStmts = 512
 
 // stmtKey names a prepared statement: its text on the writer or the
 // readers.
@@ -249,6 +258,7 @@ func (s *Store) stmtOn(ctx context.Context, db *sql.DB, q string) (*sql.Stmt, er
 
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE).
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	s.prepareWanted(ctx)
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -261,6 +271,57 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// cached returns the statement q prepared on db, preparing it (outside a
+// transaction) while fewer than maxStmts are kept; nil when it runs
+// unprepared.
+func (s *Store) cached(ctx context.Context, db *sql.DB, q string) *sql.Stmt {
+	s.stmtMu.Lock()
+	st, n := s.stmts[stmtKey{db, q}], len(s.stmts)
+	s.stmtMu.Unlock()
+	if st != nil || n >= maxStmts {
+		return st
+	}
+	st, err := s.stmtOn(ctx, db, q)
+	if err != nil {
+		return nil // the statement reports its error when it runs
+	}
+	return st
+}
+
+// txStmt returns q prepared on the writer, bound to tx, when it is kept;
+// otherwise it notes q for the next transaction to prepare and returns nil.
+func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, q string) *sql.Stmt {
+	s.stmtMu.Lock()
+	st := s.stmts[stmtKey{s.write, q}]
+	if st == nil && len(s.stmts)+len(s.txWanted) < maxStmts {
+		if s.txWanted == nil {
+			s.txWanted = map[string]bool{}
+		}
+		s.txWanted[q] = true
+	}
+	s.stmtMu.Unlock()
+	if st == nil {
+		return nil
+	}
+	return tx.StmtContext(ctx, st)
+}
+
+// prepareWanted prepares the statements transactions noted (txStmt),
+// before a transaction takes the writer connection.
+func (s *Store) prepareWanted(ctx context.Context) {
+	s.stmtMu.Lock()
+	if len(s.txWanted) == 0 {
+		s.stmtMu.Unlock()
+		return
+	}
+	wanted := s.txWanted
+	s.txWanted = nil
+	s.stmtMu.Unlock()
+	for q := range wanted {
+		_, _ = s.stmtOn(ctx, s.write, q) // a statement that fails to prepare fails when it runs
+	}
 }
 
 // Time encoding: INTEGER microseconds, NULL for the zero time.
@@ -358,6 +419,9 @@ func (s *Store) conn() sqlq.Conn {
 	return sqlq.Conn{
 		D: sqlq.SQLite,
 		ExecFn: func(ctx context.Context, q string, args []any) (int64, error) {
+			if st := s.cached(ctx, s.write, q); st != nil {
+				return execCount(st.ExecContext(ctx, args...))
+			}
 			return execCount(s.write.ExecContext(ctx, q, args...))
 		},
 		QueryFn: func(ctx context.Context, q string, args []any, write bool, fn func(sqlq.Rows) error) error {
@@ -365,10 +429,13 @@ func (s *Store) conn() sqlq.Conn {
 			if write {
 				db = s.write
 			}
+			if st := s.cached(ctx, db, q); st != nil {
+				return queryRows(fn)(st.QueryContext(ctx, args...))
+			}
 			return queryRows(fn)(db.QueryContext(ctx, q, args...))
 		},
 		TxFn: func(ctx context.Context, fn func(sqlq.Conn) error) error {
-			return s.inTx(ctx, func(tx *sql.Tx) error { return fn(txConn(tx)) })
+			return s.inTx(ctx, func(tx *sql.Tx) error { return fn(s.txConn(tx)) })
 		},
 		IsForeignKey: isForeignKey,
 		IsUnique:     isUnique,
@@ -376,13 +443,19 @@ func (s *Store) conn() sqlq.Conn {
 }
 
 // txConn is a write transaction as sqlq.Conn.
-func txConn(tx *sql.Tx) sqlq.Conn {
+func (s *Store) txConn(tx *sql.Tx) sqlq.Conn {
 	return sqlq.Conn{
 		D: sqlq.SQLite,
 		ExecFn: func(ctx context.Context, q string, args []any) (int64, error) {
+			if st := s.txStmt(ctx, tx, q); st != nil {
+				return execCount(st.ExecContext(ctx, args...))
+			}
 			return execCount(tx.ExecContext(ctx, q, args...))
 		},
 		QueryFn: func(ctx context.Context, q string, args []any, _ bool, fn func(sqlq.Rows) error) error {
+			if st := s.txStmt(ctx, tx, q); st != nil {
+				return queryRows(fn)(st.QueryContext(ctx, args...))
+			}
 			return queryRows(fn)(tx.QueryContext(ctx, q, args...))
 		},
 		IsForeignKey: isForeignKey,

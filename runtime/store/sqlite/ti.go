@@ -89,6 +89,9 @@ func (s *Store) TaskInstancesCreate(ctx context.Context, p *store.TaskInstancesC
 
 // TaskInstanceGet returns one task instance.
 func (s *Store) TaskInstanceGet(ctx context.Context, key store.TaskInstanceKey) (*store.TaskInstance, error) {
+	if st := s.cached(ctx, s.read, getTISQL); st != nil {
+		return scanGetTI(key, st.QueryRowContext(ctx, key.DagID, key.RunID, key.TaskID, key.MapIndex))
+	}
 	return getTI(ctx, s.read, key)
 }
 
@@ -97,8 +100,16 @@ type querier interface {
 }
 
 func getTI(ctx context.Context, q querier, key store.TaskInstanceKey) (*store.TaskInstance, error) {
-	ti, err := scanTI(q.QueryRowContext(ctx, `SELECT `+tiCols+` FROM task_instance
-		WHERE dag_id = ? AND run_id = ? AND task_id = ? AND map_index = ?`, key.DagID, key.RunID, key.TaskID, key.MapIndex))
+	return scanGetTI(key, q.QueryRowContext(ctx, getTISQL, key.DagID, key.RunID, key.TaskID, key.MapIndex))
+}
+
+// getTISQL reads one task instance by its key.
+const getTISQL = `SELECT ` + tiCols + ` FROM task_instance
+		WHERE dag_id = ? AND run_id = ? AND task_id = ? AND map_index = ?`
+
+// scanGetTI scans the row of getTISQL.
+func scanGetTI(key store.TaskInstanceKey, row *sql.Row) (*store.TaskInstance, error) {
+	ti, err := scanTI(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("task instance %s: %w", key, store.ErrNotFound)
 	}
@@ -134,8 +145,14 @@ func (s *Store) TaskInstanceList(ctx context.Context, p *store.TaskInstanceListP
 		args = append(args, tv(store.Truncate(p.RetryDueBefore)))
 	}
 	args = append(args, limit(p.Limit), p.Offset)
-	rows, err := s.read.QueryContext(ctx, `SELECT `+tiCols+` FROM task_instance`+whereClause(where)+
-		` ORDER BY dag_id, run_id, task_id, map_index LIMIT ? OFFSET ?`, args...)
+	q := `SELECT ` + tiCols + ` FROM task_instance` + whereClause(where) + ` ORDER BY dag_id, run_id, task_id, map_index LIMIT ? OFFSET ?`
+	var rows *sql.Rows
+	var err error
+	if st := s.cached(ctx, s.read, q); st != nil {
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = s.read.QueryContext(ctx, q, args...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list task instances: %w", err)
 	}
@@ -295,17 +312,19 @@ func (w *writeTx) SetStates(ctx context.Context, ps []*store.TaskInstanceSetStat
 	return applied, nil
 }
 
-// Exec runs one statement.
+// Exec runs one statement (prepared once the store keeps it).
 func (w *writeTx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
-	res, err := w.tx.ExecContext(ctx, q, args...)
-	if err != nil {
-		return 0, err
+	if st := w.s.txStmt(ctx, w.tx, q); st != nil {
+		return execCount(st.ExecContext(ctx, args...))
 	}
-	return res.RowsAffected()
+	return execCount(w.tx.ExecContext(ctx, q, args...))
 }
 
 // Get reads one task instance.
 func (w *writeTx) Get(ctx context.Context, key store.TaskInstanceKey) (*store.TaskInstance, error) {
+	if st := w.s.txStmt(ctx, w.tx, getTISQL); st != nil {
+		return scanGetTI(key, st.QueryRowContext(ctx, key.DagID, key.RunID, key.TaskID, key.MapIndex))
+	}
 	return getTI(ctx, w.tx, key)
 }
 
