@@ -20,6 +20,7 @@ import (
 	"github.com/starflow-dev/starflow/runtime/queue/memqueue"
 	"github.com/starflow-dev/starflow/runtime/scheduler"
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/store/postgres"
 	"github.com/starflow-dev/starflow/runtime/store/testdb"
 	"github.com/starflow-dev/starflow/runtime/tasklog"
 )
@@ -173,6 +174,8 @@ func benchRuns(b *testing.B, base store.Store, nruns, n, chains int) {
 
 	var runIDs []string
 	i := 0
+	pg, _ := base.(*postgres.Store)
+	tuples0 := benchPGTuples(b, pg)
 	cpu0 := benchCPU(b)
 	commits0 := commits.Commits()
 	for b.Loop() {
@@ -185,6 +188,13 @@ func benchRuns(b *testing.B, base store.Store, nruns, n, chains int) {
 				b.Fatal(err)
 			}
 			batch = append(batch, run.RunID)
+		}
+		if pg != nil && os.Getenv("STARFLOW_BENCH_ANALYZE") != "" {
+			// Statistics for the planner, as autovacuum's analyze gives
+			// them (the test server may run without autovacuum).
+			if _, err := pg.Pool().Exec(ctx, "ANALYZE task_instance"); err != nil {
+				b.Fatal(err)
+			}
 		}
 		for _, runID := range batch {
 			benchAwaitRunFor(b, st, d.ID, runID, time.Duration(n*nruns)*100*time.Millisecond)
@@ -219,4 +229,26 @@ func benchRuns(b *testing.B, base store.Store, nruns, n, chains int) {
 	b.ReportMetric(float64(cpu.Microseconds())/1000/tasks, "cpu-ms/task")
 	b.ReportMetric(float64(counting.rows.Load())/tasks, "rows-read/task")
 	b.ReportMetric(float64(ncommits)/tasks, "commits/task")
+	if pg != nil {
+		time.Sleep(1500 * time.Millisecond) // the server's backends report their counts within a second
+		b.ReportMetric(float64(benchPGTuples(b, pg)-tuples0)/tasks, "pg-tuples/task")
+	}
+}
+
+// benchPGTuples returns the rows PostgreSQL's scans read so far in the
+// store's schema (index entries and sequentially read rows; the server's
+// cumulative statistics): what the database did, whatever the load on the
+// machine. Zero for another store.
+func benchPGTuples(b *testing.B, pg *postgres.Store) int64 {
+	if pg == nil {
+		return 0
+	}
+	var n int64
+	err := pg.Pool().QueryRow(context.Background(), `SELECT
+		(SELECT COALESCE(sum(idx_tup_read), 0) FROM pg_stat_user_indexes WHERE schemaname = current_schema())
+		+ (SELECT COALESCE(sum(seq_tup_read), 0) FROM pg_stat_user_tables WHERE schemaname = current_schema())`).Scan(&n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
 }
