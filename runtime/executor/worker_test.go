@@ -830,6 +830,8 @@ type outageStore struct {
 	store.Store
 	down  atomic.Bool
 	pings atomic.Int32
+	// failedEnds counts the ends of tries refused while down.
+	failedEnds atomic.Int32
 }
 
 var errUnreachable = errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
@@ -843,6 +845,7 @@ func (o *outageStore) TaskInstanceSetState(ctx context.Context, p *store.TaskIns
 
 func (o *outageStore) TaskInstanceEnd(ctx context.Context, p *store.TaskInstanceEndParams) ([]bool, error) {
 	if o.down.Load() {
+		o.failedEnds.Add(1)
 		return nil, errUnreachable
 	}
 	return o.Store.TaskInstanceEnd(ctx, p)
@@ -850,6 +853,7 @@ func (o *outageStore) TaskInstanceEnd(ctx context.Context, p *store.TaskInstance
 
 func (o *outageStore) TaskInstancesEnd(ctx context.Context, ps []*store.TaskInstanceEndParams) ([]store.TaskInstanceEndResult, error) {
 	if o.down.Load() {
+		o.failedEnds.Add(1)
 		return nil, errUnreachable
 	}
 	return o.Store.TaskInstancesEnd(ctx, ps)
@@ -861,6 +865,39 @@ func (o *outageStore) Ping(ctx context.Context) error {
 		return errUnreachable
 	}
 	return o.Store.Ping(ctx)
+}
+
+// TestWorkerRecordsATryThatEndedDuringAnOutage is issue 13's item 4 from
+// the worker's side: a try that ends while the database is unreachable is
+// recorded once it answers again, as a success at its first try, not run
+// again.
+func TestWorkerRecordsATryThatEndedDuringAnOutage(t *testing.T) {
+	t.Parallel()
+	o := &outageStore{Store: testdb.SQLite(t)}
+	started, release := make(chan struct{}), make(chan struct{})
+	e := newEnv(t, o, task{id: "a", op: func(ctx context.Context, _ *operators.Call) (*operators.Result, error) {
+		close(started)
+		<-release
+		return operators.Success(nil), nil
+	}})
+	m := e.readyTry("a", 1)
+	e.start()
+	e.enqueue(m)
+	<-started
+	o.down.Store(true)
+	close(release)
+	waitFor(t, "the worker to retry recording the end", func() bool { return o.failedEnds.Load() >= 2 })
+	if ti := e.ti("a"); ti.State != dags.TaskStateRunning {
+		t.Fatalf("during the outage a is %s, want still running in the store", ti.State)
+	}
+	o.down.Store(false)
+	if ti := e.waitState("a", dags.TaskStateSuccess, dags.TaskStateFailed); ti.State != dags.TaskStateSuccess || ti.TryNumber != 1 {
+		t.Errorf("a: %s at try %d, want success at try 1", ti.State, ti.TryNumber)
+	}
+	if n := e.callsOf("a"); n != 1 {
+		t.Errorf("a ran %d times, want once", n)
+	}
+	e.waitDrained()
 }
 
 func TestWorkerTakesNoWorkWhileTheStoreIsUnreachable(t *testing.T) {
