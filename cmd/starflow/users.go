@@ -36,7 +36,7 @@ func usersCommand() *cli.Command {
 			},
 			{
 				Name:  "list",
-				Usage: "list users and their roles",
+				Usage: "list users, their roles and whether they are active",
 				Flags: []cli.Flag{databaseURLFlag(), outputFlag()},
 				Action: func(c *cli.Context) error {
 					out, err := newPrinter(c)
@@ -50,12 +50,12 @@ func usersCommand() *cli.Command {
 						}
 						rows := make([][]string, len(users))
 						for i, u := range users {
-							rows[i] = []string{u.Username, u.Role, u.CreatedAt.Format(time.RFC3339)}
+							rows[i] = []string{u.Username, u.Role, fmt.Sprint(u.Active), u.CreatedAt.Format(time.RFC3339)}
 						}
 						if users == nil {
 							users = []*store.User{}
 						}
-						return out.print(users, []string{"USERNAME", "ROLE", "CREATED"}, rows)
+						return out.print(users, []string{"USERNAME", "ROLE", "ACTIVE", "CREATED"}, rows)
 					})
 				},
 			},
@@ -135,6 +135,8 @@ func usersCommand() *cli.Command {
 					})
 				},
 			},
+			usersSetActiveCommand("deactivate", false, "deactivate a user: it cannot log in, and its sessions and API tokens end"),
+			usersSetActiveCommand("activate", true, "activate a deactivated user again (its old sessions and tokens stay ended)"),
 			{
 				Name:      "delete",
 				Usage:     "delete a user and its API tokens",
@@ -154,6 +156,38 @@ func usersCommand() *cli.Command {
 					})
 				},
 			},
+		},
+	}
+}
+
+// usersSetActiveCommand is users activate or users deactivate.
+func usersSetActiveCommand(name string, active bool, usage string) *cli.Command {
+	return &cli.Command{
+		Name:      name,
+		Usage:     usage,
+		ArgsUsage: "USERNAME",
+		Flags:     []cli.Flag{databaseURLFlag()},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageError("users %s takes one USERNAME", name)
+			}
+			username := c.Args().First()
+			return withStore(c, func(s store.Store) error {
+				u, err := s.UserGet(c.Context, username)
+				if err != nil {
+					return err
+				}
+				if u.Active == active {
+					fmt.Fprintf(c.App.Writer, "%s is already %sd\n", username, name)
+					return nil
+				}
+				if _, err := s.UserUpdate(c.Context, &store.UserUpdateParams{Username: username, Active: &active}); err != nil {
+					return err
+				}
+				cliAudit(c, s, store.AuditEntry{Event: store.AuditUserUpdate, Extra: fmt.Sprintf("username=%s active=%t", username, active)})
+				fmt.Fprintf(c.App.Writer, "%sd %s\n", name, username)
+				return nil
+			})
 		},
 	}
 }

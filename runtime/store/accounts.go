@@ -9,11 +9,18 @@ import (
 // sees a plain password. Role is the web/auth role name ("admin", "op",
 // "viewer"); the store keeps it as text and does not interpret it.
 type User struct {
-	Username     string    `json:"username"`
-	PasswordHash string    `json:"-"`
-	Role         string    `json:"role"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	Username     string `json:"username"`
+	PasswordHash string `json:"-"`
+	Role         string `json:"role"`
+	// Active is false for a deactivated user (Airflow's FAB User.active):
+	// it cannot log in, and had its sessions and API tokens ended.
+	Active bool `json:"active"`
+	// DeactivatedAt is the user's last deactivation, zero if none; web/auth
+	// fingerprints it in sessions, so that a session started before a
+	// deactivation stays ended after the user is activated again.
+	DeactivatedAt time.Time `json:"deactivated_at,omitzero"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // UserCreateParams creates a user; a taken username is an error wrapping
@@ -29,6 +36,8 @@ type UserUpdateParams struct {
 	Username     string
 	PasswordHash *string
 	Role         *string
+	// Active false deactivates the user, true activates it again.
+	Active *bool
 }
 
 // APIToken is a bearer token for the REST API. Only the SHA-256 hash of the
@@ -124,11 +133,12 @@ func (p *UserCreateParams) Normalize() error {
 }
 
 // EndsTokens reports whether the update ends the user's API tokens: a new
-// password, or a role other than oldRole. The store deletes the tokens in
-// the same transaction; web/auth ends the sessions the same way (their
-// cookies fingerprint the password hash and role).
+// password, a role other than oldRole, or a deactivation. The store
+// deletes the tokens in the same transaction; web/auth ends the sessions
+// (their cookies fingerprint the password hash and role, and an inactive
+// user's sessions are refused).
 func (p *UserUpdateParams) EndsTokens(oldRole string) bool {
-	return p.PasswordHash != nil || (p.Role != nil && *p.Role != oldRole)
+	return p.PasswordHash != nil || (p.Role != nil && *p.Role != oldRole) || (p.Active != nil && !*p.Active)
 }
 
 // Normalize checks p.

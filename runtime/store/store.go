@@ -179,9 +179,10 @@ type Store interface {
 	UserGet(ctx context.Context, username string) (*User, error)
 	// UserList returns every user by username.
 	UserList(ctx context.Context) ([]*User, error)
-	// UserUpdate changes a user's password hash or role; ErrNotFound when
-	// absent. A new password or a different role deletes the user's API
-	// tokens in the same transaction (see UserUpdateParams.EndsTokens).
+	// UserUpdate changes a user's password hash, role or active flag;
+	// ErrNotFound when absent. A new password, a different role or a
+	// deactivation deletes the user's API tokens in the same transaction
+	// (see UserUpdateParams.EndsTokens).
 	UserUpdate(ctx context.Context, p *UserUpdateParams) (*User, error)
 	// UserDelete deletes a user and its API tokens; ErrNotFound when
 	// absent.

@@ -152,7 +152,8 @@ func New(o Options) (*Authenticator, error) {
 	return a, nil
 }
 
-// lookupUser returns a user through the cache.
+// lookupUser returns an active user through the cache; a deactivated one
+// is an error wrapping store.ErrNotFound, as an unknown one.
 func (a *Authenticator) lookupUser(ctx context.Context, username string) (*store.User, error) {
 	now := a.now()
 	a.mu.Lock()
@@ -164,6 +165,10 @@ func (a *Authenticator) lookupUser(ctx context.Context, username string) (*store
 	u, err := a.backend.UserGet(ctx, username)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("look up user %q: %w", username, err)
+	}
+	if err == nil && !u.Active {
+		// A deactivated user's sessions and tokens act for no one.
+		u, err = nil, fmt.Errorf("user %q is deactivated: %w", username, store.ErrNotFound)
 	}
 	a.mu.Lock()
 	if len(a.users) >= maxCache {

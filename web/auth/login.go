@@ -88,6 +88,11 @@ func (a *Authenticator) postLogin(w http.ResponseWriter, r *http.Request) {
 		a.showLogin(w, r, http.StatusInternalServerError, "Cannot check credentials now; please try again.")
 		return
 	}
+	if u != nil && !u.Active {
+		// A deactivated user is refused as an unknown one is, after the
+		// same bcrypt work (Flask-AppBuilder's auth_user_db does so too).
+		u = nil
+	}
 	if u == nil {
 		CheckPassword(dummyHash, password)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,8 +36,9 @@ type session struct {
 	ID string `json:"i"`
 	// Expires is a Unix time.
 	Expires int64 `json:"e"`
-	// Pass fingerprints the password hash and the role at login, so that
-	// changing either ends the user's sessions.
+	// Pass fingerprints the password hash, the role and the last
+	// deactivation at login, so that changing any ends the user's
+	// sessions.
 	Pass string `json:"p"`
 }
 
@@ -76,9 +78,14 @@ func (a *Authenticator) csrfFor(id string) string {
 }
 
 // passPrint fingerprints what a session depends on: the user's password
-// hash and role.
+// hash, role and last deactivation (only when there was one, so that the
+// sessions of users never deactivated keep their fingerprint).
 func passPrint(u *store.User) string {
-	s := sha256.Sum256([]byte(u.PasswordHash + "\x00" + u.Role))
+	b := u.PasswordHash + "\x00" + u.Role
+	if !u.DeactivatedAt.IsZero() {
+		b += "\x00" + strconv.FormatInt(u.DeactivatedAt.UnixMicro(), 10)
+	}
+	s := sha256.Sum256([]byte(b))
 	return base64.RawURLEncoding.EncodeToString(s[:9])
 }
 

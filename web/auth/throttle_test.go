@@ -109,8 +109,8 @@ func TestLoginThrottlePerAddress(t *testing.T) {
 	})
 }
 
-// TestUserChangesEndSessionsAndTokens: a password change, a role change
-// or a deletion ends the user's sessions and API tokens, in the process
+// TestUserChangesEndSessionsAndTokens: a password change, a role change,
+// a deactivation or a deletion ends the user's sessions and API tokens, in the process
 // that made it at once and in every other within the cache time.
 func TestUserChangesEndSessionsAndTokens(t *testing.T) {
 	t.Parallel()
@@ -130,6 +130,11 @@ func TestUserChangesEndSessionsAndTokens(t *testing.T) {
 			return err
 		},
 		"deletion": func(st store.Store) error { return st.UserDelete(ctx, "alice") },
+		"deactivation": func(st store.Store) error {
+			off := false
+			_, err := st.UserUpdate(ctx, &store.UserUpdateParams{Username: "alice", Active: &off})
+			return err
+		},
 	}
 	for name, change := range changes {
 		t.Run(name, func(t *testing.T) {
@@ -190,6 +195,41 @@ func TestUserChangesEndSessionsAndTokens(t *testing.T) {
 		checkSession(t, "after setting the same role", f.page, f.api, c, csrf, true)
 		if toks, _ := st.APITokenList(ctx, "alice"); len(toks) != 1 {
 			t.Errorf("tokens after setting the same role: %d, want 1", len(toks))
+		}
+	})
+}
+
+// TestDeactivatedUserCannotLogIn: a deactivated user's right password is
+// refused as a wrong one is (401, the same message), a session started
+// before ends at once in the process that forgets the user and stays
+// ended, and the user logs in again once activated.
+func TestDeactivatedUserCannotLogIn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	testdb.Each(t, func(t *testing.T, st store.Store) {
+		f := newFixtureOn(t, st, auth.Options{CacheTTL: time.Hour})
+		c, csrf, err := f.a.SessionFor(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkSession(t, "before the deactivation", f.page, f.api, c, csrf, true)
+		off, on := false, true
+		if _, err := st.UserUpdate(ctx, &store.UserUpdateParams{Username: "alice", Active: &off}); err != nil {
+			t.Fatal(err)
+		}
+		f.a.Forget("alice")
+		checkSession(t, "after the deactivation", f.page, f.api, c, csrf, false)
+		rec := f.login(t, "alice", "password-1", "/", nil)
+		if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), "Invalid username or password") {
+			t.Errorf("login of a deactivated user: %d %q, want 401 and the wrong-password message", rec.Code, rec.Body)
+		}
+		if _, err := st.UserUpdate(ctx, &store.UserUpdateParams{Username: "alice", Active: &on}); err != nil {
+			t.Fatal(err)
+		}
+		f.a.Forget("alice")
+		checkSession(t, "a session of before the deactivation, after the reactivation", f.page, f.api, c, csrf, false)
+		if rec := f.login(t, "alice", "password-1", "/", nil); rec.Code != http.StatusSeeOther {
+			t.Errorf("login after the reactivation: %d, want 303", rec.Code)
 		}
 	})
 }

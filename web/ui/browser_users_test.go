@@ -9,7 +9,8 @@ import (
 )
 
 // TestBrowserUsers drives the users pages in Chromium as an admin: create
-// a user with a role, change its role, and delete it through the
+// a user with a role, change its role, deactivate it (its open session
+// ends, its login is refused) and activate it again, and delete it through the
 // JavaScript confirmation (declined once, then accepted).
 func TestBrowserUsers(t *testing.T) {
 	e, url := browserServer(t)
@@ -41,6 +42,42 @@ func TestBrowserUsers(t *testing.T) {
 		t.Errorf("after the role change dora's row reads %q", got)
 	}
 
+	// Dora logs in in a separate browser context (its own cookies); ada
+	// deactivates her: dora's next page is the login page, her password
+	// is refused, and after the reactivation she logs in again.
+	dctx, cancelDora := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	defer cancelDora()
+	dora := &browser{t: t, ctx: dctx, url: url}
+	dora.login("dora", "dora-password-1")
+	b.do("deactivate dora",
+		chromedp.Click(chromedp.CSS(`tr[data-user="dora"] button.deactivate-button`)),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-user="dora"] button.activate-button`)),
+	)
+	if got := b.text(`tr[data-user="dora"] td.user-active`); got != "deactivated" {
+		t.Errorf("dora's active cell reads %q after the deactivation", got)
+	}
+	if b.count(`tr[data-user="ada"] button.deactivate-button`) != 0 {
+		t.Error("ada is offered to deactivate herself")
+	}
+	dora.do("dora's next page", chromedp.Navigate(url+"/dags"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	dora.do("dora logs in while deactivated",
+		chromedp.SendKeys(chromedp.CSS(`input[name="username"]`), "dora"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "dora-password-1"),
+		chromedp.Click(chromedp.CSS("#login-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#login-error")),
+	)
+	if got := dora.text("#login-error"); !strings.Contains(got, "Invalid username or password") {
+		t.Errorf("a deactivated dora's login says %q", got)
+	}
+	b.do("activate dora",
+		chromedp.Click(chromedp.CSS(`tr[data-user="dora"] button.activate-button`)),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-user="dora"] button.deactivate-button`)),
+	)
+	dora.login("dora", "dora-password-1")
+	if u, err := e.store.UserGet(context.Background(), "dora"); err != nil || !u.Active || u.DeactivatedAt.IsZero() {
+		t.Errorf("dora after the round trip: %+v, %v", u, err)
+	}
+
 	b.do("decline the delete", chromedp.Evaluate[chromedp.Void](`window.confirm = function (m) { window.asked = m; return false; }`),
 		chromedp.Click(chromedp.CSS(`tr[data-user="dora"] button.delete-button`)))
 	if got := b.eval(`window.asked`); got != "Delete user dora and its API tokens?" {
@@ -59,7 +96,7 @@ func TestBrowserUsers(t *testing.T) {
 	}
 	b.do("open the audit log", chromedp.Navigate(url+"/audit"), chromedp.WaitVisible(chromedp.CSS("table.audit")))
 	got := b.text("table.audit")
-	for _, want := range []string{"user.create", "user.edit", "role=op→viewer", "user.delete", "username=dora"} {
+	for _, want := range []string{"user.create", "user.edit", "role=op→viewer", "username=dora active=false", "username=dora active=true", "user.delete"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the audit log lacks %q", want)
 		}

@@ -11,7 +11,8 @@ import (
 )
 
 // The users pages (Airflow's Security > List Users): list, create, change
-// role, reset password and delete, for admin only. Every change leaves an
+// role, reset password, deactivate and activate again (FAB's User.active),
+// and delete, for admin only. Every change leaves an
 // audit entry and drops the user from the authenticator's cache
 // (Deps.Forget), so a new role or a deletion takes effect at the user's
 // next request.
@@ -24,6 +25,7 @@ func (h *handler) usersRoutes() {
 	m.HandleFunc("GET /users/{name}/edit", h.userForm)
 	m.HandleFunc("POST /users", h.userSave)
 	m.HandleFunc("POST /users/{name}/delete", h.userDelete)
+	m.HandleFunc("POST /users/{name}/active", h.userSetActive)
 }
 
 // userRow is a user as the list shows it.
@@ -182,6 +184,44 @@ func (h *handler) userDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	h.forget(name)
 	h.audit(r, store.AuditEntry{Event: store.AuditUserDelete, Extra: "username=" + name})
+	http.Redirect(w, r, "/users", http.StatusSeeOther)
+}
+
+// userSetActive deactivates (active=false) or activates (active=true) a
+// user. A deactivated user cannot log in; its API tokens are deleted and
+// its sessions end (see store.UserUpdateParams.EndsTokens). An admin
+// cannot deactivate themself.
+func (h *handler) userSetActive(w http.ResponseWriter, r *http.Request) {
+	if !h.allowed(w, r, auth.PermAdmin) {
+		return
+	}
+	name := r.PathValue("name")
+	var active bool
+	switch r.FormValue("active") {
+	case "true":
+		active = true
+	case "false":
+	default:
+		h.fail(w, r, errorf(http.StatusBadRequest, "active must be true or false, not %q", r.FormValue("active")))
+		return
+	}
+	if !active && name == userName(r) {
+		h.fail(w, r, errorf(http.StatusBadRequest, "you cannot deactivate yourself; ask another admin"))
+		return
+	}
+	old, err := h.Store.UserGet(r.Context(), name)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if old.Active != active {
+		if _, err := h.Store.UserUpdate(r.Context(), &store.UserUpdateParams{Username: name, Active: &active}); err != nil {
+			h.fail(w, r, fmt.Errorf("set user %s active=%t: %w", name, active, err))
+			return
+		}
+		h.forget(name)
+		h.audit(r, store.AuditEntry{Event: store.AuditUserUpdate, Extra: fmt.Sprintf("username=%s active=%t", name, active)})
+	}
 	http.Redirect(w, r, "/users", http.StatusSeeOther)
 }
 

@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -39,6 +40,7 @@ func TestUsersPagesAdminOnly(t *testing.T) {
 		posts := map[string]url.Values{
 			"/users":            {"username": {"mallory"}, "role": {"admin"}, "password": {"a-long-enough-password"}},
 			"/users/bob/delete": {"confirm": {"1"}},
+			"/users/bob/active": {"active": {"false"}},
 		}
 		for target, form := range posts {
 			if rec := post(t, h, target, form); rec.Code != http.StatusForbidden {
@@ -52,8 +54,8 @@ func TestUsersPagesAdminOnly(t *testing.T) {
 	if _, err := e.store.UserGet(context.Background(), "mallory"); err == nil {
 		t.Error("a non-admin created a user")
 	}
-	if _, err := e.store.UserGet(context.Background(), "bob"); err != nil {
-		t.Errorf("a non-admin deleted bob: %v", err)
+	if u, err := e.store.UserGet(context.Background(), "bob"); err != nil || !u.Active {
+		t.Errorf("a non-admin deleted or deactivated bob: %+v, %v", u, err)
 	}
 	if evs := auditEvents(t, e.store); len(evs) != 0 {
 		t.Errorf("refused actions left audit entries: %q", evs)
@@ -108,6 +110,28 @@ func TestUsersCreateEditDelete(t *testing.T) {
 	if rec := post(t, a, "/users", url.Values{"username": {"carol"}, "role": {"viewer"}, "editing": {"1"}}); rec.Code != http.StatusSeeOther {
 		t.Fatalf("no-op save: status %d", rec.Code)
 	}
+	// Deactivate and activate again; a bad value and deactivating oneself
+	// are refused.
+	if rec := post(t, a, "/users/carol/active", url.Values{"active": {"no"}}); rec.Code != http.StatusBadRequest {
+		t.Errorf("active=no: status %d, want 400", rec.Code)
+	}
+	if rec := post(t, a, "/users/admin-user/active", url.Values{"active": {"false"}}); rec.Code != http.StatusBadRequest {
+		t.Errorf("self deactivation: status %d, want 400", rec.Code)
+	}
+	if rec := post(t, a, "/users/nobody/active", url.Values{"active": {"false"}}); rec.Code != http.StatusNotFound {
+		t.Errorf("deactivating an unknown user: status %d, want 404", rec.Code)
+	}
+	for _, active := range []string{"false", "false", "true"} {
+		if rec := post(t, a, "/users/carol/active", url.Values{"active": {active}}); rec.Code != http.StatusSeeOther {
+			t.Fatalf("active=%s: status %d: %s", active, rec.Code, rec.Body)
+		}
+		if u, err := e.store.UserGet(ctx, "carol"); err != nil || fmt.Sprint(u.Active) != active {
+			t.Fatalf("after active=%s: %+v, %v", active, u, err)
+		}
+	}
+	if _, body := get(t, a, "/users"); !strings.Contains(body, `action="/users/carol/active"`) || strings.Contains(body, `action="/users/admin-user/active"`) {
+		t.Error("the users page should offer carol's (and not the admin's own) active toggle")
+	}
 	// An admin cannot demote or delete itself.
 	if rec := post(t, a, "/users", url.Values{"username": {"admin-user"}, "role": {"viewer"}, "editing": {"1"}}); rec.Code != http.StatusBadRequest {
 		t.Errorf("self demotion: status %d", rec.Code)
@@ -124,7 +148,8 @@ func TestUsersCreateEditDelete(t *testing.T) {
 	if _, err := e.store.UserGet(ctx, "carol"); err == nil {
 		t.Error("carol is still there")
 	}
-	want := []string{"user.delete admin-user    username=carol", "user.edit admin-user    username=carol password reset",
+	want := []string{"user.delete admin-user    username=carol", "user.edit admin-user    username=carol active=true",
+		"user.edit admin-user    username=carol active=false", "user.edit admin-user    username=carol password reset",
 		"user.edit admin-user    username=carol role=op→viewer", "user.create admin-user    username=carol role=op"}
 	if got := auditEvents(t, e.store); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("audit = %q, want %q", got, want)

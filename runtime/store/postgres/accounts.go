@@ -12,17 +12,8 @@ import (
 	"github.com/starflow-dev/starflow/runtime/store"
 )
 
+// userCols are the columns UserCreate sets; active takes its default.
 const userCols = `username, password_hash, role, created_at, updated_at`
-
-func scanUser(r pgx.Row) (*store.User, error) {
-	var u store.User
-	var ca, ua *time.Time
-	if err := r.Scan(&u.Username, &u.PasswordHash, &u.Role, &ca, &ua); err != nil {
-		return nil, err
-	}
-	u.CreatedAt, u.UpdatedAt = tget(ca), tget(ua)
-	return &u, nil
-}
 
 // UserCreate creates a webserver user.
 func (s *Store) UserCreate(ctx context.Context, p *store.UserCreateParams) (*store.User, error) {
@@ -48,73 +39,7 @@ func (s *Store) UserCreate(ctx context.Context, p *store.UserCreateParams) (*sto
 	if err != nil {
 		return nil, fmt.Errorf("create user %q: %w", p.Username, err)
 	}
-	return &store.User{Username: p.Username, PasswordHash: p.PasswordHash, Role: p.Role, CreatedAt: t, UpdatedAt: t}, nil
-}
-
-// UserGet returns one user.
-func (s *Store) UserGet(ctx context.Context, username string) (*store.User, error) {
-	var u *store.User
-	err := s.do(ctx, func(int) error {
-		var err error
-		u, err = scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM app_user WHERE username = $1`, username))
-		return err
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("user %q: %w", username, store.ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get user %q: %w", username, err)
-	}
-	return u, nil
-}
-
-// UserList returns every user.
-func (s *Store) UserList(ctx context.Context) ([]*store.User, error) {
-	var out []*store.User
-	err := s.do(ctx, func(int) error {
-		rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM app_user ORDER BY username`)
-		if err != nil {
-			return err
-		}
-		out, err = scanAll(rows, scanUser)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	return out, nil
-}
-
-// UserUpdate changes a user's password hash or role.
-func (s *Store) UserUpdate(ctx context.Context, p *store.UserUpdateParams) (*store.User, error) {
-	if err := p.Normalize(); err != nil {
-		return nil, err
-	}
-	var u *store.User
-	err := s.inTx(ctx, func(tx pgx.Tx, _ int) error {
-		var oldRole string
-		if err := tx.QueryRow(ctx, `SELECT role FROM app_user WHERE username = $1 FOR UPDATE`, p.Username).Scan(&oldRole); err != nil {
-			return err
-		}
-		var err error
-		u, err = scanUser(tx.QueryRow(ctx, `UPDATE app_user SET password_hash = COALESCE($2, password_hash),
-			role = COALESCE($3, role), updated_at = $4 WHERE username = $1 RETURNING `+userCols,
-			p.Username, p.PasswordHash, p.Role, now()))
-		if err != nil {
-			return err
-		}
-		if p.EndsTokens(oldRole) {
-			_, err = tx.Exec(ctx, `DELETE FROM api_token WHERE username = $1`, p.Username)
-		}
-		return err
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("user %q: %w", p.Username, store.ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("update user %q: %w", p.Username, err)
-	}
-	return u, nil
+	return &store.User{Username: p.Username, PasswordHash: p.PasswordHash, Role: p.Role, Active: true, CreatedAt: t, UpdatedAt: t}, nil
 }
 
 // UserDelete deletes a user and its tokens.

@@ -11,17 +11,8 @@ import (
 	"github.com/starflow-dev/starflow/runtime/store"
 )
 
+// userCols are the columns UserCreate sets; active takes its default.
 const userCols = `username, password_hash, role, created_at, updated_at`
-
-func scanUser(r scanner) (*store.User, error) {
-	var u store.User
-	var ca, ua sql.NullInt64
-	if err := r.Scan(&u.Username, &u.PasswordHash, &u.Role, &ca, &ua); err != nil {
-		return nil, err
-	}
-	u.CreatedAt, u.UpdatedAt = tget(ca), tget(ua)
-	return &u, nil
-}
 
 // UserCreate creates a webserver user.
 func (s *Store) UserCreate(ctx context.Context, p *store.UserCreateParams) (*store.User, error) {
@@ -37,74 +28,7 @@ func (s *Store) UserCreate(ctx context.Context, p *store.UserCreateParams) (*sto
 	if err != nil {
 		return nil, fmt.Errorf("create user %q: %w", p.Username, err)
 	}
-	return &store.User{Username: p.Username, PasswordHash: p.PasswordHash, Role: p.Role, CreatedAt: t, UpdatedAt: t}, nil
-}
-
-// UserGet returns one user.
-func (s *Store) UserGet(ctx context.Context, username string) (*store.User, error) {
-	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userCols+` FROM app_user WHERE username = ?`, username))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("user %q: %w", username, store.ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get user %q: %w", username, err)
-	}
-	return u, nil
-}
-
-// UserList returns every user.
-func (s *Store) UserList(ctx context.Context) ([]*store.User, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+userCols+` FROM app_user ORDER BY username`)
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	defer rows.Close()
-	var out []*store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list users: %w", err)
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
-}
-
-// UserUpdate changes a user's password hash or role.
-func (s *Store) UserUpdate(ctx context.Context, p *store.UserUpdateParams) (*store.User, error) {
-	if err := p.Normalize(); err != nil {
-		return nil, err
-	}
-	var u *store.User
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM app_user WHERE username = ?`, p.Username))
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("user %q: %w", p.Username, store.ErrNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("update user %q: %w", p.Username, err)
-		}
-		ends := p.EndsTokens(u.Role)
-		if p.PasswordHash != nil {
-			u.PasswordHash = *p.PasswordHash
-		}
-		if p.Role != nil {
-			u.Role = *p.Role
-		}
-		u.UpdatedAt = now()
-		if _, err := tx.ExecContext(ctx, `UPDATE app_user SET password_hash = ?, role = ?, updated_at = ? WHERE username = ?`,
-			u.PasswordHash, u.Role, tv(u.UpdatedAt), u.Username); err != nil {
-			return fmt.Errorf("update user %q: %w", p.Username, err)
-		}
-		if ends {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM api_token WHERE username = ?`, u.Username); err != nil {
-				return fmt.Errorf("update user %q: delete its API tokens: %w", p.Username, err)
-			}
-		}
-		return nil
-	})
-	return u, err
+	return &store.User{Username: p.Username, PasswordHash: p.PasswordHash, Role: p.Role, Active: true, CreatedAt: t, UpdatedAt: t}, nil
 }
 
 // UserDelete deletes a user and its tokens.

@@ -14,8 +14,8 @@ func testUsers(t *testing.T, h Harness) {
 	s := h.open(t)
 	ctx := ctxT(t)
 	u, err := s.UserCreate(ctx, &store.UserCreateParams{Username: "alice", PasswordHash: "$2a$hash-a", Role: "admin"})
-	if err != nil || u.Username != "alice" || u.CreatedAt.IsZero() {
-		t.Fatalf("UserCreate = %+v, %v", u, err)
+	if err != nil || u.Username != "alice" || u.CreatedAt.IsZero() || !u.Active {
+		t.Fatalf("UserCreate = %+v, %v; want an active user", u, err)
 	}
 	if _, err := s.UserCreate(ctx, &store.UserCreateParams{Username: "bob", PasswordHash: "$2a$hash-b", Role: "viewer"}); err != nil {
 		t.Fatal(err)
@@ -117,6 +117,29 @@ func testAPITokens(t *testing.T, h Harness) {
 	}
 	if err := s.APITokenDelete(ctx, ci.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("deleting twice: err = %v, want ErrNotFound", err)
+	}
+	// Deactivating a user ends its tokens; activating it again brings
+	// none back, and a role or password left alone stays.
+	off, on := false, true
+	up, err := s.UserUpdate(ctx, &store.UserUpdateParams{Username: "bob", Active: &off})
+	if err != nil || up.Active || up.Role != "op" || up.PasswordHash != "h" || up.DeactivatedAt.IsZero() {
+		t.Fatalf("UserUpdate(active=false) = %+v, %v", up, err)
+	}
+	deactivated := up.DeactivatedAt
+	if got, err := s.UserGet(ctx, "bob"); err != nil || got.Active || !got.DeactivatedAt.Equal(deactivated) {
+		t.Errorf("UserGet after the deactivation = %+v, %v; want inactive since %v", got, err, deactivated)
+	}
+	if _, err := s.APITokenGetByHash(ctx, "hash-2"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("token of a deactivated user: err = %v, want ErrNotFound", err)
+	}
+	if _, err := s.APITokenGetByHash(ctx, "hash-3"); err != nil {
+		t.Errorf("another user's token after the deactivation: %v", err)
+	}
+	if up, err := s.UserUpdate(ctx, &store.UserUpdateParams{Username: "bob", Active: &on}); err != nil || !up.Active || !up.DeactivatedAt.Equal(deactivated) {
+		t.Errorf("UserUpdate(active=true) = %+v, %v; want active, the last deactivation kept", up, err)
+	}
+	if list, err := s.UserList(ctx); err != nil || len(list) != 2 || !list[0].Active || !list[1].Active {
+		t.Errorf("UserList after the reactivation = %+v, %v; want both active", list, err)
 	}
 	// Deleting a user revokes its tokens.
 	if err := s.UserDelete(ctx, "alice"); err != nil {

@@ -1,0 +1,13 @@
+-- app_user.active: a deactivated user (Flask-AppBuilder's User.active,
+-- which Airflow's users pages toggle) cannot log in, and its sessions and
+-- API tokens end; existing users stay active. deactivated_at is the last
+-- deactivation: sessions fingerprint it, so those started before it stay
+-- ended when the user is activated again.
+
+-- +goose Up
+ALTER TABLE app_user ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE app_user ADD COLUMN deactivated_at INTEGER;
+
+-- +goose Down
+ALTER TABLE app_user DROP COLUMN deactivated_at;
+ALTER TABLE app_user DROP COLUMN active;
