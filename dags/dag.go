@@ -243,14 +243,12 @@ func (d *DAG) Finalize() []Finding {
 			}
 		}
 	}
-	if d.Schedule.Kind == ScheduleDatasets {
-		if len(d.Schedule.Datasets) == 0 {
-			d.findings = append(d.findings, Finding{Pos: d.Pos, Rule: RuleSchedule, Message: fmt.Sprintf("DAG %q: a dataset schedule lists no dataset", d.ID)})
-		}
-		for _, u := range d.Schedule.Datasets {
-			if err := CheckDatasetURI(u); err != nil {
-				d.findings = append(d.findings, Finding{Pos: d.Pos, Rule: RuleSchedule, Message: fmt.Sprintf("DAG %q: schedule: %v", d.ID, err)})
-			}
+	if d.Schedule.Kind == ScheduleDatasets && d.Schedule.Cond == nil {
+		d.findings = append(d.findings, Finding{Pos: d.Pos, Rule: RuleSchedule, Message: fmt.Sprintf("DAG %q: a dataset schedule lists no dataset", d.ID)})
+	}
+	if c := d.Schedule.Cond; c != nil {
+		if err := c.Check(); err != nil {
+			d.findings = append(d.findings, Finding{Pos: d.Pos, Rule: RuleSchedule, Message: fmt.Sprintf("DAG %q: schedule: %v", d.ID, err)})
 		}
 	}
 	if d.DagrunTimeout < 0 {

@@ -40,9 +40,14 @@ type Schedule struct {
 	Expr string
 	// Every is the period of an interval schedule.
 	Every time.Duration
-	// Datasets are the URIs of a ScheduleDatasets schedule; Expr is then
-	// "Dataset: uri, uri", as the UI shows it.
+	// Datasets are the URIs a schedule that depends on datasets names
+	// (Cond's); Expr of a ScheduleDatasets schedule is then "Dataset: uri,
+	// uri" or "Dataset: uri | uri", as the UI shows it.
 	Datasets []string
+	// Cond is the condition on dataset updates that makes a
+	// dataset-triggered run: set for ScheduleDatasets, and for a periodic
+	// schedule that also runs on datasets (DatasetOrTimeSchedule).
+	Cond *DatasetCond
 	cron     cron.Schedule
 }
 
@@ -113,6 +118,9 @@ func MustParseSchedule(expr string) Schedule {
 func (s Schedule) String() string {
 	if s.Kind == ScheduleNone || s.Kind == "" {
 		return "None"
+	}
+	if s.Cond != nil && s.Kind != ScheduleDatasets {
+		return DatasetSchedulePrefix + s.Cond.String() + datasetOrTime + s.Expr
 	}
 	return s.Expr
 }

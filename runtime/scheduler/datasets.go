@@ -27,10 +27,12 @@ type datasetState struct {
 }
 
 // createDatasetRuns creates one dataset_triggered run for each unpaused
-// DAG scheduled on datasets whose every dataset got an event since the
-// events its previous dataset-triggered run consumed (or, for a DAG
-// without one, since the DAG was first recorded). Any number of events
-// between two runs collapse into one run, as in Airflow.
+// DAG scheduled on datasets whose condition holds for the datasets that
+// got an event since the events its previous dataset-triggered run
+// consumed (or, for a DAG without one, since the DAG was first recorded):
+// every dataset of a list, any of a | b, and so on. Any number of events
+// between two runs collapse into one run, which consumes every event up to
+// then, as in Airflow (whose run deletes all the DAG's queued events).
 //
 // A tick without new events costs one indexed query (the newest event id).
 // Each consumer's cursor moves by compare-and-set, so among schedulers
@@ -73,14 +75,16 @@ func (s *Scheduler) createDatasetRuns(ctx context.Context, now time.Time, st *Ti
 	return errors.Join(errs...)
 }
 
-// triggerOnDatasets creates the DAG's dataset-triggered run when all its
-// datasets were updated by events up to upTo, and reports whether it did.
+// triggerOnDatasets creates the DAG's dataset-triggered run when its
+// dataset condition holds for the events up to upTo, and reports whether
+// it did.
 func (s *Scheduler) triggerOnDatasets(ctx context.Context, dag *store.DAG, upTo int64, now time.Time) (bool, error) {
 	d, err := s.DAGs.DAG(ctx, dag.DagID, dag.SourceHash)
 	if err != nil {
 		return false, err
 	}
-	if d.Schedule.Kind != dags.ScheduleDatasets || len(d.Schedule.Datasets) == 0 {
+	cond := d.Schedule.Cond
+	if cond == nil || len(d.Schedule.Datasets) == 0 {
 		return false, nil
 	}
 	cursor, found, err := s.Store.DatasetConsumerGet(ctx, dag.DagID)
@@ -100,8 +104,12 @@ func (s *Scheduler) triggerOnDatasets(ctx context.Context, dag *store.DAG, upTo 
 	if err != nil {
 		return false, err
 	}
-	if len(stats) < len(d.Schedule.Datasets) {
-		return false, nil // some dataset has no new event yet
+	updated := make(map[string]bool, len(stats))
+	for _, x := range stats {
+		updated[x.URI] = x.Count > 0
+	}
+	if len(stats) == 0 || !cond.Eval(func(uri string) bool { return updated[uri] }) {
+		return false, nil // the condition does not hold yet
 	}
 	first, last := stats[0].First, stats[0].Last
 	for _, x := range stats[1:] {

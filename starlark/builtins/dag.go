@@ -93,6 +93,16 @@ func (s *Session) newTask(thread *starlark.Thread, fnName, kind, label string, e
 	return &Task{task: t, builder: b}, nil
 }
 
+// timezoneGiven tells whether dag() got timezone= explicitly.
+func timezoneGiven(kwargs []starlark.Tuple) bool {
+	for _, kv := range kwargs {
+		if string(kv[0].(starlark.String)) == "timezone" {
+			return true
+		}
+	}
+	return false
+}
+
 // dagFn implements dag(dag_id, build, ...).
 func dagFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var (
@@ -159,6 +169,14 @@ func dagFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, k
 		return nil, fmt.Errorf("dag: for parameter template_undefined: got %q, want \"StrictUndefined\" (the default: an undefined name in a template fails the task, as in Airflow) or \"Undefined\" (it renders empty)", templateUndefined)
 	}
 
+	if tt, ok := schedule.(Timetable); ok && tt.timezone != "" && tt.timezone != timezone {
+		// The timetable's timezone becomes the DAG's: Starflow evaluates
+		// a schedule in the DAG's timezone.
+		if timezoneGiven(kwargs) {
+			return nil, fmt.Errorf("dag: the schedule's timezone %q differs from timezone %q: Starflow evaluates the schedule in the DAG's timezone; give one of them", tt.timezone, timezone)
+		}
+		timezone = tt.timezone
+	}
 	loc, err := time.LoadLocation(timezone)
 	if err != nil || timezone == "" || timezone == "Local" {
 		return nil, fmt.Errorf("dag: unknown timezone %q (write an IANA name such as \"UTC\" or \"Europe/Amsterdam\")", timezone)

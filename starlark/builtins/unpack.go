@@ -145,20 +145,33 @@ func dateOf(v starlark.Value, loc *time.Location) (time.Time, error) {
 }
 
 // scheduleOf reads a schedule: None, a preset, a cron expression, a
-// duration string, a timedelta, or a list of datasets.
+// duration string, a timedelta, a timetable (CronTriggerTimetable,
+// DatasetOrTimeSchedule), or datasets: a list of them (all must be
+// updated), one dataset, or a condition such as (a | b) & c.
 func scheduleOf(v starlark.Value) (dags.Schedule, error) {
 	switch v := v.(type) {
 	case *starlark.List, starlark.Tuple:
-		uris, err := datasetsOf(v)
+		elems, _ := asList(v)
+		plain := make([]string, 0, len(elems))
+		for _, e := range elems {
+			if d, ok := e.(Dataset); ok {
+				plain = append(plain, d.uri)
+			}
+		}
+		cond, err := datasetCondOf(v)
 		if err != nil {
 			return dags.Schedule{}, err
 		}
-		if len(uris) == 0 {
-			return dags.Schedule{}, fmt.Errorf("an empty list of datasets never triggers a run: write None for manual runs only")
+		if len(plain) == len(elems) {
+			return dags.DatasetSchedule(plain), nil
 		}
-		return dags.DatasetSchedule(uris), nil
+		return dags.DatasetCondSchedule(cond), nil
 	case Dataset:
-		return dags.Schedule{}, fmt.Errorf("got a dataset, want a list of datasets: write [%s]", v)
+		return dags.DatasetSchedule([]string{v.uri}), nil
+	case DatasetCondition:
+		return dags.DatasetCondSchedule(v.cond()), nil
+	case Timetable:
+		return v.schedule, nil
 	case starlark.NoneType:
 		return dags.Schedule{Kind: dags.ScheduleNone}, nil
 	case starlark.String:
@@ -173,7 +186,7 @@ func scheduleOf(v starlark.Value) (dags.Schedule, error) {
 		}
 		return dags.ParseSchedule(dags.FormatDuration(d))
 	}
-	return dags.Schedule{}, fmt.Errorf("got %s, want None, a preset such as \"@daily\", a cron expression, a duration or a list of datasets", v.Type())
+	return dags.Schedule{}, fmt.Errorf("got %s, want None, a preset such as \"@daily\", a cron expression, a duration or datasets", v.Type())
 }
 
 // intOf reads a Starlark int that fits a Go int32 (counts and weights).

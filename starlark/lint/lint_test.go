@@ -25,10 +25,12 @@ type spec struct {
 	tasks    []string
 	edges    [][2]string
 	schedule string
-	start    time.Time
-	end      time.Time
-	catchup  bool
-	task     func(*dags.Task) // adjusts every task
+	// sched, when set, is the schedule instead of schedule's parse.
+	sched   *dags.Schedule
+	start   time.Time
+	end     time.Time
+	catchup bool
+	task    func(*dags.Task) // adjusts every task
 }
 
 // build makes and finalizes the DAG described by s, defined at line 1.
@@ -41,6 +43,9 @@ func build(t testing.TB, s spec) *dags.DAG {
 	d := dags.New(id, at(1, 1))
 	if s.schedule != "" {
 		d.Schedule = dags.MustParseSchedule(s.schedule)
+	}
+	if s.sched != nil {
+		d.Schedule = *s.sched
 	}
 	d.StartDate, d.EndDate, d.Catchup = s.start, s.end, s.catchup
 	for i, tid := range s.tasks {
@@ -202,6 +207,32 @@ func TestScheduleWithoutStartDate(t *testing.T) {
 				t.Fatal(diff)
 			}
 		})
+	}
+}
+
+// TestScheduleOnDatasets: a DAG scheduled on datasets alone needs no
+// start_date; one that also runs on a timetable (AssetOrTimeSchedule)
+// does, and its catchup counts the timetable's runs.
+func TestScheduleOnDatasets(t *testing.T) {
+	t.Parallel()
+	cond := dags.DatasetCond{Op: dags.DatasetAny, Of: []dags.DatasetCond{dags.DatasetLeaf("s3://a"), dags.DatasetLeaf("s3://b")}}
+	onDatasets := dags.DatasetCondSchedule(cond)
+	orTime, err := dags.DatasetOrTimeSchedule(cond, dags.MustParseSchedule("@daily"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := only(check(t, "", build(t, spec{tasks: []string{"a"}, sched: &onDatasets})), RuleScheduleWithoutStartDate)
+	if len(got) != 0 {
+		t.Errorf("a DAG on s3://a | s3://b got %v, want no finding", got)
+	}
+	got = only(check(t, "", build(t, spec{tasks: []string{"a"}, sched: &orTime})), RuleScheduleWithoutStartDate)
+	want := []string{`1:1 DAG "etl" has schedule "Dataset: s3://a | s3://b; or time: @daily" but no start_date: set start_date (such as "2024-01-11") to say from when it runs`}
+	if diff := diffLines(got, want); diff != "" {
+		t.Error(diff)
+	}
+	got = only(check(t, "", build(t, spec{tasks: []string{"a"}, sched: &orTime, catchup: true, start: time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)})), RuleCatchupFarPast)
+	if len(got) != 1 || !strings.Contains(got[0], "375 runs") {
+		t.Errorf("catchup of a dataset-or-time schedule from 2023-01-01 = %v, want one finding counting 375 runs", got)
 	}
 }
 

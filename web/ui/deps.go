@@ -191,7 +191,7 @@ func literal(v any) (string, bool) {
 
 // add records d's links.
 func (b *depsBuilder) add(d *dags.DAG) {
-	if d.Schedule.Kind == dags.ScheduleDatasets {
+	if d.Schedule.Cond != nil {
 		me := b.dag(d.ID)
 		for _, u := range d.Schedule.Datasets {
 			b.edge(b.dataset(u), me, "dataset", "")
