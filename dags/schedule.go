@@ -48,7 +48,7 @@ type Schedule struct {
 	// dataset-triggered run: set for ScheduleDatasets, and for a periodic
 	// schedule that also runs on datasets (DatasetOrTimeSchedule).
 	Cond *DatasetCond
-	cron     cron.Schedule
+	cron cron.Schedule
 }
 
 // ParseSchedule reads a schedule string: "" or "none" for manual only,
