@@ -422,6 +422,19 @@ func (h *idHeap) pop() string {
 // Task returns the task with the given id, or nil.
 func (d *DAG) Task(id string) *Task { return d.tasks[id] }
 
+// TaskLabel returns the display name of the task with the given id (its
+// task_display_name, its id when unset), or the id itself when d is nil
+// or has no such task: what listings of task instances show.
+func (d *DAG) TaskLabel(id string) string {
+	if d == nil {
+		return id
+	}
+	if t := d.tasks[id]; t != nil {
+		return t.Label()
+	}
+	return id
+}
+
 // Tasks returns the tasks in topological order (after Finalize; in
 // definition order before it). The slice must not be modified.
 func (d *DAG) Tasks() []*Task { return d.order }

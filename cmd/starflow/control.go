@@ -36,18 +36,24 @@ import (
 // from this process, so its queue is closed (the daemons queue the work).
 // The caller closes l when done.
 func controlScheduler(st store.Store, l *loader.Loader, logger *slog.Logger, dagsDir string) (*scheduler.Scheduler, *call.Versions) {
-	versions := call.NewVersions(l, func(ctx context.Context, hash string) (call.Bundle, error) {
+	versions := storeVersions(st, l, dagsDir)
+	q := memqueue.New()
+	_ = q.Close()
+	s := scheduler.New(st, q, versions, logger, scheduler.Config{})
+	s.Callbacks = &executor.RunCallbacks{Store: st, DAGs: versions, Runner: newTryRunner(logger, nil), Logger: logger, DagRuns: s.DagRuns()}
+	return s, versions
+}
+
+// storeVersions builds DAG versions with l from the sources the store
+// keeps, each parsed once.
+func storeVersions(st store.Store, l *loader.Loader, dagsDir string) *call.Versions {
+	return call.NewVersions(l, func(ctx context.Context, hash string) (call.Bundle, error) {
 		v, err := st.DAGVersionGet(ctx, hash)
 		if err != nil {
 			return call.Bundle{}, err
 		}
 		return call.Bundle{Dir: dagsDir, EntryFile: v.EntryFile, Files: v.Files}, nil
 	}, versionCacheSize)
-	q := memqueue.New()
-	_ = q.Close()
-	s := scheduler.New(st, q, versions, logger, scheduler.Config{})
-	s.Callbacks = &executor.RunCallbacks{Store: st, DAGs: versions, Runner: newTryRunner(logger, nil), Logger: logger, DagRuns: s.DagRuns()}
-	return s, versions
 }
 
 // notInStore explains a DAG the store does not know.

@@ -329,27 +329,63 @@ func tasksStatesForDagRunCommand() *cli.Command {
 			}
 			dagID, runID := c.Args().Get(0), c.Args().Get(1)
 			return withStore(c, func(s store.Store) error {
-				if _, err := s.RunGet(c.Context, dagID, runID); err != nil && !errors.Is(err, store.ErrCorrupt) {
+				run, err := s.RunGet(c.Context, dagID, runID)
+				if err != nil && !errors.Is(err, store.ErrCorrupt) {
 					return err
 				}
 				tis, err := s.TaskInstanceList(c.Context, &store.TaskInstanceListParams{DagID: dagID, RunID: runID})
 				if err != nil {
 					return err
 				}
+				dag := runDAG(c, s, run)
 				rows := make([][]string, len(tis))
+				list := make([]taskInstanceRow, len(tis))
 				for i, ti := range tis {
 					dur := ""
 					if ti.Duration > 0 || !ti.EndDate.IsZero() && !ti.StartDate.IsZero() {
 						dur = ti.Duration.String()
 					}
+					list[i] = taskInstanceRow{TaskInstance: ti, TaskDisplayName: dag.TaskLabel(ti.TaskID)}
 					rows[i] = []string{ti.TaskID, fmt.Sprint(ti.MapIndex), string(ti.State), fmt.Sprint(ti.TryNumber),
-						fmtTime(ti.StartDate), fmtTime(ti.EndDate), dur}
+						fmtTime(ti.StartDate), fmtTime(ti.EndDate), dur, list[i].TaskDisplayName}
 				}
-				if tis == nil {
-					tis = []*store.TaskInstance{}
-				}
-				return out.print(tis, []string{"TASK_ID", "MAP_INDEX", "STATE", "TRY_NUMBER", "START_DATE", "END_DATE", "DURATION"}, rows)
+				return out.print(list, []string{"TASK_ID", "MAP_INDEX", "STATE", "TRY_NUMBER", "START_DATE", "END_DATE", "DURATION", "TASK_DISPLAY_NAME"}, rows)
 			})
 		},
 	}
+}
+
+// taskInstanceRow is a task instance as listings print it: its stored
+// fields and its task's display name.
+type taskInstanceRow struct {
+	*store.TaskInstance
+	// TaskDisplayName is the task's task_display_name in the version the
+	// run ran, its id when unset (Airflow 3's task_display_name).
+	TaskDisplayName string `json:"task_display_name"`
+}
+
+// runDAG returns the DAG version run ran, parsed from the store's copy of
+// its sources, or nil (task ids then stand for display names) when there
+// is no run or the version cannot be built.
+func runDAG(c *cli.Context, s store.Store, run *store.DagRun) *dags.DAG {
+	if run == nil {
+		return nil
+	}
+	hash := run.SourceHash
+	if hash == "" {
+		d, err := s.DAGGet(c.Context, run.DagID)
+		if err != nil {
+			return nil
+		}
+		hash = d.SourceHash
+	}
+	logger := newLogger(c)
+	l := newLoader(logger)
+	defer l.Close()
+	dag, err := storeVersions(s, l, "dags").DAG(c.Context, run.DagID, hash)
+	if err != nil {
+		logger.Warn("build DAG version for display names", "dag", run.DagID, "err", err)
+		return nil
+	}
+	return dag
 }

@@ -25,7 +25,7 @@ func TestMappedTaskInstances(t *testing.T) {
 	}
 	mk := func(i int) store.TaskInstanceKey { k := key("load"); k.MapIndex = i; return k }
 	for i, st := range []dags.TaskState{dags.TaskStateSuccess, dags.TaskStateFailed, dags.TaskStateRunning} {
-		if _, err := e.store.TaskInstanceSetState(ctx, &store.TaskInstanceSetStateParams{Key: mk(i), To: st, TryNumber: 1}); err != nil {
+		if _, err := e.store.TaskInstanceSetState(ctx, &store.TaskInstanceSetStateParams{Key: mk(i), To: st, TryNumber: 1, RenderedMapIndex: "file-" + strconv.Itoa(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -69,7 +69,7 @@ func TestMappedTaskInstances(t *testing.T) {
 
 	for _, target := range []string{runPath + "/taskInstances/load/1", runPath + "/taskInstances/load?map_index=1"} {
 		ti := e.do(t, auth.RoleViewer, "GET", target, nil).json(t)
-		if ti["map_index"] != 1.0 || ti["state"] != "failed" || ti["task_id"] != "load" {
+		if ti["map_index"] != 1.0 || ti["state"] != "failed" || ti["task_id"] != "load" || ti["task_display_name"] != "load" || ti["rendered_map_index"] != "file-1" {
 			t.Errorf("GET %s = %v", target, ti)
 		}
 	}

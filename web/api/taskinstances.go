@@ -22,7 +22,8 @@ func (h *handler) tiList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	dagID, runID := r.PathValue("dag_id"), r.PathValue("dag_run_id")
-	if _, err := h.Store.RunGet(r.Context(), dagID, runID); err != nil {
+	run, err := h.Store.RunGet(r.Context(), dagID, runID)
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -40,11 +41,31 @@ func (h *handler) tiList(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	dag := h.runDAG(r, run)
 	out := make([]*TaskInstance, 0, min(len(list), pg.limit))
 	for _, ti := range slice(list, pg) {
-		out = append(out, tiOut(ti))
+		out = append(out, tiOut(ti, dag))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"task_instances": out, "total_entries": len(list)})
+}
+
+// runDAG returns the DAG version run ran, for the display names of its
+// tasks; nil (ids stand for names) when the version cannot be built.
+func (h *handler) runDAG(r *http.Request, run *store.DagRun) *dags.DAG {
+	hash := run.SourceHash
+	if hash == "" {
+		d, err := h.Store.DAGGet(r.Context(), run.DagID)
+		if err != nil {
+			return nil
+		}
+		hash = d.SourceHash
+	}
+	dag, err := h.DAGs.DAG(r.Context(), run.DagID, hash)
+	if err != nil {
+		h.Logger.WarnContext(r.Context(), "build DAG version", "dag", run.DagID, "err", err)
+		return nil
+	}
+	return dag
 }
 
 // tiKey reads a task instance's key from the path: its map index from the
@@ -79,7 +100,11 @@ func (h *handler) tiGet(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, tiOut(ti))
+	var dag *dags.DAG
+	if run, err := h.Store.RunGet(r.Context(), k.DagID, k.RunID); err == nil {
+		dag = h.runDAG(r, run)
+	}
+	writeJSON(w, http.StatusOK, tiOut(ti, dag))
 }
 
 // tiListMapped serves GET .../taskInstances/{task_id}/listMapped, as
@@ -94,7 +119,8 @@ func (h *handler) tiListMapped(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	dagID, runID, taskID := r.PathValue("dag_id"), r.PathValue("dag_run_id"), r.PathValue("task_id")
-	if _, err := h.Store.RunGet(r.Context(), dagID, runID); err != nil {
+	run, err := h.Store.RunGet(r.Context(), dagID, runID)
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -123,9 +149,10 @@ func (h *handler) tiListMapped(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	slices.SortFunc(list, func(a, b *store.TaskInstance) int { return a.MapIndex - b.MapIndex })
+	dag := h.runDAG(r, run)
 	out := make([]*TaskInstance, 0, min(len(list), pg.limit))
 	for _, ti := range slice(list, pg) {
-		out = append(out, tiOut(ti))
+		out = append(out, tiOut(ti, dag))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"task_instances": out, "total_entries": len(list)})
 }

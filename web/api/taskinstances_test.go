@@ -26,7 +26,7 @@ func TestTaskInstances(t *testing.T) {
 		if body["total_entries"] != 3.0 || len(list) != 3 {
 			t.Fatalf("task instances = %v", body)
 		}
-		want := map[string]any{"dag_id": "pipeline", "dag_run_id": runID, "task_id": "extract", "map_index": -1.0, "state": "success",
+		want := map[string]any{"dag_id": "pipeline", "dag_run_id": runID, "task_id": "extract", "task_display_name": "Extract rows", "map_index": -1.0, "rendered_map_index": nil, "state": "success",
 			"try_number": 1.0, "max_tries": 1.0, "hostname": "host-1", "pool": "default_pool", "pool_slots": 1.0, "priority_weight": 3.0,
 			"queue": "default", "operator": "bash", "logical_date": "2024-01-02T00:00:00Z", "queued_when": "2024-01-02T00:00:59Z",
 			"start_date": "2024-01-02T00:01:00Z", "end_date": "2024-01-02T00:01:01.5Z", "duration": 1.5, "next_retry_at": nil, "heartbeat_at": nil}
@@ -36,7 +36,7 @@ func TestTaskInstances(t *testing.T) {
 		if got := e.do(t, auth.RoleViewer, "GET", runPath+"/taskInstances/extract", nil).json(t); !reflect.DeepEqual(got, want) {
 			t.Errorf("GET extract =\n%v\nwant\n%v", got, want)
 		}
-		if got := list[1].(map[string]any); got["task_id"] != "load" || got["state"] != "none" || got["duration"] != nil || got["start_date"] != nil {
+		if got := list[1].(map[string]any); got["task_id"] != "load" || got["task_display_name"] != "load" || got["state"] != "none" || got["duration"] != nil || got["start_date"] != nil {
 			t.Errorf("load = %v", got)
 		}
 		body = e.do(t, auth.RoleViewer, "GET", runPath+"/taskInstances?state=success", nil).json(t)

@@ -89,31 +89,39 @@ func runOut(r *store.DagRun) *DagRun {
 
 // TaskInstance is a task instance as the API shows it.
 type TaskInstance struct {
-	DagID          string         `json:"dag_id"`
-	RunID          string         `json:"dag_run_id"`
-	TaskID         string         `json:"task_id"`
-	MapIndex       int            `json:"map_index"`
-	State          dags.TaskState `json:"state"`
-	TryNumber      int            `json:"try_number"`
-	MaxTries       int            `json:"max_tries"`
-	Hostname       string         `json:"hostname"`
-	Pool           string         `json:"pool"`
-	PoolSlots      int            `json:"pool_slots"`
-	PriorityWeight int            `json:"priority_weight"`
-	Queue          string         `json:"queue"`
-	Operator       string         `json:"operator"`
-	LogicalDate    Time           `json:"logical_date"`
-	QueuedAt       Time           `json:"queued_when"`
-	StartDate      Time           `json:"start_date"`
-	EndDate        Time           `json:"end_date"`
+	DagID  string `json:"dag_id"`
+	RunID  string `json:"dag_run_id"`
+	TaskID string `json:"task_id"`
+	// TaskDisplayName is the task's task_display_name in the version the
+	// run ran, its id when unset, as in Airflow 3.
+	TaskDisplayName string `json:"task_display_name"`
+	MapIndex        int    `json:"map_index"`
+	// RenderedMapIndex is the label map_index_template gave a mapped
+	// task instance; null without one.
+	RenderedMapIndex *string        `json:"rendered_map_index"`
+	State            dags.TaskState `json:"state"`
+	TryNumber        int            `json:"try_number"`
+	MaxTries         int            `json:"max_tries"`
+	Hostname         string         `json:"hostname"`
+	Pool             string         `json:"pool"`
+	PoolSlots        int            `json:"pool_slots"`
+	PriorityWeight   int            `json:"priority_weight"`
+	Queue            string         `json:"queue"`
+	Operator         string         `json:"operator"`
+	LogicalDate      Time           `json:"logical_date"`
+	QueuedAt         Time           `json:"queued_when"`
+	StartDate        Time           `json:"start_date"`
+	EndDate          Time           `json:"end_date"`
 	// Duration is in seconds, null until the instance ends.
 	Duration    *float64 `json:"duration"`
 	NextRetryAt Time     `json:"next_retry_at"`
 	HeartbeatAt Time     `json:"heartbeat_at"`
 }
 
-func tiOut(t *store.TaskInstance) *TaskInstance {
-	out := &TaskInstance{DagID: t.DagID, RunID: t.RunID, TaskID: t.TaskID, MapIndex: t.MapIndex, State: t.State,
+// tiOut is t as the API shows it; dag is the DAG version its run ran, nil
+// when it cannot be built (the display name is then the task id).
+func tiOut(t *store.TaskInstance, dag *dags.DAG) *TaskInstance {
+	out := &TaskInstance{DagID: t.DagID, RunID: t.RunID, TaskID: t.TaskID, TaskDisplayName: dag.TaskLabel(t.TaskID), MapIndex: t.MapIndex, State: t.State,
 		TryNumber: t.TryNumber, MaxTries: t.MaxTries, Hostname: t.Hostname, Pool: t.Pool, PoolSlots: t.PoolSlots,
 		PriorityWeight: t.PriorityWeight, Queue: t.Queue, Operator: t.Operator, LogicalDate: Time(t.LogicalDate),
 		QueuedAt: Time(t.QueuedAt), StartDate: Time(t.StartDate), EndDate: Time(t.EndDate),
@@ -121,6 +129,9 @@ func tiOut(t *store.TaskInstance) *TaskInstance {
 	if !t.EndDate.IsZero() {
 		d := t.Duration.Seconds()
 		out.Duration = &d
+	}
+	if t.RenderedMapIndex != "" {
+		out.RenderedMapIndex = &t.RenderedMapIndex
 	}
 	return out
 }
