@@ -152,7 +152,12 @@ func taskInstanceListSQL(p *store.TaskInstanceListParams) (string, []any) {
 // setStateSQL is the compare-and-set transition of one task instance. A
 // move to up_for_reschedule counts in reschedule_count, which a new try
 // number or a move to none resets; while it is above zero a move to
-// running keeps the first start_date.
+// running keeps the first start_date. The expected states are compared as
+// an expression (the state concatenated with the empty string), not the
+// column: the planner then cannot take the partial index of unfinished
+// task instances for this lookup by the whole key (it did, without
+// statistics, and filtered the task id out of the run's unfinished rows),
+// only the primary key.
 const setStateSQL = `UPDATE task_instance SET
 	state = $1,
 	try_number = COALESCE($2, try_number),
@@ -173,7 +178,7 @@ const setStateSQL = `UPDATE task_instance SET
 	rendered_map_index = CASE WHEN $17::text <> '' THEN $17 WHEN $1 = 'none' THEN '' ELSE rendered_map_index END,
 	updated_at = $10
 	WHERE dag_id = $11 AND run_id = $12 AND task_id = $13 AND map_index = $14
-	AND ($15::text[] IS NULL OR state = ANY($15))
+	AND ($15::text[] IS NULL OR (state || '') = ANY($15))
 	AND ($16::int = 0 OR try_number = $16)`
 
 func setStateArgs(p *store.TaskInstanceSetStateParams, t time.Time) []any {

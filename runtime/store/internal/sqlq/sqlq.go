@@ -7,10 +7,12 @@ package sqlq
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/runtime/store"
 )
 
@@ -162,9 +164,25 @@ func (w *where) in(col string, vals []string) {
 // order: task_id, map_index, state, try_number, next_retry_at.
 const TaskInstanceStatesColumns = "task_id, map_index, state, try_number, next_retry_at"
 
+// maxUnion is the longest list of task ids or states TaskInstanceStates
+// writes as one equality per branch of a UNION ALL.
+const maxUnion = 32
+
 // TaskInstanceStates returns the statement and arguments of
 // store.Store.TaskInstanceStates, or ok false when p selects nothing (an
 // empty, non-nil TaskIDs or States).
+//
+// Every condition on the index columns is an equality: a list of task ids
+// or states (up to maxUnion) is a UNION ALL of one equality each, states
+// written as literals (they are the engine's own names). A list bound as
+// one array (task_id = ANY($3)) lets PostgreSQL's planner, when it thinks
+// a run holds a row or two (no statistics yet: a new database, a server
+// without autovacuum, a run far larger than the average), look a run up by
+// (dag_id, run_id) alone and filter the rest: every row of the run read for
+// each lookup, a cost growing with the run. An equality is always an index
+// condition, and a state literal lets the planner use the partial index of
+// unfinished task instances (ti_run_unfinished), which holds no finished
+// row.
 func TaskInstanceStates(d Dialect, p *store.TaskInstanceStatesParams) (query string, args []any, ok bool) {
 	if (p.TaskIDs != nil && len(p.TaskIDs) == 0) || (p.States != nil && len(p.States) == 0) {
 		return "", nil, false
@@ -172,23 +190,44 @@ func TaskInstanceStates(d Dialect, p *store.TaskInstanceStatesParams) (query str
 	w := &where{d: d}
 	w.eq("dag_id", p.DagID)
 	w.eq("run_id", p.RunID)
-	if p.TaskIDs != nil {
-		w.in("task_id", p.TaskIDs)
-	}
-	if p.States != nil {
-		states := make([]string, len(p.States))
-		for i, s := range p.States {
-			states[i] = string(s)
+	base := w.conds
+	var branches [][]string // the conditions of each branch of the union
+	switch {
+	case p.TaskIDs != nil && len(p.TaskIDs) <= maxUnion && p.States == nil && !p.ByPriority:
+		for _, id := range p.TaskIDs {
+			w.args = append(w.args, id)
+			branches = append(branches, append(slices.Clip(base), "task_id = "+d.Param(len(w.args))))
 		}
-		w.few("state", states)
+	case p.States != nil && len(p.States) <= maxUnion && p.TaskIDs == nil && !p.ByPriority && literalStates(p.States):
+		for _, st := range p.States {
+			branches = append(branches, append(slices.Clip(base), "state = '"+string(st)+"'"))
+		}
+	default:
+		if p.TaskIDs != nil {
+			w.in("task_id", p.TaskIDs)
+		}
+		if len(p.States) == 1 && literalStates(p.States) {
+			w.conds = append(w.conds, "state = '"+string(p.States[0])+"'")
+		} else if p.States != nil {
+			states := make([]string, len(p.States))
+			for i, s := range p.States {
+				states[i] = string(s)
+			}
+			w.few("state", states)
+		}
+		branches = [][]string{w.conds}
 	}
-	q := "SELECT " + TaskInstanceStatesColumns + " FROM task_instance WHERE " + strings.Join(w.conds, " AND ")
+	parts := make([]string, len(branches))
+	for i, conds := range branches {
+		parts[i] = "SELECT " + TaskInstanceStatesColumns + " FROM task_instance WHERE " + strings.Join(conds, " AND ")
+	}
+	q := strings.Join(parts, " UNION ALL ")
 	if p.ByPriority {
 		q += " ORDER BY priority_weight DESC, task_id, map_index"
 	} else if p.States == nil {
 		// With states, no order: the planner then reads the few rows in
-		// those states through the (dag_id, run_id, state) index instead
-		// of walking the run's rows in key order.
+		// those states through the index of unfinished task instances
+		// instead of walking the run's rows in key order.
 		q += " ORDER BY task_id, map_index"
 	}
 	if p.Limit > 0 {
@@ -196,6 +235,17 @@ func TaskInstanceStates(d Dialect, p *store.TaskInstanceStatesParams) (query str
 		q += " LIMIT " + d.Param(len(w.args))
 	}
 	return q, w.args, true
+}
+
+// literalStates reports whether every state is one of dags' task states,
+// which may be written into a statement as literals.
+func literalStates(states []dags.TaskState) bool {
+	for _, s := range states {
+		if !s.Valid() {
+			return false
+		}
+	}
+	return true
 }
 
 // TaskLogFileSet is the upsert of a log file's index row.
