@@ -88,13 +88,15 @@ func TestSchedulerQueriesUseIndexes(t *testing.T) {
 		name  string
 		query string
 		args  []any
-		index string
+		index string // a regular expression: the index (or indexes) the plan may use
 	}{
 		{"active task instances of a run (max_active_tasks)", activeQ, activeArgs, "ti_run_unfinished"},
 		{"some tasks' instances of a run (a finished task's downstream)", someQ, someArgs, "task_instance_pkey"},
 		{"ready task instances by state and priority (claim)", claimSQL + prefixed("ti", tiCols),
 			[]any{32, "", "", "", time.Now()}, "ti_state_priority"},
-		{"running task instances of a DAG", tiQ, tiArgs, "ti_dag_state"},
+		// Either index: ti_run_unfinished holds the DAG's unfinished rows
+		// under its dag_id prefix too, and the planner may join the two.
+		{"running task instances of a DAG", tiQ, tiArgs, "ti_dag_state|ti_run_unfinished"},
 		{"active runs of a DAG", runQ, runArgs, "dag_run_dag_state"},
 		{"retries due", retryQ, retryArgs, "ti_state_priority"},
 		{"pool occupancy", poolSQL + ` GROUP BY p.name, p.slots, p.description`, nil, "ti_pool_state"},
@@ -118,7 +120,7 @@ func TestSchedulerQueriesUseIndexes(t *testing.T) {
 				t.Fatal(err)
 			}
 			text := strings.Join(plan, "\n")
-			if !usesIndex.MatchString(text) || !strings.Contains(text, tt.index) {
+			if !usesIndex.MatchString(text) || !regexp.MustCompile(tt.index).MatchString(text) {
 				t.Errorf("plan does not use index %s:\n%s", tt.index, text)
 			}
 			if strings.Contains(text, "Seq Scan on task_instance") {
