@@ -117,6 +117,11 @@ func workerCommand() *cli.Command {
 // down cleanly.
 func runDaemon(c *cli.Context, cfg engineConfig) error {
 	logger := newLeveledLogger(c, slog.LevelInfo)
+	// Tasks run as this user: keep this process's environment and memory
+	// (the database URL, the secret key) out of their reach.
+	if err := keepProcessPrivate(); err != nil {
+		logger.Warn("tasks may read this process's environment through /proc", "err", err)
+	}
 	if cfg.work {
 		cfg.concurrency = c.Int("concurrency")
 		cfg.queues = c.StringSlice("queues")

@@ -56,6 +56,9 @@ func parseTimeout(logger *slog.Logger) time.Duration {
 // runParseChild is the parse process: it serves its parent until its
 // standard input ends.
 func runParseChild(stdin io.Reader, stdout, stderr io.Writer) int {
+	// It inherits the daemon's environment: private too (a task runs as
+	// the same user). An error only leaves it readable, as before.
+	_ = keepProcessPrivate()
 	limit, err := parseMemoryLimit()
 	if err != nil {
 		fmt.Fprintln(stderr, "starflow: "+err.Error())
