@@ -34,8 +34,15 @@ type DAGListParams struct {
 	// DueBefore keeps DAGs whose next run may be created at or before
 	// this time (the scheduler's "which DAGs need a run" query).
 	DueBefore time.Time
-	Limit     int
-	Offset    int
+	// Search keeps the DAGs whose id or display name contains it,
+	// ignoring case, as the search box of Airflow's DAG list (an ILIKE;
+	// SQLite folds the case of ASCII letters only).
+	Search string
+	// Tags keeps the DAGs that have at least one of these tags; none
+	// keeps every DAG.
+	Tags   []string
+	Limit  int
+	Offset int
 }
 
 // DAGSetNextRunParams sets (or with a zero Next, clears) a DAG's next

@@ -315,6 +315,16 @@ type Store interface {
 	// by run and task id (the duration charts). A run or task without
 	// such instances is absent.
 	TaskSpans(ctx context.Context, p *TaskSpansParams) ([]TaskSpan, error)
+
+	// The web UI's DAG list.
+
+	// DAGTags returns the distinct tags of the DAGs DAGList would return
+	// without p.Limit and p.Offset, sorted (the tag filter's choices).
+	DAGTags(ctx context.Context, p *DAGListParams) ([]string, error)
+	// RunCountsByDAG counts the runs of each DAG p names per state, in
+	// one query whatever the number of DAGs (the DAG list's run
+	// circles); a DAG without runs is absent.
+	RunCountsByDAG(ctx context.Context, p *RunCountsByDAGParams) (map[string]map[dags.DagRunState]int, error)
 }
 
 // TimeOrNow returns Truncate(t), or the current time when t is zero.

@@ -9,7 +9,8 @@ import (
 
 // The lean reads of the web UI's time views: the calendar needs only the
 // date and state of a year of runs, the duration charts only each task's
-// first start and last end per run.
+// first start and last end per run. The DAG list counts the runs of the
+// DAGs of the page it shows, not of every DAG.
 
 // RunDatesParams selects the runs RunDates returns: one DAG's, with a
 // logical date from From (inclusive) to To (exclusive); a zero bound leaves
@@ -58,4 +59,9 @@ func (p *TaskSpansParams) Validate() error {
 type TaskSpan struct {
 	RunID, TaskID string
 	Start, End    time.Time
+}
+
+// RunCountsByDAGParams names the DAGs whose runs RunCountsByDAG counts.
+type RunCountsByDAGParams struct {
+	DagIDs []string
 }

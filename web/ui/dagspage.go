@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -123,8 +121,9 @@ const dagsPageSize = 100
 
 // loadDAGList reads one page of the DAG list (?page=, from 0 as in
 // Airflow, with the filters ?q=, ?tag= and ?status=) with a fixed number
-// of queries, whatever the number of DAGs: the DAGs, the import errors,
-// and one run count per state. Only the page's rows are built and
+// of queries, whatever the number of DAGs: the store filters, counts and
+// pages the DAGs, lists the tags and the import errors, and counts the
+// runs of the page's DAGs only. Only the page's rows are read, built and
 // rendered.
 func (h *handler) loadDAGList(ctx context.Context, r *http.Request) (*dagListPage, error) {
 	q := r.URL.Query()
@@ -138,57 +137,63 @@ func (h *handler) loadDAGList(ctx context.Context, r *http.Request) (*dagListPag
 	}
 	p.TableURL = "/dags/_table?" + r.URL.RawQuery
 	active := true
-	list := &store.DAGListParams{Active: &active}
+	all := &store.DAGListParams{Active: &active}
 	switch p.Status {
 	case "active":
 		f := false
-		list.Paused = &f
+		all.Paused = &f
 	case "paused":
 		t := true
-		list.Paused = &t
+		all.Paused = &t
 	case "":
 	default:
 		return nil, errorf(http.StatusBadRequest, "status must be active or paused, not %q", p.Status)
 	}
-	all, err := h.Store.DAGList(ctx, list)
+	var err error
+	if p.Total, err = h.Store.DAGCount(ctx, all); err != nil {
+		return nil, fmt.Errorf("count DAGs: %w", err)
+	}
+	if p.AllTags, err = h.Store.DAGTags(ctx, all); err != nil {
+		return nil, fmt.Errorf("list DAG tags: %w", err)
+	}
+	matching := *all
+	matching.Search = p.Query
+	if p.Tag != "" {
+		matching.Tags = []string{p.Tag}
+	}
+	p.Matched = p.Total
+	if matching.Search != "" || matching.Tags != nil {
+		if p.Matched, err = h.Store.DAGCount(ctx, &matching); err != nil {
+			return nil, fmt.Errorf("count matching DAGs: %w", err)
+		}
+	}
+	p.Pages = max(1, (p.Matched+dagsPageSize-1)/dagsPageSize)
+	if p.Page >= p.Pages {
+		p.Page = p.Pages - 1 // a page past the end (the filters changed) shows the last
+	}
+	matching.Limit, matching.Offset = dagsPageSize, p.Page*dagsPageSize
+	page, err := h.Store.DAGList(ctx, &matching)
 	if err != nil {
 		return nil, fmt.Errorf("list DAGs: %w", err)
 	}
 	if p.ImportErrors, err = h.Store.ImportErrorList(ctx); err != nil {
 		return nil, fmt.Errorf("list import errors: %w", err)
 	}
-	counts, err := h.runCounts(ctx, "")
+	ids := make([]string, len(page))
+	for i, d := range page {
+		ids[i] = d.DagID
+	}
+	counts, err := h.runCounts(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	tags := map[string]bool{}
-	needle := strings.ToLower(p.Query)
-	var matched []*store.DAG
-	for _, d := range all {
-		for _, t := range d.Tags {
-			tags[t] = true
-		}
-		if needle != "" && !strings.Contains(strings.ToLower(d.DagID), needle) && !strings.Contains(strings.ToLower(d.DisplayName), needle) {
-			continue
-		}
-		if p.Tag != "" && !slices.Contains(d.Tags, p.Tag) {
-			continue
-		}
-		matched = append(matched, d)
-	}
-	p.Total, p.Matched = len(all), len(matched)
-	p.Pages = max(1, (len(matched)+dagsPageSize-1)/dagsPageSize)
-	if p.Page >= p.Pages {
-		p.Page = p.Pages - 1 // a page past the end (the filters changed) shows the last
-	}
-	from, to := p.Page*dagsPageSize, min(len(matched), (p.Page+1)*dagsPageSize)
-	for _, d := range matched[from:to] {
-		row := newDAGRow(d, countsOf(counts, d.DagID))
+	for _, d := range page {
+		row := newDAGRow(d, countsOf(counts[d.DagID]))
 		p.Live = p.Live || row.active()
 		p.Rows = append(p.Rows, row)
 	}
 	if len(p.Rows) > 0 {
-		p.First, p.Last = from+1, to
+		p.First, p.Last = matching.Offset+1, matching.Offset+len(p.Rows)
 	}
 	at := func(page int) string { return pageURL("/dags", q, "page", page) }
 	if p.Page > 0 {
@@ -197,31 +202,24 @@ func (h *handler) loadDAGList(ctx context.Context, r *http.Request) (*dagListPag
 	if p.Page+1 < p.Pages {
 		p.Next = at(p.Page + 1)
 	}
-	for t := range tags {
-		p.AllTags = append(p.AllTags, t)
-	}
-	sort.Strings(p.AllTags)
 	return p, nil
 }
 
-// runCounts counts the runs of every DAG (or of one) in each state: one
-// query per state.
-func (h *handler) runCounts(ctx context.Context, dagID string) (map[dags.DagRunState]map[string]int, error) {
-	out := make(map[dags.DagRunState]map[string]int, len(runStates))
-	for _, s := range runStates {
-		c, err := h.Store.RunCount(ctx, &store.RunCountParams{DagID: dagID, States: []dags.DagRunState{s}})
-		if err != nil {
-			return nil, fmt.Errorf("count %s runs: %w", s, err)
-		}
-		out[s] = c
+// runCounts counts the runs of the DAGs dagIDs in each state, in one
+// query.
+func (h *handler) runCounts(ctx context.Context, dagIDs []string) (map[string]map[dags.DagRunState]int, error) {
+	c, err := h.Store.RunCountsByDAG(ctx, &store.RunCountsByDAGParams{DagIDs: dagIDs})
+	if err != nil {
+		return nil, fmt.Errorf("count runs: %w", err)
 	}
-	return out, nil
+	return c, nil
 }
 
-func countsOf(counts map[dags.DagRunState]map[string]int, dagID string) []stateCount {
+// countsOf is a DAG's run counts in runStates' order.
+func countsOf(counts map[dags.DagRunState]int) []stateCount {
 	out := make([]stateCount, len(runStates))
 	for i, s := range runStates {
-		out[i] = stateCount{State: s, Class: stateClass(s), Count: counts[s][dagID]}
+		out[i] = stateCount{State: s, Class: stateClass(s), Count: counts[s]}
 	}
 	return out
 }
@@ -254,12 +252,12 @@ func (h *handler) pause(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	counts, err := h.runCounts(ctx, dagID)
+	counts, err := h.runCounts(ctx, []string{dagID})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.fragment(w, r, "dags", "dag-row-fragment", newDAGRow(d, countsOf(counts, dagID)))
+	h.fragment(w, r, "dags", "dag-row-fragment", newDAGRow(d, countsOf(counts[dagID])))
 }
 
 // formBool reads a "true"/"false" form field.

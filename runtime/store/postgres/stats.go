@@ -5,30 +5,7 @@ import (
 	"fmt"
 
 	"github.com/starflow-dev/starflow/dags"
-	"github.com/starflow-dev/starflow/runtime/store"
 )
-
-// DAGCount counts the DAGs DAGList would return without paging.
-func (s *Store) DAGCount(ctx context.Context, p *store.DAGListParams) (int, error) {
-	var b builder
-	if p.Paused != nil {
-		b.add("is_paused = ?", *p.Paused)
-	}
-	if p.Active != nil {
-		b.add("is_active = ?", *p.Active)
-	}
-	if !p.DueBefore.IsZero() {
-		b.add("next_create_after <= ?", tv(store.Truncate(p.DueBefore)))
-	}
-	var n int64
-	err := s.do(ctx, func(int) error {
-		return s.pool.QueryRow(ctx, `SELECT COUNT(*) FROM dag`+b.where(), b.args...).Scan(&n)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("count dags: %w", err)
-	}
-	return int(n), nil
-}
 
 // RunStateCounts counts every DAG run per state.
 func (s *Store) RunStateCounts(ctx context.Context) (map[dags.DagRunState]int, error) {

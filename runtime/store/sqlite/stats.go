@@ -5,31 +5,7 @@ import (
 	"fmt"
 
 	"github.com/starflow-dev/starflow/dags"
-	"github.com/starflow-dev/starflow/runtime/store"
 )
-
-// DAGCount counts the DAGs DAGList would return without paging.
-func (s *Store) DAGCount(ctx context.Context, p *store.DAGListParams) (int, error) {
-	var where []string
-	var args []any
-	if p.Paused != nil {
-		where = append(where, "is_paused = ?")
-		args = append(args, boolInt(*p.Paused))
-	}
-	if p.Active != nil {
-		where = append(where, "is_active = ?")
-		args = append(args, boolInt(*p.Active))
-	}
-	if !p.DueBefore.IsZero() {
-		where = append(where, "next_create_after <= ?")
-		args = append(args, tv(store.Truncate(p.DueBefore)))
-	}
-	var n int
-	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM dag`+whereClause(where), args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count dags: %w", err)
-	}
-	return n, nil
-}
 
 // RunStateCounts counts every DAG run per state.
 func (s *Store) RunStateCounts(ctx context.Context) (map[dags.DagRunState]int, error) {

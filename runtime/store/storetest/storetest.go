@@ -89,6 +89,7 @@ func Run(t *testing.T, h Harness) {
 		{"login failures", testLoginFailures},
 		{"run dates", testRunDates},
 		{"task spans", testTaskSpans},
+		{"DAG list filters", testDAGListFilters},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,8 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -111,5 +113,82 @@ func testTaskSpans(t *testing.T, h Harness) {
 	}
 	if _, err := s.TaskSpans(ctx, &store.TaskSpansParams{RunIDs: []string{"r1"}}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("TaskSpans without a DAG: %v, want ErrInvalid", err)
+	}
+}
+
+// testDAGListFilters checks the DAG list's search and tag filters in
+// DAGList, DAGCount and DAGTags, and RunCountsByDAG.
+func testDAGListFilters(t *testing.T, h Harness) {
+	s := h.open(t)
+	ctx := ctxT(t)
+	for _, d := range []store.DAGUpsertParams{
+		{DagID: "etl_daily", DisplayName: "Nightly load", Tags: []string{"team-a", "prod"}},
+		{DagID: "weeklyReport", Tags: []string{"team-b"}},
+		{DagID: "x100%", Tags: []string{`say "hi"`}},
+		{DagID: "held", Tags: []string{"team-a"}, IsPausedUponCreation: true},
+		{DagID: "other", DisplayName: "ETL helper"},
+	} {
+		if _, err := s.DAGUpsert(ctx, &d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		p    store.DAGListParams
+		want []string
+	}{
+		{"search in ids and display names, ignoring case", store.DAGListParams{Search: "ETL"}, []string{"etl_daily", "other"}},
+		{"search ignoring the id's case", store.DAGListParams{Search: "REPORT"}, []string{"weeklyReport"}},
+		{"search in a display name only", store.DAGListParams{Search: "nightly"}, []string{"etl_daily"}},
+		{"search for _ matches it literally", store.DAGListParams{Search: "_"}, []string{"etl_daily"}},
+		{"search for % matches it literally", store.DAGListParams{Search: "0%"}, []string{"x100%"}},
+		{"search for a backslash", store.DAGListParams{Search: `\`}, nil},
+		{"one tag", store.DAGListParams{Tags: []string{"team-a"}}, []string{"etl_daily", "held"}},
+		{"any of two tags", store.DAGListParams{Tags: []string{"team-b", "prod"}}, []string{"etl_daily", "weeklyReport"}},
+		{"a tag is matched whole", store.DAGListParams{Tags: []string{"team"}}, nil},
+		{"a tag with quotes", store.DAGListParams{Tags: []string{`say "hi"`}}, []string{"x100%"}},
+		{"tag, search and paused together", store.DAGListParams{Tags: []string{"team-a"}, Search: "e", Paused: ptr(false)}, []string{"etl_daily"}},
+		{"filters and paging", store.DAGListParams{Search: "e", Limit: 2, Offset: 1}, []string{"held", "other"}},
+	} {
+		list, err := s.DAGList(ctx, &tt.p)
+		if err != nil {
+			t.Fatalf("DAGList %s: %v", tt.name, err)
+		}
+		var got []string
+		for _, d := range list {
+			got = append(got, d.DagID)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("DAGList %s = %v, want %v", tt.name, got, tt.want)
+		}
+		want := len(tt.want)
+		if tt.p.Limit > 0 {
+			want = 4 // etl_daily, held, other, weeklyReport
+		}
+		if n, err := s.DAGCount(ctx, &tt.p); err != nil || n != want {
+			t.Errorf("DAGCount %s = %d, %v; want %d", tt.name, n, err, want)
+		}
+	}
+	if tags, err := s.DAGTags(ctx, &store.DAGListParams{}); err != nil || !slices.Equal(tags, []string{"prod", `say "hi"`, "team-a", "team-b"}) {
+		t.Errorf("DAGTags = %q, %v; want every tag once, sorted", tags, err)
+	}
+	if tags, err := s.DAGTags(ctx, &store.DAGListParams{Paused: ptr(true)}); err != nil || !slices.Equal(tags, []string{"team-a"}) {
+		t.Errorf("DAGTags of the paused DAGs = %q, %v; want [team-a]", tags, err)
+	}
+
+	mustRun(t, s, "etl_daily", "r1", 0)
+	mustRun(t, s, "etl_daily", "r2", 1)
+	mustRun(t, s, "etl_daily", "r3", 2)
+	mustRun(t, s, "other", "r1", 0)
+	if _, err := s.RunSetState(ctx, &store.RunSetStateParams{DagID: "etl_daily", RunID: "r2", To: dags.DagRunStateFailed}); err != nil {
+		t.Fatal(err)
+	}
+	counts, err := s.RunCountsByDAG(ctx, &store.RunCountsByDAGParams{DagIDs: []string{"etl_daily", "held"}})
+	want := map[string]map[dags.DagRunState]int{"etl_daily": {dags.DagRunStateQueued: 2, dags.DagRunStateFailed: 1}}
+	if err != nil || !reflect.DeepEqual(counts, want) {
+		t.Errorf("RunCountsByDAG = %v, %v; want %v (other's runs not counted)", counts, err, want)
+	}
+	if none, err := s.RunCountsByDAG(ctx, &store.RunCountsByDAGParams{}); err != nil || none == nil || len(none) != 0 {
+		t.Errorf("RunCountsByDAG of no DAGs = %v, %v; want empty, nil", none, err)
 	}
 }

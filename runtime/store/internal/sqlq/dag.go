@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/starflow-dev/starflow/runtime/store"
@@ -81,24 +83,84 @@ func (m Methods) DAGGet(ctx context.Context, dagID string) (*store.DAG, error) {
 	return d, nil
 }
 
+// dagWhere is the WHERE of DAGList, DAGCount and DAGTags: p's filters
+// without its paging.
+func dagWhere(d Dialect, p *store.DAGListParams) *where {
+	w := &where{d: d}
+	if p.Paused != nil {
+		w.eq("is_paused", d.Bool(*p.Paused))
+	}
+	if p.Active != nil {
+		w.eq("is_active", d.Bool(*p.Active))
+	}
+	if !p.DueBefore.IsZero() {
+		w.cmp("next_create_after", "<=", d.Time(store.Truncate(p.DueBefore)))
+	}
+	if p.Search != "" {
+		w.args = append(w.args, "%"+likeEscaper.Replace(p.Search)+"%")
+		like := " LIKE lower(" + d.Param(len(w.args)) + `) ESCAPE '\'`
+		w.conds = append(w.conds, "(lower(dag_id)"+like+" OR lower(display_name)"+like+")")
+	}
+	if len(p.Tags) > 0 {
+		w.args = append(w.args, nil)
+		cond, v := d.HasAny("tags", d.Param(len(w.args)), p.Tags)
+		w.args[len(w.args)-1] = v
+		w.conds = append(w.conds, cond)
+	}
+	return w
+}
+
+// likeEscaper escapes a LIKE pattern's wildcards (and its escape
+// character) so that a search matches them literally.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
+
 // DAGList is store.Store.DAGList over a store's Conn.
 func (m Methods) DAGList(ctx context.Context, p *store.DAGListParams) ([]*store.DAG, error) {
 	c := m.c
-	w := &where{d: c.D}
-	if p.Paused != nil {
-		w.eq("is_paused", c.D.Bool(*p.Paused))
-	}
-	if p.Active != nil {
-		w.eq("is_active", c.D.Bool(*p.Active))
-	}
-	if !p.DueBefore.IsZero() {
-		w.cmp("next_create_after", "<=", c.D.Time(store.Truncate(p.DueBefore)))
-	}
+	w := dagWhere(c.D, p)
 	q := `SELECT ` + dagCols + ` FROM dag` + w.clause() + ` ORDER BY dag_id` + w.page(p.Limit, p.Offset)
 	out, err := QueryAll(ctx, c, q, w.args, scanDAG)
 	if err != nil {
 		return nil, fmt.Errorf("list dags: %w", err)
 	}
+	return out, nil
+}
+
+// DAGCount is store.Store.DAGCount over a store's Conn.
+func (m Methods) DAGCount(ctx context.Context, p *store.DAGListParams) (int, error) {
+	c := m.c
+	w := dagWhere(c.D, p)
+	var n int64
+	if err := c.QueryRow(ctx, `SELECT COUNT(*) FROM dag`+w.clause(), w.args, &n); err != nil {
+		return 0, fmt.Errorf("count dags: %w", err)
+	}
+	return int(n), nil
+}
+
+// DAGTags is store.Store.DAGTags over a store's Conn. DAGs mostly share
+// their tag lists: the distinct lists are few, and merged here.
+func (m Methods) DAGTags(ctx context.Context, p *store.DAGListParams) ([]string, error) {
+	c := m.c
+	w := dagWhere(c.D, p)
+	lists, err := QueryStrings(ctx, c, `SELECT DISTINCT tags FROM dag`+w.clause(), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list dag tags: %w", err)
+	}
+	seen := map[string]bool{}
+	out := []string{}
+	for _, l := range lists {
+		var tags []string
+		if err := json.Unmarshal([]byte(l), &tags); err != nil {
+			continue // as scanDAG: a corrupt list has no tags
+		}
+		for _, t := range tags {
+			if !seen[t] {
+				seen[t] = true
+				out = append(out, t)
+			}
+		}
+	}
+	slices.Sort(out)
 	return out, nil
 }
 

@@ -26,6 +26,10 @@ type Dialect struct {
 	// the number of values, so the statement text stays the same and its
 	// prepared form can be reused.
 	In func(col, ph string, vals []string) (string, any)
+	// HasAny returns a condition that the JSON array of strings in the
+	// text column col holds one of vals, bound to the one placeholder ph
+	// as In binds a list, and the value to bind.
+	HasAny func(col, ph string, vals []string) (string, any)
 	// OctetLength is the function giving a blob's size in bytes.
 	OctetLength string
 	// Greatest is the function giving the larger of its arguments.
@@ -72,6 +76,10 @@ var SQLite = Dialect{
 		b, _ := json.Marshal(vals) // strings always encode
 		return col + " IN (SELECT value FROM json_each(" + ph + "))", string(b)
 	},
+	HasAny: func(col, ph string, vals []string) (string, any) {
+		b, _ := json.Marshal(vals)
+		return "EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE value IN (SELECT value FROM json_each(" + ph + ")))", string(b)
+	},
 }
 
 // Postgres is the dialect of pgx: $n placeholders, and a list bound as one
@@ -89,6 +97,9 @@ var Postgres = Dialect{
 	Name:          "PostgreSQL",
 	In: func(col, ph string, vals []string) (string, any) {
 		return col + " = ANY(" + ph + "::text[])", vals
+	},
+	HasAny: func(col, ph string, vals []string) (string, any) {
+		return col + "::jsonb ?| " + ph + "::text[]", vals
 	},
 }
 

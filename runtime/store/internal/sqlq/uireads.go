@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/runtime/store"
 )
 
@@ -85,6 +86,36 @@ func (m Methods) TaskSpans(ctx context.Context, p *store.TaskSpansParams) ([]sto
 	})
 	if err != nil {
 		return nil, fmt.Errorf("task spans of %s: %w", p.DagID, err)
+	}
+	return out, nil
+}
+
+// RunCountsByDAG is store.Store.RunCountsByDAG over m's Conn: it reads
+// the (dag_id, state) index of the DAGs named, not every run.
+func (m Methods) RunCountsByDAG(ctx context.Context, p *store.RunCountsByDAGParams) (map[string]map[dags.DagRunState]int, error) {
+	c := m.c
+	out := map[string]map[dags.DagRunState]int{}
+	if len(p.DagIDs) == 0 {
+		return out, nil
+	}
+	w := &where{d: c.D}
+	w.in("dag_id", p.DagIDs)
+	err := c.Query(ctx, "SELECT dag_id, state, COUNT(*) FROM dag_run"+w.clause()+" GROUP BY dag_id, state", w.args,
+		func() { clear(out) }, func(r Scanner) error {
+			var id string
+			var s dags.DagRunState
+			var n int64
+			if err := r.Scan(&id, &s, &n); err != nil {
+				return err
+			}
+			if out[id] == nil {
+				out[id] = map[dags.DagRunState]int{}
+			}
+			out[id][s] = int(n)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("count runs of %d dags: %w", len(p.DagIDs), err)
 	}
 	return out, nil
 }
