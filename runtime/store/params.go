@@ -375,6 +375,23 @@ type ConnectionCreateParams struct {
 	Description string
 }
 
+// ConnectionUpdateParams changes a stored connection in place (Airflow's
+// PATCH /connections/{connection_id}); nil fields keep their value.
+type ConnectionUpdateParams struct {
+	ConnID      string
+	Type        *string
+	Description *string
+	Host        *string
+	Port        *int
+	Schema      *string
+	Login       *string
+	// Password nil keeps the stored password, "" clears it, any other
+	// value replaces it (encrypted at rest).
+	Password *string
+	// Extra nil keeps the stored extra; a non-nil map replaces it whole.
+	Extra map[string]any
+}
+
 // PoolSetParams creates or resizes a pool.
 type PoolSetParams struct {
 	Name        string

@@ -156,6 +156,9 @@ type Store interface {
 	// ConnectionCreate stores a new connection; ErrConflict when its id
 	// is taken.
 	ConnectionCreate(ctx context.Context, p *ConnectionCreateParams) error
+	// ConnectionUpdate changes a connection in place, in one statement;
+	// ErrNotFound when absent.
+	ConnectionUpdate(ctx context.Context, p *ConnectionUpdateParams) error
 	// ConnectionGet returns a connection with its plain password.
 	ConnectionGet(ctx context.Context, connID string) (*Connection, error)
 	// ConnectionList returns every connection by id.

@@ -293,12 +293,32 @@ func (p *ConnectionCreateParams) Normalize() error {
 	return nil
 }
 
+// Normalize checks p.
+func (p *ConnectionUpdateParams) Normalize() error {
+	if p.ConnID == "" {
+		return fmt.Errorf("connection: empty conn_id: %w", ErrInvalid)
+	}
+	if p.Type != nil && *p.Type == "" {
+		return fmt.Errorf("connection %q: conn_type is required: %w", p.ConnID, ErrInvalid)
+	}
+	if p.Port != nil && (*p.Port < 0 || *p.Port > 65535) {
+		return fmt.Errorf("connection %q: bad port %d: %w", p.ConnID, *p.Port, ErrInvalid)
+	}
+	return nil
+}
+
 // EncodeExtra returns the connection's extra as JSON.
 func (p *ConnectionCreateParams) EncodeExtra() (string, error) {
-	if p.Connection.Extra == nil {
+	return EncodeConnectionExtra(p.Connection.ID, p.Connection.Extra)
+}
+
+// EncodeConnectionExtra returns the extra of connection connID as the
+// stores keep it: JSON, "{}" for none, at most MaxVariableBytes.
+func EncodeConnectionExtra(connID string, extra map[string]any) (string, error) {
+	if extra == nil {
 		return "{}", nil
 	}
-	return EncodeJSON(fmt.Sprintf("extra of connection %q", p.Connection.ID), p.Connection.Extra, MaxVariableBytes)
+	return EncodeJSON(fmt.Sprintf("extra of connection %q", connID), extra, MaxVariableBytes)
 }
 
 // Normalize checks p.

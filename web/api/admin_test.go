@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/web/auth"
 )
 
@@ -91,6 +92,72 @@ func TestConnectionsNeverReturnPasswords(t *testing.T) {
 		t.Errorf("delete: %d %s", r.code, r.body)
 	}
 	expectError(t, e.do(t, auth.RoleViewer, "GET", "/api/v1/connections", nil), http.StatusForbidden, "connections")
+}
+
+// TestConnectionPatch: PATCH changes the fields in the body in place, as
+// Airflow's patch_connection: a password left out or sent as the mask
+// is kept, null clears it; a masked extra field keeps its stored value;
+// update_mask limits the change.
+func TestConnectionPatch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	get := func() *store.Connection {
+		t.Helper()
+		c, err := e.store.ConnectionGet(ctx, "warehouse")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	before := get()
+	// The GET's body sent back with a new host: password and the masked
+	// api_key are kept.
+	body := e.do(t, auth.RoleOp, "GET", "/api/v1/connections/warehouse", nil).json(t)
+	delete(body, "updated_at")
+	delete(body, "has_password")
+	body["host"], body["password"] = "db2.internal", "***"
+	r := e.do(t, auth.RoleOp, "PATCH", "/api/v1/connections/warehouse", body)
+	if r.code != http.StatusOK || r.json(t)["host"] != "db2.internal" || r.json(t)["has_password"] != true || strings.Contains(string(r.body), secretText) {
+		t.Fatalf("patch: %d %s", r.code, r.body)
+	}
+	c := get()
+	if c.Host != "db2.internal" || c.Password != before.Password || !reflect.DeepEqual(c.Extra, before.Extra) || c.Login != before.Login {
+		t.Errorf("after the round trip = %+v; want the host changed, the rest (password, api_key) as before %+v", c, before)
+	}
+	// update_mask: only port changes although login is in the body too.
+	r = e.do(t, auth.RoleOp, "PATCH", "/api/v1/connections/warehouse?update_mask=port", map[string]any{"port": 6432, "login": "other"})
+	if r.code != http.StatusOK {
+		t.Fatalf("patch with update_mask: %d %s", r.code, r.body)
+	}
+	if c := get(); c.Port != 6432 || c.Login != before.Login {
+		t.Errorf("after update_mask=port: port %d login %q", c.Port, c.Login)
+	}
+	// A new password, then null clears it.
+	if r := e.do(t, auth.RoleOp, "PATCH", "/api/v1/connections/warehouse", `{"password": "n3w"}`); r.code != http.StatusOK {
+		t.Fatalf("new password: %d %s", r.code, r.body)
+	}
+	if c := get(); c.Password != "n3w" {
+		t.Errorf("password after the change = %q", c.Password)
+	}
+	if r := e.do(t, auth.RoleOp, "PATCH", "/api/v1/connections/warehouse", `{"password": null}`); r.code != http.StatusOK || r.json(t)["has_password"] != false {
+		t.Fatalf("clear the password: %d %s", r.code, r.body)
+	}
+	for body, msg := range map[string]string{`{"connection_id": "other"}`: "differs", `{"port": 70000}`: "port", `{"conn_type": ""}`: "conn_type",
+		`{"nope": 1}`: `unknown field "nope"`, `{"port": "80"}`: `field "port"`} {
+		expectError(t, e.do(t, auth.RoleOp, "PATCH", "/api/v1/connections/warehouse", body), http.StatusBadRequest, msg)
+	}
+	expectError(t, e.do(t, auth.RoleOp, "PATCH", "/api/v1/connections/warehouse?update_mask=host", `{"port": 1}`), http.StatusBadRequest, "update_mask")
+	expectError(t, e.do(t, auth.RoleOp, "PATCH", "/api/v1/connections/nope", `{"host": "h"}`), http.StatusNotFound, "nope")
+	expectError(t, e.do(t, auth.RoleViewer, "PATCH", "/api/v1/connections/warehouse", `{"host": "h"}`), http.StatusForbidden, "connections")
+	es, err := e.store.AuditList(ctx, &store.AuditListParams{Event: store.AuditConnectionSet})
+	if err != nil || len(es) != 4 || es[3].Extra != "conn_id=warehouse type=postgres fields=conn_type,description,extra,host,login,password,port,schema" ||
+		es[2].Extra != "conn_id=warehouse type=postgres fields=port" {
+		for _, e := range es {
+			t.Logf("audit: %s %s %s", e.Event, e.Source, e.Extra)
+		}
+		t.Errorf("audit entries: %d, %v", len(es), err)
+	}
 }
 
 func TestPools(t *testing.T) {

@@ -84,6 +84,7 @@ var routes = []Route{
 	{"GET", "/connections", auth.PermConnections, (*handler).connectionList},
 	{"POST", "/connections", auth.PermConnections, (*handler).connectionCreate},
 	{"GET", "/connections/{connection_id}", auth.PermConnections, (*handler).connectionGet},
+	{"PATCH", "/connections/{connection_id}", auth.PermConnections, (*handler).connectionPatch},
 	{"DELETE", "/connections/{connection_id}", auth.PermConnections, (*handler).connectionDelete},
 	{"GET", "/pools", auth.PermRead, (*handler).poolList},
 	{"POST", "/pools", auth.PermPools, (*handler).poolCreate},

@@ -29,6 +29,7 @@ var validBodies = map[string]any{
 	"POST /variables":                              map[string]any{"key": "new", "value": "v"},
 	"PATCH /variables/{variable_key}":              map[string]any{"value": "v2"},
 	"POST /connections":                            map[string]any{"connection_id": "new", "conn_type": "http"},
+	"PATCH /connections/{connection_id}":           map[string]any{"host": "db2.internal"},
 	"POST /pools":                                  map[string]any{"name": "new", "slots": 2},
 	"PATCH /pools/{pool_name}":                     map[string]any{"slots": 5},
 }

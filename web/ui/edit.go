@@ -345,22 +345,23 @@ func (h *handler) connectionSave(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/connections", http.StatusSeeOther)
 }
 
-// saveConnection creates c, or replaces the stored connection of its id
-// when editing (an empty password keeps the stored one).
+// saveConnection creates c, or updates the stored connection of its id in
+// place when editing: every field as the form has it, except an empty
+// password, which keeps the stored one (as Airflow's edit form does: it
+// never shows the password, so a blank field means "unchanged").
 func (h *handler) saveConnection(ctx context.Context, c *operators.Connection, desc string, editing bool) error {
-	if editing {
-		old, err := h.Store.ConnectionGet(ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		if c.Password == "" {
-			c.Password = old.Password
-		}
-		if err := h.Store.ConnectionDelete(ctx, c.ID); err != nil {
-			return err
-		}
+	if !editing {
+		return h.Store.ConnectionCreate(ctx, &store.ConnectionCreateParams{Connection: *c, Description: desc})
 	}
-	return h.Store.ConnectionCreate(ctx, &store.ConnectionCreateParams{Connection: *c, Description: desc})
+	p := &store.ConnectionUpdateParams{ConnID: c.ID, Type: &c.Type, Description: &desc, Host: &c.Host, Port: &c.Port,
+		Schema: &c.Schema, Login: &c.Login, Extra: c.Extra}
+	if p.Extra == nil {
+		p.Extra = map[string]any{}
+	}
+	if c.Password != "" {
+		p.Password = &c.Password
+	}
+	return h.Store.ConnectionUpdate(ctx, p)
 }
 
 func (h *handler) connectionDelete(w http.ResponseWriter, r *http.Request) {

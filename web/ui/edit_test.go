@@ -167,8 +167,15 @@ func TestEditPoolsAndConnections(t *testing.T) {
 		t.Fatalf("edit connection: %d %s", rec.Code, rec.Body)
 	}
 	c, err := e.store.ConnectionGet(ctx, "web")
-	if err != nil || c.Password != "pw1" || c.Description != "site" {
-		t.Fatalf("edited connection = %+v, %v", c, err)
+	if err != nil || c.Password != "pw1" || c.Description != "site" || len(c.Extra) != 0 {
+		t.Fatalf("edited connection = %+v, %v; want the password kept, the description set, the extra emptied", c, err)
+	}
+	// Editing a connection that is gone does not create it.
+	if rec := post(t, op, "/connections", url.Values{"conn_id": {"gone"}, "conn_type": {"http"}, "editing": {"1"}}); rec.Code != http.StatusNotFound {
+		t.Errorf("editing an unknown connection: status %d, want 404", rec.Code)
+	}
+	if _, err := e.store.ConnectionGet(ctx, "gone"); err == nil {
+		t.Error("editing an unknown connection created it")
 	}
 	mustContain(t, post(t, op, "/connections/web/test", nil).Body.String(), "ok:")
 	rec = post(t, op, "/connections", url.Values{"conn_id": {"web"}, "conn_type": {"http"}, "host": {host}, "login": {"bot"}, "password": {"wrong"}, "editing": {"1"}})

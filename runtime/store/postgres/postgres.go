@@ -67,7 +67,7 @@ func Open(ctx context.Context, rawURL string, opts store.Options) (*Store, error
 	}
 	s := &Store{url: redacted, pool: pool, sqldb: stdlib.OpenDBFromPool(pool), secrets: opts.Secrets,
 		log: opts.LoggerOrDefault(), retry: opRetry}
-	s.Methods = sqlq.NewMethods(s.conn())
+	s.Methods = sqlq.NewMethods(s.conn()).WithSecrets(s.secrets)
 	s.mig, err = migrations.NewProvider(ctx, migrations.Postgres, s.sqldb, nil)
 	if err != nil {
 		s.Close()

@@ -88,7 +88,7 @@ func Open(ctx context.Context, rawURL string, opts store.Options) (*Store, error
 		return nil, err
 	}
 	s := &Store{url: rawURL, path: path, secrets: opts.Secrets, log: opts.LoggerOrDefault()}
-	s.Methods = sqlq.NewMethods(s.conn())
+	s.Methods = sqlq.NewMethods(s.conn()).WithSecrets(s.secrets)
 	busy := fmt.Sprintf("_busy_timeout=%d", BusyTimeout.Milliseconds())
 	if path == ":memory:" {
 		// A private in-memory database lives as long as its one

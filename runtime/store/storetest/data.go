@@ -358,6 +358,44 @@ func testConnections(t *testing.T, h Harness) {
 			t.Errorf("ConnectionCreate(%+v): err = %v, want ErrInvalid", c, err)
 		}
 	}
+	// ConnectionUpdate changes the fields it sets, in place: the password
+	// is kept when not given, replaced (still sealed) or cleared.
+	host, port, desc := "db2.internal", 6432, ""
+	if err := s.ConnectionUpdate(ctx, &store.ConnectionUpdateParams{ConnID: "warehouse", Host: &host, Port: &port, Description: &desc,
+		Extra: map[string]any{"sslmode": "disable"}}); err != nil {
+		t.Fatal(err)
+	}
+	want := pg
+	want.Host, want.Port, want.Extra = host, port, map[string]any{"sslmode": "disable"}
+	if c, err := s.ConnectionGet(ctx, "warehouse"); err != nil || !reflect.DeepEqual(c.Connection, want) || c.Description != "" {
+		t.Errorf("after ConnectionUpdate(host, port, extra) = %+v, %v; want %+v, the password kept", c, err, want)
+	}
+	pw := "n3w-SECRET"
+	if err := s.ConnectionUpdate(ctx, &store.ConnectionUpdateParams{ConnID: "warehouse", Password: &pw}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.ConnectionGet(ctx, "warehouse"); err != nil || c.Password != pw || c.Host != host {
+		t.Errorf("after a new password = %+v, %v", c, err)
+	}
+	if raw := h.QueryString(t, s, `SELECT password FROM connection WHERE conn_id = 'warehouse'`); strings.Contains(raw, "SECRET") || raw == "" {
+		t.Errorf("updated password stored as %q, want it encrypted", raw)
+	}
+	empty := ""
+	if err := s.ConnectionUpdate(ctx, &store.ConnectionUpdateParams{ConnID: "warehouse", Password: &empty}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.ConnectionGet(ctx, "warehouse"); err != nil || c.Password != "" {
+		t.Errorf("after clearing the password = %+v, %v", c, err)
+	}
+	if err := s.ConnectionUpdate(ctx, &store.ConnectionUpdateParams{ConnID: "nope", Host: &host}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("updating an unknown connection: err = %v, want ErrNotFound", err)
+	}
+	badPort, noType := 70000, ""
+	for _, p := range []store.ConnectionUpdateParams{{Host: &host}, {ConnID: "warehouse", Port: &badPort}, {ConnID: "warehouse", Type: &noType}} {
+		if err := s.ConnectionUpdate(ctx, &p); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("ConnectionUpdate(%+v): err = %v, want ErrInvalid", p, err)
+		}
+	}
 	if err := s.ConnectionDelete(ctx, "warehouse"); err != nil {
 		t.Fatal(err)
 	}

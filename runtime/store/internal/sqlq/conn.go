@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/starflow-dev/starflow/runtime/store"
+	"github.com/starflow-dev/starflow/runtime/store/secrets"
 )
 
 // ErrNoRows is what Conn.QueryRow and Conn.ScanRow return (wrapped) when
@@ -148,10 +149,13 @@ func QueryStrings(ctx context.Context, c Conn, q string, args ...any) ([]string,
 
 // Methods are the methods of store.Store written once over a store's
 // Conn; both stores embed them.
-type Methods struct{ c Conn }
+type Methods struct {
+	c       Conn
+	secrets secrets.Cipher
+}
 
 // NewMethods returns the methods over c.
-func NewMethods(c Conn) Methods { return Methods{c} }
+func NewMethods(c Conn) Methods { return Methods{c: c} }
 
 // retryKey is the context key of the flag NoteRetry sets.
 type retryKey struct{}
