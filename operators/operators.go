@@ -175,6 +175,38 @@ type DagRuns interface {
 	GroupStates(ctx context.Context, dagID, groupID string, logicalDate time.Time) ([]dags.TaskState, error)
 }
 
+// PrevSuccess is the dates of a DAG's previous successful run: what
+// Airflow's prev_data_interval_start_success, prev_data_interval_end_success,
+// prev_start_date_success and prev_end_date_success read.
+type PrevSuccess struct {
+	DataIntervalStart, DataIntervalEnd time.Time
+	StartDate, EndDate                 time.Time
+}
+
+// PrevSuccessRuns is implemented by DagRuns that can find a DAG's previous
+// successful run.
+type PrevSuccessRuns interface {
+	// PrevSuccess returns the latest successful run of dagID whose logical
+	// date is before the given one, as Airflow's
+	// get_previous_dagrun_success; nil when there is none.
+	PrevSuccess(ctx context.Context, dagID string, before time.Time) (*PrevSuccess, error)
+}
+
+// PrevSuccess returns the previous successful run of the call's DAG, nil
+// when there is none, when the run has no logical date, or when c.DagRuns
+// cannot tell (test-dag: one run, no history).
+func (c *Call) PrevSuccess(ctx context.Context) (*PrevSuccess, error) {
+	r, ok := c.DagRuns.(PrevSuccessRuns)
+	if !ok || c.Run.LogicalDate.IsZero() {
+		return nil, nil
+	}
+	dagID := c.Run.DAGID
+	if dagID == "" && c.DAG != nil {
+		dagID = c.DAG.ID
+	}
+	return r.PrevSuccess(ctx, dagID, c.Run.LogicalDate)
+}
+
 // Errors of DagRuns, Connections and Variables.
 var (
 	// ErrNotFound is wrapped by Connections.Get for a connection that does

@@ -29,6 +29,14 @@ var templateDocs = map[string]string{
 	"var":                   "Variables: `{{ var.value.name }}`, or `{{ var.json.name.key }}` for a JSON value.",
 	"conn":                  "Connections: `{{ conn.conn_id.host }}`, `.login`, `.port`, `.schema`, `.extra_dejson`.",
 	"exception":             "In a failure callback's template, the error that failed the task; None otherwise.",
+	"inlets":                "The task's inlets: an empty list (Starflow tasks declare none).",
+	"outlets":               "The datasets the task updates (`outlets = [...]`), as Airflow's Assets: `.uri`, `.name`.",
+	"map_index_template":    "The task's `map_index_template`, or None.",
+
+	"prev_data_interval_start_success": "The data interval start of the DAG's previous successful run (by logical date), or None.",
+	"prev_data_interval_end_success":   "The data interval end of the DAG's previous successful run, or None.",
+	"prev_start_date_success":          "When the DAG's previous successful run started, or None.",
+	"prev_end_date_success":            "When the DAG's previous successful run ended, or None.",
 }
 
 // inTemplate reports whether offset off of text is inside a {{ ... }}

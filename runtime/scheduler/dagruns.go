@@ -142,3 +142,19 @@ func (d *DagRuns) GroupStates(ctx context.Context, dagID, groupID string, logica
 	}
 	return out, nil
 }
+
+var _ operators.PrevSuccessRuns = (*DagRuns)(nil)
+
+// PrevSuccess returns the latest successful run of dagID before the logical
+// date, nil when there is none.
+func (d *DagRuns) PrevSuccess(ctx context.Context, dagID string, before time.Time) (*operators.PrevSuccess, error) {
+	runs, err := d.S.Store.RunList(ctx, &store.RunListParams{DagID: dagID, States: []dags.DagRunState{dags.DagRunStateSuccess}, LogicalDateTo: before, Limit: 1})
+	if err != nil {
+		return nil, fmt.Errorf("previous successful run of %s: %w", dagID, err)
+	}
+	if len(runs) == 0 {
+		return nil, nil
+	}
+	r := runs[0]
+	return &operators.PrevSuccess{DataIntervalStart: r.DataIntervalStart, DataIntervalEnd: r.DataIntervalEnd, StartDate: r.StartDate, EndDate: r.EndDate}, nil
+}

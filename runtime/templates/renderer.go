@@ -3,6 +3,7 @@ package templates
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +21,9 @@ type Renderer struct {
 
 	once   sync.Once
 	static map[string]any
+
+	prevOnce sync.Once
+	prev     map[string]any // the prev_*_success keys, read once
 }
 
 var _ operators.Renderer = (*Renderer)(nil)
@@ -42,17 +46,29 @@ func (r *Renderer) Render(ctx context.Context, s string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return r.engine.execute(s, t, r.Context(ctx))
+	// The previous successful run is read from the store only for a
+	// template that names one of its keys (Airflow reads it lazily too).
+	return r.engine.execute(s, t, r.context(ctx, strings.Contains(s, "_success")))
 }
 
 // Context returns the template context of the task instance: a fresh map
 // the caller may change. Values that read XComs and variables (ti,
 // task_instance, var) use ctx.
-func (r *Renderer) Context(ctx context.Context) map[string]any {
+func (r *Renderer) Context(ctx context.Context) map[string]any { return r.context(ctx, true) }
+
+// context builds the context; prev adds the keys of the previous
+// successful run, which cost a store read the first time.
+func (r *Renderer) context(ctx context.Context, prev bool) map[string]any {
 	r.once.Do(func() { r.static = staticContext(r.call) })
-	data := make(map[string]any, len(r.static)+3)
+	data := make(map[string]any, len(r.static)+8)
 	for k, v := range r.static {
 		data[k] = v
+	}
+	if prev {
+		r.prevOnce.Do(func() { r.prev = prevSuccessContext(ctx, r.call) })
+		for k, v := range r.prev {
+			data[k] = v
+		}
 	}
 	ti := taskInstance(ctx, r.call)
 	data["ti"] = ti
@@ -116,6 +132,56 @@ func staticContext(c *operators.Call) map[string]any {
 	}
 	m["dag"] = dagObject(dagID, c.DAG)
 	m["task"] = taskObject(taskID, c.Task)
+	// The task's assets, as Airflow 3's context has them: Starflow tasks
+	// declare no inlets; outlets are the datasets the task updates.
+	m["inlets"] = []any{}
+	outlets := []any{}
+	m["map_index_template"] = None
+	if c.Task != nil {
+		for _, uri := range c.Task.Outlets {
+			outlets = append(outlets, assetObject(uri))
+		}
+		if c.Task.MapIndexTemplate != "" {
+			m["map_index_template"] = c.Task.MapIndexTemplate
+		}
+	}
+	m["outlets"] = outlets
+	return m
+}
+
+// assetObject is a dataset as Airflow 3 prints an Asset.
+func assetObject(uri string) *object {
+	return &object{repr: fmt.Sprintf("Asset(name=%s, uri=%s, group='asset', extra={}, watchers=[])", pyQuote(uri), pyQuote(uri)),
+		attrs: map[string]any{"name": uri, "uri": uri, "group": "asset", "extra": map[string]any{}}}
+}
+
+// prevSuccessContext returns Airflow's prev_start_date_success and
+// prev_end_date_success and, for a run with a logical date,
+// prev_data_interval_start_success and prev_data_interval_end_success:
+// the dates of the DAG's previous successful run, None without one. A
+// failed read makes them errors, which fail a template that uses them.
+func prevSuccessContext(ctx context.Context, c *operators.Call) map[string]any {
+	m := map[string]any{"prev_start_date_success": None, "prev_end_date_success": None}
+	if !c.Run.LogicalDate.IsZero() {
+		m["prev_data_interval_start_success"] = None
+		m["prev_data_interval_end_success"] = None
+	}
+	p, err := c.PrevSuccess(ctx)
+	if err != nil {
+		for k := range m {
+			m[k] = fmt.Errorf("%s: %w", k, err)
+		}
+		return m
+	}
+	if p == nil {
+		return m
+	}
+	m["prev_start_date_success"] = timeOrNone(p.StartDate)
+	m["prev_end_date_success"] = timeOrNone(p.EndDate)
+	if !c.Run.LogicalDate.IsZero() {
+		m["prev_data_interval_start_success"] = timeOrNone(p.DataIntervalStart)
+		m["prev_data_interval_end_success"] = timeOrNone(p.DataIntervalEnd)
+	}
 	return m
 }
 

@@ -254,6 +254,79 @@ func TestRenderContext(t *testing.T) {
 	}
 }
 
+// prevRuns answers PrevSuccess, counting the reads; the other DagRuns
+// methods are not used.
+type prevRuns struct {
+	operators.DagRuns
+	mu    sync.Mutex
+	reads int
+	err   error
+}
+
+func (p *prevRuns) PrevSuccess(context.Context, string, time.Time) (*operators.PrevSuccess, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.reads++
+	if p.err != nil {
+		return nil, p.err
+	}
+	day := time.Date(2024, 1, 14, 0, 0, 0, 0, time.UTC)
+	return &operators.PrevSuccess{DataIntervalStart: day, DataIntervalEnd: day.AddDate(0, 0, 1), StartDate: day.Add(25 * time.Hour), EndDate: day.Add(25*time.Hour + 90*time.Second)}, nil
+}
+
+// TestAirflow3ContextKeys: inlets, outlets, map_index_template and the
+// previous successful run's dates, as Airflow 3's context has them; the
+// previous run is read only for a template that names one of its keys,
+// once per task instance.
+func TestAirflow3ContextKeys(t *testing.T) {
+	t.Parallel()
+	render := func(r *Renderer, src string) string {
+		t.Helper()
+		got, err := r.Render(context.Background(), src)
+		if err != nil {
+			t.Fatalf("Render(%q): %v", src, err)
+		}
+		return got
+	}
+	c := setup(t)
+	r := NewEngine().Renderer(c)
+	const prev = "{{ prev_data_interval_start_success }}|{{ prev_data_interval_end_success }}|{{ prev_start_date_success }}|{{ prev_end_date_success }}"
+	if got, want := render(r, prev), "None|None|None|None"; got != want {
+		t.Errorf("without a previous run (test-dag): %q, want %q", got, want)
+	}
+	if got, want := render(r, "{{ inlets }} {{ outlets }} {{ map_index_template }}"), "[] [] None"; got != want {
+		t.Errorf("a task without assets: %q, want %q", got, want)
+	}
+
+	c = setup(t)
+	c.Task.Outlets = []string{"s3://bucket/daily"}
+	c.Task.MapIndexTemplate = "{{ ds }}"
+	runs := &prevRuns{}
+	c.DagRuns = runs
+	r = NewEngine().Renderer(c)
+	if got, want := render(r, "{{ outlets[0].uri }} {{ outlets }} {{ map_index_template }}"), "s3://bucket/daily [Asset(name='s3://bucket/daily', uri='s3://bucket/daily', group='asset', extra={}, watchers=[])] {{ ds }}"; got != want {
+		t.Errorf("assets: %q, want %q", got, want)
+	}
+	if runs.reads != 0 {
+		t.Errorf("a template without prev_*_success read the previous run %d times", runs.reads)
+	}
+	if got, want := render(r, prev), "2024-01-14T00:00:00+00:00|2024-01-15T00:00:00+00:00|2024-01-15T01:00:00+00:00|2024-01-15T01:01:30+00:00"; got != want {
+		t.Errorf("with a previous run: %q, want %q", got, want)
+	}
+	if got, want := render(r, "{{ prev_data_interval_start_success | ds }}"), "2024-01-14"; got != want {
+		t.Errorf("a datetime: %q, want %q", got, want)
+	}
+	if runs.reads != 1 {
+		t.Errorf("the previous run was read %d times, want once", runs.reads)
+	}
+
+	c = setup(t)
+	c.DagRuns = &prevRuns{err: errors.New("store is down")}
+	if _, err := NewEngine().Renderer(c).Render(context.Background(), "{{ prev_start_date_success }}"); err == nil || !strings.Contains(err.Error(), "store is down") {
+		t.Errorf("a failed read: got %v, want the store's error", err)
+	}
+}
+
 func TestRenderErrors(t *testing.T) {
 	t.Parallel()
 	r := NewEngine().Renderer(setup(t))

@@ -21,8 +21,9 @@ const isoLayout = "2006-01-02T15:04:05.999999-07:00"
 // contextAttrs lists the attributes of the task context.
 var contextAttrs = []string{
 	"conf", "conn", "dag_id", "dag_run", "data_interval_end", "data_interval_start", "ds", "ds_nodash",
-	"exception", "log", "logical_date", "map_index", "params", "run_id", "state", "task_id",
-	"try_number", "ts", "var", "xcom_pull", "xcom_push",
+	"exception", "inlets", "log", "logical_date", "map_index", "map_index_template", "outlets", "params",
+	"prev_data_interval_end_success", "prev_data_interval_start_success", "prev_end_date_success",
+	"prev_start_date_success", "run_id", "state", "task_id", "try_number", "ts", "var", "xcom_pull", "xcom_push",
 }
 
 // taskContext is the ctx argument of a task function: the values of the
@@ -34,6 +35,9 @@ type taskContext struct {
 	params starlark.Value // built on first use
 	conf   starlark.Value
 	dagRun starlark.Value
+
+	prevRead bool // the previous successful run, read on first use
+	prev     *operators.PrevSuccess
 }
 
 var _ starlark.HasAttrs = (*taskContext)(nil)
@@ -161,6 +165,39 @@ func (t *taskContext) Attr(name string) (starlark.Value, error) {
 		return &accessor{Builtin: builtins.Safe("conn", t.connection), names: []string{"get"}, attr: t.connAttr}, nil
 	case "log":
 		return builtins.Safe("log", t.log), nil
+	case "inlets":
+		// Starflow tasks declare no inlets.
+		return starlark.NewList(nil), nil
+	case "outlets":
+		var out []starlark.Value
+		if c.Task != nil {
+			for _, uri := range c.Task.Outlets {
+				out = append(out, starlarkstruct.FromStringDict(starlark.String("Asset"), starlark.StringDict{
+					"name": starlark.String(uri), "uri": starlark.String(uri), "group": starlark.String("asset"), "extra": starlark.NewDict(0),
+				}))
+			}
+		}
+		return starlark.NewList(out), nil
+	case "map_index_template":
+		if c.Task == nil || c.Task.MapIndexTemplate == "" {
+			return starlark.None, nil
+		}
+		return starlark.String(c.Task.MapIndexTemplate), nil
+	case "prev_data_interval_start_success", "prev_data_interval_end_success", "prev_start_date_success", "prev_end_date_success":
+		if !t.prevRead {
+			p, err := c.PrevSuccess(t.ctx)
+			if err != nil {
+				return nil, fmt.Errorf("ctx.%s: %w", name, err)
+			}
+			t.prev, t.prevRead = p, true
+		}
+		if t.prev == nil {
+			return starlark.None, nil
+		}
+		return dateTimeOrNone(map[string]time.Time{
+			"prev_data_interval_start_success": t.prev.DataIntervalStart, "prev_data_interval_end_success": t.prev.DataIntervalEnd,
+			"prev_start_date_success": t.prev.StartDate, "prev_end_date_success": t.prev.EndDate,
+		}[name]), nil
 	}
 	return nil, nil
 }

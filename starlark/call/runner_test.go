@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,12 +116,21 @@ def missing_conn(ctx):
 def missing_var(ctx):
     return ctx.var.value.nope
 
+def airflow3_keys(ctx):
+    return {
+        "inlets": ctx.inlets, "outlets": [o.uri for o in ctx.outlets], "map_index_template": ctx.map_index_template,
+        "prev_data_interval_start_success": ctx.prev_data_interval_start_success,
+        "prev_data_interval_end_success": ctx.prev_data_interval_end_success,
+        "prev_start_date_success": ctx.prev_start_date_success, "prev_end_date_success": ctx.prev_end_date_success,
+    }
+
 def build():
     p = task(produce)
     task(airflow_style, kwargs = {"factor": 3})
     task(ctx_and_kwargs)
     task(named_context, args = [[1]], kwargs = {"params": "mine"})
     task(consume, args = [p.output], kwargs = {"factor": 2, "meta": p.output["meta"], "nested": [p.output]})
+    task(airflow3_keys, outlets = [dataset("s3://bucket/daily")], map_index_template = "{{ ds }}")
     for fn in [context_values, use_services, airflow_accessors, missing_conn, missing_var, divide, returns_function, mutate_global, define_task, now, spin, identity]:
         task(fn, on_failure_callback = notify)
 
@@ -181,6 +191,55 @@ func TestContextValues(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("context values:\n got %#v\nwant %#v", got, want)
+	}
+}
+
+// prevRuns answers PrevSuccess with one run, counting the reads; the other
+// DagRuns methods are not used.
+type prevRuns struct {
+	operators.DagRuns
+	reads  atomic.Int32
+	before time.Time
+}
+
+func (p *prevRuns) PrevSuccess(_ context.Context, dagID string, before time.Time) (*operators.PrevSuccess, error) {
+	p.reads.Add(1)
+	p.before = before
+	day := time.Date(2023, 12, 31, 0, 0, 0, 0, time.UTC)
+	return &operators.PrevSuccess{DataIntervalStart: day, DataIntervalEnd: day.AddDate(0, 0, 1), StartDate: day.Add(25 * time.Hour), EndDate: day.Add(26 * time.Hour)}, nil
+}
+
+// TestAirflow3ContextKeys: the context keys Airflow 3 added (inlets,
+// outlets, map_index_template and the previous successful run's dates),
+// None without a previous run (test-dag) and read once per call with one.
+func TestAirflow3ContextKeys(t *testing.T) {
+	t.Parallel()
+	r, f, c, _, _ := setup(t)
+	c.Task = f.DAGs[0].Task("airflow3_keys")
+	got, err := r.CallFunction(context.Background(), c, c.Task.Function, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"inlets": []any{}, "outlets": []any{"s3://bucket/daily"}, "map_index_template": "{{ ds }}",
+		"prev_data_interval_start_success": nil, "prev_data_interval_end_success": nil, "prev_start_date_success": nil, "prev_end_date_success": nil}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("without a previous run:\n got %#v\nwant %#v", got, want)
+	}
+	runs := &prevRuns{}
+	c.DagRuns = runs
+	got, err = r.CallFunction(context.Background(), c, c.Task.Function, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want["prev_data_interval_start_success"] = "2023-12-31T00:00:00+00:00"
+	want["prev_data_interval_end_success"] = "2024-01-01T00:00:00+00:00"
+	want["prev_start_date_success"] = "2024-01-01T01:00:00+00:00"
+	want["prev_end_date_success"] = "2024-01-01T02:00:00+00:00"
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("with a previous run:\n got %#v\nwant %#v", got, want)
+	}
+	if n := runs.reads.Load(); n != 1 || !runs.before.Equal(c.Run.LogicalDate) {
+		t.Errorf("previous run read %d times before %v, want once before the run's logical date %v", n, runs.before, c.Run.LogicalDate)
 	}
 }
 
