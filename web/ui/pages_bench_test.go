@@ -35,7 +35,8 @@ func scaleTasks(i int) int { return 5 + i%6 }
 // scaleEnv writes scaleDAGs DAG files of 5 to 10 chained tasks, syncs them
 // into st and creates scaleRuns finished runs with their task instances
 // (success, a few failed), every task instance with queue, start and end
-// times, plus a few variables, connections, pools and audit entries.
+// times, an XCom of every other run, plus a few variables, connections,
+// pools and audit entries.
 func scaleEnv(b *testing.B, st store.Store) *env {
 	b.Helper()
 	dir := b.TempDir()
@@ -119,6 +120,12 @@ func scaleEnv(b *testing.B, st store.Store) *env {
 			}
 			if _, err := st.TaskInstancesCreate(gctx, cp); err != nil {
 				return err
+			}
+			if j.n%2 == 0 { // the XComs browsed: one every other run
+				if err := st.XComSet(gctx, &store.XComSetParams{TaskInstanceKey: store.TaskInstanceKey{DagID: dagID, RunID: runID, TaskID: "t0", MapIndex: store.NoMapIndex},
+					Key: "return_value", Value: map[string]any{"rows": j.n}}); err != nil {
+					return err
+				}
 			}
 			if _, err := st.RunSetState(gctx, &store.RunSetStateParams{DagID: dagID, RunID: runID, To: state, EndDate: start.Add(time.Duration(n) * time.Minute)}); err != nil {
 				return err
@@ -245,6 +252,8 @@ func benchPages(b *testing.B, e *env) {
 		{"taskinstances/failed", "/taskinstances?state=failed", "dag_"},
 		{"taskinstance", ti, "t3"},
 		{"taskinstance/_log", ti + "/_log?try=1&offset=0", ""},
+		{"xcoms", "/xcoms", "return_value"},
+		{"xcoms/dag", "/xcoms?dag_id=dag_0000", "dag_0000"},
 		{"audit", "/audit", "dag_0999"},
 		{"variables", "/variables", "var_19"},
 		{"connections", "/connections", "conn_19"},
