@@ -99,7 +99,7 @@ func TestSchedulerQueriesUseIndexes(t *testing.T) {
 		{"running task instances of a DAG", tiQ, tiArgs, "ti_dag_state|ti_run_unfinished"},
 		{"active runs of a DAG", runQ, runArgs, "dag_run_dag_state"},
 		{"retries due", retryQ, retryArgs, "ti_state_priority"},
-		{"pool occupancy", poolSQL + ` GROUP BY p.name, p.slots, p.description`, nil, "ti_pool_state"},
+		{"pool occupancy", sqlq.PoolSQL + ` GROUP BY p.name, p.slots, p.description`, nil, "ti_pool_state"},
 	}
 	usesIndex := regexp.MustCompile(`(Index|Index Only|Bitmap Index) Scan (Backward )?(using|on) `)
 	for _, tt := range tests {

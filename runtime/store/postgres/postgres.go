@@ -19,7 +19,6 @@ import (
 	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/runtime/store/internal/sqlq"
 	"github.com/starflow-dev/starflow/runtime/store/migrations"
-	"github.com/starflow-dev/starflow/runtime/store/secrets"
 )
 
 // Store is the PostgreSQL implementation of store.Store.
@@ -28,7 +27,6 @@ type Store struct {
 	url          string
 	pool         *pgxpool.Pool
 	sqldb        *sql.DB // the same pool, for goose
-	secrets      secrets.Cipher
 	log          *slog.Logger
 	mig          *migrations.Provider
 	retry        store.Backoff
@@ -65,9 +63,9 @@ func Open(ctx context.Context, rawURL string, opts store.Options) (*Store, error
 		pool.Close()
 		return nil, fmt.Errorf("connect to PostgreSQL %s: %v", redacted, redactErr(err, rawURL))
 	}
-	s := &Store{url: redacted, pool: pool, sqldb: stdlib.OpenDBFromPool(pool), secrets: opts.Secrets,
+	s := &Store{url: redacted, pool: pool, sqldb: stdlib.OpenDBFromPool(pool),
 		log: opts.LoggerOrDefault(), retry: opRetry}
-	s.Methods = sqlq.NewMethods(s.conn()).WithSecrets(s.secrets)
+	s.Methods = sqlq.NewMethods(s.conn()).WithSecrets(opts.Secrets)
 	s.mig, err = migrations.NewProvider(ctx, migrations.Postgres, s.sqldb, nil)
 	if err != nil {
 		s.Close()

@@ -22,7 +22,6 @@ import (
 	"github.com/starflow-dev/starflow/runtime/store"
 	"github.com/starflow-dev/starflow/runtime/store/internal/sqlq"
 	"github.com/starflow-dev/starflow/runtime/store/migrations"
-	"github.com/starflow-dev/starflow/runtime/store/secrets"
 )
 
 // BusyTimeout is how long a statement waits for another process's lock.
@@ -35,7 +34,6 @@ type Store struct {
 	path         string
 	write        *sql.DB // exactly one connection: SQLite has one writer
 	read         *sql.DB // read-only pool; the same as write in memory
-	secrets      secrets.Cipher
 	log          *slog.Logger
 	mig          *migrations.Provider
 
@@ -87,8 +85,8 @@ func Open(ctx context.Context, rawURL string, opts store.Options) (*Store, error
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{url: rawURL, path: path, secrets: opts.Secrets, log: opts.LoggerOrDefault()}
-	s.Methods = sqlq.NewMethods(s.conn()).WithSecrets(s.secrets)
+	s := &Store{url: rawURL, path: path, log: opts.LoggerOrDefault()}
+	s.Methods = sqlq.NewMethods(s.conn()).WithSecrets(opts.Secrets)
 	busy := fmt.Sprintf("_busy_timeout=%d", BusyTimeout.Milliseconds())
 	if path == ":memory:" {
 		// A private in-memory database lives as long as its one

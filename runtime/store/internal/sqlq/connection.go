@@ -10,7 +10,7 @@ import (
 )
 
 // WithSecrets returns m with the cipher that seals the secrets it writes
-// (connection passwords).
+// and opens those it reads (variables, connection passwords).
 func (m Methods) WithSecrets(c secrets.Cipher) Methods {
 	m.secrets = c
 	return m
