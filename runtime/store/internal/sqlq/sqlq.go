@@ -48,6 +48,10 @@ type Dialect struct {
 	Bool func(bool) any
 	// True and False are the boolean literals.
 	True, False string
+	// ForUpdate ends a SELECT whose rows the transaction goes on to
+	// change, locking them against other writers; "" where the database
+	// has one writer at a time.
+	ForUpdate string
 	// NoLimit is the LIMIT value that sets no limit.
 	NoLimit any
 	// Name is the database's name, for errors.
@@ -91,6 +95,7 @@ var Postgres = Dialect{
 	Time:          postgresTime,
 	TimeCast:      "::timestamptz",
 	LockExclusive: func(table string) string { return "LOCK TABLE " + table + " IN EXCLUSIVE MODE" },
+	ForUpdate:     " FOR UPDATE",
 	Bool:          func(b bool) any { return b },
 	True:          "TRUE",
 	False:         "FALSE",

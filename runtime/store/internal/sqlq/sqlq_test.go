@@ -8,7 +8,7 @@ import (
 // TestDialectsComplete checks that each dialect sets every field but the
 // ones that may be empty, so that no method of a store calls a nil func.
 func TestDialectsComplete(t *testing.T) {
-	mayBeEmpty := map[string]bool{"TimeCast": true, "NoLimit": true}
+	mayBeEmpty := map[string]bool{"TimeCast": true, "NoLimit": true, "ForUpdate": true}
 	for _, d := range []Dialect{SQLite, Postgres} {
 		v := reflect.ValueOf(d)
 		for i := range v.NumField() {

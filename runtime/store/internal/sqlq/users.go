@@ -19,12 +19,14 @@ func scanUser(r Scanner) (*store.User, error) {
 
 // UserGet is store.Store.UserGet over a store's Conn.
 func (m Methods) UserGet(ctx context.Context, username string) (*store.User, error) {
-	return userGet(ctx, m.c, username, "get user")
+	return userGet(ctx, m.c, username, "get user", "")
 }
 
-func userGet(ctx context.Context, c Conn, username, what string) (*store.User, error) {
+// userGet reads a user; lock ends the query (the dialect's ForUpdate in a
+// transaction that goes on to change the row).
+func userGet(ctx context.Context, c Conn, username, what, lock string) (*store.User, error) {
 	var u *store.User
-	err := c.ScanRow(ctx, "SELECT "+UserColumns+" FROM app_user WHERE username = "+c.D.Param(1), []any{username},
+	err := c.ScanRow(ctx, "SELECT "+UserColumns+" FROM app_user WHERE username = "+c.D.Param(1)+lock, []any{username},
 		func(r Scanner) error {
 			var err error
 			u, err = scanUser(r)
@@ -59,7 +61,7 @@ func (m Methods) UserUpdate(ctx context.Context, p *store.UserUpdateParams) (*st
 	err := m.c.InTx(ctx, func(tx Conn) error {
 		d := tx.D
 		var err error
-		if u, err = userGet(ctx, tx, p.Username, "update user"); err != nil {
+		if u, err = userGet(ctx, tx, p.Username, "update user", d.ForUpdate); err != nil {
 			return err
 		}
 		ends := p.EndsTokens(u.Role)
