@@ -344,8 +344,3 @@ func queryRows(ctx context.Context, db interface {
 	rows.Close()
 	return rows.Err()
 }
-
-// execOne runs a statement that must touch one row (sqlq.ExecOne).
-func (s *Store) execOne(ctx context.Context, what, q string, args ...any) error {
-	return sqlq.ExecOne(ctx, s.conn(), what, q, args...)
-}

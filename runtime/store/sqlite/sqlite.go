@@ -386,13 +386,6 @@ func limit(n int) int {
 	return n
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // createPrivate creates the database file, when it does not exist yet,
 // readable and writable by its owner only: it holds the connections'
 // sealed secrets and the users' password hashes. SQLite gives its -wal
@@ -483,9 +476,4 @@ func queryRows(fn func(sqlq.Rows) error) func(*sql.Rows, error) error {
 		}
 		return rows.Err()
 	}
-}
-
-// execOne runs a statement that must touch one row (sqlq.ExecOne).
-func (s *Store) execOne(ctx context.Context, what, q string, args ...any) error {
-	return sqlq.ExecOne(ctx, s.conn(), what, q, args...)
 }
