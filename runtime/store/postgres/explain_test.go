@@ -132,7 +132,8 @@ func TestSchedulerQueriesUseIndexes(t *testing.T) {
 
 // TestHotLookupsWithoutStatistics runs the lookups of a task instance's
 // every transition over one run of 3,000 task instances, 2,000 of them
-// finished (each through four states, so dead row versions too), in a
+// finished (each through four states, so dead row versions too), beside
+// three runs of the same DAG with 1,000 scheduled, queued or running, in a
 // fresh schema the planner has no statistics for (a new database, or a
 // server without autovacuum), and checks with EXPLAIN ANALYZE that each
 // reads the rows it returns, not the run: none filters more than a few
@@ -153,13 +154,20 @@ func TestHotLookupsWithoutStatistics(t *testing.T) {
 		VALUES ('big', 'r', 'manual', 'running', now(), '{}', now(), now())`,
 		`INSERT INTO task_instance (dag_id, run_id, task_id, map_index, state, try_number, priority_weight, logical_date, updated_at)
 		SELECT 'big', 'r', 't' || lpad(i::text, 4, '0'), -1, 'none', 0, 1, now(), now() FROM generate_series(0, 2999) i`,
+		// Other runs of the DAG, their task instances scheduled, queued
+		// and running: not to be read for run r's lookups.
+		`INSERT INTO dag_run (dag_id, run_id, run_type, state, logical_date, conf, created_at, updated_at)
+		SELECT 'big', 'o' || i, 'manual', 'running', now() - i * interval '1 day', '{}', now(), now() FROM generate_series(1, 3) i`,
+		`INSERT INTO task_instance (dag_id, run_id, task_id, map_index, state, try_number, priority_weight, logical_date, updated_at)
+		SELECT 'big', 'o' || r, 't' || lpad(i::text, 4, '0'), -1, (ARRAY['scheduled', 'queued', 'running'])[r], 1, 1, now(), now()
+		FROM generate_series(1, 3) r, generate_series(0, 999) i`,
 	} {
 		if _, err := s.pool.Exec(ctx, q); err != nil {
 			t.Fatalf("%.60s…: %v", q, err)
 		}
 	}
 	for _, st := range []string{"scheduled", "queued", "running", "success"} {
-		if _, err := s.pool.Exec(ctx, `UPDATE task_instance SET state = $1 WHERE task_id < 't2000'`, st); err != nil {
+		if _, err := s.pool.Exec(ctx, `UPDATE task_instance SET state = $1 WHERE run_id = 'r' AND task_id < 't2000'`, st); err != nil {
 			t.Fatal(err)
 		}
 	}
