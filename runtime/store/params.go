@@ -183,8 +183,17 @@ type TaskInstanceListParams struct {
 	HeartbeatBefore time.Time
 	// RetryDueBefore keeps instances whose next retry time has passed.
 	RetryDueBefore time.Time
-	Limit          int
-	Offset         int
+	// LogicalDateFrom and LogicalDateTo bound the run's logical date,
+	// StartDateFrom and StartDateTo the start date (Airflow's TI list
+	// filters logical_date_gte/lte, start_date_gte/lte): from inclusive,
+	// to exclusive; zero leaves a side open. A start bound leaves out
+	// instances that never started.
+	LogicalDateFrom time.Time
+	LogicalDateTo   time.Time
+	StartDateFrom   time.Time
+	StartDateTo     time.Time
+	Limit           int
+	Offset          int
 }
 
 // TaskInstanceStatesParams selects the task instances of one run that

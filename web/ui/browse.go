@@ -133,16 +133,20 @@ func (h *handler) browseRuns(w http.ResponseWriter, r *http.Request) {
 type tisPage struct {
 	TIs                         []*store.TaskInstance
 	DagID, RunID, TaskID, State string
-	States                      []string
-	Pager                       pager
-	Return                      string
+	// The date filters as given (days, YYYY-MM-DD), by Airflow's names:
+	// logical_date_gte/lte and start_date_gte/lte, both ends inclusive.
+	LogicalFrom, LogicalTo, StartFrom, StartTo string
+	States                                     []string
+	Pager                                      pager
+	Return                                     string
 }
 
 func (p *tisPage) title() string { return "Task instances" }
 
 func (h *handler) browseTIs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	p := &tisPage{DagID: q.Get("dag_id"), RunID: q.Get("run_id"), TaskID: q.Get("task_id"), State: q.Get("state"), Return: r.URL.RequestURI()}
+	p := &tisPage{DagID: q.Get("dag_id"), RunID: q.Get("run_id"), TaskID: q.Get("task_id"), State: q.Get("state"), Return: r.URL.RequestURI(),
+		LogicalFrom: q.Get("logical_date_gte"), LogicalTo: q.Get("logical_date_lte"), StartFrom: q.Get("start_date_gte"), StartTo: q.Get("start_date_lte")}
 	for _, s := range []dags.TaskState{dags.TaskStateNone, dags.TaskStateScheduled, dags.TaskStateQueued, dags.TaskStateRunning, dags.TaskStateSuccess,
 		dags.TaskStateFailed, dags.TaskStateSkipped, dags.TaskStateUpstreamFailed, dags.TaskStateUpForRetry, dags.TaskStateUpForReschedule, dags.TaskStateRemoved, dags.TaskStateDeferred} {
 		p.States = append(p.States, string(s))
@@ -156,6 +160,22 @@ func (h *handler) browseTIs(w http.ResponseWriter, r *http.Request) {
 	lp := &store.TaskInstanceListParams{DagID: p.DagID, RunID: p.RunID, TaskID: p.TaskID, Limit: browsePageSize + 1, Offset: off}
 	if p.State != "" {
 		lp.States = []dags.TaskState{dags.TaskState(p.State)}
+	}
+	for _, f := range []struct {
+		name, val string
+		to        bool
+		dst       *time.Time
+	}{{"logical_date_gte", p.LogicalFrom, false, &lp.LogicalDateFrom}, {"logical_date_lte", p.LogicalTo, true, &lp.LogicalDateTo},
+		{"start_date_gte", p.StartFrom, false, &lp.StartDateFrom}, {"start_date_lte", p.StartTo, true, &lp.StartDateTo}} {
+		day, err := parseDay(f.name, f.val)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if f.to && !day.IsZero() {
+			day = day.AddDate(0, 0, 1) // the last day is inclusive
+		}
+		*f.dst = day
 	}
 	tis, err := h.Store.TaskInstanceList(r.Context(), lp)
 	if err != nil {

@@ -71,6 +71,26 @@ func TestBrowseTaskInstancesAndBulkActions(t *testing.T) {
 		t.Errorf("failed extracts: %d rows, want 2", n)
 	}
 	mustNotContain(t, body, "Clear selected", `name="ti"`)
+	// Date filters (Airflow's logical_date_gte/lte, start_date_gte/lte),
+	// by day, both ends inclusive, alongside the state and DAG filters.
+	d1, d2 := day.Format(time.DateOnly), day.Add(24*time.Hour).Format(time.DateOnly)
+	for q, want := range map[string][]string{
+		"logical_date_gte=" + d2:                             {r2.RunID},
+		"logical_date_lte=" + d1:                             {r1.RunID},
+		"logical_date_gte=" + d1 + "&logical_date_lte=" + d2: {r1.RunID, r2.RunID},
+		"start_date_gte=2999-01-01":                          nil,
+	} {
+		_, body := get(t, v, "/taskinstances?dag_id=etl&state=failed&"+q)
+		if n := strings.Count(body, `<tr data-ti="extract"`); n != len(want) {
+			t.Errorf("%s: %d rows, want %d", q, n, len(want))
+		}
+		for _, id := range want {
+			mustContain(t, body, "<code>"+id+"</code>")
+		}
+	}
+	if code, _ := get(t, v, "/taskinstances?logical_date_gte=yesterday"); code != http.StatusBadRequest {
+		t.Errorf("logical_date_gte=yesterday: status %d, want 400", code)
+	}
 	op := e.as(auth.RoleOp)
 	_, body = get(t, op, "/taskinstances?dag_id=etl&state=failed")
 	mustContain(t, body, "Clear selected", "Mark success", fmt.Sprintf(`value="etl|%s|extract|-1"`, r1.RunID))

@@ -103,6 +103,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"/variables", "main h1"},
 		{"/connections", "main h1"},
 		{"/pools", "main h1"},
+		{"/taskinstances", "main h1"},
 		{"/xcoms", "main h1"},
 		{"/import-errors", "main h1"},
 		{"/users", "table.users"},

@@ -94,6 +94,29 @@ func TestBrowserBulkMark(t *testing.T) {
 		chromedp.Click(chromedp.CSS("button.bulk-failed")),
 		chromedp.WaitVisible(chromedp.CSS(`table.tis tr[data-ti="run_after_loop"] .badge.s-failed`)),
 	)
+	// The date filters through the form: the run's logical day keeps its
+	// failed row, the next day shows none.
+	b.do("filter by the logical date",
+		chromedp.Navigate(url+"/taskinstances?dag_id=example_bash_operator&state=failed"),
+		chromedp.WaitVisible(chromedp.CSS(`table.tis tr[data-ti="run_after_loop"]`)),
+		chromedp.SetValue(chromedp.CSS(`input[name="logical_date_gte"]`), day.Format(time.DateOnly)),
+		chromedp.SetValue(chromedp.CSS(`input[name="logical_date_lte"]`), day.Format(time.DateOnly)),
+		chromedp.Click(chromedp.CSS(".tis-filters button[type=submit]")),
+	)
+	b.waitFor("the filtered page", `location.search.includes("logical_date_lte=`+day.Format(time.DateOnly)+`") && document.readyState == "complete"`, time.Minute)
+	if b.count(`table.tis tr[data-ti="run_after_loop"]`) != 1 {
+		t.Error("the run's own day does not list its failed task instance")
+	}
+	if got := b.location().Query().Get("logical_date_lte"); got != day.Format(time.DateOnly) {
+		t.Errorf("the filter form sent logical_date_lte=%q", got)
+	}
+	next := day.AddDate(0, 0, 1).Format(time.DateOnly)
+	b.do("filter by the next day",
+		chromedp.SetValue(chromedp.CSS(`input[name="logical_date_gte"]`), next),
+		chromedp.SetValue(chromedp.CSS(`input[name="logical_date_lte"]`), next),
+		chromedp.Click(chromedp.CSS(".tis-filters button[type=submit]")),
+	)
+	b.waitFor("the next day's page", `location.search.includes("logical_date_gte=`+next+`") && document.querySelector("p.empty") != null`, time.Minute)
 	b.do("open the audit log", chromedp.Navigate(url+"/audit"), chromedp.WaitVisible(chromedp.CSS("table.audit")))
 	if got := b.text("table.audit"); !strings.Contains(got, "mark_failed") || !strings.Contains(got, "run_after_loop") {
 		t.Errorf("the audit log lacks the mark:\n%s", got)

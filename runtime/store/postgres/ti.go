@@ -131,22 +131,7 @@ func (s *Store) TaskInstanceList(ctx context.Context, p *store.TaskInstanceListP
 
 // taskInstanceListSQL builds TaskInstanceList's query.
 func taskInstanceListSQL(p *store.TaskInstanceListParams) (string, []any) {
-	var b builder
-	for _, f := range []struct{ col, val string }{{"dag_id", p.DagID}, {"run_id", p.RunID}, {"task_id", p.TaskID}, {"pool", p.Pool}, {"queue", p.Queue}} {
-		if f.val != "" {
-			b.add(f.col+" = ?", f.val)
-		}
-	}
-	if len(p.States) > 0 {
-		b.add("state = ANY(?)", strs(p.States))
-	}
-	if !p.HeartbeatBefore.IsZero() {
-		b.add("COALESCE(heartbeat_at, start_date) < ?", store.Truncate(p.HeartbeatBefore))
-	}
-	if !p.RetryDueBefore.IsZero() {
-		b.add("next_retry_at <= ?", store.Truncate(p.RetryDueBefore))
-	}
-	return `SELECT ` + tiCols + ` FROM task_instance` + b.where() + ` ORDER BY dag_id, run_id, task_id, map_index` + b.page(p.Limit, p.Offset), b.args
+	return sqlq.TaskInstanceListSQL(sqlq.Postgres, tiCols, p)
 }
 
 // setStateSQL is the compare-and-set transition of one task instance. A

@@ -379,13 +379,6 @@ func in[T any](args []any, vals []T) (string, []any) {
 	return b.String(), args
 }
 
-func limit(n int) int {
-	if n <= 0 {
-		return -1
-	}
-	return n
-}
-
 // createPrivate creates the database file, when it does not exist yet,
 // readable and writable by its owner only: it holds the connections'
 // sealed secrets and the users' password hashes. SQLite gives its -wal

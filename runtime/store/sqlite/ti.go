@@ -121,31 +121,7 @@ func scanGetTI(key store.TaskInstanceKey, row *sql.Row) (*store.TaskInstance, er
 
 // TaskInstanceList returns task instances matching the filters.
 func (s *Store) TaskInstanceList(ctx context.Context, p *store.TaskInstanceListParams) ([]*store.TaskInstance, error) {
-	var where []string
-	var args []any
-	for _, f := range []struct {
-		col, val string
-	}{{"dag_id", p.DagID}, {"run_id", p.RunID}, {"task_id", p.TaskID}, {"pool", p.Pool}, {"queue", p.Queue}} {
-		if f.val != "" {
-			where = append(where, f.col+" = ?")
-			args = append(args, f.val)
-		}
-	}
-	if len(p.States) > 0 {
-		var list string
-		list, args = in(args, p.States)
-		where = append(where, "state IN "+list)
-	}
-	if !p.HeartbeatBefore.IsZero() {
-		where = append(where, "COALESCE(heartbeat_at, start_date) < ?")
-		args = append(args, tv(store.Truncate(p.HeartbeatBefore)))
-	}
-	if !p.RetryDueBefore.IsZero() {
-		where = append(where, "next_retry_at <= ?")
-		args = append(args, tv(store.Truncate(p.RetryDueBefore)))
-	}
-	args = append(args, limit(p.Limit), p.Offset)
-	q := `SELECT ` + tiCols + ` FROM task_instance` + whereClause(where) + ` ORDER BY dag_id, run_id, task_id, map_index LIMIT ? OFFSET ?`
+	q, args := sqlq.TaskInstanceListSQL(sqlq.SQLite, tiCols, p)
 	var rows *sql.Rows
 	var err error
 	if st := s.cached(ctx, s.read, q); st != nil {

@@ -254,6 +254,12 @@ func testTaskInstanceList(t *testing.T, h Harness) {
 		{"retries not yet due", store.TaskInstanceListParams{RetryDueBefore: base}, nil},
 		{"pool and queue", store.TaskInstanceListParams{Pool: store.DefaultPool, Queue: dags.DefaultQueue, States: []dags.TaskState{dags.TaskStateQueued}}, []string{"r2/a"}},
 		{"limit and offset", store.TaskInstanceListParams{DagID: "etl", Limit: 1, Offset: 1}, []string{"r1/b"}},
+		{"logical date from", store.TaskInstanceListParams{LogicalDateFrom: base.AddDate(0, 0, 1)}, []string{"r2/a"}},
+		{"logical date to, exclusive", store.TaskInstanceListParams{DagID: "etl", LogicalDateTo: base.AddDate(0, 0, 1)}, []string{"r1/a", "r1/b"}},
+		{"start date range, to exclusive", store.TaskInstanceListParams{StartDateFrom: base, StartDateTo: base.Add(time.Hour)}, []string{"r1/a"}},
+		{"start date from leaves out the unstarted", store.TaskInstanceListParams{DagID: "etl", StartDateFrom: base.Add(-time.Hour)}, []string{"r1/a"}},
+		{"both dates and a state", store.TaskInstanceListParams{LogicalDateFrom: base, LogicalDateTo: base.AddDate(0, 0, 1), StartDateTo: base.AddDate(0, 0, 1),
+			States: []dags.TaskState{dags.TaskStateRunning}}, []string{"r1/a", "r1/x"}},
 	}
 	for _, tt := range tests {
 		list, err := s.TaskInstanceList(ctx, &tt.p)
