@@ -1,4 +1,4 @@
--- PostgreSQL's 00015 adds run_id to ti_dag_state, for its planner without
+-- PostgreSQL's 00016 adds run_id to ti_dag_state, for its planner without
 -- statistics; SQLite's planner picks the (dag_id, run_id, state) index for
 -- a run's states, so its indexes stay. This version keeps the two
 -- dialects' migrations numbered alike.
