@@ -2,7 +2,9 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"html/template"
 	"net/http"
 	"slices"
 	"strconv"
@@ -175,29 +177,36 @@ type durationsPage struct {
 	DAG        *store.DAG
 	NumRuns    int
 	RunChoices []int
-	Chart      durationsChart
-	// Rows are the runs, oldest first, for the table under the charts.
+	// Chart is durationsChart encoded once in Go (compact JSON, safe
+	// inside a script element): with hundreds of runs, the template's
+	// escaper walking the figures one by one was most of the page's time.
+	Chart template.JS
+	// Rows are the runs, oldest first, for the table under the charts,
+	// their cells formatted in Go for the same reason.
 	Rows []durationsRow
 }
 
 func (p *durationsPage) title() string { return p.DAG.DagID + " · Durations" }
 
-// durationsChart is the JSON the duration charts are drawn from. Figures
-// are seconds; null where a run has no finished instance of the task.
+// durationsChart is the JSON the duration charts are drawn from, by
+// column: runs[i] is the i-th run, oldest first, and each task's
+// figures are in the runs' order. Figures are seconds, to the
+// millisecond; null where a run has no finished instance of the task.
 type durationsChart struct {
-	Runs   []durationsRun    `json:"runs"`
+	Runs   durationsRuns     `json:"runs"`
 	Tasks  []durationsTask   `json:"tasks"`
 	Colors map[string]string `json:"colors"`
 }
 
-type durationsRun struct {
-	RunID string           `json:"run_id"`
-	Label string           `json:"label"`
-	State dags.DagRunState `json:"state"`
-	// Duration is the run's end minus its start; Landing its end minus
-	// its data interval's end (Airflow's landing time).
-	Duration *float64 `json:"duration"`
-	Landing  *float64 `json:"landing"`
+// durationsRuns are the runs' columns.
+type durationsRuns struct {
+	RunIDs []string           `json:"run_id"`
+	Labels []string           `json:"label"`
+	States []dags.DagRunState `json:"state"`
+	// Duration is a run's end minus its start; Landing its end minus its
+	// data interval's end (Airflow's landing time).
+	Duration []*float64 `json:"duration"`
+	Landing  []*float64 `json:"landing"`
 }
 
 type durationsTask struct {
@@ -208,13 +217,15 @@ type durationsTask struct {
 
 // durationsRow is one run in the table under the charts.
 type durationsRow struct {
-	Run      *store.DagRun
-	Duration time.Duration
-	Landing  time.Duration
+	RunID, LogicalDate string
+	State              dags.DagRunState
+	StateClass         string
+	Duration, Landing  string
 }
 
+// seconds is d in seconds, rounded to the millisecond.
 func seconds(d time.Duration) *float64 {
-	s := d.Seconds()
+	s := float64(d.Round(time.Millisecond)) / float64(time.Second)
 	return &s
 }
 
@@ -246,30 +257,35 @@ func (h *handler) durations(w http.ResponseWriter, r *http.Request) {
 }
 
 // loadDurations reads each task's first start and last end in each run
-// (one grouped query for every run) and computes the charts' figures.
-func (h *handler) loadDurations(ctx context.Context, dagID string, runs []*store.DagRun) (durationsChart, []durationsRow, error) {
-	c := durationsChart{Runs: make([]durationsRun, len(runs)), Tasks: []durationsTask{}, Colors: stateColors()}
-	rows := make([]durationsRow, len(runs))
-	runIDs := make([]string, len(runs))
-	col := make(map[string]int, len(runs))
+// (one grouped query for every run) and computes the charts' figures,
+// encoded as JSON, and the table's rows.
+func (h *handler) loadDurations(ctx context.Context, dagID string, runs []*store.DagRun) (template.JS, []durationsRow, error) {
+	n := len(runs)
+	c := durationsChart{Tasks: []durationsTask{}, Colors: stateColors(), Runs: durationsRuns{
+		RunIDs: make([]string, n), Labels: make([]string, n), States: make([]dags.DagRunState, n),
+		Duration: make([]*float64, n), Landing: make([]*float64, n)}}
+	rows := make([]durationsRow, n)
+	col := make(map[string]int, n)
 	for i, run := range runs {
-		runIDs[i], col[run.RunID] = run.RunID, i
-		c.Runs[i] = durationsRun{RunID: run.RunID, Label: run.LogicalDate.UTC().Format("2006-01-02 15:04"), State: run.State}
-		rows[i].Run = run
+		col[run.RunID] = i
+		c.Runs.RunIDs[i], c.Runs.Labels[i], c.Runs.States[i] = run.RunID, run.LogicalDate.UTC().Format("2006-01-02 15:04"), run.State
+		var dur, landing time.Duration
 		if !run.StartDate.IsZero() && !run.EndDate.IsZero() {
-			rows[i].Duration = run.EndDate.Sub(run.StartDate)
-			c.Runs[i].Duration = seconds(rows[i].Duration)
+			dur = run.EndDate.Sub(run.StartDate)
+			c.Runs.Duration[i] = seconds(dur)
 		}
 		if !run.EndDate.IsZero() && !run.DataIntervalEnd.IsZero() {
-			rows[i].Landing = run.EndDate.Sub(run.DataIntervalEnd)
-			c.Runs[i].Landing = seconds(rows[i].Landing)
+			landing = run.EndDate.Sub(run.DataIntervalEnd)
+			c.Runs.Landing[i] = seconds(landing)
 		}
+		rows[i] = durationsRow{RunID: run.RunID, LogicalDate: fmtTime(run.LogicalDate), State: run.State, StateClass: stateClass(run.State),
+			Duration: fmtDur(dur), Landing: fmtDur(landing)}
 	}
 	// A mapped task's span covers its map indexes: first start to last
 	// end.
-	spans, err := h.Store.TaskSpans(ctx, &store.TaskSpansParams{DagID: dagID, RunIDs: runIDs})
+	spans, err := h.Store.TaskSpans(ctx, &store.TaskSpansParams{DagID: dagID, RunIDs: c.Runs.RunIDs})
 	if err != nil {
-		return c, nil, fmt.Errorf("task durations of %s: %w", dagID, err)
+		return "", nil, fmt.Errorf("task durations of %s: %w", dagID, err)
 	}
 	index := map[string]int{}
 	for _, s := range spans {
@@ -281,7 +297,7 @@ func (h *handler) loadDurations(ctx context.Context, dagID string, runs []*store
 		if !ok {
 			j = len(c.Tasks)
 			index[s.TaskID] = j
-			c.Tasks = append(c.Tasks, durationsTask{TaskID: s.TaskID, Durations: make([]*float64, len(runs)), Landing: make([]*float64, len(runs))})
+			c.Tasks = append(c.Tasks, durationsTask{TaskID: s.TaskID, Durations: make([]*float64, n), Landing: make([]*float64, n)})
 		}
 		c.Tasks[j].Durations[i] = seconds(s.End.Sub(s.Start))
 		if end := runs[i].DataIntervalEnd; !end.IsZero() {
@@ -289,7 +305,13 @@ func (h *handler) loadDurations(ctx context.Context, dagID string, runs []*store
 		}
 	}
 	slices.SortStableFunc(c.Tasks, func(a, b durationsTask) int { return strings.Compare(a.TaskID, b.TaskID) })
-	return c, rows, nil
+	// json.Marshal escapes <, > and & (and U+2028, U+2029): the text
+	// cannot end the script element it is inlined in.
+	b, err := json.Marshal(c)
+	if err != nil {
+		return "", nil, fmt.Errorf("durations chart of %s: %w", dagID, err)
+	}
+	return template.JS(b), rows, nil
 }
 
 // calendarPage is a year of daily run states, as Airflow's calendar view.

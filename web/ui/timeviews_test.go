@@ -43,8 +43,9 @@ func TestDurationsFigures(t *testing.T) {
 	raw := body[i+len(open):]
 	raw = raw[:strings.Index(raw, "</script>")]
 	var chart struct {
-		Runs []struct {
-			RunID string `json:"run_id"`
+		Runs struct {
+			RunID    []string   `json:"run_id"`
+			Duration []*float64 `json:"duration"`
 		} `json:"runs"`
 		Tasks []struct {
 			TaskID    string     `json:"task_id"`
@@ -54,8 +55,8 @@ func TestDurationsFigures(t *testing.T) {
 	if err := json.Unmarshal([]byte(raw), &chart); err != nil {
 		t.Fatalf("chart JSON: %v\n%s", err, raw)
 	}
-	if len(chart.Runs) != 2 || chart.Runs[0].RunID != r1.RunID || chart.Runs[1].RunID != r2.RunID {
-		t.Errorf("runs %+v, want %s then %s", chart.Runs, r1.RunID, r2.RunID)
+	if len(chart.Runs.RunID) != 2 || chart.Runs.RunID[0] != r1.RunID || chart.Runs.RunID[1] != r2.RunID || len(chart.Runs.Duration) != 2 {
+		t.Errorf("runs %+v, want %s then %s, a duration each", chart.Runs, r1.RunID, r2.RunID)
 	}
 	if len(chart.Tasks) != 2 || chart.Tasks[0].TaskID != "a" || chart.Tasks[1].TaskID != "b" {
 		t.Fatalf("tasks %+v, want a and b", chart.Tasks)

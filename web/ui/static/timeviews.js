@@ -1,6 +1,7 @@
 // Starflow time views: draws the Gantt chart, the duration charts and the
 // landing times with Chart.js from the JSON the page inlines
-// (#gantt-data, #durations-data). Colours follow the theme's CSS
+// (#gantt-data; #durations-data, by column: runs.label[i] is the i-th
+// run's, tasks[j].durations[i] its task j's). Colours follow the theme's CSS
 // variables and are redrawn when the theme changes.
 (function () {
   "use strict";
@@ -82,7 +83,7 @@
     var chart = new Chart(canvas, {
       type: "line",
       data: {
-        labels: d.runs.map(function (r) { return r.label; }),
+        labels: d.runs.label,
         datasets: d.tasks.map(function (t, i) {
           var c = palette[i % palette.length];
           return { label: t.task_id, data: t[pick], borderColor: c, backgroundColor: c, spanGaps: true, tension: 0.2 };
@@ -108,16 +109,16 @@
     var chart = new Chart(canvas, {
       type: "bar",
       data: {
-        labels: d.runs.map(function (r) { return r.label; }),
-        datasets: [{ label: "run duration", data: d.runs.map(function (r) { return r.duration; }),
-          backgroundColor: d.runs.map(function (r) { return d.colors[r.state] || css("--faint"); }) }]
+        labels: d.runs.label,
+        datasets: [{ label: "run duration", data: d.runs.duration,
+          backgroundColor: d.runs.state.map(function (s) { return d.colors[s] || css("--faint"); }) }]
       },
       options: {
         maintainAspectRatio: false, animation: false,
         scales: { y: { title: { display: true, text: "duration" }, ticks: { callback: fmtSeconds } } },
         plugins: { legend: { display: false }, tooltip: { callbacks: {
-          title: function (items) { return d.runs[items[0].dataIndex].run_id; },
-          label: function (ctx) { return d.runs[ctx.dataIndex].state + ": " + fmtSeconds(ctx.raw); } } } }
+          title: function (items) { return d.runs.run_id[items[0].dataIndex]; },
+          label: function (ctx) { return d.runs.state[ctx.dataIndex] + ": " + fmtSeconds(ctx.raw); } } } }
       }
     });
     canvas.setAttribute("data-ready", "true");
