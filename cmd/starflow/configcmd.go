@@ -260,12 +260,27 @@ func secretKeyFileFlag() *cli.StringFlag {
 // wireCommands gives every command that opens the metadata database the
 // --secret-key-file flag, and every command an example in its help when
 // it has none.
+// isDaemon reports whether the command is a long-running one: those act
+// for no one, so they take no --user.
+func isDaemon(full string) bool {
+	switch full {
+	case "standalone", "scheduler", "worker", "webserver":
+		return true
+	}
+	return false
+}
+
 func wireCommands(cmds []*cli.Command, parent string) {
 	for _, cmd := range cmds {
 		full := strings.TrimSpace(parent + " " + cmd.Name)
 		if len(cmd.Subcommands) > 0 {
 			wireCommands(cmd.Subcommands, full)
 			continue
+		}
+		// --user names the audit log's owner of a command's actions; the
+		// daemons act for no one.
+		if hasFlag(cmd, "database-url") && !hasFlag(cmd, "user") && !isDaemon(full) {
+			cmd.Flags = append(cmd.Flags, userFlag())
 		}
 		if hasFlag(cmd, "database-url") && !hasFlag(cmd, "secret-key-file") {
 			cmd.Flags = append(cmd.Flags, secretKeyFileFlag())
