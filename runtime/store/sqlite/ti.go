@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/starflow-dev/starflow/runtime/store"
@@ -395,78 +394,6 @@ func (s *Store) TaskInstanceHeartbeat(ctx context.Context, p *store.TaskInstance
 		}
 		return fmt.Errorf("heartbeat of %s try %d: it is %s at try %d: %w", k, p.TryNumber, cur.State, cur.TryNumber, store.ErrStale)
 	})
-}
-
-// TaskInstanceCounts counts task instances per run and state.
-func (s *Store) TaskInstanceCounts(ctx context.Context, p *store.TaskInstanceCountsParams) ([]*store.TaskInstanceCount, error) {
-	var where []string
-	var args []any
-	if p.DagID != "" {
-		where = append(where, "dag_id = ?")
-		args = append(args, p.DagID)
-	}
-	if p.RunID != "" {
-		where = append(where, "run_id = ?")
-		args = append(args, p.RunID)
-	}
-	if len(p.States) > 0 {
-		var list string
-		list, args = in(args, p.States)
-		where = append(where, "state IN "+list)
-	}
-	rows, err := s.read.QueryContext(ctx, `SELECT dag_id, run_id, state, COUNT(*) FROM task_instance`+
-		whereClause(where)+` GROUP BY dag_id, run_id, state ORDER BY dag_id, run_id, state`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("count task instances: %w", err)
-	}
-	defer rows.Close()
-	var out []*store.TaskInstanceCount
-	for rows.Next() {
-		var c store.TaskInstanceCount
-		if err := rows.Scan(&c.DagID, &c.RunID, &c.State, &c.Count); err != nil {
-			return nil, fmt.Errorf("count task instances: %w", err)
-		}
-		out = append(out, &c)
-	}
-	return out, rows.Err()
-}
-
-// TaskInstanceExpand expands a mapped task's task instance.
-func (s *Store) TaskInstanceExpand(ctx context.Context, p *store.TaskInstanceExpandParams) error {
-	if err := p.Normalize(); err != nil {
-		return err
-	}
-	k := p.Key
-	args := []any{tv(now()), k.DagID, k.RunID, k.TaskID}
-	marks := make([]string, len(p.From))
-	for i, st := range p.From {
-		marks[i] = "?"
-		args = append(args, string(st))
-	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE task_instance SET map_index = 0, state = 'none', updated_at = ?
-			WHERE dag_id = ? AND run_id = ? AND task_id = ? AND map_index = -1 AND state IN (`+strings.Join(marks, ", ")+`)`, args...)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("task instance %s is not in %v: %w", k, p.From, store.ErrStale)
-		}
-		if p.Count == 1 {
-			return nil
-		}
-		_, err = tx.ExecContext(ctx, `WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?)
-			INSERT INTO task_instance (dag_id, run_id, task_id, map_index, state, max_tries,
-				pool, pool_slots, priority_weight, queue, operator, logical_date, updated_at)
-			SELECT dag_id, run_id, task_id, seq.i, 'none', max_tries, pool, pool_slots, priority_weight, queue, operator, logical_date, updated_at
-			FROM task_instance, seq
-			WHERE dag_id = ? AND run_id = ? AND task_id = ? AND map_index = 0`, p.Count-1, k.DagID, k.RunID, k.TaskID)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("expand task instance %s into %d: %w", k, p.Count, err)
-	}
-	return nil
 }
 
 // TaskInstanceStates returns the scheduler's view of a run's task instances.
