@@ -1,8 +1,12 @@
-// Package sqlq writes the SQL text the SQLite and PostgreSQL stores share,
-// with what differs between the two dialects (placeholders, list
-// membership) isolated in a Dialect. A store runs the query and scans the
-// rows with its own driver; the statement text and its arguments are
-// written once here.
+// Package sqlq is the one implementation of the store methods the SQLite
+// and PostgreSQL stores share: Methods, written once over a store's Conn
+// (how it runs a statement, a query or a transaction with its driver, its
+// retries and its error classes), with what differs between the two SQL
+// dialects (placeholders, list membership, booleans, time encoding,
+// GREATEST/MAX, row and table locks) isolated in a Dialect. What stays in
+// a store's own package is what its database does differently (the
+// claim's SKIP LOCKED, PostgreSQL's batches and arrays, SQLite's prepared
+// single writer).
 package sqlq
 
 import (
