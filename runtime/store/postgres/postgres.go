@@ -236,43 +236,6 @@ func strs[T ~string](xs []T) []string {
 	return out
 }
 
-// builder collects WHERE conditions with $n placeholders.
-type builder struct {
-	conds []string
-	args  []any
-}
-
-// add appends a condition; each "?" in cond becomes the next $n.
-func (b *builder) add(cond string, args ...any) {
-	for _, a := range args {
-		b.args = append(b.args, a)
-		cond = strings.Replace(cond, "?", fmt.Sprintf("$%d", len(b.args)), 1)
-	}
-	b.conds = append(b.conds, cond)
-}
-
-// arg appends one argument and returns its placeholder.
-func (b *builder) arg(a any) string {
-	b.args = append(b.args, a)
-	return fmt.Sprintf("$%d", len(b.args))
-}
-
-func (b *builder) where() string {
-	if len(b.conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(b.conds, " AND ")
-}
-
-// page returns " LIMIT $n OFFSET $m"; no limit when limit <= 0.
-func (b *builder) page(limit, offset int) string {
-	var l any
-	if limit > 0 {
-		l = limit
-	}
-	return " LIMIT " + b.arg(l) + " OFFSET " + b.arg(offset)
-}
-
 func scanAll[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
 	defer rows.Close()
 	var out []T

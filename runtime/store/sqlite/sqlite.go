@@ -364,21 +364,6 @@ func isUnique(err error) bool {
 
 func isForeignKey(err error) bool { return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY }
 
-// in returns "(?, ?, ?)" for n values and appends them to args.
-func in[T any](args []any, vals []T) (string, []any) {
-	var b strings.Builder
-	b.WriteByte('(')
-	for i, v := range vals {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('?')
-		args = append(args, v)
-	}
-	b.WriteByte(')')
-	return b.String(), args
-}
-
 // createPrivate creates the database file, when it does not exist yet,
 // readable and writable by its owner only: it holds the connections'
 // sealed secrets and the users' password hashes. SQLite gives its -wal
