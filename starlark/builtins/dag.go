@@ -19,6 +19,7 @@ type dagBuilder struct {
 	dag      *dags.DAG
 	defaults commonArgs
 	groups   []*groupFrame
+	st       stContext // within()'s setup/teardown scopes
 	branches []branchTask
 	funcs    map[string]starlark.Callable // by function key
 	findings []dags.Finding
@@ -90,6 +91,9 @@ func (s *Session) newTask(thread *starlark.Thread, fnName, kind, label string, e
 		}
 	}
 	b.dag.AddTask(t)
+	if b.st.active {
+		b.st.record(t)
+	}
 	return &Task{task: t, builder: b}, nil
 }
 

@@ -49,6 +49,9 @@ func Universe(specs ...operators.Spec) starlark.StringDict {
 		{"email_notifier", emailNotifierFn},
 		{"PokeReturnValue", pokeReturnValueFn},
 		{"Param", paramFn},
+		{"setup", setupFn},
+		{"teardown", teardownFn},
+		{"within", withinFn},
 	} {
 		u[b.name] = Safe(b.name, b.fn)
 	}

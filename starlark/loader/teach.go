@@ -78,6 +78,8 @@ var decorators = map[string]struct{ builtin, how string }{
 	"task.branch_virtualenv":      {"python", "put the function in a .py file and run it in a virtualenv made for the task with python(task_id = \"...\", python_callable = \"file.py:fn\", requirements = [\"pandas\"], branch = True)"},
 	"dag":                         {"dag", "define the function, then declare the DAG with dag(dag_id = \"...\", build = fn, ...)"},
 	"task_group":                  {"group", "define the function, then make the group inside the DAG's build function with group(\"group_id\", fn)"},
+	"setup":                       {"setup", "define the function, then create the setup task inside the DAG's build function with setup(fn)"},
+	"teardown":                    {"teardown", "define the function, then create the teardown task inside the DAG's build function with teardown(fn) (teardown(fn, on_failure_fail_dagrun = True) for @teardown(on_failure_fail_dagrun=True))"},
 }
 
 var (
@@ -200,6 +202,9 @@ func (t *teacher) syntax(se syntax.Error, src string) (syntax.Position, string, 
 			return kw, `Starlark has no "with": declare the DAG with dag(dag_id = "...", build = fn, schedule = ...) where fn creates the tasks`, true
 		case withGroupRE.MatchString(text):
 			return kw, `Starlark has no "with": make a task group with group("group_id", fn) inside the DAG's build function, where fn creates the group's tasks`, true
+		}
+		if t.has("within") {
+			return kw, `Starlark has no "with" statement or context managers: call the functions directly; for a setup or teardown task's scope (with teardown_task:), write within(teardown_task, fn) where fn creates the tasks inside`, true
 		}
 		return kw, `Starlark has no "with" statement or context managers: call the functions directly`, true
 	case "class":
