@@ -43,6 +43,8 @@ func commonParams() []operators.Param {
 			Doc: "grow the wait between pokes exponentially, with jitter"},
 		{Name: "max_wait", Type: operators.ParamDuration,
 			Doc: "with exponential_backoff, the longest wait between two pokes"},
+		{Name: "deferrable", Type: operators.ParamBool, Default: false,
+			Doc: `wait without holding a worker slot, as Airflow's deferrable sensors; Starflow has no triggerer, so the sensor runs in "reschedule" mode`},
 	}
 }
 
@@ -66,10 +68,16 @@ type Settings struct {
 
 // settings reads the common arguments from checked args.
 func settings(a *operators.Args) Settings {
+	mode := a.String("mode")
+	if a.Bool("deferrable") {
+		// A deferred task waits outside the worker for its trigger;
+		// reschedule mode is the same wait without a triggerer.
+		mode = ModeReschedule
+	}
 	return Settings{
 		PokeInterval:       a.Duration("poke_interval"),
 		Timeout:            a.Duration("timeout"),
-		Mode:               a.String("mode"),
+		Mode:               mode,
 		SoftFail:           a.Bool("soft_fail"),
 		ExponentialBackoff: a.Bool("exponential_backoff"),
 		MaxWait:            a.Duration("max_wait"),

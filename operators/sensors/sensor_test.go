@@ -109,6 +109,33 @@ func TestRescheduleModePokesOnceAndReschedules(t *testing.T) {
 	}
 }
 
+// TestDeferrableWaitsAsReschedule: Starflow has no triggerer, so a
+// deferrable sensor (Airflow's example_time_delta_sensor_async) gives its
+// worker slot back between pokes, as in reschedule mode (the next poke a
+// poke_interval later), and succeeds once its time has come.
+func TestDeferrableWaitsAsReschedule(t *testing.T) {
+	t.Parallel()
+	clk := newClock(t0)
+	s := &sensors.TimeDeltaSensor{Base: clk.base()}
+	c, _ := newCall(sensors.TimeDeltaKind, map[string]any{"delta": "30s", "deferrable": true})
+	c.Run.DataIntervalEnd = t0
+	res, err := s.Execute(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := t0.Add(sensors.DefaultPokeInterval); !res.RescheduleAt.Equal(want) || res.State != "" {
+		t.Errorf("result = %+v, want a reschedule at %s", res, want)
+	}
+	if len(clk.Sleeps()) != 0 {
+		t.Errorf("a deferrable sensor slept %v in its worker slot", clk.Sleeps())
+	}
+	clk2 := newClock(t0.Add(31 * time.Second))
+	s.Base = clk2.base()
+	if res, err := s.Execute(context.Background(), c); err != nil || res.State != dags.TaskStateSuccess {
+		t.Errorf("after the delta: %+v, %v; want success", res, err)
+	}
+}
+
 func TestTimeoutFailsWithoutRetryOrSkipsWithSoftFail(t *testing.T) {
 	t.Parallel()
 	for _, soft := range []bool{false, true} {
@@ -280,7 +307,7 @@ func TestSpecsAreValid(t *testing.T) {
 		if s.Kind == sensors.ExternalTaskMarkerKind {
 			continue
 		}
-		for _, name := range []string{"poke_interval", "timeout", "mode", "soft_fail", "exponential_backoff", "max_wait"} {
+		for _, name := range []string{"poke_interval", "timeout", "mode", "soft_fail", "exponential_backoff", "max_wait", "deferrable"} {
 			if _, ok := s.Param(name); !ok {
 				t.Errorf("%s lacks the common parameter %s", s.Kind, name)
 			}
@@ -307,7 +334,7 @@ func TestDocsListEveryParameter(t *testing.T) {
 			section, _, _ = strings.Cut(section, "\n## ")
 			own := s.Params
 			if s.Kind != sensors.ExternalTaskMarkerKind { // not a sensor
-				own = own[:len(own)-6] // the common ones have their own section
+				own = own[:len(own)-7] // the common ones have their own section
 			}
 			for _, p := range own {
 				if !strings.Contains(section, p.Name) {
