@@ -189,3 +189,47 @@ func TestPythonAndDayOfWeekSensorsThroughSchedulerAndWorker(t *testing.T) {
 		}
 	})
 }
+
+// bashDecoratorSource has task.bash functions (Airflow's @task.bash): one
+// returns a templated command with its argument, one a command that exits
+// 99, one a templated argument it checks, one no command at all.
+const bashDecoratorSource = `
+def greet(name):
+    return "echo hello %s from {{ task_instance_key_str }}" % name
+
+def skip_me():
+    return "exit 99"
+
+def by_day(day):
+    return "echo monday" if day == "monday" else "exit 3"
+
+def nothing():
+    return ""
+
+def build():
+    g = task.bash(greet, kwargs = {"name": "ada"})
+    [g, task.bash(skip_me), task.bash(by_day, kwargs = {"day": "{{ logical_date.strftime('%A').lower() }}"}), task.bash(nothing)]
+
+dag(dag_id = "bashdeco", build = build, schedule = "@once", start_date = "2024-01-01")
+`
+
+func TestBashDecoratorThroughSchedulerAndWorker(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, func(t *testing.T, url string) {
+		e := startEngineWith(t, url, map[string]string{"bashdeco.star": bashDecoratorSource})
+		const once = "scheduled__2024-01-01T00:00:00+00:00"
+		run := waitRun(t, e, "bashdeco", once)
+		// 2024-01-01 is a Monday: by_day's kwarg was rendered before the call.
+		want := "by_day=success/1 greet=success/1 nothing=failed/1 skip_me=skipped/1"
+		if got := runStates(t, e, "bashdeco", once); got != want || run.State != dags.DagRunStateFailed {
+			t.Errorf("run %s with %s\n want failed with %s", run.State, got, want)
+		}
+		if got := fmt.Sprint(xcom(t, e, "bashdeco", once, "greet", store.ReturnValueKey)); got != "hello ada from bashdeco__greet__20240101" {
+			t.Errorf("greet's XCom = %q, want its command's last line, the template rendered", got)
+		}
+		key := store.TaskInstanceKey{DagID: "bashdeco", RunID: once, TaskID: "nothing", MapIndex: store.NoMapIndex}
+		if log := taskLog(t, e, key, 1); !strings.Contains(log, "the task function must return the command, a non-empty string; it returned string") {
+			t.Errorf("nothing's log does not say why it failed:\n%s", log)
+		}
+	})
+}

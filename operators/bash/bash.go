@@ -12,6 +12,7 @@ import (
 
 	"github.com/starflow-dev/starflow/dags"
 	"github.com/starflow-dev/starflow/operators"
+	"github.com/starflow-dev/starflow/operators/function"
 	"github.com/starflow-dev/starflow/operators/subprocess"
 )
 
@@ -134,7 +135,17 @@ func readConfig(ctx context.Context, c *operators.Call) (*config, error) {
 	cfg := &config{skipCodes: []int{DefaultSkipExitCode}}
 
 	cmd, ok := conf["bash_command"].(string)
-	if !ok || strings.TrimSpace(cmd) == "" {
+	if _, given := conf["bash_command"]; !given && c.Task.Function != "" {
+		// task.bash, Airflow's @task.bash: the function returns the
+		// command, which is then rendered as a template.
+		v, err := function.Call(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		if cmd, ok = v.(string); !ok || strings.TrimSpace(cmd) == "" {
+			return nil, operators.Fail(fmt.Errorf("bash: the task function must return the command, a non-empty string; it returned %s", describe(v)))
+		}
+	} else if !ok || strings.TrimSpace(cmd) == "" {
 		return nil, operators.Fail(fmt.Errorf("bash: bash_command must be a non-empty string, got %s", describe(conf["bash_command"])))
 	}
 	rendered, err := c.RenderArg(ctx, "bash_command", cmd)

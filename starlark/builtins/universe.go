@@ -24,7 +24,6 @@ func Universe(specs ...operators.Spec) starlark.StringDict {
 	}{
 		{"dag", dagFn},
 		{"bash", bashFn},
-		{"task", taskFn},
 		{"branch", branchFn},
 		{"short_circuit", shortCircuitFn},
 		{"empty", emptyFn},
@@ -58,6 +57,8 @@ func Universe(specs ...operators.Spec) starlark.StringDict {
 	for _, s := range specs {
 		u[s.Kind] = NewOperator(s)
 	}
+	ps, _ := u["python_sensor"].(starlark.Callable)
+	u["task"] = newTaskFamily(ps)
 	u.Freeze()
 	return u
 }

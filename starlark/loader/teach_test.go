@@ -30,7 +30,7 @@ func TestTeachWithOperators(t *testing.T) {
 		{"@task.branch_virtualenv(requirements = [])\ndef f():\n    pass\n",
 			`f.star:1:1: Starlark has no decorators: put the function in a .py file and run it in a virtualenv made for the task with python(task_id = "...", python_callable = "file.py:fn", requirements = ["pandas"], branch = True)`},
 		{"@task.branch\ndef f():\n    pass\n",
-			`f.star:1:1: Starlark has no decorators: define the function, then create the task inside the DAG's build function with branch(fn)`},
+			`f.star:1:1: Starlark has no decorators: define the function, then create the task inside the DAG's build function with task.branch(fn) (or branch(fn))`},
 		{"@mystery\ndef f():\n    pass\n",
 			`f.star:1:1: Starlark has no decorators: define the function, then pass it to a builtin inside the DAG's build function, e.g. task(fn)`},
 		{"class Op(BaseOperator):\n    pass\n",
