@@ -31,7 +31,7 @@ func TestExamplesEndAsInTestDag(t *testing.T) {
 	e := startEngineOn(t, "sqlite://"+filepath.Join(t.TempDir(), "sf.db"), dir)
 	ctx := context.Background()
 	var all []*store.DAG
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
 		var err error
 		if all, err = e.store.DAGList(ctx, &store.DAGListParams{}); err != nil {
 			t.Fatal(err)
@@ -40,7 +40,7 @@ func TestExamplesEndAsInTestDag(t *testing.T) {
 		if seen := fileCount(all); seen == len(files) {
 			break
 		} else if time.Now().After(deadline) {
-			t.Fatalf("the engine loaded DAGs from %d of %d example files", seen, len(files))
+			t.Fatalf("the engine loaded DAGs from %d of %d example files; none from %v", seen, len(files), missingFiles(all, files))
 		}
 	}
 	for _, d := range all {
@@ -119,6 +119,21 @@ func compareWithTestDag(t *testing.T, e *engine, dir string, d *store.DAG, date 
 				run.State, strings.Join(gotTasks, " "), want.State, strings.Join(wantTasks, " "))
 		}
 	}
+}
+
+// missingFiles returns the base names of files no DAG of ds comes from.
+func missingFiles(ds []*store.DAG, files []string) []string {
+	loaded := map[string]bool{}
+	for _, d := range ds {
+		loaded[filepath.Base(d.File)] = true
+	}
+	var out []string
+	for _, f := range files {
+		if !loaded[filepath.Base(f)] {
+			out = append(out, filepath.Base(f))
+		}
+	}
+	return out
 }
 
 // fileCount counts the distinct files the DAGs come from.
