@@ -2,6 +2,7 @@ package loader
 
 import (
 	"context"
+	"regexp"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -142,6 +143,10 @@ func (l *Loader) isolate(ctx context.Context, src Source, file *File) bool {
 	return true
 }
 
+// mayLoad matches every load statement (and some text that is not one:
+// those files are parsed to tell).
+var mayLoad = regexp.MustCompile(`\bload[\s\\]*\(`)
+
 // maxStaticDeps bounds the modules staticDeps reads.
 const maxStaticDeps = 256
 
@@ -164,6 +169,11 @@ func (l *Loader) staticDeps(src Source, rel string) map[string]string {
 			continue
 		}
 		deps[p] = content
+		if !mayLoad.MatchString(content) {
+			// No load statement without "load(": skip the parse (the
+			// child parses the file anyway; lint then scans it once).
+			continue
+		}
 		f, err := fileOptions.Parse(src.name(p), content, 0)
 		if err != nil {
 			continue
