@@ -172,6 +172,9 @@ type Task struct {
 	// Outlets are the URIs of the datasets the task updates: each gets an
 	// event when a try of the task succeeds.
 	Outlets []string
+	// Inlets are the URIs of the datasets the task reads: its functions
+	// reach their events through inlet_events, as in Airflow.
+	Inlets []string
 	// SLA is how long after its run's data interval ends the task should
 	// have succeeded (scheduled runs only); zero means no SLA.
 	SLA time.Duration

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -92,6 +93,67 @@ type FunctionRunner interface {
 	CallFunction(ctx context.Context, c *Call, key string, args []any, kwargs map[string]any) (any, error)
 }
 
+// DatasetEvent is one recorded update of a dataset, as task code reads it
+// (inlet_events, triggering_asset_events).
+type DatasetEvent struct {
+	ID             int64          `json:"id"`
+	URI            string         `json:"uri"`
+	Timestamp      time.Time      `json:"timestamp"`
+	SourceDagID    string         `json:"source_dag_id"`
+	SourceRunID    string         `json:"source_run_id"`
+	SourceTaskID   string         `json:"source_task_id"`
+	SourceMapIndex int            `json:"source_map_index"`
+	Extra          map[string]any `json:"extra"`
+}
+
+// MaxInletEvents bounds the events Datasets.Events returns for one
+// dataset: the newest ones.
+const MaxInletEvents = 1000
+
+// Datasets is what task code reaches of datasets: the events of its
+// inlets, the events that triggered its run, and the extra of the events
+// its outlets get when the try succeeds (Airflow's inlet_events,
+// triggering_asset_events and outlet_events).
+type Datasets interface {
+	// Events returns the newest MaxInletEvents events of uri, oldest
+	// first.
+	Events(ctx context.Context, uri string) ([]DatasetEvent, error)
+	// Triggering returns, for a dataset-triggered run, the events it
+	// consumed by URI, oldest first; nothing for other runs.
+	Triggering(ctx context.Context) (map[string][]DatasetEvent, error)
+	// SetExtra sets the extra of the event outlet uri gets when the try
+	// succeeds.
+	SetExtra(ctx context.Context, uri string, extra map[string]any) error
+}
+
+// OutletExtras collects the extras task code sets for a try's outlet
+// events (Datasets.SetExtra); safe for concurrent use. The zero value is
+// ready.
+type OutletExtras struct {
+	mu sync.Mutex
+	m  map[string]map[string]any
+}
+
+// Set records the extra of outlet uri.
+func (o *OutletExtras) Set(uri string, extra map[string]any) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m == nil {
+		o.m = map[string]map[string]any{}
+	}
+	o.m[uri] = extra
+}
+
+// Get returns the extra recorded for uri (nil when none).
+func (o *OutletExtras) Get(uri string) map[string]any {
+	if o == nil {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.m[uri]
+}
+
 // Call is everything an operator needs to run one try of a task instance.
 type Call struct {
 	DAG       *dags.DAG
@@ -113,6 +175,9 @@ type Call struct {
 	// DagRuns reads and starts runs of other DAGs (trigger_dag,
 	// external_task_sensor); nil where no store is at hand.
 	DagRuns DagRuns
+	// Datasets reads dataset events and takes the extras of the try's
+	// outlet events; nil where there are none.
+	Datasets Datasets
 
 	// FirstStart is when the task instance's current try first started:
 	// for a sensor in reschedule mode it is the start of its first poke,

@@ -57,6 +57,9 @@ type Try struct {
 	Functions   operators.FunctionRunner
 	// DagRuns reads and starts other DAGs' runs; nil where there are none.
 	DagRuns operators.DagRuns
+	// Datasets reads dataset events and keeps the extras of the try's
+	// outlet events; nil where there are none.
+	Datasets operators.Datasets
 
 	// FirstStart is when the try first started, kept across reschedules
 	// (operators.Call.FirstStart); zero means now.
@@ -125,6 +128,7 @@ func (r *TryRunner) NewCall(t *Try) *operators.Call {
 		Connections: t.Connections,
 		Functions:   t.Functions,
 		DagRuns:     t.DagRuns,
+		Datasets:    t.Datasets,
 
 		FirstStart:      t.FirstStart,
 		RescheduleCount: t.RescheduleCount,

@@ -619,20 +619,25 @@ func (l *loop) runTry(log *slog.Logger, d queue.Delivery, ti *store.TaskInstance
 		return false
 	}
 	if p.To == dags.TaskStateSuccess && len(try.Task.Outlets) > 0 {
-		l.recordDatasetEvents(log, key, try.Task.Outlets, out.End)
+		var extras *operators.OutletExtras
+		if sd, ok := try.Datasets.(*storeDatasets); ok {
+			extras = &sd.extras
+		}
+		l.recordDatasetEvents(log, key, try.Task.Outlets, extras, out.End)
 	}
 	log.Info("try finished", "state", p.To, "duration", out.Duration())
 	return true
 }
 
 // recordDatasetEvents records one event per outlet of a task whose try
-// ended in success. The events are written before the try's finish is
+// ended in success, with the extra its code set (outlet_events). The events are written before the try's finish is
 // acknowledged and published, so the scheduler that the publication wakes
 // sees them and starts the DAGs scheduled on the datasets.
-func (l *loop) recordDatasetEvents(log *slog.Logger, key store.TaskInstanceKey, outlets []string, at time.Time) {
+func (l *loop) recordDatasetEvents(log *slog.Logger, key store.TaskInstanceKey, outlets []string, extras *operators.OutletExtras, at time.Time) {
 	events := make([]store.DatasetEventCreate, len(outlets))
 	for i, uri := range outlets {
-		events[i] = store.DatasetEventCreate{URI: uri, SourceDagID: key.DagID, SourceRunID: key.RunID, SourceTaskID: key.TaskID, SourceMapIndex: key.MapIndex}
+		events[i] = store.DatasetEventCreate{URI: uri, SourceDagID: key.DagID, SourceRunID: key.RunID, SourceTaskID: key.TaskID, SourceMapIndex: key.MapIndex,
+			Extra: extras.Get(uri)}
 	}
 	if err := retryStore(l.stores, log, "record dataset events", func(ctx context.Context) error {
 		_, err := l.w.Store.DatasetEventsCreate(ctx, &store.DatasetEventsCreateParams{Events: events, Timestamp: at})
@@ -689,6 +694,7 @@ func (l *loop) prepare(ctx context.Context, d queue.Delivery, ti *store.TaskInst
 		Connections: envsecrets.Connections{Next: storeConnections{st: l.w.Store, masker: l.w.Masker}, Masker: l.w.Masker},
 		Functions:   fns,
 		DagRuns:     l.w.DagRuns,
+		Datasets:    &storeDatasets{st: l.w.Store, dag: dag, run: info},
 	}, nil
 }
 

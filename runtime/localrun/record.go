@@ -197,7 +197,7 @@ func (r *Recorder) Close(ctx context.Context, res *Result) error {
 	}
 	for _, e := range res.DatasetEvents {
 		if _, err := r.store.DatasetEventsCreate(ctx, &store.DatasetEventsCreateParams{Timestamp: e.Time, Events: []store.DatasetEventCreate{{
-			URI: e.URI, SourceDagID: r.dag.ID, SourceRunID: r.info.RunID, SourceTaskID: e.TaskID, SourceMapIndex: store.NoMapIndex}}}); err != nil {
+			URI: e.URI, SourceDagID: r.dag.ID, SourceRunID: r.info.RunID, SourceTaskID: e.TaskID, SourceMapIndex: e.MapIndex, Extra: e.Extra}}}); err != nil {
 			errs = append(errs, fmt.Errorf("record dataset event %s of %s: %w", e.URI, e.TaskID, err))
 		}
 	}

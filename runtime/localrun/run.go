@@ -110,9 +110,13 @@ type Result struct {
 
 // DatasetEvent is a dataset updated by a task of a local run.
 type DatasetEvent struct {
-	URI    string    `json:"uri"`
-	TaskID string    `json:"task_id"`
-	Time   time.Time `json:"timestamp"`
+	URI      string    `json:"uri"`
+	TaskID   string    `json:"task_id"`
+	MapIndex int       `json:"map_index"`
+	Time     time.Time `json:"timestamp"`
+	// Extra is what the task's code set with outlet_events (omitted when
+	// nothing).
+	Extra map[string]any `json:"extra,omitempty"`
 }
 
 // XComEntry is one XCom value a task pushed.
@@ -140,6 +144,8 @@ type taskRun struct {
 	// run continues the same try, from the same start.
 	resume      bool
 	reschedules int
+	// datasets is the Datasets of its current try.
+	datasets *localDatasets
 }
 
 type completion struct {
@@ -183,7 +189,7 @@ type runner struct {
 	wake    chan tiKey
 	done    chan completion
 	wg      sync.WaitGroup
-	events  []DatasetEvent
+	events  *runEvents
 }
 
 func newRunner(d *dags.DAG, info operators.RunInfo, opt Options) *runner {
@@ -208,6 +214,7 @@ func newRunner(d *dags.DAG, info operators.RunInfo, opt Options) *runner {
 		retries: map[tiKey]*time.Timer{},
 		wake:    make(chan tiKey, d.Len()+1),
 		done:    make(chan completion, opt.Parallelism),
+		events:  &runEvents{dagID: d.ID, runID: info.RunID},
 	}
 	for i, t := range d.Tasks() {
 		r.tis[t.ID] = state.TI{State: dags.TaskStateNone}
@@ -422,6 +429,7 @@ func (r *runner) dispatch(ctx context.Context) {
 			r.done <- completion{tr: tr, outcome: executor.Outcome{State: dags.TaskStateFailed, Err: err, Start: now, End: r.now()}}
 			continue
 		}
+		tr.datasets = &localDatasets{events: r.events}
 		try := &executor.Try{
 			DAG:         r.dag,
 			Task:        tr.task,
@@ -434,6 +442,7 @@ func (r *runner) dispatch(ctx context.Context) {
 			Connections: r.opt.Connections,
 			Functions:   r.opt.Functions,
 			DagRuns:     r.opt.DagRuns,
+			Datasets:    tr.datasets,
 
 			FirstStart:      tr.start,
 			RescheduleCount: tr.reschedules,
@@ -474,8 +483,12 @@ func (r *runner) record(c completion) (state.TI, *taskRun) {
 		tr.reschedules++
 	}
 	if ti.State == dags.TaskStateSuccess {
+		var extras *operators.OutletExtras
+		if tr.datasets != nil {
+			extras = &tr.datasets.extras
+		}
 		for _, uri := range tr.task.Outlets {
-			r.events = append(r.events, DatasetEvent{URI: uri, TaskID: tr.task.ID, Time: tr.end})
+			r.events.add(DatasetEvent{URI: uri, TaskID: tr.task.ID, MapIndex: tr.mapIndex, Time: tr.end, Extra: extras.Get(uri)})
 		}
 	}
 	r.setTI(tr, ti)
@@ -647,7 +660,7 @@ func (r *runner) result(start time.Time, final dags.DagRunState) *Result {
 			return v, ok
 		},
 		XComs:         r.xcom.entries(),
-		DatasetEvents: r.events,
+		DatasetEvents: r.events.all(),
 	}
 	for _, t := range r.dag.Tasks() {
 		trs := []*taskRun{r.runs[t.ID]}

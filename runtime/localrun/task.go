@@ -66,6 +66,7 @@ func RunTask(ctx context.Context, d *dags.DAG, taskID string, mapIndex int, run 
 		Connections: opt.Connections,
 		Functions:   opt.Functions,
 		DagRuns:     opt.DagRuns,
+		Datasets:    &localDatasets{events: r.events},
 		FirstStart:  r.now(),
 	}
 	out := opt.Runner.Run(ctx, try)

@@ -72,7 +72,12 @@ type DatasetEventListParams struct {
 	// URIs, when not empty, keeps the events of these datasets.
 	URIs []string
 	// AfterID keeps the events with a larger id.
-	AfterID     int64
+	AfterID int64
+	// Since and Until, when not zero, keep the events with a timestamp
+	// at or after Since and at or before Until (the events that made a
+	// dataset-triggered run, whose data interval they span).
+	Since       time.Time
+	Until       time.Time
 	NewestFirst bool
 	Limit       int
 	// Offset skips that many events of the order (paging).

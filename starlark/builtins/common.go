@@ -51,15 +51,16 @@ var commonNames = [...]string{
 
 // taskOnlyNames are keywords every task takes that default_args may not
 // hold: they describe one task, not a family of them.
-var taskOnlyNames = [...]string{"outlets"}
+var taskOnlyNames = [...]string{"outlets", "inlets"}
 
 // commonArgs holds the values given for the common keywords; nil means
 // not given. A later layer (group default_args, then the call itself)
 // overrides an earlier one (DAG default_args).
 type commonArgs struct {
 	vals [len(commonNames)]starlark.Value
-	// outlets is the task-only keyword outlets.
+	// outlets and inlets are the task-only keywords.
 	outlets starlark.Value
+	inlets  starlark.Value
 }
 
 // commonOptional are commonNames marked optional for UnpackArgs ("retries?"),
@@ -77,7 +78,7 @@ func (c *commonArgs) pairs() []any {
 	for i, n := range commonOptional {
 		out = append(out, n, &c.vals[i])
 	}
-	return append(out, "outlets?", &c.outlets)
+	return append(out, "outlets?", &c.outlets, "inlets?", &c.inlets)
 }
 
 // over returns c with the values given in top replacing its own.
@@ -89,6 +90,9 @@ func (c commonArgs) over(top *commonArgs) commonArgs {
 	}
 	if top.outlets != nil {
 		c.outlets = top.outlets
+	}
+	if top.inlets != nil {
+		c.inlets = top.inlets
 	}
 	return c
 }
@@ -108,7 +112,7 @@ func defaultArgsOf(fnName string, d *starlark.Dict, d0 *dags.DAG) (commonArgs, e
 		}
 		i := indexOf(known, string(k))
 		if indexOf(taskOnlyNames[:], string(k)) >= 0 {
-			return c, fmt.Errorf("%s: %s cannot be in default_args: pass it to the task that updates the datasets", fnName, string(k))
+			return c, fmt.Errorf("%s: %s cannot be in default_args: pass it to the task that updates or reads the datasets", fnName, string(k))
 		}
 		if i < 0 {
 			return c, unknownName(fmt.Sprintf("%s: unknown key %q in default_args", fnName, string(k)), string(k), known)
@@ -153,6 +157,13 @@ func (c *commonArgs) apply(what string, t *dags.Task, d *dags.DAG, register func
 			return fmt.Errorf("%s: for parameter outlets: %w", what, err)
 		}
 		t.Outlets = uris
+	}
+	if c.inlets != nil && c.inlets != starlark.None {
+		uris, err := datasetsOf(c.inlets)
+		if err != nil {
+			return fmt.Errorf("%s: for parameter inlets: %w", what, err)
+		}
+		t.Inlets = uris
 	}
 	return nil
 }

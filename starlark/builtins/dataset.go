@@ -398,3 +398,11 @@ func datasetsOf(v starlark.Value) ([]string, error) {
 	}
 	return out, nil
 }
+
+// Name returns the dataset's name: the one given to Asset, else the URI.
+func (d Dataset) Name() string {
+	if d.name == "" {
+		return d.uri
+	}
+	return d.name
+}

@@ -148,6 +148,9 @@ func dump(f *loader.File) string {
 			if !t.Callbacks.IsZero() {
 				settings = append(settings, "callbacks="+js(t.Callbacks))
 			}
+			if len(t.Inlets) > 0 {
+				settings = append(settings, "inlets="+js(t.Inlets))
+			}
 			if len(t.Outlets) > 0 {
 				settings = append(settings, "outlets="+js(t.Outlets))
 			}

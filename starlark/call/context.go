@@ -21,9 +21,10 @@ const isoLayout = "2006-01-02T15:04:05.999999-07:00"
 // contextAttrs lists the attributes of the task context.
 var contextAttrs = []string{
 	"conf", "conn", "dag_id", "dag_run", "data_interval_end", "data_interval_start", "ds", "ds_nodash",
-	"exception", "inlets", "log", "logical_date", "map_index", "map_index_template", "outlets", "params",
-	"prev_data_interval_end_success", "prev_data_interval_start_success", "prev_end_date_success",
-	"prev_start_date_success", "run_id", "state", "task_id", "try_number", "ts", "var", "xcom_pull", "xcom_push",
+	"exception", "inlet_events", "inlets", "log", "logical_date", "map_index", "map_index_template",
+	"outlet_events", "outlets", "params", "prev_data_interval_end_success", "prev_data_interval_start_success",
+	"prev_end_date_success", "prev_start_date_success", "run_id", "state", "task_id", "triggering_asset_events",
+	"triggering_dataset_events", "try_number", "ts", "var", "xcom_pull", "xcom_push",
 }
 
 // taskContext is the ctx argument of a task function: the values of the
@@ -38,6 +39,10 @@ type taskContext struct {
 
 	prevRead bool // the previous successful run, read on first use
 	prev     *operators.PrevSuccess
+	// outlets and triggering are built on first use; outlets' extras go
+	// to the call's Datasets when the function returns.
+	outlets    *outletEvents
+	triggering *triggeringEvents
 }
 
 var _ starlark.HasAttrs = (*taskContext)(nil)
@@ -166,8 +171,15 @@ func (t *taskContext) Attr(name string) (starlark.Value, error) {
 	case "log":
 		return builtins.Safe("log", t.log), nil
 	case "inlets":
-		// Starflow tasks declare no inlets.
-		return starlark.NewList(nil), nil
+		var out []starlark.Value
+		if c.Task != nil {
+			for _, uri := range c.Task.Inlets {
+				out = append(out, starlarkstruct.FromStringDict(starlark.String("Asset"), starlark.StringDict{
+					"name": starlark.String(uri), "uri": starlark.String(uri), "group": starlark.String("asset"), "extra": starlark.NewDict(0),
+				}))
+			}
+		}
+		return starlark.NewList(out), nil
 	case "outlets":
 		var out []starlark.Value
 		if c.Task != nil {
@@ -198,6 +210,26 @@ func (t *taskContext) Attr(name string) (starlark.Value, error) {
 			"prev_data_interval_start_success": t.prev.DataIntervalStart, "prev_data_interval_end_success": t.prev.DataIntervalEnd,
 			"prev_start_date_success": t.prev.StartDate, "prev_end_date_success": t.prev.EndDate,
 		}[name]), nil
+	case "outlet_events":
+		if t.outlets == nil {
+			t.outlets = &outletEvents{tc: t, accessors: map[string]*outletEventAccessor{}}
+		}
+		return t.outlets, nil
+	case "inlet_events":
+		return &inletEvents{tc: t}, nil
+	case "triggering_asset_events", "triggering_dataset_events":
+		if t.triggering == nil {
+			if c.Run.RunType != dags.RunTypeDatasetTriggered {
+				t.triggering = &triggeringEvents{events: map[string]*starlark.List{}}
+			} else {
+				te, err := newTriggeringEvents(t)
+				if err != nil {
+					return nil, err
+				}
+				t.triggering = te
+			}
+		}
+		return t.triggering, nil
 	}
 	return nil, nil
 }

@@ -97,9 +97,10 @@ func (r *Runner) CallFunction(ctx context.Context, c *operators.Call, key string
 	thread.SetLocal(runtimeKey, &taskEnv{ctx: ctx, call: c, sql: r.SQL})
 	thread.Print = func(_ *starlark.Thread, msg string) { c.Logf("%s", msg) }
 
+	tc := newTaskContext(ctx, c)
 	sargs := make(starlark.Tuple, 0, len(args)+1)
 	if wantsContext(fn) {
-		sargs = append(sargs, newTaskContext(ctx, c))
+		sargs = append(sargs, tc)
 	}
 	for i, a := range args {
 		v, err := r.argument(ctx, c, a)
@@ -126,7 +127,7 @@ func (r *Runner) CallFunction(ctx context.Context, c *operators.Call, key string
 	}
 
 	if wanted := contextWanted(fn, len(sargs)); wanted != nil {
-		if skw, err = contextKwargs(newTaskContext(ctx, c), skw, wanted); err != nil {
+		if skw, err = contextKwargs(tc, skw, wanted); err != nil {
 			return nil, fmt.Errorf("function %q: context: %w", key, err)
 		}
 	}
@@ -136,6 +137,9 @@ func (r *Runner) CallFunction(ctx context.Context, c *operators.Call, key string
 	stop()
 	if err != nil {
 		return nil, runtimeError(ctx, c, fn, err)
+	}
+	if err := tc.outlets.flush(ctx); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", definedAt(fn), fn.Name(), err)
 	}
 	out, err := builtins.ToGo(res)
 	if err != nil {

@@ -38,14 +38,14 @@ func (p *Pool) CallFunction(ctx context.Context, c *operators.Call, req call.Iso
 		Key: req.Key, Args: wireValue(req.Args).([]any), Kwargs: wireMap(req.Kwargs),
 		Run: c.Run, MapIndex: c.MapIndex, TryNumber: c.TryNumber, Params: wireMap(c.Params),
 		State: c.State, Exception: c.Exception,
-		XComs: c.XCom != nil, Vars: c.Variables != nil, Conns: c.Connections != nil,
+		XComs: c.XCom != nil, Vars: c.Variables != nil, Conns: c.Connections != nil, Datasets: c.Datasets != nil,
 	}
 	cr.Run.Conf = wireMap(c.Run.Conf)
 	if c.DAG != nil {
 		cr.DAGID = c.DAG.ID
 	}
 	if c.Task != nil {
-		cr.TaskID = c.Task.ID
+		cr.TaskID, cr.Outlets, cr.Inlets = c.Task.ID, c.Task.Outlets, c.Task.Inlets
 	}
 	for attempt := 0; attempt < 3; attempt++ {
 		ch, err := p.get()
@@ -200,6 +200,56 @@ func answerOp(ctx context.Context, c *operators.Call, op *hostRequest) answer {
 		out := *cn
 		out.Extra = wireMap(cn.Extra)
 		return answer{Found: true, Conn: &out}
+	case "dataset_events", "triggering_events", "outlet_extra":
+		return answerDatasets(ctx, c, op)
 	}
 	return answer{Error: fmt.Sprintf("unknown request %q", op.Op)}
+}
+
+// answerDatasets answers the dataset requests of a task function from
+// c.Datasets.
+func answerDatasets(ctx context.Context, c *operators.Call, op *hostRequest) answer {
+	if c.Datasets == nil {
+		return answer{Error: "no dataset events in this context"}
+	}
+	switch op.Op {
+	case "dataset_events":
+		if op.Key == nil {
+			return answer{Error: "dataset_events: no URI"}
+		}
+		evs, err := c.Datasets.Events(ctx, *op.Key)
+		if err != nil {
+			return answer{Error: err.Error()}
+		}
+		return answer{Events: wireEvents(evs)}
+	case "triggering_events":
+		m, err := c.Datasets.Triggering(ctx)
+		if err != nil {
+			return answer{Error: err.Error()}
+		}
+		out := make(map[string][]operators.DatasetEvent, len(m))
+		for u, evs := range m {
+			out[u] = wireEvents(evs)
+		}
+		return answer{Triggering: out}
+	default: // outlet_extra
+		if op.Key == nil {
+			return answer{Error: "outlet_extra: no URI"}
+		}
+		extra, _ := store.PlainNumbers(op.Value).(map[string]any)
+		if err := c.Datasets.SetExtra(ctx, *op.Key, extra); err != nil {
+			return answer{Error: err.Error()}
+		}
+		return answer{}
+	}
+}
+
+// wireEvents returns evs with their extras ready for the wire.
+func wireEvents(evs []operators.DatasetEvent) []operators.DatasetEvent {
+	out := make([]operators.DatasetEvent, len(evs))
+	for i, e := range evs {
+		e.Extra = wireMap(e.Extra)
+		out[i] = e
+	}
+	return out
 }

@@ -41,7 +41,7 @@ func (s *server) call(ctx context.Context, l *loader.Loader, dec *json.Decoder, 
 	h := &host{s: s, dec: dec, id: id}
 	c := &operators.Call{
 		DAG:       &dags.DAG{ID: req.DAGID, SourceHash: req.Hash},
-		Task:      &dags.Task{ID: req.TaskID},
+		Task:      &dags.Task{ID: req.TaskID, Outlets: req.Outlets, Inlets: req.Inlets},
 		Run:       req.Run,
 		MapIndex:  req.MapIndex,
 		TryNumber: req.TryNumber,
@@ -59,6 +59,9 @@ func (s *server) call(ctx context.Context, l *loader.Loader, dec *json.Decoder, 
 	}
 	if req.Conns {
 		c.Connections = conns{h}
+	}
+	if req.Datasets {
+		c.Datasets = h
 	}
 	r := call.New(file)
 	r.SQL = s.sql
@@ -100,6 +103,7 @@ var (
 	_ operators.XComLatest  = (*host)(nil)
 	_ operators.Variables   = (*host)(nil)
 	_ operators.Connections = conns{}
+	_ operators.Datasets    = (*host)(nil)
 )
 
 // ask sends op and reads its answer.
@@ -188,4 +192,39 @@ func (c conns) Get(_ context.Context, connID string) (*operators.Connection, err
 	}
 	a.Conn.Extra = plainMap(a.Conn.Extra)
 	return a.Conn, nil
+}
+
+// Events implements operators.Datasets.
+func (h *host) Events(_ context.Context, uri string) ([]operators.DatasetEvent, error) {
+	a, err := h.ask(hostRequest{Op: "dataset_events", Key: &uri})
+	if err != nil {
+		return nil, err
+	}
+	return plainEvents(a.Events), nil
+}
+
+// Triggering implements operators.Datasets.
+func (h *host) Triggering(context.Context) (map[string][]operators.DatasetEvent, error) {
+	a, err := h.ask(hostRequest{Op: "triggering_events"})
+	if err != nil {
+		return nil, err
+	}
+	for u, evs := range a.Triggering {
+		a.Triggering[u] = plainEvents(evs)
+	}
+	return a.Triggering, nil
+}
+
+// SetExtra implements operators.Datasets.
+func (h *host) SetExtra(_ context.Context, uri string, extra map[string]any) error {
+	_, err := h.ask(hostRequest{Op: "outlet_extra", Key: &uri, Value: wireMap(extra)})
+	return err
+}
+
+// plainEvents turns the decoded numbers of events' extras into Go's.
+func plainEvents(evs []operators.DatasetEvent) []operators.DatasetEvent {
+	for i := range evs {
+		evs[i].Extra = plainMap(evs[i].Extra)
+	}
+	return evs
 }

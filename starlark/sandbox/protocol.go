@@ -17,6 +17,9 @@ import (
 //	{"id": 7, "op": {"op": "xcom_push", "key": "k", "value": ...}}   -> {"id": 7, "answer": {}}
 //	{"id": 7, "op": {"op": "variable", "key": "k"}}                  -> {"id": 7, "answer": {"found": true, "value": "v"}}
 //	{"id": 7, "op": {"op": "connection", "conn_id": "c"}}            -> {"id": 7, "answer": {"found": true, "conn": {...}}}
+//	{"id": 7, "op": {"op": "dataset_events", "key": "s3://a"}}       -> {"id": 7, "answer": {"events": [...]}}
+//	{"id": 7, "op": {"op": "triggering_events"}}                     -> {"id": 7, "answer": {"triggering": {"s3://a": [...]}}}
+//	{"id": 7, "op": {"op": "outlet_extra", "key": "s3://a", "value": {...}}} -> {"id": 7, "answer": {}}
 //	{"id": 7, "log": "a line\n"}                                     (no answer)
 //
 // Any answer may be {"error": "..."}. Numbers keep their kind: a float
@@ -57,6 +60,11 @@ type callRequest struct {
 	XComs     bool              `json:"xcoms,omitempty"`
 	Vars      bool              `json:"vars,omitempty"`
 	Conns     bool              `json:"conns,omitempty"`
+	// Datasets tells that the call reaches dataset events; Outlets and
+	// Inlets are the task's.
+	Datasets bool     `json:"datasets,omitempty"`
+	Outlets  []string `json:"outlets,omitempty"`
+	Inlets   []string `json:"inlets,omitempty"`
 }
 
 // hostRequest is what a task function asks the worker for.
@@ -74,6 +82,9 @@ type answer struct {
 	Value any                   `json:"value,omitempty"`
 	Conn  *operators.Connection `json:"conn,omitempty"`
 	Error string                `json:"error,omitempty"`
+	// Events and Triggering answer dataset_events and triggering_events.
+	Events     []operators.DatasetEvent            `json:"events,omitempty"`
+	Triggering map[string][]operators.DatasetEvent `json:"triggering,omitempty"`
 }
 
 // reply is one line a child writes to its standard output: progress (Pos

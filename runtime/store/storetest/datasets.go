@@ -58,6 +58,18 @@ func testDatasetEvents(t *testing.T, h Harness) {
 	if err != nil || len(after) != 1 || after[0].ID != later[0].ID {
 		t.Errorf("events after %d = %v, %v; want only %d", created[1].ID, after, err, later[0].ID)
 	}
+	// The events a dataset-triggered run consumed: those of its data
+	// interval, bounds included.
+	span, err := s.DatasetEventList(ctx, &store.DatasetEventListParams{URIs: []string{"s3://b/raw"}, Since: t0, Until: t0.Add(time.Hour)})
+	if err != nil || len(span) != 2 {
+		t.Errorf("raw events in [t0, t0+1h] = %v, %v; want both", span, err)
+	}
+	if early, err := s.DatasetEventList(ctx, &store.DatasetEventListParams{Until: t0.Add(time.Minute)}); err != nil || len(early) != 2 || early[1].ID != created[1].ID {
+		t.Errorf("events until t0+1m = %v, %v; want the first two", early, err)
+	}
+	if late, err := s.DatasetEventList(ctx, &store.DatasetEventListParams{Since: t0.Add(time.Minute)}); err != nil || len(late) != 1 || late[0].ID != later[0].ID {
+		t.Errorf("events since t0+1m = %v, %v; want the later one", late, err)
+	}
 
 	stats, err := s.DatasetEventStats(ctx, &store.DatasetEventStatsParams{})
 	if err != nil || len(stats) != 2 {

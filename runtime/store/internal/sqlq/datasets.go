@@ -80,6 +80,12 @@ func (m Methods) DatasetEventList(ctx context.Context, p *store.DatasetEventList
 	if p.AfterID > 0 {
 		w.cmp("id", ">", p.AfterID)
 	}
+	if !p.Since.IsZero() {
+		w.cmp("timestamp", ">=", c.D.Time(store.Truncate(p.Since)))
+	}
+	if !p.Until.IsZero() {
+		w.cmp("timestamp", "<=", c.D.Time(store.Truncate(p.Until)))
+	}
 	order := " ORDER BY id"
 	if p.NewestFirst {
 		order = " ORDER BY id DESC"
