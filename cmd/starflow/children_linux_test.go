@@ -160,19 +160,8 @@ func TestSIGTERMedDaemonsLeaveNoChildren(t *testing.T) {
 			cmd.Args[0] = "starflow"
 			cmd.Dir = dir
 			cmd.Env = append(os.Environ(), "STARFLOW_DAGS_FOLDER="+dagsDir)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			t.Cleanup(func() {
-				if cmd.ProcessState == nil {
-					_ = cmd.Process.Kill()
-					<-done
-				}
-			})
+			daemon := startDaemon(t, cmd)
+			stderr, done := daemon.log, daemon.done
 			var kids map[int]bool
 			deadline := time.Now().Add(60 * time.Second)
 			for len(kids) == 0 {

@@ -67,19 +67,8 @@ func TestTasksCannotReadTheDaemonsEnvironment(t *testing.T) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 		who = "nobody"
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
+	daemon := startDaemon(t, cmd)
+	stderr, done := daemon.log, daemon.done
 	logFile := filepath.Join(data, "logs", "dag_id=scan", "run_id=scheduled__2024-01-01T00_00_00_00_00", "task_id=scan", "attempt=1.log")
 	deadline := time.Now().Add(90 * time.Second)
 	var log []byte

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -41,19 +40,8 @@ func TestStandaloneSIGTERM(t *testing.T) {
 	cmd := exec.Command(exe, "standalone", "--dags", dagsDir, "--database-url", url, "--port", "0")
 	cmd.Args[0] = "starflow"
 	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
+	daemon := startDaemon(t, cmd)
+	stderr, done := daemon.log, daemon.done
 
 	ctx := context.Background()
 	s, err := openStore(ctx, url)
