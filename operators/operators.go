@@ -296,6 +296,11 @@ func (c *Call) RenderArg(ctx context.Context, name, s string) (string, error) {
 	if c.Mapped[name] {
 		return s, nil
 	}
+	if content, ok, err := c.TemplateFile(ctx, name); err != nil {
+		return "", err
+	} else if ok {
+		s = content
+	}
 	return c.Render(ctx, s)
 }
 
@@ -400,4 +405,31 @@ func (r *Registry) Kinds() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TemplateFile returns the contents of the template file the task's
+// parameter name names (Spec.TemplateExt), from the call's DAG version,
+// and whether it names one.
+func (c *Call) TemplateFile(ctx context.Context, name string) (string, bool, error) {
+	if c.Task == nil || c.Mapped[name] {
+		return "", false, nil
+	}
+	files, _ := c.Task.Config[TemplateFilesKey].(map[string]any)
+	p, ok := files[name].(string)
+	if !ok {
+		return "", false, nil
+	}
+	sf, ok := c.Functions.(SourceFiles)
+	if !ok {
+		return "", false, Fail(fmt.Errorf("template file %s: this runner gives no access to the DAG's source files", p))
+	}
+	sources, err := sf.SourceFiles(ctx, c)
+	if err != nil {
+		return "", false, fmt.Errorf("template file %s: the DAG's source files: %w", p, err)
+	}
+	content, ok := sources[p]
+	if !ok {
+		return "", false, Fail(fmt.Errorf("template file %s is not part of this DAG version", p))
+	}
+	return content, true, nil
 }

@@ -107,7 +107,20 @@ type Spec struct {
 	// instead of a failed try. Values held by XCom references are not
 	// there yet and must be let through.
 	Check func(config map[string]any) error
+	// TemplateExt is Airflow's template_ext: a templated parameter whose
+	// string value ends in one of these (".sql") names a template file,
+	// found when the DAG file is parsed (in the DAG file's folder, then
+	// the DAG's template_searchpath) and read into the DAG version; its
+	// contents are rendered in place of the value when the task runs. A
+	// value with trailing white space is never a file name.
+	TemplateExt []string
 }
+
+// TemplateFilesKey is the Task.Config key under which the DAG loader
+// stores the template files of a task (Spec.TemplateExt): a
+// map[string]any from parameter name to the file's slash path from the
+// DAG folder root.
+const TemplateFilesKey = "__template_files__"
 
 // FileReader reads a file of the DAG folder by its slash path from the
 // folder root ("lib/transform.py"). An error wrapping fs.ErrNotExist
@@ -331,6 +344,9 @@ type Args struct {
 func (s *Spec) Args(config map[string]any) (*Args, error) {
 	a := &Args{spec: s, vals: make(map[string]any, len(s.Params))}
 	for k := range config {
+		if k == TemplateFilesKey {
+			continue
+		}
 		if _, ok := s.Param(k); !ok {
 			return nil, Fail(fmt.Errorf("%s: unknown argument %s", s.Kind, k))
 		}
@@ -560,6 +576,11 @@ func (a *Args) Render(ctx context.Context, c *Call) error {
 		v, ok := a.vals[p.Name]
 		if !ok || !p.Templated || c.Mapped[p.Name] {
 			continue // values mapped over XComs are not templated, as in Airflow
+		}
+		if content, ok, err := c.TemplateFile(ctx, p.Name); err != nil {
+			return fmt.Errorf("%s: %s: %w", a.spec.Kind, p.Name, err)
+		} else if ok {
+			v = content
 		}
 		r, err := RenderValue(ctx, c, v)
 		if err != nil {

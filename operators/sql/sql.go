@@ -49,9 +49,10 @@ func RegisterPooled(r *operators.Registry, pools *Pools) { r.Register(Kind, &Ope
 // Spec describes the arguments of sql tasks.
 func (*Operator) Spec() operators.Spec {
 	return operators.Spec{
-		Kind:       Kind,
-		Doc:        "Runs SQL statements on PostgreSQL; the rows of the last one are the XCom.",
-		Positional: 1,
+		Kind:        Kind,
+		Doc:         "Runs SQL statements on PostgreSQL; the rows of the last one are the XCom.",
+		Positional:  1,
+		TemplateExt: []string{".sql"},
 		Params: []operators.Param{
 			{Name: "sql", Type: operators.ParamStringOrList, Required: true, Templated: true, XCom: true,
 				Doc: "a statement, or a list of statements run in order; templates (or t.output)"},

@@ -23,7 +23,11 @@ type dagBuilder struct {
 	branches []branchTask
 	funcs    map[string]starlark.Callable // by function key
 	findings []dags.Finding
-	done     bool
+	// searchPath is template_searchpath: folders, slash paths from the
+	// DAG folder root, where template files are looked up after the DAG
+	// file's folder.
+	searchPath []string
+	done       bool
 }
 
 // groupFrame is a group whose build function is running.
@@ -126,7 +130,8 @@ func dagFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, k
 		onSuccess, onFailure starlark.Value = starlark.None, starlark.None
 		onSLAMiss            starlark.Value = starlark.None
 		isPausedUponCreation bool
-		templateUndefined    = "StrictUndefined"
+		templateUndefined                   = "StrictUndefined"
+		searchPath           starlark.Value = starlark.None
 	)
 	if err := unpack(fn.Name(), args, kwargs, 2,
 		"dag_id", &dagID,
@@ -150,6 +155,7 @@ func dagFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, k
 		"sla_miss_callback?", &onSLAMiss,
 		"is_paused_upon_creation?", &isPausedUponCreation,
 		"template_undefined?", &templateUndefined,
+		"template_searchpath?", &searchPath,
 	); err != nil {
 		return nil, err
 	}
@@ -222,6 +228,9 @@ func dagFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, k
 		}
 	}
 	b := &dagBuilder{session: s, dag: d}
+	if b.searchPath, err = searchPathOf(s.entryDir, searchPath); err != nil {
+		return nil, fmt.Errorf("dag: for parameter template_searchpath: %w", err)
+	}
 	if b.defaults, err = defaultArgsOf("dag", defaultArgs, d); err != nil {
 		return nil, err
 	}

@@ -81,6 +81,9 @@ func bashFn(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, 
 		return nil, fmt.Errorf("bash: for parameter skip_on_exit_code: %w", err)
 	}
 	cfg["skip_on_exit_code"] = codes
+	if err := resolveTemplateFiles(thread, "bash", cfg, []string{"bash_command"}, bashTemplateExt); err != nil {
+		return nil, err
+	}
 	t, err := SessionOf(thread).newTask(thread, fn.Name(), dags.OperatorBash, taskID, &common)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package builtins
 
 import (
 	"fmt"
+	"path"
 	"sort"
 
 	"go.starlark.net/starlark"
@@ -35,7 +36,15 @@ type Session struct {
 	// readFile reads DAG-folder files for operators.Spec.Files; nil
 	// when no DAG folder is at hand.
 	readFile operators.FileReader
+	// entryDir is the DAG file's folder, a slash path from the DAG
+	// folder root ("." for the root): template files are found there.
+	entryDir string
 }
+
+// SetEntryFile tells the session the DAG file's slash path from the DAG
+// folder root, whose folder is where template files are looked up first
+// (Airflow's dag.folder). Call it before the thread starts.
+func (s *Session) SetEntryFile(rel string) { s.entryDir = path.Dir(rel) }
 
 // SetFileReader lets operator builtins read files of the DAG folder
 // (operators.Spec.Files); the loader passes a reader that records what

@@ -190,6 +190,17 @@ func (o *Operator) call(thread *starlark.Thread, args starlark.Tuple, kwargs []s
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
+	if len(o.spec.TemplateExt) > 0 {
+		var templated []string
+		for _, p := range o.spec.Params {
+			if p.Templated {
+				templated = append(templated, p.Name)
+			}
+		}
+		if err := resolveTemplateFiles(thread, name, cfg, templated, o.spec.TemplateExt); err != nil {
+			return nil, err
+		}
+	}
 	t, err := s.newTask(thread, name, o.spec.Kind, taskID, &common)
 	if err != nil {
 		return nil, err

@@ -155,6 +155,7 @@ func (l *Loader) Load(ctx context.Context, src Source, rel string) (file *File) 
 		MaxAlloc: l.opts.MaxAlloc, Who: "DAG files"})
 	ev.session = builtins.Attach(thread)
 	ev.session.SetFileReader(ev.readFile)
+	ev.session.SetEntryFile(rel)
 
 	tctx, cancel := context.WithTimeout(ctx, l.opts.Timeout)
 	defer cancel()
