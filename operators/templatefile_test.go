@@ -16,7 +16,9 @@ func (sources) CallFunction(context.Context, *operators.Call, string, []any, map
 	return nil, nil
 }
 
-func (s sources) SourceFiles(context.Context, *operators.Call) (map[string]string, error) { return s, nil }
+func (s sources) SourceFiles(context.Context, *operators.Call) (map[string]string, error) {
+	return s, nil
+}
 
 // marker is a Renderer that marks what it rendered.
 type marker struct{}

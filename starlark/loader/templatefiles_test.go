@@ -26,8 +26,8 @@ func TestTemplateFiles(t *testing.T) {
     bash(task_id = "direct", bash_command = "missing.sh ")
 dag(dag_id = "etl", build = build, template_searchpath = "//queries")
 `,
-		"etl/run.sh":      "echo {{ ds }}",
-		"queries/q.sql":   "SELECT '{{ ds }}'",
+		"etl/run.sh":       "echo {{ ds }}",
+		"queries/q.sql":    "SELECT '{{ ds }}'",
 		"etl/missing.star": "def build():\n    bash(task_id = \"t\", bash_command = \"gone.bash\")\ndag(dag_id = \"m\", build = build)\n",
 		"etl/out.star":     "def build():\n    pass\ndag(dag_id = \"o\", build = build, template_searchpath = \"../..\")\n",
 	}
