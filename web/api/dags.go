@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/starflow-dev/starflow/dags"
@@ -10,8 +9,9 @@ import (
 )
 
 // dagList serves GET /dags: ?limit, ?offset, ?paused, ?only_active
-// (default true), ?tags (any of them, repeatable) and ?dag_id_pattern (a
-// substring of the id).
+// (default true), ?tags (any of them, repeatable; in the store's query)
+// and ?dag_id_pattern (a substring of the id, whatever its case, as
+// Airflow's ilike).
 func (h *handler) dagList(w http.ResponseWriter, r *http.Request) {
 	pg, err := pageOf(r)
 	if err != nil {
@@ -34,8 +34,9 @@ func (h *handler) dagList(w http.ResponseWriter, r *http.Request) {
 		p.Active = &yes
 	}
 	q := r.URL.Query()
-	tags, pattern := q["tags"], q.Get("dag_id_pattern")
-	filtered := len(tags) > 0 || pattern != ""
+	p.Tags = q["tags"]
+	pattern := strings.ToLower(q.Get("dag_id_pattern"))
+	filtered := pattern != ""
 	if !filtered {
 		// Without filters the store pages and counts.
 		p.Limit, p.Offset = pg.limit, pg.offset
@@ -49,7 +50,7 @@ func (h *handler) dagList(w http.ResponseWriter, r *http.Request) {
 	if filtered {
 		keep := list[:0]
 		for _, d := range list {
-			if (pattern == "" || strings.Contains(d.DagID, pattern)) && (len(tags) == 0 || slices.ContainsFunc(d.Tags, func(t string) bool { return slices.Contains(tags, t) })) {
+			if strings.Contains(strings.ToLower(d.DagID), pattern) {
 				keep = append(keep, d)
 			}
 		}

@@ -48,6 +48,8 @@ func TestDAGs(t *testing.T) {
 			{"?tags=team-b", []string{"other"}, 1},
 			{"?tags=etl&tags=nothing", []string{"pipeline"}, 1},
 			{"?dag_id_pattern=pipe", []string{"pipeline"}, 1},
+			{"?dag_id_pattern=PiPe", []string{"pipeline"}, 1}, // Airflow's ilike
+			{"?tags=etl&limit=1&offset=1", []string{}, 1},     // tags in the store's query: paged and counted there
 			{"?paused=true", []string{"other"}, 1},
 			{"?paused=false", []string{"pipeline"}, 1},
 			{"?limit=1", []string{"other"}, 2},
